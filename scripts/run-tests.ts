@@ -1,0 +1,44 @@
+/**
+ * The whole suite in one command: lint, typecheck, tests, quick benchmark.
+ * Each stage streams its output; the run stops at the first failing stage and exits non-zero.
+ * It ends with the test runner's counts as a plain "N passed, N failed" line.
+ */
+import { assertBunVersion } from "./check-bun.ts";
+
+assertBunVersion();
+
+async function stage(name: string, cmd: string[], capture = false): Promise<string> {
+  console.log(`\n== ${name}: ${cmd.join(" ")}`);
+  const proc = Bun.spawn(cmd, { stdout: capture ? "pipe" : "inherit", stderr: capture ? "pipe" : "inherit" });
+  let out = "";
+  if (capture) {
+    const decoder = new TextDecoder();
+    const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
+      for await (const part of stream) {
+        const text = decoder.decode(part, { stream: true });
+        out += text;
+        sink.write(text);
+      }
+    };
+    await Promise.all([pump(proc.stdout as ReadableStream<Uint8Array>, process.stdout), pump(proc.stderr as ReadableStream<Uint8Array>, process.stderr)]);
+  }
+  const code = await proc.exited;
+  if (code !== 0) {
+    if (capture) printSummary(out);
+    console.error(`\n${name} failed (exit ${code})`);
+    process.exit(code || 1);
+  }
+  return out;
+}
+
+function printSummary(output: string): void {
+  const pass = /^\s*(\d+) pass$/m.exec(output)?.[1] ?? "0";
+  const fail = /^\s*(\d+) fail$/m.exec(output)?.[1] ?? "0";
+  console.log(`\ntests: ${pass} passed, ${fail} failed`);
+}
+
+await stage("lint", ["bun", "x", "biome", "check", "."]);
+await stage("typecheck", ["bun", "x", "tsc", "--noEmit", "-p", "tsconfig.json"]);
+const testOutput = await stage("test", ["bun", "test"], true);
+if (await Bun.file("bench/run.ts").exists()) await stage("bench:quick", ["bun", "bench/run.ts", "--quick"]);
+printSummary(testOutput);
