@@ -1,0 +1,4 @@
+export * from "./anthropic-server";
+export * from "./openai-server";
+export * from "./scripted-server";
+export * from "./wait";
