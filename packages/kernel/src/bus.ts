@@ -1,0 +1,92 @@
+import type { EventHandle, FilterHandle, Logger } from "./contract";
+
+interface Listener {
+  owner: string;
+  fn: (payload: never) => unknown;
+  live: boolean;
+}
+interface FilterEntry {
+  owner: string;
+  fn: (value: never) => unknown;
+  priority: number;
+  seq: number;
+}
+
+/** Pure: describes a thrown value for logs and messages. */
+export function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Events and filters, keyed by handle identity. Handlers are isolated: a throwing (or rejecting)
+ * handler or filter is logged with the id of the extension that registered it, and the rest go on.
+ */
+export class Bus {
+  private readonly listeners = new Map<EventHandle<unknown>, Listener[]>();
+  private readonly filters = new Map<FilterHandle<unknown>, FilterEntry[]>();
+  private seq = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  on<T>(owner: string, e: EventHandle<T>, fn: (payload: T) => void): () => void {
+    const key = e as EventHandle<unknown>;
+    const entry: Listener = { owner, fn: fn as Listener["fn"], live: true };
+    this.listeners.set(key, [...(this.listeners.get(key) ?? []), entry]);
+    return () => {
+      entry.live = false;
+      const rest = (this.listeners.get(key) ?? []).filter((l) => l !== entry);
+      if (rest.length > 0) this.listeners.set(key, rest);
+      else this.listeners.delete(key);
+    };
+  }
+
+  /** Synchronous; a handler removed by an earlier handler during the same emit is not called. */
+  emit<T>(e: EventHandle<T>, payload: T): void {
+    for (const l of this.listeners.get(e as EventHandle<unknown>) ?? []) {
+      if (!l.live) continue;
+      try {
+        const out = (l.fn as (p: T) => unknown)(payload);
+        if (isThenable(out)) out.then(undefined, (err) => this.reportHandler(l.owner, e.id, err));
+      } catch (err) {
+        this.reportHandler(l.owner, e.id, err);
+      }
+    }
+  }
+
+  addFilter<T>(owner: string, f: FilterHandle<T>, fn: (value: T) => T, priority = 0): () => void {
+    const key = f as FilterHandle<unknown>;
+    const entry: FilterEntry = { owner, fn: fn as FilterEntry["fn"], priority, seq: this.seq++ };
+    const all = [...(this.filters.get(key) ?? []), entry];
+    all.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+    this.filters.set(key, all);
+    return () => {
+      const rest = (this.filters.get(key) ?? []).filter((x) => x !== entry);
+      if (rest.length > 0) this.filters.set(key, rest);
+      else this.filters.delete(key);
+    };
+  }
+
+  applyFilters<T>(f: FilterHandle<T>, value: T): T {
+    let current = value;
+    for (const entry of this.filters.get(f as FilterHandle<unknown>) ?? []) {
+      try {
+        current = (entry.fn as (v: T) => T)(current);
+      } catch (err) {
+        this.logger.error("filter threw; skipped", {
+          ext: entry.owner,
+          filter: f.id,
+          error: describeError(err),
+        });
+      }
+    }
+    return current;
+  }
+
+  private reportHandler(owner: string, event: string, err: unknown): void {
+    this.logger.error("event handler threw", { ext: owner, event, error: describeError(err) });
+  }
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
+}
