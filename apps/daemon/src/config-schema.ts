@@ -1,0 +1,94 @@
+import { z } from "zod";
+
+/**
+ * The daemon's configuration file (`dispatch.toml`). Strict: an unknown key is an error, so a typo is
+ * reported at startup instead of being silently ignored. Sections named after an extension id that the
+ * daemon does not interpret itself are handed to that extension as its config (it validates them).
+ */
+
+const PORT_MSG = "expected integer 0..65535";
+const port = () =>
+  z
+    .number({ error: PORT_MSG })
+    .int({ error: PORT_MSG })
+    .min(0, { error: PORT_MSG })
+    .max(65535, { error: PORT_MSG });
+
+const positiveInt = (what: string) =>
+  z
+    .number({ error: `expected a positive integer (${what})` })
+    .int({ error: `expected a positive integer (${what})` })
+    .positive({ error: `expected a positive integer (${what})` });
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+const LEVEL_MSG = `expected one of ${LOG_LEVELS.join(", ")}`;
+export const logLevelSchema = z.enum(LOG_LEVELS, { error: LEVEL_MSG });
+
+/** A configured token must carry at least 128 bits: 22+ characters of base64url or similar. */
+export const MIN_TOKEN_LENGTH = 22;
+const tokenSchema = z
+  .string({ error: "expected a string" })
+  .min(MIN_TOKEN_LENGTH, { error: `expected at least ${MIN_TOKEN_LENGTH} characters (≥128 bits)` })
+  .regex(/^[\x21-\x7e]+$/, { error: "expected printable ASCII without spaces" });
+
+const hostSchema = z
+  .string({ error: "expected a host name or IP address" })
+  .min(1, { error: "expected a host name or IP address" });
+
+const stringList = (what: string) =>
+  z.array(z.string({ error: `expected a list of ${what}` }).min(1), { error: `expected a list of ${what}` });
+
+/** Extension sections the daemon passes through untouched (validated by the extension itself). */
+const extensionSection = z.record(z.string(), z.unknown(), { error: "expected a table" });
+
+export const fileConfigSchema = z.strictObject({
+  /** Bind address of both ports. Non-loopback makes the token mandatory for every client. */
+  host: hostSchema.optional(),
+  /** A fixed token instead of a new random one per start. */
+  token: tokenSchema.optional(),
+  /** Extra allowed browser origins (e.g. `tauri://localhost`), added to the defaults. */
+  allowedOrigins: stringList("origins").optional(),
+  /** Extra Host header names accepted when bound to a non-loopback address. */
+  allowedHosts: stringList("host names").optional(),
+  /** Require the token from allow-listed browser origins too. */
+  requireTokenForBrowsers: z.boolean({ error: "expected true or false" }).optional(),
+  http: z
+    .strictObject(
+      {
+        port: port().optional(),
+        /** Largest accepted request body, in bytes. */
+        maxBodyBytes: positiveInt("bytes").optional(),
+      },
+      { error: "expected a table" },
+    )
+    .optional(),
+  ws: z
+    .strictObject(
+      {
+        port: port().optional(),
+      },
+      { error: "expected a table" },
+    )
+    .optional(),
+  log: z
+    .strictObject(
+      {
+        level: logLevelSchema.optional(),
+        /** Rotate daemon.log when it passes this many bytes. */
+        maxBytes: positiveInt("bytes").optional(),
+        /** How many rotated files to keep. */
+        keep: positiveInt("files").optional(),
+      },
+      { error: "expected a table" },
+    )
+    .optional(),
+  providers: extensionSection.optional(),
+  tools: extensionSection.optional(),
+  "session-orchestrator": extensionSection.optional(),
+  "conversation-store": extensionSection.optional(),
+  "surface-registry": extensionSection.optional(),
+});
+
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export { PORT_MSG };

@@ -1,0 +1,83 @@
+import { expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  acquireInstanceLock,
+  type DaemonInfo,
+  readDaemonInfo,
+  removeDaemonInfo,
+  writeDaemonInfo,
+} from "./instance";
+
+async function folder() {
+  const home = await mkdtemp(join(tmpdir(), "dispatch-inst-"));
+  return { home, lock: join(home, "daemon.lock"), daemonJson: join(home, "daemon.json") };
+}
+
+const info = (pid: number): DaemonInfo => ({
+  pid,
+  version: "0.1.0",
+  httpPort: 1234,
+  wsPort: 5678,
+  host: "127.0.0.1",
+  token: "t",
+  startedAt: new Date().toISOString(),
+});
+
+test("daemon.json is written with mode 0600 and removed only by its owner", async () => {
+  const p = await folder();
+  writeDaemonInfo(p.daemonJson, info(process.pid));
+  expect(statSync(p.daemonJson).mode & 0o777).toBe(0o600);
+  expect(readDaemonInfo(p.daemonJson)?.pid).toBe(process.pid);
+  removeDaemonInfo(p.daemonJson, process.pid + 1);
+  expect(existsSync(p.daemonJson)).toBe(true);
+  removeDaemonInfo(p.daemonJson, process.pid);
+  expect(existsSync(p.daemonJson)).toBe(false);
+});
+
+test("one holder per folder; release frees it", async () => {
+  const p = await folder();
+  const first = acquireInstanceLock(p);
+  expect(first.ok).toBe(true);
+  writeDaemonInfo(p.daemonJson, info(process.pid));
+  const second = acquireInstanceLock(p);
+  expect(second).toEqual({ ok: false, pid: process.pid, httpPort: 1234, wsPort: 5678 });
+  if (first.ok) first.release();
+  expect(existsSync(p.lock)).toBe(false);
+  const third = acquireInstanceLock(p);
+  expect(third.ok).toBe(true);
+  if (third.ok) third.release();
+});
+
+test("a lock held by a live process refuses", async () => {
+  const p = await folder();
+  writeFileSync(p.lock, "4242\n");
+  expect(acquireInstanceLock(p, (pid) => pid === 4242)).toEqual({ ok: false, pid: 4242 });
+});
+
+test("a stale lock or daemon.json of a dead pid is replaced", async () => {
+  const p = await folder();
+  writeFileSync(p.lock, "4242\n");
+  writeDaemonInfo(p.daemonJson, info(4242));
+  const r = acquireInstanceLock(p, () => false);
+  expect(r.ok).toBe(true);
+  if (r.ok) {
+    expect(r.replacedStale).toBe(4242);
+    expect(readFileSync(p.lock, "utf8").trim()).toBe(String(process.pid));
+    r.release();
+  }
+});
+
+test("a daemon.json naming a live pid refuses even without a lock", async () => {
+  const p = await folder();
+  writeDaemonInfo(p.daemonJson, info(4242));
+  expect(acquireInstanceLock(p, (pid) => pid === 4242)).toEqual({
+    ok: false,
+    pid: 4242,
+    httpPort: 1234,
+    wsPort: 5678,
+  });
+  expect(existsSync(p.lock)).toBe(false);
+});
