@@ -133,7 +133,9 @@ describe("filters", () => {
     await host.start();
     expect(host.applyFilters(Title, "abc")).toBe("ABC");
     expect(host.applyFilters(defineFilter<number>("test.none"), 7)).toBe(7);
-    expect(logger.records.find((r) => r.msg === "filter threw; skipped")?.fields).toMatchObject({ ext: "bad" });
+    expect(logger.records.find((r) => r.msg === "filter threw; skipped")?.fields).toMatchObject({
+      ext: "bad",
+    });
   });
 
   test("removing a filter takes it out of the chain", async () => {
