@@ -1,0 +1,127 @@
+/**
+ * Frame builders and result → reply mappings — pure. The shell runs the async ops an outcome names
+ * and hands their results here; what goes on the wire is decided (and tested) in one place.
+ *
+ * Absent optional fields are omitted, never `undefined` or `null` (PROTOCOL.md conventions).
+ */
+import type {
+  AckMessage,
+  AgentEvent,
+  CatalogEntry,
+  CatalogMessage,
+  ChatDeltaMessage,
+  ChatErrorMessage,
+  ConversationPresenceMessage,
+  ErrorMessage,
+  ServerMessage,
+  SurfaceMessage,
+  SurfaceSpec,
+  UpdateMessage,
+} from "@dispatch/protocol/types";
+
+/** What the async services answer: a value, or a coded error that names the culprit. */
+export type OpResult<T = unknown> =
+  | { ok: true; value: T }
+  | { ok: false; error: { readonly code: string; readonly message: string } };
+
+/** The surface a reply is about (a `SurfaceTarget` fits). */
+export interface SurfaceRef {
+  surfaceId: string;
+  conversationId?: string;
+}
+
+/** Message of the (compat) chat.error for a conversation that is already generating. */
+export const TURN_RUNNING_MESSAGE = "a turn is already generating for this conversation";
+/** Code of the generic error that answers an unexpected failure inside the server. */
+export const INTERNAL_ERROR_CODE = "WS_INTERNAL_ERROR";
+
+/** Pure: `[ack]` when the frame carried an id, else nothing (fire-and-forget stays silent). */
+export function ackFrames(id: string | undefined): AckMessage[] {
+  return id === undefined ? [] : [{ type: "ack", replyTo: id }];
+}
+
+/** Pure: an `error` frame. */
+export function errorFrame(
+  message: string,
+  opts: { surfaceId?: string | undefined; code?: string | undefined; replyTo?: string | undefined } = {},
+): ErrorMessage {
+  const f: ErrorMessage = { type: "error", message };
+  if (opts.surfaceId !== undefined) f.surfaceId = opts.surfaceId;
+  if (opts.replyTo !== undefined) f.replyTo = opts.replyTo;
+  if (opts.code !== undefined) f.code = opts.code;
+  return f;
+}
+
+/** Pure: a `chat.error` frame. */
+export function chatErrorFrame(
+  message: string,
+  opts: { conversationId?: string | undefined; code?: string | undefined; replyTo?: string | undefined } = {},
+): ChatErrorMessage {
+  const f: ChatErrorMessage = { type: "chat.error", message };
+  if (opts.conversationId !== undefined) f.conversationId = opts.conversationId;
+  if (opts.replyTo !== undefined) f.replyTo = opts.replyTo;
+  if (opts.code !== undefined) f.code = opts.code;
+  return f;
+}
+
+/** Pure: the generic answer to an unexpected failure (details go to the log, not the wire). */
+export function internalErrorFrame(isChat: boolean, replyTo?: string): ErrorMessage | ChatErrorMessage {
+  const message = "internal server error";
+  const opts = { code: INTERNAL_ERROR_CODE, replyTo };
+  return isChat ? chatErrorFrame(message, opts) : errorFrame(message, opts);
+}
+
+export function catalogFrame(catalog: CatalogEntry[]): CatalogMessage {
+  return { type: "catalog", catalog };
+}
+
+export function surfaceFrame(ref: SurfaceRef, spec: SurfaceSpec): SurfaceMessage {
+  return ref.conversationId === undefined
+    ? { type: "surface", spec }
+    : { type: "surface", spec, conversationId: ref.conversationId };
+}
+
+export function updateFrame(ref: SurfaceRef, spec: SurfaceSpec): UpdateMessage {
+  return {
+    type: "update",
+    update:
+      ref.conversationId === undefined
+        ? { surfaceId: ref.surfaceId, spec }
+        : { surfaceId: ref.surfaceId, spec, conversationId: ref.conversationId },
+  };
+}
+
+export function deltaFrame(event: AgentEvent, n: number | undefined): ChatDeltaMessage {
+  return n === undefined ? { type: "chat.delta", event } : { type: "chat.delta", event, n };
+}
+
+export function presenceFrame(conversationId: string, watchers: number): ConversationPresenceMessage {
+  return { type: "conversation.presence", conversationId, watchers };
+}
+
+/** Pure: replies to `subscribe` once the spec is known: `surface` then the ack, or one `error`. */
+export function specReplies(
+  ref: SurfaceRef,
+  result: OpResult<SurfaceSpec>,
+  replyTo?: string,
+): ServerMessage[] {
+  if (!result.ok) {
+    return [errorFrame(result.error.message, { surfaceId: ref.surfaceId, code: result.error.code, replyTo })];
+  }
+  return [surfaceFrame(ref, result.value), ...ackFrames(replyTo)];
+}
+
+/** Pure: replies to `invoke`: the ack, or one `error` (ext: the original swallowed failures). */
+export function invokeReplies(surfaceId: string, result: OpResult, replyTo?: string): ServerMessage[] {
+  if (!result.ok) return [errorFrame(result.error.message, { surfaceId, code: result.error.code, replyTo })];
+  return ackFrames(replyTo);
+}
+
+/** Pure: replies to a chat op (send, queue, permission…): the ack, or one `chat.error`. */
+export function chatReplies(conversationId: string, result: OpResult, replyTo?: string): ServerMessage[] {
+  if (!result.ok) {
+    const message = result.error.code === "ORCH_TURN_RUNNING" ? TURN_RUNNING_MESSAGE : result.error.message;
+    return [chatErrorFrame(message, { conversationId, code: result.error.code, replyTo })];
+  }
+  return ackFrames(replyTo);
+}

@@ -1,0 +1,337 @@
+import { describe, expect, test } from "bun:test";
+import type { ClientMessage, ParseClientMessageResult, SurfaceScope } from "@dispatch/protocol/types";
+import {
+  type ConnectionState,
+  type RouteOutcome,
+  type RouterView,
+  routeClientMessage,
+  routeMessage,
+  surfaceKey,
+} from "./router";
+
+class FakeView implements RouterView {
+  minted = 0;
+  constructor(private readonly scopes: Record<string, SurfaceScope> = {}) {}
+  surfaceScope(surfaceId: string): SurfaceScope | undefined {
+    return this.scopes[surfaceId];
+  }
+  newConversationId(): string {
+    this.minted++;
+    return `minted-${this.minted}`;
+  }
+}
+
+const view = () => new FakeView({ "loaded-extensions": "global", "message-queue": "conversation" });
+const empty: ConnectionState = { surfaces: new Set(), conversations: new Set() };
+
+function route(msg: ClientMessage, state: ConnectionState = empty, v: RouterView = view()): RouteOutcome {
+  return routeClientMessage(v, state, { ok: true, message: msg });
+}
+
+describe("ping", () => {
+  test("→ pong; with id also an ack", () => {
+    expect(route({ type: "ping" })).toEqual({ kind: "reply", frames: [{ type: "pong" }] });
+    expect(route({ type: "ping", id: "p1" })).toEqual({
+      kind: "reply",
+      frames: [{ type: "pong" }, { type: "ack", replyTo: "p1" }],
+    });
+  });
+});
+
+describe("surface subscribe / unsubscribe / invoke", () => {
+  test("subscribe to a global surface ignores conversationId", () => {
+    const a = route({ type: "subscribe", surfaceId: "loaded-extensions" });
+    const b = route({ type: "subscribe", surfaceId: "loaded-extensions", conversationId: "c1", id: "s1" });
+    expect(a).toEqual({
+      kind: "surface.subscribe",
+      target: {
+        surfaceId: "loaded-extensions",
+        scope: "global",
+        key: surfaceKey("loaded-extensions", undefined),
+      },
+      added: true,
+    });
+    expect(b).toEqual({
+      kind: "surface.subscribe",
+      target: {
+        surfaceId: "loaded-extensions",
+        scope: "global",
+        key: surfaceKey("loaded-extensions", undefined),
+      },
+      added: true,
+      replyTo: "s1",
+    });
+  });
+
+  test("subscribe to a conversation-scoped surface keys by conversation", () => {
+    const o = route({ type: "subscribe", surfaceId: "message-queue", conversationId: "c1" });
+    expect(o).toEqual({
+      kind: "surface.subscribe",
+      target: {
+        surfaceId: "message-queue",
+        scope: "conversation",
+        conversationId: "c1",
+        key: surfaceKey("message-queue", "c1"),
+      },
+      added: true,
+    });
+    const other = route({ type: "subscribe", surfaceId: "message-queue", conversationId: "c2" });
+    expect(other.kind === "surface.subscribe" && other.target.key).not.toBe(
+      surfaceKey("message-queue", "c1"),
+    );
+  });
+
+  test("subscribe is idempotent: a repeat is not added again (the spec is re-sent)", () => {
+    const state: ConnectionState = {
+      surfaces: new Set([surfaceKey("message-queue", "c1")]),
+      conversations: new Set(),
+    };
+    const o = route({ type: "subscribe", surfaceId: "message-queue", conversationId: "c1", id: "x" }, state);
+    expect(o.kind === "surface.subscribe" && o.added).toBe(false);
+    expect(o.kind === "surface.subscribe" && o.replyTo).toBe("x");
+  });
+
+  test("subscribe/invoke on an unknown surface is an error naming it", () => {
+    for (const msg of [
+      { type: "subscribe", surfaceId: "nope", id: "a" },
+      { type: "invoke", surfaceId: "nope", actionId: "go", id: "a" },
+    ] as ClientMessage[]) {
+      const o = route(msg);
+      expect(o.kind).toBe("reject");
+      if (o.kind === "reject") {
+        expect(o.code).toBe("WS_UNKNOWN_SURFACE");
+        expect(o.frame).toMatchObject({
+          type: "error",
+          surfaceId: "nope",
+          replyTo: "a",
+          code: "WS_UNKNOWN_SURFACE",
+        });
+        expect(o.frame.message).toContain('"nope"');
+      }
+    }
+  });
+
+  test("unsubscribe is idempotent: not subscribed → only an ack (or nothing)", () => {
+    expect(route({ type: "unsubscribe", surfaceId: "message-queue", conversationId: "c1" })).toEqual({
+      kind: "reply",
+      frames: [],
+    });
+    expect(route({ type: "unsubscribe", surfaceId: "message-queue", conversationId: "c1", id: "u" })).toEqual(
+      {
+        kind: "reply",
+        frames: [{ type: "ack", replyTo: "u" }],
+      },
+    );
+  });
+
+  test("unsubscribe of a held subscription", () => {
+    const state: ConnectionState = {
+      surfaces: new Set([surfaceKey("loaded-extensions", undefined)]),
+      conversations: new Set(),
+    };
+    const o = route(
+      { type: "unsubscribe", surfaceId: "loaded-extensions", conversationId: "c9", id: "u" },
+      state,
+    );
+    expect(o).toEqual({
+      kind: "surface.unsubscribe",
+      target: {
+        surfaceId: "loaded-extensions",
+        scope: "global",
+        key: surfaceKey("loaded-extensions", undefined),
+      },
+      replyTo: "u",
+    });
+  });
+
+  test("unsubscribe still cleans up a surface that has disappeared from the catalog", () => {
+    const gone = new FakeView({});
+    const state: ConnectionState = {
+      surfaces: new Set([surfaceKey("old", "c1"), surfaceKey("old-global", undefined)]),
+      conversations: new Set(),
+    };
+    const a = route({ type: "unsubscribe", surfaceId: "old", conversationId: "c1" }, state, gone);
+    expect(a.kind === "surface.unsubscribe" && a.target.key).toBe(surfaceKey("old", "c1"));
+    const b = route({ type: "unsubscribe", surfaceId: "old-global", conversationId: "c1" }, state, gone);
+    expect(b.kind === "surface.unsubscribe" && b.target.key).toBe(surfaceKey("old-global", undefined));
+  });
+
+  test("invoke passes action, payload and conversation through", () => {
+    expect(
+      route({
+        type: "invoke",
+        surfaceId: "message-queue",
+        actionId: "cancel:m1",
+        payload: { a: 1 },
+        conversationId: "c1",
+      }),
+    ).toEqual({
+      kind: "surface.invoke",
+      surfaceId: "message-queue",
+      actionId: "cancel:m1",
+      payload: { a: 1 },
+      conversationId: "c1",
+    });
+    const o = route({ type: "invoke", surfaceId: "loaded-extensions", actionId: "x", id: "i" });
+    expect(o).toEqual({
+      kind: "surface.invoke",
+      surfaceId: "loaded-extensions",
+      actionId: "x",
+      payload: undefined,
+      replyTo: "i",
+    });
+  });
+});
+
+describe("chat ops", () => {
+  test("chat.send without conversationId mints one", () => {
+    const v = view();
+    const o = route({ type: "chat.send", message: "hi" }, empty, v);
+    expect(o).toEqual({
+      kind: "chat.send",
+      turn: { conversationId: "minted-1", message: "hi" },
+      minted: true,
+    });
+  });
+
+  test("chat.send keeps every setting and drops computerId", () => {
+    const o = route({
+      type: "chat.send",
+      id: "s",
+      conversationId: "c1",
+      message: "hi",
+      model: "local/echo",
+      cwd: "/tmp",
+      reasoningEffort: "high",
+      workspaceId: "w",
+      computerId: "laptop",
+      images: [{ url: "data:image/png;base64,AA==", mimeType: "image/png" }],
+    });
+    expect(o).toEqual({
+      kind: "chat.send",
+      minted: false,
+      replyTo: "s",
+      turn: {
+        conversationId: "c1",
+        message: "hi",
+        model: "local/echo",
+        cwd: "/tmp",
+        reasoningEffort: "high",
+        workspaceId: "w",
+        images: [{ url: "data:image/png;base64,AA==", mimeType: "image/png" }],
+      },
+    });
+  });
+
+  test("chat.subscribe with and without resume; idempotent per connection", () => {
+    expect(route({ type: "chat.subscribe", conversationId: "c1" })).toEqual({
+      kind: "chat.subscribe",
+      conversationId: "c1",
+    });
+    expect(
+      route({ type: "chat.subscribe", conversationId: "c1", resume: { turnId: "t", n: 4 }, id: "r" }),
+    ).toEqual({
+      kind: "chat.subscribe",
+      conversationId: "c1",
+      resume: { turnId: "t", n: 4 },
+      replyTo: "r",
+    });
+    const state: ConnectionState = { surfaces: new Set(), conversations: new Set(["c1"]) };
+    expect(route({ type: "chat.subscribe", conversationId: "c1", id: "again" }, state)).toEqual({
+      kind: "reply",
+      frames: [{ type: "ack", replyTo: "again" }],
+    });
+  });
+
+  test("chat.unsubscribe: idempotent", () => {
+    const state: ConnectionState = { surfaces: new Set(), conversations: new Set(["c1"]) };
+    expect(route({ type: "chat.unsubscribe", conversationId: "c1" }, state)).toEqual({
+      kind: "chat.unsubscribe",
+      conversationId: "c1",
+    });
+    expect(route({ type: "chat.unsubscribe", conversationId: "c1" })).toEqual({ kind: "reply", frames: [] });
+  });
+
+  test("chat.queue, chat.queue.cancel, chat.stop, chat.permission", () => {
+    expect(
+      route({ type: "chat.queue", conversationId: "c1", text: "more", workspaceId: "w", id: "q" }),
+    ).toEqual({
+      kind: "chat.queue",
+      conversationId: "c1",
+      text: "more",
+      workspaceId: "w",
+      replyTo: "q",
+    });
+    expect(route({ type: "chat.queue", conversationId: "c1", text: "more" })).toEqual({
+      kind: "chat.queue",
+      conversationId: "c1",
+      text: "more",
+    });
+    expect(route({ type: "chat.queue.cancel", conversationId: "c1", messageId: "m" })).toEqual({
+      kind: "chat.queue.cancel",
+      conversationId: "c1",
+      messageId: "m",
+    });
+    expect(route({ type: "chat.stop", conversationId: "c1", id: "st" })).toEqual({
+      kind: "chat.stop",
+      conversationId: "c1",
+      replyTo: "st",
+    });
+    expect(
+      route({ type: "chat.permission", conversationId: "c1", requestId: "r", decision: "always" }),
+    ).toEqual({
+      kind: "chat.permission",
+      conversationId: "c1",
+      requestId: "r",
+      decision: "always",
+    });
+  });
+});
+
+describe("parse failures and unknown types", () => {
+  const failure = (isChat: boolean, replyToId?: string): ParseClientMessageResult => ({
+    ok: false,
+    error: {
+      code: "PROTOCOL_INVALID_FIELD",
+      message: "chat.send: message must be a non-empty string",
+      isChat,
+      ...(replyToId === undefined ? {} : { replyToId }),
+    },
+  });
+
+  test("chat failures answer chat.error, others error; replyTo echoes the id", () => {
+    expect(routeClientMessage(view(), empty, failure(true, "m1"))).toEqual({
+      kind: "reject",
+      code: "PROTOCOL_INVALID_FIELD",
+      frame: {
+        type: "chat.error",
+        message: "chat.send: message must be a non-empty string",
+        replyTo: "m1",
+        code: "PROTOCOL_INVALID_FIELD",
+      },
+    });
+    const o = routeClientMessage(view(), empty, failure(false));
+    expect(o.kind === "reject" && o.frame).toEqual({
+      type: "error",
+      message: "chat.send: message must be a non-empty string",
+      code: "PROTOCOL_INVALID_FIELD",
+    });
+  });
+
+  test("a type the switch does not know is an error outcome, not a throw", () => {
+    const rogue = { type: "surprise", id: "z" } as unknown as ClientMessage;
+    expect(routeMessage(view(), empty, rogue)).toEqual({
+      kind: "reject",
+      code: "PROTOCOL_UNKNOWN_TYPE",
+      frame: {
+        type: "error",
+        message: "Unknown message type: surprise",
+        replyTo: "z",
+        code: "PROTOCOL_UNKNOWN_TYPE",
+      },
+    });
+    const chatRogue = { type: "chat.surprise" } as unknown as ClientMessage;
+    const o = routeMessage(view(), empty, chatRogue);
+    expect(o.kind === "reject" && o.frame.type).toBe("chat.error");
+  });
+});
