@@ -1,1 +1,6 @@
+/** `@dispatch/protocol`: wire types, zod schemas, boundary parsers and the JSON Schema / OpenAPI export. */
+
+export * from "./limits";
+export * from "./parse";
+export * from "./schemas";
 export type * from "./types";

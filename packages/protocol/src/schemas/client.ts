@@ -1,0 +1,143 @@
+import { z } from "zod";
+import { MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS } from "../limits";
+import type { ClientMessageOf, ClientMessageType } from "../types";
+import {
+  boundedString,
+  IdSchema,
+  ImagesSchema,
+  NonNegativeInt,
+  named,
+  PermissionDecisionSchema,
+  ReasoningEffortSchema,
+} from "./common";
+
+/** (ext) Optional correlation id: the server answers with one `ack` or error carrying `replyTo: id`. */
+const base = { id: IdSchema.optional() };
+
+/** Fields shared by `chat.send` and `POST /chat` (both start a turn). */
+export const turnRequestFields = {
+  conversationId: IdSchema.optional(),
+  message: boundedString(MAX_MESSAGE_CHARS),
+  model: boundedString(MAX_NAME_CHARS).optional(),
+  cwd: boundedString(MAX_PATH_CHARS).optional(),
+  reasoningEffort: ReasoningEffortSchema.optional(),
+  workspaceId: IdSchema.optional(),
+  images: ImagesSchema.optional(),
+};
+
+export const SubscribeMessageSchema = named(
+  z.object({
+    type: z.literal("subscribe"),
+    ...base,
+    surfaceId: IdSchema,
+    conversationId: IdSchema.optional(),
+  }),
+  "SubscribeMessage",
+  "Replies surface with the current spec, then update on every change.",
+);
+export const UnsubscribeMessageSchema = named(
+  z.object({
+    type: z.literal("unsubscribe"),
+    ...base,
+    surfaceId: IdSchema,
+    conversationId: IdSchema.optional(),
+  }),
+  "UnsubscribeMessage",
+);
+export const InvokeMessageSchema = named(
+  z.object({
+    type: z.literal("invoke"),
+    ...base,
+    surfaceId: IdSchema,
+    actionId: IdSchema,
+    payload: z.unknown().optional(),
+    conversationId: IdSchema.optional(),
+  }),
+  "InvokeMessage",
+);
+export const ChatSendMessageSchema = named(
+  z.object({
+    type: z.literal("chat.send"),
+    ...base,
+    ...turnRequestFields,
+    computerId: IdSchema.optional(),
+  }),
+  "ChatSendMessage",
+  "Starts a turn; without conversationId the server mints one.",
+);
+export const ResumePointSchema = named(z.object({ turnId: IdSchema, n: NonNegativeInt }), "ResumePoint");
+export const ChatSubscribeMessageSchema = named(
+  z.object({
+    type: z.literal("chat.subscribe"),
+    ...base,
+    conversationId: IdSchema,
+    resume: ResumePointSchema.optional(),
+  }),
+  "ChatSubscribeMessage",
+);
+export const ChatUnsubscribeMessageSchema = named(
+  z.object({ type: z.literal("chat.unsubscribe"), ...base, conversationId: IdSchema }),
+  "ChatUnsubscribeMessage",
+);
+export const ChatQueueMessageSchema = named(
+  z.object({
+    type: z.literal("chat.queue"),
+    ...base,
+    conversationId: IdSchema,
+    text: boundedString(MAX_MESSAGE_CHARS),
+    workspaceId: IdSchema.optional(),
+  }),
+  "ChatQueueMessage",
+);
+export const ChatQueueCancelMessageSchema = named(
+  z.object({ type: z.literal("chat.queue.cancel"), ...base, conversationId: IdSchema, messageId: IdSchema }),
+  "ChatQueueCancelMessage",
+);
+export const ChatStopMessageSchema = named(
+  z.object({ type: z.literal("chat.stop"), ...base, conversationId: IdSchema }),
+  "ChatStopMessage",
+);
+export const ChatPermissionMessageSchema = named(
+  z.object({
+    type: z.literal("chat.permission"),
+    ...base,
+    conversationId: IdSchema,
+    requestId: IdSchema,
+    decision: PermissionDecisionSchema,
+  }),
+  "ChatPermissionMessage",
+);
+export const PingMessageSchema = named(z.object({ type: z.literal("ping"), ...base }), "PingMessage");
+
+/** Schema of each client message, by `type` (what `parseClientMessage` dispatches on). */
+export const clientMessageSchemas = {
+  subscribe: SubscribeMessageSchema,
+  unsubscribe: UnsubscribeMessageSchema,
+  invoke: InvokeMessageSchema,
+  "chat.send": ChatSendMessageSchema,
+  "chat.subscribe": ChatSubscribeMessageSchema,
+  "chat.unsubscribe": ChatUnsubscribeMessageSchema,
+  "chat.queue": ChatQueueMessageSchema,
+  "chat.queue.cancel": ChatQueueCancelMessageSchema,
+  "chat.stop": ChatStopMessageSchema,
+  "chat.permission": ChatPermissionMessageSchema,
+  ping: PingMessageSchema,
+} as const satisfies { [K in ClientMessageType]: z.ZodType<ClientMessageOf<K>> };
+
+export const ClientMessageSchema = named(
+  z.discriminatedUnion("type", [
+    SubscribeMessageSchema,
+    UnsubscribeMessageSchema,
+    InvokeMessageSchema,
+    ChatSendMessageSchema,
+    ChatSubscribeMessageSchema,
+    ChatUnsubscribeMessageSchema,
+    ChatQueueMessageSchema,
+    ChatQueueCancelMessageSchema,
+    ChatStopMessageSchema,
+    ChatPermissionMessageSchema,
+    PingMessageSchema,
+  ]),
+  "ClientMessage",
+  "Every frame a client sends. Unknown fields are ignored.",
+);

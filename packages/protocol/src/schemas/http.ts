@@ -1,0 +1,184 @@
+import { z } from "zod";
+import { MAX_ID_CHARS, MAX_PAGE_LIMIT, MAX_PATH_CHARS, MAX_QUERY_CHARS, MAX_TITLE_CHARS } from "../limits";
+import { turnRequestFields } from "./client";
+import {
+  boundedString,
+  ConversationStatusSchema,
+  IdSchema,
+  ModelInfoSchema,
+  NonNegativeInt,
+  named,
+  PermissionDecisionSchema,
+  ReasoningEffortSchema,
+} from "./common";
+import { StoredChunkSchema } from "./history";
+
+// ── request bodies (inbound: capped) ──
+
+export const ChatRequestBodySchema = named(
+  z.object(turnRequestFields),
+  "ChatRequestBody",
+  "Starts a turn; the response is an NDJSON stream of AgentEvents until turn-sealed.",
+);
+export const QueueRequestSchema = named(
+  z.object({ text: turnRequestFields.message, workspaceId: IdSchema.optional() }),
+  "QueueRequest",
+);
+export const CompactRequestSchema = named(
+  z.object({ keepLastN: NonNegativeInt.optional() }),
+  "CompactRequest",
+);
+export const PermissionAnswerBodySchema = named(
+  z.object({ decision: PermissionDecisionSchema }),
+  "PermissionAnswerBody",
+);
+export const ModelSettingBodySchema = named(
+  z.object({ model: turnRequestFields.model.unwrap() }),
+  "ModelSettingBody",
+);
+export const TitleSettingBodySchema = named(
+  z.object({ title: boundedString(MAX_TITLE_CHARS) }),
+  "TitleSettingBody",
+);
+export const CwdSettingBodySchema = named(z.object({ cwd: boundedString(MAX_PATH_CHARS) }), "CwdSettingBody");
+export const ReasoningEffortSettingBodySchema = named(
+  z.object({ reasoningEffort: ReasoningEffortSchema }),
+  "ReasoningEffortSettingBody",
+);
+
+// ── query strings (inbound strings, parsed into typed values) ──
+
+/** A decimal integer in a query string, e.g. `limit=20`. */
+function intParam(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d{1,15}$/, { error: "must be a non-negative integer" })
+    .transform(Number)
+    .pipe(z.int().min(min).max(max));
+}
+
+export const ConversationListQuerySchema = z.object({
+  status: z
+    .string()
+    .max(MAX_QUERY_CHARS, { error: `must be at most ${MAX_QUERY_CHARS} characters` })
+    .transform((s) =>
+      s
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part !== ""),
+    )
+    .pipe(z.array(ConversationStatusSchema))
+    .optional(),
+  workspaceId: IdSchema.optional(),
+  q: z
+    .string()
+    .max(MAX_QUERY_CHARS, { error: `must be at most ${MAX_QUERY_CHARS} characters` })
+    .optional(),
+  limit: intParam(1, MAX_PAGE_LIMIT).optional(),
+  cursor: boundedString(MAX_QUERY_CHARS).optional(),
+});
+
+export const ConversationWindowQuerySchema = z.object({
+  sinceSeq: intParam(0, Number.MAX_SAFE_INTEGER).optional(),
+  beforeSeq: intParam(1, Number.MAX_SAFE_INTEGER).optional(),
+  limit: intParam(1, MAX_PAGE_LIMIT).optional(),
+});
+
+/** Path parameters (`:id`, `:requestId`, `:messageId`). */
+export const PathIdSchema = boundedString(MAX_ID_CHARS);
+
+// ── responses (outbound) ──
+
+export const ErrorBodySchema = named(
+  z.object({ error: z.string(), code: z.string().optional() }),
+  "ErrorBody",
+  "Body of every 4xx/5xx response. `code` (ext) is a stable machine-readable code.",
+);
+export const HealthResponseSchema = named(
+  z.object({ ok: z.literal(true), version: z.string() }),
+  "HealthResponse",
+);
+export const ModelsResponseSchema = named(
+  z.object({ models: z.array(z.string()), modelInfo: z.record(z.string(), ModelInfoSchema).optional() }),
+  "ModelsResponse",
+  "Model names are `<credential>/<model>`.",
+);
+export const ConversationMetaSchema = named(
+  z.object({
+    id: z.string(),
+    title: z.string(),
+    status: ConversationStatusSchema,
+    workspaceId: z.string(),
+    createdAt: NonNegativeInt,
+    lastActivityAt: NonNegativeInt,
+    model: z.string().optional(),
+    compactedFrom: z.string().optional(),
+  }),
+  "ConversationMeta",
+  "A conversation row. Timestamps are epoch milliseconds.",
+);
+export const ConversationListResponseSchema = named(
+  z.object({ conversations: z.array(ConversationMetaSchema), nextCursor: z.string().optional() }),
+  "ConversationListResponse",
+  "Newest activity first.",
+);
+export const ConversationWindowResponseSchema = named(
+  z.object({ chunks: z.array(StoredChunkSchema), latestSeq: NonNegativeInt }),
+  "ConversationWindowResponse",
+  "Chunks with sinceSeq < seq < beforeSeq, the newest `limit` of them, ascending.",
+);
+export const ConversationStatusResponseSchema = named(
+  z.object({ conversationId: z.string(), isActive: z.boolean(), status: ConversationStatusSchema }),
+  "ConversationStatusResponse",
+);
+export const OpenResponseSchema = named(z.object({ conversationId: z.string() }), "OpenResponse");
+export const StopResponseSchema = named(
+  z.object({ conversationId: z.string(), abortedTurn: z.boolean() }),
+  "StopResponse",
+);
+export const CloseResponseSchema = named(
+  z.object({ conversationId: z.string(), abortedTurn: z.boolean() }),
+  "CloseResponse",
+);
+export const QueuedMessageSchema = named(
+  z.object({ messageId: z.string(), text: z.string(), createdAt: NonNegativeInt }),
+  "QueuedMessage",
+  "A message waiting in a conversation's queue; createdAt is epoch milliseconds.",
+);
+export const QueueResponseSchema = named(
+  z.object({ conversationId: z.string(), startedTurn: z.boolean(), queue: z.array(QueuedMessageSchema) }),
+  "QueueResponse",
+);
+export const QueueCancelResponseSchema = named(
+  z.object({ conversationId: z.string(), cancelled: z.boolean(), queue: z.array(QueuedMessageSchema) }),
+  "QueueCancelResponse",
+);
+export const ModelSettingResponseSchema = named(
+  z.object({ conversationId: z.string(), model: z.string().optional() }),
+  "ModelSettingResponse",
+);
+export const TitleSettingResponseSchema = named(
+  z.object({ conversationId: z.string(), title: z.string() }),
+  "TitleSettingResponse",
+);
+export const CwdSettingResponseSchema = named(
+  z.object({ conversationId: z.string(), cwd: z.string().optional() }),
+  "CwdSettingResponse",
+);
+export const ReasoningEffortSettingResponseSchema = named(
+  z.object({ conversationId: z.string(), reasoningEffort: ReasoningEffortSchema.optional() }),
+  "ReasoningEffortSettingResponse",
+);
+export const CompactResponseSchema = named(
+  z.object({
+    conversationId: z.string(),
+    newConversationId: z.string(),
+    messagesSummarized: NonNegativeInt,
+    messagesKept: NonNegativeInt,
+  }),
+  "CompactResponse",
+);
+export const PermissionAnswerResponseSchema = named(
+  z.object({ conversationId: z.string(), requestId: z.string(), decision: PermissionDecisionSchema }),
+  "PermissionAnswerResponse",
+);
