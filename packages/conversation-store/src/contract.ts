@@ -1,0 +1,317 @@
+/**
+ * The conversation store's contract: what other packages import. An append-only, per-conversation log
+ * of chunks with a gap-free `seq`, conversation metadata and settings, turns, workspaces and pending
+ * permission requests. Every operation is synchronous (bun:sqlite, one writer).
+ *
+ * Expected failures (unknown ids, invalid input, a write SQLite refused) are `Result` values with a
+ * stable `code`; nothing here throws except opening a database that cannot be used
+ * (`StoreOpenError`: STORE_SCHEMA_TOO_NEW, STORE_OPEN_FAILED).
+ */
+import { defineService } from "@dispatch/kernel";
+import type {
+  Chunk,
+  ConversationMeta,
+  ConversationStatus,
+  PermissionDecision,
+  ReasoningEffort,
+  Role,
+  StoredChunk,
+  Usage,
+} from "@dispatch/protocol/types";
+
+export type StoreErrorCode =
+  | "STORE_UNKNOWN_CONVERSATION"
+  | "STORE_CONVERSATION_EXISTS"
+  | "STORE_INVALID_INPUT"
+  | "STORE_INVALID_CURSOR"
+  | "STORE_UNKNOWN_WORKSPACE"
+  | "STORE_WORKSPACE_EXISTS"
+  | "STORE_WORKSPACE_NOT_EMPTY"
+  | "STORE_DEFAULT_WORKSPACE"
+  | "STORE_UNKNOWN_TURN"
+  | "STORE_TURN_EXISTS"
+  | "STORE_UNKNOWN_PERMISSION_REQUEST"
+  | "STORE_WRITE_FAILED";
+
+/** Thrown only while opening: the database cannot be used by this build. */
+export type StoreOpenErrorCode = "STORE_SCHEMA_TOO_NEW" | "STORE_OPEN_FAILED" | "STORE_NO_PATH";
+
+export interface StoreError {
+  code: StoreErrorCode;
+  /** Names the culprit (conversation id, field path, seq). */
+  message: string;
+}
+
+export type Result<T, E = StoreError> = { ok: true; value: T } | { ok: false; error: E };
+
+export class StoreOpenError extends Error {
+  override readonly name = "StoreOpenError";
+  constructor(
+    readonly code: StoreOpenErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The id of the workspace that always exists. */
+export const DEFAULT_WORKSPACE_ID = "default";
+
+/** Settings a conversation is created with. Absent fields stay unset (workspace: `default`). */
+export interface ConversationInit {
+  id: string;
+  workspaceId?: string;
+  model?: string;
+  cwd?: string;
+  reasoningEffort?: ReasoningEffort;
+  title?: string;
+}
+
+/** For snapshots (compaction archives) and imports: full control over the new row. */
+export interface CreateConversationInput extends ConversationInit {
+  status?: ConversationStatus;
+  compactedFrom?: string;
+  createdAt?: number;
+}
+
+/** Metadata plus the per-conversation settings and log bookkeeping. */
+export interface ConversationRecord extends ConversationMeta {
+  cwd?: string;
+  reasoningEffort?: ReasoningEffort;
+  /** Highest seq assigned so far (0 when empty). Never decreases. */
+  lastSeq: number;
+  /** Where the model view starts by default (1, or a compaction summary's seq). */
+  historyStartSeq: number;
+}
+
+/** `null` clears an optional setting; absent leaves it alone. */
+export interface ConversationPatch {
+  title?: string;
+  status?: ConversationStatus;
+  model?: string | null;
+  cwd?: string | null;
+  reasoningEffort?: ReasoningEffort | null;
+  workspaceId?: string;
+  lastActivityAt?: number;
+  historyStartSeq?: number;
+}
+
+export interface AppendMessage {
+  /** Chunks of one message may span several steps; the role must stay the same. */
+  messageId: string;
+  role: Role;
+  chunks: Chunk[];
+  turnId?: string;
+}
+
+export interface AppendResult {
+  firstSeq: number;
+  lastSeq: number;
+}
+
+export interface WindowQuery {
+  /** Exclusive lower bound. */
+  sinceSeq?: number;
+  /** Exclusive upper bound. */
+  beforeSeq?: number;
+  /** The newest `limit` chunks of the range (returned ascending); absent = all of them. */
+  limit?: number;
+}
+
+/** A stored row that could not be decoded; skipped, never fatal. */
+export interface RowProblem {
+  seq: number;
+  message: string;
+}
+
+export interface ConversationWindow {
+  chunks: StoredChunk[];
+  /** Last returned seq, or `sinceSeq` (0 when absent) when nothing newer was returned (PROTOCOL §6). */
+  latestSeq: number;
+  problems: RowProblem[];
+}
+
+/** One message of the model-facing view. */
+export interface HistoryMessage {
+  messageId: string;
+  role: Role;
+  chunks: Chunk[];
+  turnId?: string;
+  /** Seq of the message's first chunk (of the tool call, for synthetic results). */
+  firstSeq: number;
+  /** True for messages reconcile made up (results of interrupted tool calls). */
+  synthetic?: boolean;
+}
+
+export interface History {
+  messages: HistoryMessage[];
+  problems: RowProblem[];
+}
+
+export interface ListQuery {
+  status?: ConversationStatus[];
+  workspaceId?: string;
+  /** Id prefix, or title substring (case-insensitive for ASCII). */
+  q?: string;
+  /** Default 50, at most 500. */
+  limit?: number;
+  /** Opaque; from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface ListPage {
+  conversations: ConversationMeta[];
+  nextCursor?: string;
+}
+
+export interface CopyRange {
+  /** Inclusive; default 1. */
+  fromSeq?: number;
+  /** Inclusive. */
+  uptoSeq: number;
+}
+
+export interface CopyResult {
+  chunks: number;
+  messages: number;
+  /** In the target conversation; both 0 when nothing was copied. */
+  firstSeq: number;
+  lastSeq: number;
+}
+
+export type TurnStatus = "running" | "completed" | "error" | "aborted" | "interrupted";
+export type TurnEndStatus = Exclude<TurnStatus, "running">;
+
+export interface TurnRecord {
+  turnId: string;
+  conversationId: string;
+  status: TurnStatus;
+  startedAt: number;
+  endedAt?: number;
+  usage?: Usage;
+  metrics?: Record<string, unknown>;
+}
+
+export interface BeginTurn {
+  turnId: string;
+  conversationId: string;
+  startedAt: number;
+}
+
+export interface EndTurn {
+  status: TurnEndStatus;
+  endedAt: number;
+  usage?: Usage;
+  metrics?: Record<string, unknown>;
+}
+
+export type PermissionRequestStatus = "pending" | PermissionDecision | "expired";
+
+export interface PermissionRequestRecord {
+  requestId: string;
+  conversationId: string;
+  turnId: string;
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+  reason: string;
+  createdAt: number;
+  status: PermissionRequestStatus;
+  resolvedAt?: number;
+}
+
+export type SavePermissionRequest = Omit<PermissionRequestRecord, "status" | "resolvedAt">;
+
+export interface Workspace {
+  /** Slug: lowercase letters, digits, `-` and `_`, 1–64 characters, starting with a letter or digit. */
+  id: string;
+  title: string;
+  defaultCwd?: string;
+  createdAt: number;
+}
+
+export interface WorkspaceInput {
+  id: string;
+  title?: string;
+  defaultCwd?: string;
+}
+
+export interface WorkspacePatch {
+  title?: string;
+  defaultCwd?: string | null;
+}
+
+export interface RecoveryReport {
+  conversationsReset: number;
+  turnsInterrupted: number;
+  permissionRequestsExpired: number;
+}
+
+export interface ConversationStore {
+  // ── conversations ──
+  /** Creates the conversation with `init` when missing; an existing one is returned unchanged. */
+  ensureConversation(init: ConversationInit): Result<ConversationRecord>;
+  /** Fails with STORE_CONVERSATION_EXISTS when the id is taken. */
+  createConversation(input: CreateConversationInput): Result<ConversationRecord>;
+  getConversation(id: string): ConversationRecord | undefined;
+  updateConversation(id: string, patch: ConversationPatch): Result<ConversationRecord>;
+  /** Newest activity first (then id, descending); keyset pagination. */
+  listConversations(query?: ListQuery): Result<ListPage>;
+
+  // ── the log ──
+  /**
+   * Appends a whole step in one transaction: all of it becomes visible or none of it. Seqs are assigned
+   * inside the transaction, consecutive from the conversation's last seq. Creates a missing
+   * conversation from `init` (title from the first user text when no title is set).
+   */
+  appendStep(
+    conversationId: string,
+    messages: AppendMessage[],
+    init?: Omit<ConversationInit, "id">,
+  ): Result<AppendResult>;
+  /** The raw log, served by the (conversation_id, seq) primary key. */
+  readWindow(conversationId: string, query?: WindowQuery): Result<ConversationWindow>;
+  /**
+   * The reconciled, model-facing view from `fromSeq` (default: the conversation's historyStartSeq):
+   * chunks regrouped by message id; unanswered tool calls get a synthetic error result right after
+   * their message; assistant messages holding only error chunks are left out.
+   */
+  loadHistory(conversationId: string, opts?: { fromSeq?: number }): Result<History>;
+  /** Copies chunks `[fromSeq, uptoSeq]` of `fromId` to the end of `toId` in one transaction. */
+  copyMessages(fromId: string, toId: string, range: CopyRange): Result<CopyResult>;
+
+  // ── turns ──
+  beginTurn(turn: BeginTurn): Result<TurnRecord>;
+  endTurn(turnId: string, end: EndTurn): Result<TurnRecord>;
+  getTurn(turnId: string): TurnRecord | undefined;
+  /** Oldest first. */
+  listTurns(conversationId: string): TurnRecord[];
+
+  // ── permission requests ──
+  savePermissionRequest(req: SavePermissionRequest): Result<PermissionRequestRecord>;
+  resolvePermissionRequest(
+    requestId: string,
+    decision: PermissionDecision,
+    resolvedAt?: number,
+  ): Result<PermissionRequestRecord>;
+  listPendingPermissionRequests(conversationId: string): PermissionRequestRecord[];
+
+  // ── workspaces ──
+  listWorkspaces(): Workspace[];
+  getWorkspace(id: string): Workspace | undefined;
+  createWorkspace(input: WorkspaceInput): Result<Workspace>;
+  updateWorkspace(id: string, patch: WorkspacePatch): Result<Workspace>;
+  /** Refuses `default` and workspaces that still hold conversations. */
+  deleteWorkspace(id: string): Result<void>;
+
+  // ── lifecycle ──
+  /**
+   * Boot recovery: active/queued conversations become idle, running turns become interrupted,
+   * pending permission requests expire. Idempotent.
+   */
+  recover(): RecoveryReport;
+  close(): void;
+}
+
+export const ConversationStore = defineService<ConversationStore>("conversation-store/store");

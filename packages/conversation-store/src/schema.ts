@@ -1,0 +1,192 @@
+/**
+ * Opening the database: connection pragmas and versioned migrations (PRAGMA user_version).
+ *
+ * Pending migrations run in one IMMEDIATE transaction together with the version bump, so a failed
+ * migration leaves the file exactly at its previous version. A file written by a newer build
+ * (user_version above the last known migration) is refused with STORE_SCHEMA_TOO_NEW instead of
+ * being read with the wrong assumptions.
+ */
+import { Database } from "bun:sqlite";
+import { DEFAULT_WORKSPACE_ID, StoreOpenError } from "./contract";
+
+export interface Migration {
+  version: number;
+  /** Runs inside the migration transaction; may hold several statements. */
+  up: string;
+}
+
+/**
+ * chunks and messages are WITHOUT ROWID tables clustered on their primary key: a window read is a
+ * range search over (conversation_id, seq) reading adjacent pages, and an append writes one b-tree.
+ * Triggers make the log append-only and `last_seq` monotonic, so a seq is never reset or reused.
+ */
+const V1 = `
+CREATE TABLE workspaces (
+  id          TEXT PRIMARY KEY,
+  title       TEXT NOT NULL,
+  default_cwd TEXT,
+  created_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE conversations (
+  id                TEXT PRIMARY KEY,
+  title             TEXT NOT NULL DEFAULT '',
+  status            TEXT NOT NULL CHECK (status IN ('active', 'queued', 'idle', 'closed')),
+  workspace_id      TEXT NOT NULL REFERENCES workspaces (id),
+  model             TEXT,
+  cwd               TEXT,
+  reasoning_effort  TEXT CHECK (reasoning_effort IN ('low', 'medium', 'high', 'xhigh', 'max')),
+  created_at        INTEGER NOT NULL,
+  last_activity_at  INTEGER NOT NULL,
+  compacted_from    TEXT,
+  last_seq          INTEGER NOT NULL DEFAULT 0 CHECK (last_seq >= 0),
+  history_start_seq INTEGER NOT NULL DEFAULT 1 CHECK (history_start_seq >= 1)
+) STRICT;
+CREATE INDEX conversations_by_activity ON conversations (last_activity_at DESC, id DESC);
+CREATE INDEX conversations_by_workspace ON conversations (workspace_id, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_by_status ON conversations (status) WHERE status IN ('active', 'queued');
+
+CREATE TABLE messages (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id),
+  message_id      TEXT NOT NULL,
+  role            TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+  turn_id         TEXT,
+  first_seq       INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, message_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE chunks (
+  conversation_id TEXT NOT NULL,
+  seq             INTEGER NOT NULL CHECK (seq >= 1),
+  message_id      TEXT NOT NULL,
+  role            TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+  chunk           TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, seq),
+  FOREIGN KEY (conversation_id, message_id) REFERENCES messages (conversation_id, message_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER chunks_no_update BEFORE UPDATE ON chunks
+BEGIN SELECT RAISE(ABORT, 'chunks are append-only'); END;
+CREATE TRIGGER chunks_no_delete BEFORE DELETE ON chunks
+BEGIN SELECT RAISE(ABORT, 'chunks are append-only'); END;
+CREATE TRIGGER conversations_seq_monotonic BEFORE UPDATE OF last_seq ON conversations
+WHEN NEW.last_seq < OLD.last_seq
+BEGIN SELECT RAISE(ABORT, 'last_seq never decreases'); END;
+
+CREATE TABLE turns (
+  id              TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations (id),
+  status          TEXT NOT NULL
+                  CHECK (status IN ('running', 'completed', 'error', 'aborted', 'interrupted')),
+  started_at      INTEGER NOT NULL,
+  ended_at        INTEGER,
+  usage           TEXT,
+  metrics         TEXT
+) STRICT;
+CREATE INDEX turns_by_conversation ON turns (conversation_id, started_at);
+CREATE INDEX turns_running ON turns (status) WHERE status = 'running';
+
+CREATE TABLE permission_requests (
+  id              TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations (id),
+  turn_id         TEXT NOT NULL,
+  tool_call_id    TEXT NOT NULL,
+  tool_name       TEXT NOT NULL,
+  input           TEXT NOT NULL,
+  reason          TEXT NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'allow', 'deny', 'always', 'expired')),
+  created_at      INTEGER NOT NULL,
+  resolved_at     INTEGER
+) STRICT;
+CREATE INDEX permission_requests_pending ON permission_requests (conversation_id, created_at)
+  WHERE status = 'pending';
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function userVersion(db: Database): number {
+  const row = db.query<{ user_version: number }, []>("PRAGMA user_version").get();
+  return row?.user_version ?? 0;
+}
+
+/**
+ * Brings `db` to the last version of `migrations` (ordered, versions 1..n). Returns the versions it
+ * applied. Throws StoreOpenError STORE_SCHEMA_TOO_NEW for a newer file; a failing migration throws
+ * its error after rolling everything back.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const latest = migrations.length;
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+  const apply = db.transaction(() => {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    const current = userVersion(db);
+    refuseNewer(current, latest);
+    const pending = migrations.slice(current);
+    for (const m of pending) db.run(m.up);
+    if (pending.length > 0) db.run(`PRAGMA user_version = ${latest}`);
+    return pending.map((m) => m.version);
+  });
+  return apply.immediate();
+}
+
+function refuseNewer(current: number, latest: number): void {
+  if (current <= latest) return;
+  throw new StoreOpenError(
+    "STORE_SCHEMA_TOO_NEW",
+    `database schema version ${current} is newer than this build supports (${latest}); ` +
+      "upgrade Dispatch or point it at another data folder",
+  );
+}
+
+export interface OpenOptions {
+  /** Milliseconds a statement waits for another connection's lock; default 5000. */
+  busyTimeoutMs?: number;
+  migrations?: readonly Migration[];
+  now?: () => number;
+}
+
+/**
+ * Opens (creating when missing) and migrates the database at `path` (":memory:" works too), with WAL,
+ * synchronous=NORMAL (durable against process crashes; a power loss may drop the last commits but
+ * never corrupts), a busy timeout and foreign keys on. Ensures the `default` workspace exists.
+ */
+export function openDatabase(path: string, opts: OpenOptions = {}): Database {
+  let db: Database;
+  try {
+    db = new Database(path, { create: true, strict: true });
+  } catch (cause) {
+    throw new StoreOpenError("STORE_OPEN_FAILED", `cannot open database "${path}": ${describe(cause)}`, {
+      cause,
+    });
+  }
+  try {
+    db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
+    // Refuse a newer file before anything (even the journal mode) is written to it.
+    refuseNewer(userVersion(db), (opts.migrations ?? MIGRATIONS).length);
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = NORMAL");
+    db.run("PRAGMA foreign_keys = ON");
+    migrate(db, opts.migrations);
+    db.query("INSERT OR IGNORE INTO workspaces (id, title, created_at) VALUES (?1, ?2, ?3)").run(
+      DEFAULT_WORKSPACE_ID,
+      "Default",
+      (opts.now ?? Date.now)(),
+    );
+    return db;
+  } catch (cause) {
+    db.close();
+    if (cause instanceof StoreOpenError) throw cause;
+    throw new StoreOpenError("STORE_OPEN_FAILED", `cannot open database "${path}": ${describe(cause)}`, {
+      cause,
+    });
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
