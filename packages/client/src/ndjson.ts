@@ -1,0 +1,26 @@
+/** Splits a byte stream into parsed JSON lines. A malformed line is an error naming its line number. */
+export async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  let lineNo = 0;
+  const parse = (line: string): unknown => {
+    lineNo++;
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw new Error(`NDJSON line ${lineNo} is not valid JSON: ${line.slice(0, 120)}`);
+    }
+  };
+  for await (const part of body) {
+    buffered += decoder.decode(part, { stream: true });
+    let newline = buffered.indexOf("\n");
+    while (newline >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line) yield parse(line);
+      newline = buffered.indexOf("\n");
+    }
+  }
+  buffered += decoder.decode();
+  if (buffered.trim()) yield parse(buffered.trim());
+}
