@@ -15,12 +15,11 @@
  */
 import type {
   ChatErrorMessage,
+  ChatRequestBody,
   ClientMessage,
   ErrorMessage,
-  ImageAttachment,
   ParseClientMessageResult,
   PermissionDecision,
-  ReasoningEffort,
   ResumePoint,
   ServerMessage,
   SurfaceScope,
@@ -53,16 +52,8 @@ export interface SurfaceTarget {
   key: string;
 }
 
-/** What `chat.send` asks the orchestrator to start (the conversation id is always set). */
-export interface TurnRequest {
-  conversationId: string;
-  message: string;
-  model?: string;
-  cwd?: string;
-  reasoningEffort?: ReasoningEffort;
-  workspaceId?: string;
-  images?: ImageAttachment[];
-}
+/** What `chat.send` asks the orchestrator to start: the `POST /chat` body with the conversation id set. */
+export type TurnRequest = ChatRequestBody & { conversationId: string };
 
 export const RouterErrorCodes = ["WS_UNKNOWN_SURFACE"] as const;
 export type RouterErrorCode = (typeof RouterErrorCodes)[number];
