@@ -1,0 +1,457 @@
+import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import { createMemoryLogger } from "@dispatch/kernel";
+import type { AppendMessage } from "./contract";
+import { INTERRUPTED_TOOL_RESULT } from "./reconcile";
+import { WINDOW_SQL } from "./statements";
+import { codeOf, msg, openTestStore, steppingClock, tempDb, text, unwrap } from "./test-support";
+
+/** `n` single-chunk user messages "m1".."mn" appended one step each to conversation `id`. */
+function fill(store: ReturnType<typeof openTestStore>, id: string, n: number): void {
+  for (let i = 1; i <= n; i++) unwrap(store.appendStep(id, [msg(`m${i}`, "user", text(`chunk ${i}`))]));
+}
+
+const seqs = (chunks: { seq: number }[]) => chunks.map((c) => c.seq);
+
+describe("appendStep", () => {
+  test("assigns consecutive 1-based seqs across steps and messages", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    const step: AppendMessage[] = [
+      msg("u1", "user", text("hello")),
+      msg("a1", "assistant", text("hi"), { type: "thinking", text: "hmm" }),
+    ];
+    expect(unwrap(store.appendStep("c", step))).toEqual({ firstSeq: 1, lastSeq: 3 });
+    expect(unwrap(store.appendStep("c", [msg("a1", "assistant", text("more"))]))).toEqual({
+      firstSeq: 4,
+      lastSeq: 4,
+    });
+    const w = unwrap(store.readWindow("c"));
+    expect(w.chunks).toEqual([
+      { seq: 1, role: "user", chunk: text("hello"), messageId: "u1" },
+      { seq: 2, role: "assistant", chunk: text("hi"), messageId: "a1" },
+      { seq: 3, role: "assistant", chunk: { type: "thinking", text: "hmm" }, messageId: "a1" },
+      { seq: 4, role: "assistant", chunk: text("more"), messageId: "a1" },
+    ]);
+    expect(store.getConversation("c")?.lastSeq).toBe(4);
+  });
+
+  test("seqs are per conversation", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    fill(store, "a", 3);
+    expect(unwrap(store.appendStep("b", [msg("x", "user", text("x"))]))).toEqual({ firstSeq: 1, lastSeq: 1 });
+  });
+
+  test("creates a missing conversation from init, titled by the first user text", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file, { now: steppingClock(5000) });
+    unwrap(
+      store.appendStep(
+        "new",
+        [msg("s", "system", text("be brief")), msg("u", "user", text("  Refactor\nthe parser  "))],
+        { model: "local/echo", cwd: "/tmp/p", reasoningEffort: "high", workspaceId: "proj-1" },
+      ),
+    );
+    const c = store.getConversation("new");
+    expect(c).toMatchObject({
+      id: "new",
+      title: "Refactor the parser",
+      status: "idle",
+      workspaceId: "proj-1",
+      model: "local/echo",
+      cwd: "/tmp/p",
+      reasoningEffort: "high",
+      lastSeq: 2,
+    });
+    expect(c?.lastActivityAt).toBeGreaterThan(c?.createdAt ?? Infinity);
+    expect(store.getWorkspace("proj-1")?.title).toBe("proj-1");
+  });
+
+  test("a conversation created without a title takes it from its first user text later", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    unwrap(store.ensureConversation({ id: "c" }));
+    unwrap(store.appendStep("c", [msg("a", "assistant", text("welcome"))]));
+    expect(store.getConversation("c")?.title).toBe("");
+    unwrap(store.appendStep("c", [msg("u", "user", text("first question"))]));
+    unwrap(store.appendStep("c", [msg("u2", "user", text("second question"))]));
+    expect(store.getConversation("c")?.title).toBe("first question");
+  });
+
+  test("invalid input is refused with STORE_INVALID_INPUT and writes nothing", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    fill(store, "c", 1);
+    const bad: unknown[] = [
+      [],
+      [{ messageId: "m", role: "robot", chunks: [text("x")] }],
+      [{ messageId: "m", role: "user", chunks: [] }],
+      [{ messageId: "", role: "user", chunks: [text("x")] }],
+      [{ messageId: "m", role: "user", chunks: [{ type: "text" }] }],
+      [{ messageId: "m", role: "user", chunks: [{ type: "video", url: "x" }] }],
+      [{ messageId: "m", role: "assistant", chunks: [{ type: "tool-call", toolName: "x", input: 1 }] }],
+      [{ messageId: "m", role: "tool", chunks: [{ type: "tool-result", toolCallId: "a", toolName: "x" }] }],
+      "not an array",
+    ];
+    for (const messages of bad) {
+      expect(codeOf(store.appendStep("c", messages as AppendMessage[]))).toBe("STORE_INVALID_INPUT");
+    }
+    expect(codeOf(store.appendStep("", [msg("m", "user", text("x"))]))).toBe("STORE_INVALID_INPUT");
+    expect(
+      codeOf(store.appendStep("c", [msg("m", "user", text("x"))], { reasoningEffort: "huge" as "high" })),
+    ).toBe("STORE_INVALID_INPUT");
+    expect(store.getConversation("c")?.lastSeq).toBe(1);
+    expect(seqs(unwrap(store.readWindow("c")).chunks)).toEqual([1]);
+  });
+
+  test("unknown chunk keys are stripped before storing", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    const chunk = { type: "text", text: "x", secret: "drop me" } as unknown as ReturnType<typeof text>;
+    unwrap(store.appendStep("c", [msg("m", "user", chunk)]));
+    expect(unwrap(store.readWindow("c")).chunks[0]?.chunk).toEqual(text("x"));
+  });
+
+  test("continuing a message with another role is refused", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    unwrap(store.appendStep("c", [msg("m", "assistant", text("x"))]));
+    const r = store.appendStep("c", [msg("n", "user", text("ok")), msg("m", "user", text("y"))]);
+    expect(codeOf(r)).toBe("STORE_INVALID_INPUT");
+    expect(r.ok ? "" : r.error.message).toContain('"m"');
+    expect(store.getConversation("c")?.lastSeq).toBe(1);
+  });
+});
+
+describe("a failed append leaves the log exactly as before", () => {
+  function snapshot(file: string) {
+    const db = new Database(file, { readonly: true });
+    const out = {
+      chunks: db.query("SELECT * FROM chunks ORDER BY conversation_id, seq").all(),
+      messages: db.query("SELECT * FROM messages ORDER BY conversation_id, message_id").all(),
+      conversations: db.query("SELECT * FROM conversations ORDER BY id").all(),
+    };
+    db.close();
+    return out;
+  }
+
+  test("a chunk that cannot be serialized, after earlier chunks of the step were inserted", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    fill(store, "c", 2);
+    const before = snapshot(tmp.file);
+    const poison = { type: "tool-call", toolCallId: "t", toolName: "x", input: { n: 10n } } as const;
+    const r = store.appendStep("c", [
+      msg("ok1", "assistant", text("fine"), text("also fine")),
+      msg("ok2", "assistant", text("fine too"), poison),
+    ]);
+    expect(codeOf(r)).toBe("STORE_INVALID_INPUT");
+    expect(r.ok ? "" : r.error.message).toContain("messages.1.chunks.1");
+    expect(snapshot(tmp.file)).toEqual(before);
+    // the next append continues the sequence: nothing was reserved
+    expect(unwrap(store.appendStep("c", [msg("m3", "user", text("next"))]))).toEqual({
+      firstSeq: 3,
+      lastSeq: 3,
+    });
+  });
+
+  test("a constraint failure raised by the database mid-transaction (trigger), also on a new conversation", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    fill(store, "c", 2);
+    const raw = new Database(tmp.file);
+    raw.run(`CREATE TRIGGER boom BEFORE INSERT ON chunks WHEN NEW.chunk LIKE '%BOOM%'
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    raw.close();
+    const before = snapshot(tmp.file);
+    const step = [msg("a", "assistant", text("one"), text("two")), msg("b", "assistant", text("BOOM"))];
+    const r = store.appendStep("c", step);
+    expect(codeOf(r)).toBe("STORE_WRITE_FAILED");
+    expect(r.ok ? "" : r.error.message).toContain("injected failure");
+    expect(codeOf(store.appendStep("fresh", [msg("u", "user", text("hi")), ...step]))).toBe(
+      "STORE_WRITE_FAILED",
+    );
+    expect(snapshot(tmp.file)).toEqual(before);
+    expect(store.getConversation("fresh")).toBeUndefined();
+  });
+});
+
+describe("readWindow", () => {
+  test("sinceSeq / beforeSeq are exclusive, limit keeps the newest, results ascend (PROTOCOL §6)", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    fill(store, "c", 10);
+    const w = (q: Parameters<typeof store.readWindow>[1]) => unwrap(store.readWindow("c", q));
+    expect(seqs(w({}).chunks)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(w({}).latestSeq).toBe(10);
+    expect(seqs(w({ sinceSeq: 7 }).chunks)).toEqual([8, 9, 10]);
+    expect(seqs(w({ beforeSeq: 4 }).chunks)).toEqual([1, 2, 3]);
+    expect(seqs(w({ limit: 3 }).chunks)).toEqual([8, 9, 10]);
+    expect(seqs(w({ sinceSeq: 2, beforeSeq: 9, limit: 4 }).chunks)).toEqual([5, 6, 7, 8]);
+    expect(w({ sinceSeq: 2, beforeSeq: 9, limit: 4 }).latestSeq).toBe(8);
+    expect(seqs(w({ sinceSeq: 2, limit: 0 }).chunks)).toEqual([]);
+  });
+
+  test("latestSeq is sinceSeq when nothing is newer, 0 without sinceSeq", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    unwrap(store.ensureConversation({ id: "empty" }));
+    expect(unwrap(store.readWindow("empty"))).toEqual({ chunks: [], latestSeq: 0, problems: [] });
+    fill(store, "c", 3);
+    expect(unwrap(store.readWindow("c", { sinceSeq: 3 }))).toEqual({
+      chunks: [],
+      latestSeq: 3,
+      problems: [],
+    });
+    expect(unwrap(store.readWindow("c", { sinceSeq: 99 })).latestSeq).toBe(99);
+  });
+
+  test("unknown conversation and bad queries are coded values", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    expect(codeOf(store.readWindow("nope"))).toBe("STORE_UNKNOWN_CONVERSATION");
+    expect(codeOf(store.loadHistory("nope"))).toBe("STORE_UNKNOWN_CONVERSATION");
+    fill(store, "c", 1);
+    expect(codeOf(store.readWindow("c", { limit: -1 }))).toBe("STORE_INVALID_INPUT");
+    expect(codeOf(store.readWindow("c", { sinceSeq: 1.5 }))).toBe("STORE_INVALID_INPUT");
+  });
+
+  test("the window query is a range search on the primary key, never a scan", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    fill(store, "c", 50);
+    const db = new Database(tmp.file, { strict: true });
+    db.run("ANALYZE"); // with statistics too, the planner must still pick the key range
+    const plan = db
+      .query<{ detail: string }, [Record<string, string | number>]>(`EXPLAIN QUERY PLAN ${WINDOW_SQL}`)
+      .all({ id: "c", since: 10, before: 40, limit: 5 })
+      .map((r) => r.detail);
+    db.close();
+    expect(plan).toEqual(["SEARCH chunks USING PRIMARY KEY (conversation_id=? AND seq>? AND seq<?)"]);
+  });
+
+  test("a malformed row is reported with its seq and skipped; neighbours still load", () => {
+    using tmp = tempDb();
+    const logger = createMemoryLogger();
+    using store = openTestStore(tmp.file, { logger });
+    fill(store, "c", 2);
+    const raw = new Database(tmp.file);
+    raw.run(`INSERT INTO chunks (conversation_id, seq, message_id, role, chunk) VALUES
+             ('c', 3, 'm1', 'user', '{not json'), ('c', 4, 'm1', 'user', '{"type":"hologram"}')`);
+    raw.run("UPDATE conversations SET last_seq = 4 WHERE id = 'c'");
+    raw.close();
+    unwrap(store.appendStep("c", [msg("m5", "user", text("after"))]));
+
+    const w = unwrap(store.readWindow("c"));
+    expect(seqs(w.chunks)).toEqual([1, 2, 5]);
+    expect(w.latestSeq).toBe(5);
+    expect(w.problems.map((p) => p.seq)).toEqual([3, 4]);
+    expect(w.problems[0]?.message).toContain("invalid chunk JSON");
+    // a window of only malformed rows still advances latestSeq, so a poller does not refetch forever
+    expect(unwrap(store.readWindow("c", { sinceSeq: 2, beforeSeq: 5 }))).toMatchObject({
+      chunks: [],
+      latestSeq: 4,
+    });
+
+    const h = unwrap(store.loadHistory("c"));
+    expect(h.problems.map((p) => p.seq)).toEqual([3, 4]);
+    expect(h.messages.map((m) => m.messageId)).toEqual(["m1", "m2", "m5"]);
+    const warned = logger.records.filter((r) => r.level === "warn").map((r) => r.fields.seq);
+    expect(warned).toEqual([3, 4, 3, 4, 3, 4]);
+  });
+});
+
+describe("loadHistory", () => {
+  test("reconciles an interrupted tool call; the raw log keeps error-only messages", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    const call = { type: "tool-call", toolCallId: "t1", toolName: "shell", input: { cmd: "ls" } } as const;
+    unwrap(store.appendStep("c", [msg("u", "user", text("list files"))]));
+    unwrap(store.appendStep("c", [{ ...msg("a", "assistant", text("sure"), call), turnId: "turn-1" }]));
+    unwrap(store.appendStep("c", [msg("e", "assistant", { type: "error", message: "provider down" })]));
+    const h = unwrap(store.loadHistory("c"));
+    expect(h.messages.map((m) => [m.messageId, m.role])).toEqual([
+      ["u", "user"],
+      ["a", "assistant"],
+      ["a#interrupted", "tool"],
+    ]);
+    expect(h.messages[1]?.turnId).toBe("turn-1");
+    expect(h.messages[2]?.chunks[0]).toMatchObject({ toolCallId: "t1", content: INTERRUPTED_TOOL_RESULT });
+    expect(seqs(unwrap(store.readWindow("c")).chunks)).toEqual([1, 2, 3, 4]);
+  });
+
+  test("fromSeq, or the persisted historyStartSeq, starts the model view at a compaction summary", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    fill(store, "c", 4);
+    const { firstSeq } = unwrap(store.appendStep("c", [msg("sum", "system", text("summary of 1-4"))]));
+    unwrap(store.appendStep("c", [msg("m9", "user", text("after summary"))]));
+    const ids = (fromSeq?: number) =>
+      unwrap(store.loadHistory("c", fromSeq === undefined ? {} : { fromSeq })).messages.map(
+        (m) => m.messageId,
+      );
+    expect(ids()).toEqual(["m1", "m2", "m3", "m4", "sum", "m9"]);
+    expect(ids(firstSeq)).toEqual(["sum", "m9"]);
+    unwrap(store.updateConversation("c", { historyStartSeq: firstSeq }));
+    expect(ids()).toEqual(["sum", "m9"]);
+    expect(codeOf(store.updateConversation("c", { historyStartSeq: 99 }))).toBe("STORE_INVALID_INPUT");
+  });
+});
+
+describe("compaction support", () => {
+  test("an archived snapshot gets a copy of a seq range in one transaction; the source keeps counting", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    unwrap(store.appendStep("c", [msg("u1", "user", text("one")), msg("a1", "assistant", text("two"))]));
+    unwrap(store.appendStep("c", [{ ...msg("a1", "assistant", text("three")), turnId: "t" }]));
+    unwrap(store.appendStep("c", [msg("u2", "user", text("four"))]));
+    const snap = unwrap(
+      store.createConversation({ id: "c-archive", compactedFrom: "c", status: "closed", title: "old c" }),
+    );
+    expect(snap).toMatchObject({ status: "closed", compactedFrom: "c", lastSeq: 0 });
+    expect(unwrap(store.copyMessages("c", "c-archive", { fromSeq: 2, uptoSeq: 3 }))).toEqual({
+      chunks: 2,
+      messages: 1,
+      firstSeq: 1,
+      lastSeq: 2,
+    });
+    expect(unwrap(store.copyMessages("c", "c-archive", { uptoSeq: 1 }))).toMatchObject({
+      firstSeq: 3,
+      lastSeq: 3,
+    });
+    const copied = unwrap(store.readWindow("c-archive")).chunks;
+    expect(copied.map((c) => [c.seq, c.messageId, c.chunk])).toEqual([
+      [1, "a1", text("two")],
+      [2, "a1", text("three")],
+      [3, "u1", text("one")],
+    ]);
+    expect(unwrap(store.loadHistory("c-archive")).messages.map((m) => m.messageId)).toEqual(["a1", "u1"]);
+    // compaction in place: the source continues after its last seq
+    expect(unwrap(store.appendStep("c", [msg("sum", "system", text("summary"))]))).toEqual({
+      firstSeq: 5,
+      lastSeq: 5,
+    });
+    expect(store.listConversations({}).ok && unwrap(store.listConversations({})).conversations.length).toBe(
+      2,
+    );
+  });
+
+  test("copy edge cases: unknown ids, same id, empty range, range past the end", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    fill(store, "c", 3);
+    unwrap(store.ensureConversation({ id: "d" }));
+    expect(codeOf(store.copyMessages("x", "d", { uptoSeq: 1 }))).toBe("STORE_UNKNOWN_CONVERSATION");
+    expect(codeOf(store.copyMessages("c", "x", { uptoSeq: 1 }))).toBe("STORE_UNKNOWN_CONVERSATION");
+    expect(codeOf(store.copyMessages("c", "c", { uptoSeq: 1 }))).toBe("STORE_INVALID_INPUT");
+    expect(unwrap(store.copyMessages("c", "d", { fromSeq: 3, uptoSeq: 2 })).chunks).toBe(0);
+    expect(unwrap(store.copyMessages("c", "d", { uptoSeq: 100 })).lastSeq).toBe(3);
+    expect(codeOf(store.createConversation({ id: "d" }))).toBe("STORE_CONVERSATION_EXISTS");
+  });
+});
+
+describe("conversations", () => {
+  test("ensureConversation creates once and then returns the row unchanged", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    const a = unwrap(store.ensureConversation({ id: "c", model: "m1", title: "T" }));
+    const b = unwrap(store.ensureConversation({ id: "c", model: "m2" }));
+    expect(b).toEqual(a);
+    expect(a).toMatchObject({ status: "idle", workspaceId: "default", model: "m1", title: "T" });
+    expect(codeOf(store.ensureConversation({ id: "c2", workspaceId: "Not A Slug" }))).toBe(
+      "STORE_INVALID_INPUT",
+    );
+  });
+
+  test("updateConversation sets, keeps and clears settings", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    unwrap(store.ensureConversation({ id: "c", model: "m1", cwd: "/a", reasoningEffort: "low" }));
+    const u = unwrap(
+      store.updateConversation("c", {
+        title: "New",
+        status: "active",
+        cwd: null,
+        workspaceId: "w2",
+        lastActivityAt: 42,
+      }),
+    );
+    expect(u).toMatchObject({
+      title: "New",
+      status: "active",
+      model: "m1",
+      reasoningEffort: "low",
+      workspaceId: "w2",
+    });
+    expect(u.lastActivityAt).toBe(42);
+    expect("cwd" in u).toBe(false);
+    const v = unwrap(store.updateConversation("c", { model: null, reasoningEffort: "max" }));
+    expect("model" in v).toBe(false);
+    expect(v.reasoningEffort).toBe("max");
+    expect(store.getConversation("c")).toEqual(v);
+    expect(codeOf(store.updateConversation("nope", { title: "x" }))).toBe("STORE_UNKNOWN_CONVERSATION");
+    expect(codeOf(store.updateConversation("c", { status: "sleeping" as "idle" }))).toBe(
+      "STORE_INVALID_INPUT",
+    );
+    expect(codeOf(store.updateConversation("c", { bogus: 1 } as object))).toBe("STORE_INVALID_INPUT");
+  });
+
+  test("recover: active/queued → idle, running turns → interrupted, pending permissions → expired", () => {
+    using tmp = tempDb();
+    {
+      using store = openTestStore(tmp.file);
+      for (const [id, status] of [
+        ["a", "active"],
+        ["q", "queued"],
+        ["i", "idle"],
+        ["x", "closed"],
+      ] as const) {
+        unwrap(store.ensureConversation({ id }));
+        unwrap(store.updateConversation(id, { status }));
+      }
+      unwrap(store.beginTurn({ turnId: "t1", conversationId: "a", startedAt: 1 }));
+      unwrap(store.beginTurn({ turnId: "t2", conversationId: "i", startedAt: 1 }));
+      unwrap(store.endTurn("t2", { status: "completed", endedAt: 2 }));
+      unwrap(
+        store.savePermissionRequest({
+          requestId: "r1",
+          conversationId: "a",
+          turnId: "t1",
+          toolCallId: "tc",
+          toolName: "shell",
+          input: { cmd: "rm -rf /" },
+          reason: "shell",
+          createdAt: 1,
+        }),
+      );
+    } // the "crash": the process ends with everything in flight
+    using store = openTestStore(tmp.file, { now: () => 99 });
+    expect(store.recover()).toEqual({
+      conversationsReset: 2,
+      turnsInterrupted: 1,
+      permissionRequestsExpired: 1,
+    });
+    expect(["a", "q", "i", "x"].map((id) => store.getConversation(id)?.status)).toEqual([
+      "idle",
+      "idle",
+      "idle",
+      "closed",
+    ]);
+    expect(store.getTurn("t1")).toMatchObject({ status: "interrupted", endedAt: 99 });
+    expect(store.getTurn("t2")?.status).toBe("completed");
+    expect(store.listPendingPermissionRequests("a")).toEqual([]);
+    expect(store.recover()).toEqual({
+      conversationsReset: 0,
+      turnsInterrupted: 0,
+      permissionRequestsExpired: 0,
+    });
+  });
+
+  test("close is idempotent", () => {
+    using tmp = tempDb();
+    const store = openTestStore(tmp.file);
+    store.close();
+    store.close();
+  });
+});
