@@ -1,0 +1,198 @@
+import { type Disposer, type Logger, silentLogger } from "@dispatch/kernel";
+import {
+  type CatalogEntry,
+  type Result,
+  SurfaceActionError,
+  type SurfaceContext,
+  type SurfaceError,
+  type SurfaceProvider,
+  type SurfaceRegistry,
+  SurfaceRegistryError,
+} from "./contract";
+
+export const DEFAULT_SPEC_TIMEOUT_MS = 10_000;
+
+export interface SurfaceRegistryOptions {
+  logger?: Logger;
+  /** How long `getSpec` waits for a provider before answering SURFACE_SPEC_FAILED; default 10 000 ms. */
+  specTimeoutMs?: number;
+}
+
+interface Registration {
+  provider: SurfaceProvider;
+  entry: CatalogEntry;
+  live: boolean;
+}
+
+/**
+ * Creates the registry. Listeners are isolated: one that throws is logged and the others still run.
+ * Provider failures never escape `getSpec`/`invoke`: they come back as `{ ok: false, error }`.
+ */
+export function createSurfaceRegistry(opts: SurfaceRegistryOptions = {}): SurfaceRegistry {
+  const logger = opts.logger ?? silentLogger;
+  const specTimeoutMs = opts.specTimeoutMs ?? DEFAULT_SPEC_TIMEOUT_MS;
+  const surfaces = new Map<string, Registration>();
+  const catalogListeners = new Set<{ fn: (catalog: CatalogEntry[]) => void }>();
+  const specListeners = new Set<{ fn: (surfaceId: string, ctx?: SurfaceContext) => void }>();
+
+  const catalog = () => [...surfaces.values()].map((r) => ({ ...r.entry }));
+
+  const notify = <A extends unknown[]>(
+    listeners: Set<{ fn: (...args: A) => void }>,
+    what: string,
+    args: A,
+  ) => {
+    for (const l of [...listeners]) {
+      try {
+        l.fn(...args);
+      } catch (e) {
+        logger.error(`${what} listener threw`, { error: describe(e) });
+      }
+    }
+  };
+
+  const listen = <F>(listeners: Set<{ fn: F }>, fn: F): Disposer => {
+    const entry = { fn };
+    listeners.add(entry);
+    return () => {
+      listeners.delete(entry);
+    };
+  };
+
+  const specChanged = (reg: Registration, ctx?: SurfaceContext) => {
+    if (!reg.live) return;
+    const scoped = reg.entry.scope !== "global" && ctx?.conversationId !== undefined;
+    const args: [string, SurfaceContext?] = scoped
+      ? [reg.entry.id, { conversationId: ctx.conversationId }]
+      : [reg.entry.id];
+    notify(specListeners, "spec-changed", args);
+  };
+
+  return {
+    register(provider) {
+      const entry = validateProvider(provider);
+      if (surfaces.has(entry.id)) {
+        throw new SurfaceRegistryError(
+          "SURFACE_DUPLICATE_ID",
+          `surface "${entry.id}" is already registered; surface ids must be unique`,
+        );
+      }
+      const reg: Registration = { provider, entry, live: true };
+      const unsubscribe = provider.subscribe?.((ctx) => specChanged(reg, ctx));
+      surfaces.set(entry.id, reg);
+      notify(catalogListeners, "catalog-changed", [catalog()]);
+      return () => {
+        if (!reg.live) return;
+        reg.live = false;
+        surfaces.delete(entry.id);
+        notify(catalogListeners, "catalog-changed", [catalog()]);
+        return unsubscribe?.();
+      };
+    },
+
+    catalog,
+
+    async getSpec(surfaceId, ctx) {
+      const reg = surfaces.get(surfaceId);
+      if (!reg) return unknownSurface(surfaceId);
+      const outcome = await settleWithin(() => reg.provider.getSpec(ctx), specTimeoutMs);
+      if (outcome.kind === "timeout") {
+        return fail(
+          "SURFACE_SPEC_FAILED",
+          `surface "${surfaceId}" did not describe itself within ${specTimeoutMs} ms`,
+        );
+      }
+      if (outcome.kind === "threw") {
+        logger.error("surface getSpec threw", { surface: surfaceId, error: describe(outcome.error) });
+        return fail(
+          "SURFACE_SPEC_FAILED",
+          `surface "${surfaceId}" failed to describe itself: ${describe(outcome.error)}`,
+        );
+      }
+      const spec = outcome.value;
+      if (spec?.id !== surfaceId || !Array.isArray(spec.fields)) {
+        logger.error("surface getSpec returned a malformed spec", { surface: surfaceId });
+        return fail(
+          "SURFACE_SPEC_FAILED",
+          `surface "${surfaceId}" returned a malformed spec (wrong id or no fields)`,
+        );
+      }
+      return { ok: true, value: spec };
+    },
+
+    async invoke(surfaceId, actionId, payload, ctx) {
+      const reg = surfaces.get(surfaceId);
+      if (!reg) return unknownSurface(surfaceId);
+      try {
+        return { ok: true, value: await reg.provider.invoke(actionId, payload, ctx) };
+      } catch (e) {
+        if (e instanceof SurfaceActionError) {
+          return fail(e.code, `surface "${surfaceId}", action "${actionId}": ${e.message}`);
+        }
+        logger.error("surface action threw", { surface: surfaceId, action: actionId, error: describe(e) });
+        return fail(
+          "SURFACE_ACTION_FAILED",
+          `surface "${surfaceId}", action "${actionId}" failed: ${describe(e)}`,
+        );
+      }
+    },
+
+    onCatalogChanged: (listener) => listen(catalogListeners, listener),
+    onSpecChanged: (listener) => listen(specListeners, listener),
+  };
+}
+
+function fail(code: SurfaceError["code"], message: string): { ok: false; error: SurfaceError } {
+  return { ok: false, error: { code, message } };
+}
+
+function unknownSurface(surfaceId: string): Result<never> {
+  return fail("SURFACE_UNKNOWN", `unknown surface "${surfaceId}"`);
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Checks the provider's shape (it may come from untyped code) and returns a copy of its entry. */
+function validateProvider(provider: SurfaceProvider): CatalogEntry {
+  const bad = (why: string) => new SurfaceRegistryError("SURFACE_INVALID_PROVIDER", why);
+  const entry = (provider as Partial<SurfaceProvider> | undefined)?.catalogEntry as
+    | Partial<Record<keyof CatalogEntry, unknown>>
+    | undefined;
+  if (typeof entry !== "object" || entry === null) throw bad("surface provider has no catalogEntry");
+  const { id, region, title, scope } = entry;
+  if (typeof id !== "string" || id.length === 0) throw bad("surface provider's catalogEntry has no id");
+  for (const [key, value] of [
+    ["region", region],
+    ["title", title],
+  ] as const) {
+    if (typeof value !== "string") throw bad(`surface "${id}" has no string ${key}`);
+  }
+  if (scope !== undefined && scope !== "global" && scope !== "conversation") {
+    throw bad(`surface "${id}" has scope ${JSON.stringify(scope)}; use "global" or "conversation"`);
+  }
+  for (const fn of ["getSpec", "invoke"] as const) {
+    if (typeof provider[fn] !== "function") throw bad(`surface "${id}" has no ${fn} function`);
+  }
+  return { ...(provider.catalogEntry as CatalogEntry) };
+}
+
+type Settled<T> = { kind: "value"; value: T } | { kind: "threw"; error: unknown } | { kind: "timeout" };
+
+/** Runs `fn` (sync or async) and settles with its value, its error, or a timeout. */
+async function settleWithin<T>(fn: () => T | Promise<T>, ms: number): Promise<Settled<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<Settled<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "timeout" }), ms);
+  });
+  const run = (async () => fn())().then(
+    (value): Settled<T> => ({ kind: "value", value }),
+    (error): Settled<T> => ({ kind: "threw", error }),
+  );
+  try {
+    return await Promise.race([run, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
