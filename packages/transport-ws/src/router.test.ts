@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { parseClientMessage } from "@dispatch/protocol";
 import type { ClientMessage, ParseClientMessageResult, SurfaceScope } from "@dispatch/protocol/types";
 import {
   type ConnectionState,
@@ -333,5 +334,95 @@ describe("parse failures and unknown types", () => {
     const chatRogue = { type: "chat.surprise" } as unknown as ClientMessage;
     const o = routeMessage(view(), empty, chatRogue);
     expect(o.kind === "reject" && o.frame.type).toBe("chat.error");
+  });
+});
+
+describe("every validation failure class, through the real parser", () => {
+  const cases: {
+    name: string;
+    raw: string | Uint8Array;
+    code: string;
+    type: "error" | "chat.error";
+    replyTo?: string;
+  }[] = [
+    { name: "invalid JSON", raw: "{nope", code: "PROTOCOL_INVALID_JSON", type: "error" },
+    { name: "a non-object", raw: "[1,2]", code: "PROTOCOL_NOT_AN_OBJECT", type: "error" },
+    { name: "a binary frame", raw: new Uint8Array([1, 2, 3]), code: "PROTOCOL_BINARY_FRAME", type: "error" },
+    { name: "a missing type", raw: '{"id":"m"}', code: "PROTOCOL_MISSING_TYPE", type: "error", replyTo: "m" },
+    {
+      name: "an unknown type",
+      raw: '{"type":"foo","id":"u"}',
+      code: "PROTOCOL_UNKNOWN_TYPE",
+      type: "error",
+      replyTo: "u",
+    },
+    {
+      name: "an unknown chat type",
+      raw: '{"type":"chat.foo"}',
+      code: "PROTOCOL_UNKNOWN_TYPE",
+      type: "chat.error",
+    },
+    {
+      name: "a missing field",
+      raw: '{"type":"chat.send","id":"s"}',
+      code: "PROTOCOL_INVALID_FIELD",
+      type: "chat.error",
+      replyTo: "s",
+    },
+    {
+      name: "a mistyped field",
+      raw: '{"type":"subscribe","surfaceId":7}',
+      code: "PROTOCOL_INVALID_FIELD",
+      type: "error",
+    },
+    {
+      name: "an empty chat message",
+      raw: '{"type":"chat.send","message":""}',
+      code: "PROTOCOL_INVALID_FIELD",
+      type: "chat.error",
+    },
+    {
+      name: "a bad reasoningEffort",
+      raw: '{"type":"chat.send","message":"hi","reasoningEffort":"extreme"}',
+      code: "PROTOCOL_INVALID_FIELD",
+      type: "chat.error",
+    },
+    {
+      name: "a bad decision",
+      raw: '{"type":"chat.permission","conversationId":"c","requestId":"r","decision":"maybe","id":"p"}',
+      code: "PROTOCOL_INVALID_FIELD",
+      type: "chat.error",
+      replyTo: "p",
+    },
+    {
+      name: "an oversized field",
+      raw: JSON.stringify({ type: "subscribe", surfaceId: "x".repeat(10_000) }),
+      code: "PROTOCOL_TOO_LARGE",
+      type: "error",
+    },
+  ];
+  for (const c of cases) {
+    test(`${c.name} → ${c.type} ${c.code}${c.replyTo ? " with replyTo" : ""}`, () => {
+      const o = routeClientMessage(view(), empty, parseClientMessage(c.raw));
+      expect(o.kind).toBe("reject");
+      if (o.kind !== "reject") return;
+      expect(o.code).toBe(c.code);
+      expect(o.frame.type).toBe(c.type);
+      expect(o.frame.code).toBe(c.code);
+      expect(o.frame.replyTo).toBe(c.replyTo);
+      expect(o.frame.message.length).toBeGreaterThan(0);
+    });
+  }
+
+  test("the unknown type is named in the message", () => {
+    const o = routeClientMessage(view(), empty, parseClientMessage('{"type":"foo"}'));
+    expect(o.kind === "reject" && o.frame.message).toBe("Unknown message type: foo");
+  });
+
+  test("a valid frame routes", () => {
+    expect(routeClientMessage(view(), empty, parseClientMessage('{"type":"ping","id":"1"}'))).toEqual({
+      kind: "reply",
+      frames: [{ type: "pong" }, { type: "ack", replyTo: "1" }],
+    });
   });
 });
