@@ -1,0 +1,4 @@
+export * from "./args";
+export * from "./ids";
+export * from "./render";
+export * from "./run";
