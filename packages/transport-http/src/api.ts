@@ -1,0 +1,340 @@
+import type { ConversationStore } from "@dispatch/conversation-store";
+import type { Logger } from "@dispatch/kernel";
+import {
+  ChatRequestBodySchema,
+  CompactRequestSchema,
+  CwdSettingBodySchema,
+  ModelSettingBodySchema,
+  type ParseResult,
+  PathIdSchema,
+  PermissionAnswerBodySchema,
+  parseConversationListQuery,
+  parseConversationWindowQuery,
+  parseJsonBody,
+  QueueRequestSchema,
+  ReasoningEffortSettingBodySchema,
+  TitleSettingBodySchema,
+} from "@dispatch/protocol";
+import type {
+  CloseResponse,
+  ConversationListResponse,
+  ConversationWindowResponse,
+  CwdSettingResponse,
+  HealthResponse,
+  ModelInfo,
+  ModelSettingResponse,
+  ModelsResponse,
+  OpenResponse,
+  PermissionAnswerResponse,
+  QueueCancelResponse,
+  QueueResponse,
+  ReasoningEffortSettingResponse,
+  StopResponse,
+  TitleSettingResponse,
+} from "@dispatch/protocol/types";
+import type {
+  ConversationSettings,
+  Orchestrator,
+  SettingsPatch,
+} from "@dispatch/session-orchestrator/contract";
+import type { BunRequest, Server } from "bun";
+import type { z } from "zod";
+import { readBodyText } from "./body";
+import { errorResponse, failureFrom, type HttpFailure } from "./errors";
+import { turnEventStream } from "./ndjson";
+import type { HttpMethod } from "./route-match";
+
+/** What the API reads and drives. */
+export interface ApiDeps {
+  orchestrator: Orchestrator;
+  store: ConversationStore;
+  /** Model names and info for `GET /models`; absent when the providers extension is not running. */
+  models(): { name: string; info: ModelInfo }[];
+  version: string;
+  maxBodyBytes: number;
+  logger: Logger;
+  /** `GET /openapi.json`, `GET /protocol.json`: serialized once, on first request. */
+  openApiJson(): string;
+  protocolJson(): string;
+}
+
+export type RouteHandler = (req: BunRequest, server: Server<undefined>) => Response | Promise<Response>;
+export type RouteTable = Record<string, Partial<Record<HttpMethod, RouteHandler>>>;
+
+/** Bytes an NDJSON client may fall behind before its stream is cut. */
+const MAX_STREAM_BUFFER = 16 * 1024 * 1024;
+
+class Failure {
+  constructor(readonly failure: HttpFailure) {}
+}
+/**
+ * Unwraps a parse or service result; a failure aborts the handler and becomes the response (see
+ * `handle`) with the status its code implies.
+ */
+function need<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
+  if (!r.ok) throw new Failure(failureFrom(r.error));
+  return r.value;
+}
+
+/** Runs a handler; an expected failure becomes its JSON error, anything else propagates (→ 500). */
+function handle(
+  fn: (req: BunRequest, server: Server<undefined>) => Response | Promise<Response>,
+): RouteHandler {
+  return async (req, server) => {
+    try {
+      return await fn(req, server);
+    } catch (e) {
+      if (e instanceof Failure) return errorResponse(e.failure);
+      throw e;
+    }
+  };
+}
+
+const json = (body: unknown, status = 200) => Response.json(body, { status });
+
+/** A path parameter, bounded like every protocol id. */
+function param(req: BunRequest, name: string): string {
+  const raw = (req.params as Record<string, string | undefined>)[name];
+  const r = PathIdSchema.safeParse(raw);
+  if (r.success) return r.data;
+  throw new Failure({
+    status: 400,
+    code: "HTTP_INVALID_PATH",
+    message: `path :${name}: ${r.error.issues[0]?.message}`,
+  });
+}
+
+/** Builds the route table of PROTOCOL.md §6 (Bun `routes` shape, handlers not yet guarded). */
+export function apiRoutes(deps: ApiDeps): RouteTable {
+  const { orchestrator, store } = deps;
+
+  /** The validated JSON body; `optional` bodies (all fields optional) may be empty. */
+  const body = async <S extends z.ZodType>(req: BunRequest, schema: S, label: string, optional = false) => {
+    const read = await readBodyText(req, deps.maxBodyBytes);
+    if (!read.ok) throw new Failure(read.failure);
+    const text = optional && read.text.trim() === "" ? "{}" : read.text;
+    const parsed: ParseResult<z.output<S>> = parseJsonBody(schema, text, label);
+    return need(parsed);
+  };
+
+  /** The `:id` of a conversation that exists (404 otherwise). */
+  const conversation = (req: BunRequest): string => {
+    const id = param(req, "id");
+    if (orchestrator.status(id) === undefined) {
+      throw new Failure({
+        status: 404,
+        code: "HTTP_UNKNOWN_CONVERSATION",
+        message: `unknown conversation "${id}"`,
+      });
+    }
+    return id;
+  };
+  const settings = (id: string): ConversationSettings => {
+    const s = orchestrator.getSettings(id);
+    if (!s)
+      throw new Failure({
+        status: 404,
+        code: "HTTP_UNKNOWN_CONVERSATION",
+        message: `unknown conversation "${id}"`,
+      });
+    return s;
+  };
+  /** GET answers the setting; PUT validates the body, updates, then answers the new value. */
+  const setting = <S extends z.ZodType>(
+    name: string,
+    schema: S,
+    patch: (value: z.output<S>) => SettingsPatch,
+    view: (s: ConversationSettings) => object,
+  ): Partial<Record<HttpMethod, RouteHandler>> => ({
+    GET: handle((req) => {
+      const id = conversation(req);
+      return json({ conversationId: id, ...view(settings(id)) });
+    }),
+    PUT: handle(async (req) => {
+      const id = conversation(req);
+      const value = await body(req, schema, `PUT /conversations/:id/${name}`);
+      const updated = need(orchestrator.updateSettings(id, patch(value)));
+      return json({ conversationId: id, ...view(updated) });
+    }),
+  });
+
+  return {
+    "/health": {
+      GET: () => json({ ok: true, version: deps.version } satisfies HealthResponse),
+    },
+    "/models": {
+      GET: () => {
+        const list = deps.models();
+        const res: ModelsResponse = { models: list.map((m) => m.name) };
+        if (list.length > 0) res.modelInfo = Object.fromEntries(list.map((m) => [m.name, m.info]));
+        return json(res);
+      },
+    },
+    "/openapi.json": {
+      GET: () => new Response(deps.openApiJson(), { headers: { "Content-Type": "application/json" } }),
+    },
+    "/protocol.json": {
+      GET: () => new Response(deps.protocolJson(), { headers: { "Content-Type": "application/json" } }),
+    },
+    "/chat": {
+      POST: handle(async (req, server) => {
+        const req0 = await body(req, ChatRequestBodySchema, "POST /chat");
+        const started = need(orchestrator.startTurn(req0));
+        // A slow first token must not be cut by Bun's idle timeout: this response may stay quiet.
+        server.timeout(req, 0);
+        const { stream, dispose } = turnEventStream(orchestrator, started.conversationId, started.turnId, {
+          maxBufferedBytes: MAX_STREAM_BUFFER,
+          onSlowConsumer: () =>
+            deps.logger.warn("NDJSON client fell behind; stream cut (the turn goes on)", {
+              conversationId: started.conversationId,
+              turnId: started.turnId,
+            }),
+        });
+        req.signal.addEventListener("abort", dispose, { once: true });
+        return new Response(stream, {
+          headers: {
+            "Content-Type": "application/x-ndjson; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Conversation-Id": started.conversationId,
+            "X-Turn-Id": started.turnId,
+            "X-Content-Type-Options": "nosniff",
+          },
+        });
+      }),
+    },
+    "/conversations": {
+      GET: handle((req) => {
+        const params = new URL(req.url).searchParams;
+        const q = need(parseConversationListQuery(params));
+        const page = need(store.listConversations(q));
+        const res: ConversationListResponse = { conversations: page.conversations };
+        if (page.nextCursor !== undefined) res.nextCursor = page.nextCursor;
+        return json(res);
+      }),
+    },
+    "/conversations/:id": {
+      GET: handle((req) => {
+        const id = param(req, "id");
+        const params = new URL(req.url).searchParams;
+        const q = need(parseConversationWindowQuery(params));
+        const window = need(store.readWindow(id, q));
+        return json({
+          chunks: window.chunks,
+          latestSeq: window.latestSeq,
+        } satisfies ConversationWindowResponse);
+      }),
+    },
+    "/conversations/:id/status": {
+      GET: handle((req) => {
+        const id = param(req, "id");
+        const status = orchestrator.status(id);
+        if (!status)
+          throw new Failure({
+            status: 404,
+            code: "HTTP_UNKNOWN_CONVERSATION",
+            message: `unknown conversation "${id}"`,
+          });
+        return json(status);
+      }),
+    },
+    "/conversations/:id/open": {
+      POST: handle((req) => {
+        const id = conversation(req);
+        const opened = need(orchestrator.openConversation(id));
+        return json({ conversationId: opened.conversationId } satisfies OpenResponse);
+      }),
+    },
+    "/conversations/:id/stop": {
+      POST: handle((req) => {
+        const id = conversation(req);
+        const r = orchestrator.stopTurn(id);
+        return json({ conversationId: id, abortedTurn: r.abortedTurn } satisfies StopResponse);
+      }),
+    },
+    "/conversations/:id/close": {
+      POST: handle(async (req) => {
+        const id = conversation(req);
+        const r = need(await orchestrator.closeConversation(id));
+        return json({ conversationId: id, abortedTurn: r.abortedTurn } satisfies CloseResponse);
+      }),
+    },
+    "/conversations/:id/queue": {
+      POST: handle(async (req) => {
+        const id = conversation(req);
+        const b = await body(req, QueueRequestSchema, "POST /conversations/:id/queue");
+        const r = need(
+          orchestrator.enqueue(id, b.text, b.workspaceId === undefined ? {} : { workspaceId: b.workspaceId }),
+        );
+        return json({
+          conversationId: id,
+          startedTurn: r.startedTurn,
+          queue: r.queue,
+        } satisfies QueueResponse);
+      }),
+    },
+    "/conversations/:id/queue/:messageId": {
+      DELETE: handle((req) => {
+        const id = conversation(req);
+        const messageId = param(req, "messageId");
+        const r = orchestrator.cancelQueued(id, messageId);
+        return json({
+          conversationId: id,
+          cancelled: r.cancelled,
+          queue: r.queue,
+        } satisfies QueueCancelResponse);
+      }),
+    },
+    "/conversations/:id/model": setting(
+      "model",
+      ModelSettingBodySchema,
+      (b) => ({ model: b.model }),
+      (s): Omit<ModelSettingResponse, "conversationId"> => (s.model === undefined ? {} : { model: s.model }),
+    ),
+    "/conversations/:id/title": setting(
+      "title",
+      TitleSettingBodySchema,
+      (b) => ({ title: b.title }),
+      (s): Omit<TitleSettingResponse, "conversationId"> => ({ title: s.title }),
+    ),
+    "/conversations/:id/cwd": setting(
+      "cwd",
+      CwdSettingBodySchema,
+      (b) => ({ cwd: b.cwd }),
+      (s): Omit<CwdSettingResponse, "conversationId"> => (s.cwd === undefined ? {} : { cwd: s.cwd }),
+    ),
+    "/conversations/:id/reasoning-effort": setting(
+      "reasoning-effort",
+      ReasoningEffortSettingBodySchema,
+      (b) => ({ reasoningEffort: b.reasoningEffort }),
+      (s): Omit<ReasoningEffortSettingResponse, "conversationId"> =>
+        s.reasoningEffort === undefined ? {} : { reasoningEffort: s.reasoningEffort },
+    ),
+    "/conversations/:id/compact": {
+      POST: handle(async (req) => {
+        const id = conversation(req);
+        const b = await body(req, CompactRequestSchema, "POST /conversations/:id/compact", true);
+        const r = need(
+          await orchestrator.compact(id, b.keepLastN === undefined ? {} : { keepLastN: b.keepLastN }),
+        );
+        return json(r);
+      }),
+    },
+    "/conversations/:id/permissions/:requestId": {
+      POST: handle(async (req) => {
+        const id = conversation(req);
+        const requestId = param(req, "requestId");
+        const b = await body(
+          req,
+          PermissionAnswerBodySchema,
+          "POST /conversations/:id/permissions/:requestId",
+        );
+        need(orchestrator.resolvePermission(id, requestId, b.decision));
+        return json({
+          conversationId: id,
+          requestId,
+          decision: b.decision,
+        } satisfies PermissionAnswerResponse);
+      }),
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from "node:crypto";
+import { ConversationStore } from "@dispatch/conversation-store";
+import type { Extension } from "@dispatch/kernel";
+import * as protocol from "@dispatch/protocol";
+import { ModelCatalog } from "@dispatch/providers";
+import { Orchestrator } from "@dispatch/session-orchestrator/contract";
+import { apiRoutes } from "./api";
+import { parseHttpTransportConfig } from "./config";
+import { HTTP_TRANSPORT_ID, HttpTransport } from "./contract";
+import { type RunningHttpServer, startHttpServer } from "./server";
+
+export interface HttpTransportExtensionOptions {
+  /** Reported by `GET /health`; default this package's version. */
+  version?: string;
+}
+
+const PACKAGE_VERSION = "0.1.0";
+
+/** Serializes a document once, on first use. */
+function lazyJson(make: () => unknown): () => string {
+  let cached: string | undefined;
+  return () => {
+    cached ??= JSON.stringify(make());
+    return cached;
+  };
+}
+
+/** The generated protocol documents, from the protocol package. */
+function protocolDocument(name: "openApiDocument" | "protocolJsonSchema"): () => unknown {
+  const make = (protocol as Record<string, unknown>)[name];
+  if (typeof make !== "function") throw new Error(`@dispatch/protocol does not export ${name}()`);
+  return () => (make as () => unknown)();
+}
+
+/**
+ * The HTTP API (PROTOCOL.md §6) on Bun.serve. Config (`config["transport-http"]`): host, port (0 = free),
+ * token, allowedOrigins, allowedHosts, requireTokenForBrowsers, maxBodyBytes. Provides `HttpTransport`.
+ */
+export function httpTransportExtension(options: HttpTransportExtensionOptions = {}): Extension {
+  let server: RunningHttpServer | undefined;
+  return {
+    manifest: {
+      id: HTTP_TRANSPORT_ID,
+      version: PACKAGE_VERSION,
+      dependsOn: ["session-orchestrator", "conversation-store"],
+      optionalDependsOn: ["providers"],
+    },
+    activate(ctx) {
+      const parsed = parseHttpTransportConfig(ctx.config);
+      if (!parsed.ok) throw new Error(parsed.message);
+      const config = parsed.value;
+      const orchestrator = ctx.get(Orchestrator);
+      const store = ctx.get(ConversationStore);
+      const catalog = ctx.tryGet(ModelCatalog);
+      if (config.token === undefined) {
+        ctx.logger.warn("no token configured; using a random one that no client knows");
+      }
+      const token = config.token ?? randomBytes(32).toString("base64url");
+      const routes = apiRoutes({
+        orchestrator,
+        store,
+        models: () => catalog?.list() ?? [],
+        version: options.version ?? PACKAGE_VERSION,
+        maxBodyBytes: config.maxBodyBytes,
+        logger: ctx.logger,
+        openApiJson: lazyJson(protocolDocument("openApiDocument")),
+        protocolJson: lazyJson(protocolDocument("protocolJsonSchema")),
+      });
+      const running = startHttpServer({
+        host: config.host,
+        port: config.port,
+        token,
+        allowedOrigins: config.allowedOrigins,
+        allowedHosts: config.allowedHosts,
+        requireTokenForBrowsers: config.requireTokenForBrowsers,
+        maxBodyBytes: config.maxBodyBytes,
+        routes,
+        logger: ctx.logger,
+      });
+      server = running;
+      ctx.scope.add(() => running.stop(true));
+      ctx.provide(HttpTransport, {
+        port: running.port,
+        host: running.host,
+        url: running.url,
+        stopAccepting: () => {
+          void running.stop(false);
+          return Promise.resolve();
+        },
+      });
+      ctx.logger.info("HTTP API listening", { url: running.url });
+    },
+    async deactivate() {
+      await server?.stop(true);
+      server = undefined;
+    },
+  };
+}
