@@ -1,0 +1,245 @@
+/**
+ * The HTTP API (PROTOCOL.md §6) as data: every route with its parameters, body and response schema.
+ * The OpenAPI document is generated from this table, and a server may use it to check its own routing.
+ */
+import type { z } from "zod";
+import {
+  ChatRequestBodySchema,
+  CloseResponseSchema,
+  CompactRequestSchema,
+  CompactResponseSchema,
+  ConversationListQuerySchema,
+  ConversationListResponseSchema,
+  ConversationStatusResponseSchema,
+  ConversationWindowQuerySchema,
+  ConversationWindowResponseSchema,
+  CwdSettingBodySchema,
+  CwdSettingResponseSchema,
+  HealthResponseSchema,
+  ModelSettingBodySchema,
+  ModelSettingResponseSchema,
+  ModelsResponseSchema,
+  OpenResponseSchema,
+  PermissionAnswerBodySchema,
+  PermissionAnswerResponseSchema,
+  QueueCancelResponseSchema,
+  QueueRequestSchema,
+  QueueResponseSchema,
+  ReasoningEffortSettingBodySchema,
+  ReasoningEffortSettingResponseSchema,
+  StopResponseSchema,
+  TitleSettingBodySchema,
+  TitleSettingResponseSchema,
+} from "./schemas/http";
+
+export type HttpMethod = "get" | "post" | "put" | "delete";
+
+/** Error statuses a route can answer besides 401/403/500, which every route can. */
+export type HttpErrorStatus = 400 | 404 | 409;
+
+export interface HttpRoute {
+  method: HttpMethod;
+  /** OpenAPI template, e.g. `/conversations/{id}/queue/{messageId}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** (ext) routes are ours; the rest are fixed by the existing frontend. */
+  ext?: true;
+  /** Query schema: string inputs parsed into typed values. */
+  query?: z.ZodObject;
+  /** Descriptions of query parameters, by name. */
+  queryDocs?: Record<string, string>;
+  body?: z.ZodType;
+  /** A body may be omitted (e.g. compact with defaults). */
+  bodyOptional?: true;
+  /** 200 JSON body; `"ndjson"` = a stream of AgentEvents; `"json-document"` = any JSON object. */
+  response: z.ZodType | "ndjson" | "json-document";
+  errors: HttpErrorStatus[];
+}
+
+/** Path parameters that appear in route templates, with their meaning. */
+export const httpPathParams: Record<string, string> = {
+  id: "Conversation id.",
+  messageId: "Id of a queued message.",
+  requestId: "Id of a pending permission request.",
+};
+
+const settingRoutes = (
+  segment: string,
+  name: string,
+  body: z.ZodType,
+  response: z.ZodType,
+  errors: HttpErrorStatus[] = [400, 404],
+): HttpRoute[] => [
+  {
+    method: "get",
+    path: `/conversations/{id}/${segment}`,
+    operationId: `get${name}`,
+    summary: `Read the conversation's ${segment}.`,
+    response,
+    errors: [404],
+  },
+  {
+    method: "put",
+    path: `/conversations/{id}/${segment}`,
+    operationId: `set${name}`,
+    summary: `Change the conversation's ${segment}.`,
+    body,
+    response,
+    errors,
+  },
+];
+
+export const httpRoutes: readonly HttpRoute[] = [
+  {
+    method: "get",
+    path: "/health",
+    operationId: "getHealth",
+    summary: "Liveness and daemon version.",
+    response: HealthResponseSchema,
+    errors: [],
+  },
+  {
+    method: "get",
+    path: "/models",
+    operationId: "listModels",
+    summary: "Models the daemon can use, named `<credential>/<model>`.",
+    response: ModelsResponseSchema,
+    errors: [],
+  },
+  {
+    method: "post",
+    path: "/chat",
+    operationId: "chat",
+    summary: "Start a turn and stream its AgentEvents as NDJSON until turn-sealed.",
+    body: ChatRequestBodySchema,
+    response: "ndjson",
+    errors: [400, 409],
+  },
+  {
+    method: "get",
+    path: "/conversations",
+    operationId: "listConversations",
+    summary: "Conversations, newest activity first.",
+    query: ConversationListQuerySchema,
+    queryDocs: {
+      status: "Comma-separated statuses to include, e.g. `active,idle`.",
+      workspaceId: "Only conversations of this workspace.",
+      q: "Search text.",
+      limit: "Page size.",
+      cursor: "`nextCursor` of the previous page.",
+    },
+    response: ConversationListResponseSchema,
+    errors: [400],
+  },
+  {
+    method: "get",
+    path: "/conversations/{id}",
+    operationId: "getConversationWindow",
+    summary: "History chunks with sinceSeq < seq < beforeSeq, the newest `limit` of them, ascending.",
+    query: ConversationWindowQuerySchema,
+    queryDocs: {
+      sinceSeq: "Only chunks after this seq.",
+      beforeSeq: "Only chunks before this seq.",
+      limit: "At most this many (the newest).",
+    },
+    response: ConversationWindowResponseSchema,
+    errors: [400, 404],
+  },
+  {
+    method: "get",
+    path: "/conversations/{id}/status",
+    operationId: "getConversationStatus",
+    summary: "Whether a turn is running, and the conversation status.",
+    response: ConversationStatusResponseSchema,
+    errors: [404],
+  },
+  {
+    method: "post",
+    path: "/conversations/{id}/open",
+    operationId: "openConversation",
+    summary: "Ask every connected frontend to open the conversation (broadcasts conversation.open).",
+    response: OpenResponseSchema,
+    errors: [404],
+  },
+  {
+    method: "post",
+    path: "/conversations/{id}/stop",
+    operationId: "stopConversation",
+    summary: "Abort the running turn, if any.",
+    response: StopResponseSchema,
+    errors: [404],
+  },
+  {
+    method: "post",
+    path: "/conversations/{id}/close",
+    operationId: "closeConversation",
+    summary: "Abort the running turn and mark the conversation closed.",
+    response: CloseResponseSchema,
+    errors: [404],
+  },
+  {
+    method: "post",
+    path: "/conversations/{id}/queue",
+    operationId: "queueMessage",
+    summary: "Start a turn with the text when idle, else queue it for the running turn.",
+    body: QueueRequestSchema,
+    response: QueueResponseSchema,
+    errors: [400, 404, 409],
+  },
+  {
+    method: "delete",
+    path: "/conversations/{id}/queue/{messageId}",
+    operationId: "cancelQueuedMessage",
+    summary: "Remove a queued message.",
+    response: QueueCancelResponseSchema,
+    errors: [404],
+  },
+  ...settingRoutes("model", "Model", ModelSettingBodySchema, ModelSettingResponseSchema),
+  ...settingRoutes("title", "Title", TitleSettingBodySchema, TitleSettingResponseSchema),
+  ...settingRoutes("cwd", "Cwd", CwdSettingBodySchema, CwdSettingResponseSchema),
+  ...settingRoutes(
+    "reasoning-effort",
+    "ReasoningEffort",
+    ReasoningEffortSettingBodySchema,
+    ReasoningEffortSettingResponseSchema,
+  ),
+  {
+    method: "post",
+    path: "/conversations/{id}/compact",
+    operationId: "compactConversation",
+    summary: "Summarize the history into a new conversation, keeping the last messages.",
+    body: CompactRequestSchema,
+    bodyOptional: true,
+    response: CompactResponseSchema,
+    errors: [400, 404, 409],
+  },
+  {
+    method: "post",
+    path: "/conversations/{id}/permissions/{requestId}",
+    operationId: "answerPermission",
+    summary: "Answer a pending permission-request.",
+    ext: true,
+    body: PermissionAnswerBodySchema,
+    response: PermissionAnswerResponseSchema,
+    errors: [400, 404],
+  },
+  {
+    method: "get",
+    path: "/openapi.json",
+    operationId: "getOpenApi",
+    summary: "This OpenAPI 3.1 document.",
+    ext: true,
+    response: "json-document",
+    errors: [],
+  },
+  {
+    method: "get",
+    path: "/protocol.json",
+    operationId: "getProtocolSchema",
+    summary: "JSON Schema of every WebSocket message.",
+    ext: true,
+    response: "json-document",
+    errors: [],
+  },
+];
