@@ -51,10 +51,7 @@ describe("protocolJsonSchema", () => {
   const defs = doc.$defs as Record<string, JsonValue>;
 
   test("defines every client and server message by its type name", () => {
-    for (const [type, schema] of [
-      ...Object.entries(clientMessageSchemas),
-      ...Object.entries(serverMessageSchemas),
-    ]) {
+    for (const type of [...Object.keys(clientMessageSchemas), ...Object.keys(serverMessageSchemas)]) {
       const id = Object.keys(defs).find((key) => {
         const def = defs[key] as { properties?: { type?: { const?: string } } };
         return def.properties?.type?.const === type;
