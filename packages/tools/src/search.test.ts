@@ -1,0 +1,134 @@
+import { describe, expect, test } from "bun:test";
+import * as fs from "node:fs/promises";
+import { globTool } from "./glob";
+import { fileFilter, grepTool } from "./grep";
+import { listDirTool } from "./list-dir";
+import { tempDir, toolContext } from "./test-support";
+
+async function project() {
+  const t = await tempDir();
+  await t.write("src/a.ts", "export const a = 1;\n// TODO: a\n");
+  await t.write("src/deep/b.ts", "const b = 2; // todo b\n");
+  await t.write("src/c.json", '{ "todo": true }\n');
+  await t.write("README.md", "# TODO readme\n");
+  await t.write("node_modules/pkg/index.ts", "// TODO hidden\n");
+  await t.write(".git/HEAD", "TODO ref\n");
+  await t.write("bin.dat", new Uint8Array([84, 79, 68, 79, 0, 1, 2]));
+  return t;
+}
+
+describe("list_dir", () => {
+  test("lists one folder: folders with /, symlinks with their target", async () => {
+    await using t = await project();
+    await fs.symlink("src/a.ts", t.join("link"));
+    const r = await listDirTool().execute({}, toolContext(t.path));
+    expect(r.content).toBe(
+      ["./ (6 entries)", ".git/", "README.md", "bin.dat", "link -> src/a.ts", "node_modules/", "src/"].join(
+        "\n",
+      ),
+    );
+    const sub = await listDirTool({ maxEntries: 1 }).execute({ path: "src" }, toolContext(t.path));
+    expect(sub.content).toBe(["src/ (3 entries)", "a.ts", "[2 more entries not shown]"].join("\n"));
+  });
+
+  test("refuses folders outside the cwd and files", async () => {
+    await using t = await project();
+    const ctx = toolContext(t.join("src"));
+    expect((await listDirTool().execute({ path: ".." }, ctx)).code).toBe("TOOL_PATH_OUTSIDE_CWD");
+    expect((await listDirTool().execute({ path: "a.ts" }, ctx)).code).toBe("TOOL_PATH_WRONG_TYPE");
+  });
+});
+
+describe("glob", () => {
+  test("matches relative to the search folder, prints paths relative to the cwd, skips ignored folders", async () => {
+    await using t = await project();
+    const glob = globTool();
+    expect((await glob.execute({ pattern: "**/*.ts" }, toolContext(t.path))).content).toBe(
+      ["src/a.ts", "src/deep/b.ts"].join("\n"),
+    );
+    expect((await glob.execute({ pattern: "*.ts", path: "src" }, toolContext(t.path))).content).toBe(
+      "src/a.ts",
+    );
+    expect(
+      (await glob.execute({ pattern: "**/*.ts", includeIgnored: true }, toolContext(t.path))).content,
+    ).toBe(["node_modules/pkg/index.ts", "src/a.ts", "src/deep/b.ts"].join("\n"));
+    expect((await glob.execute({ pattern: "**/*.py" }, toolContext(t.path))).content).toBe(
+      "No files match **/*.py in .",
+    );
+  });
+
+  test("limits results and visited entries", async () => {
+    await using t = await project();
+    const limited = await globTool().execute({ pattern: "**/*", limit: 2 }, toolContext(t.path));
+    expect(limited.content.split("\n")).toEqual([
+      "README.md",
+      "bin.dat",
+      "[more than 2 matches; showing the first 2: narrow the pattern or path]",
+    ]);
+    const bounded = await globTool({ maxVisited: 3 }).execute({ pattern: "**/*" }, toolContext(t.path));
+    expect(bounded.content).toContain("[search stopped after visiting 3 entries]");
+  });
+});
+
+describe("grep", () => {
+  test("finds lines with path:line, skipping binary files and ignored folders", async () => {
+    await using t = await project();
+    const r = await grepTool().execute({ pattern: "TODO" }, toolContext(t.path));
+    expect(r.content).toBe(
+      ["README.md:1: # TODO readme", "src/a.ts:2: // TODO: a", "[1 binary or large file(s) skipped]"].join(
+        "\n",
+      ),
+    );
+    const ci = await grepTool().execute(
+      { pattern: "todo", ignoreCase: true, glob: "*.ts" },
+      toolContext(t.path),
+    );
+    expect(ci.content).toBe(["src/a.ts:2: // TODO: a", "src/deep/b.ts:1: const b = 2; // todo b"].join("\n"));
+    const one = await grepTool().execute({ pattern: "\\btodo\\b", path: "src/c.json" }, toolContext(t.path));
+    expect(one.content).toBe('src/c.json:1: { "todo": true }');
+  });
+
+  test("caps matches and skips large files", async () => {
+    await using t = await project();
+    await t.write("many.txt", "hit\n".repeat(50));
+    const r = await grepTool().execute(
+      { pattern: "hit", path: "many.txt", maxMatches: 3 },
+      toolContext(t.path),
+    );
+    expect(r.content.split("\n")).toEqual([
+      "many.txt:1: hit",
+      "many.txt:2: hit",
+      "many.txt:3: hit",
+      "[stopped at 3 matches; narrow the pattern, path or glob]",
+    ]);
+    const small = await grepTool({ maxFileBytes: 100 }).execute(
+      { pattern: "hit", path: "many.txt" },
+      toolContext(t.path),
+    );
+    expect(small.content).toBe(
+      ["No matches for /hit/ in many.txt", "[1 binary or large file(s) skipped]"].join("\n"),
+    );
+  });
+
+  test("an invalid regex is a coded error; symlinks out of the cwd are not read", async () => {
+    await using t = await project();
+    await using outside = await tempDir();
+    await outside.write("secret.txt", "TODO secret\n");
+    await fs.symlink(outside.join("secret.txt"), t.join("src", "leak.txt"));
+    const bad = await grepTool().execute({ pattern: "(" }, toolContext(t.path));
+    expect(bad.code).toBe("TOOL_INVALID_PATTERN");
+    const r = await grepTool().execute({ pattern: "secret" }, toolContext(t.path));
+    expect(r.content).toBe(
+      ["No matches for /secret/ in .", "[1 binary or large file(s) skipped]"].join("\n"),
+    );
+    expect((await grepTool().execute({ pattern: "x", path: outside.path }, toolContext(t.path))).code).toBe(
+      "TOOL_PATH_OUTSIDE_CWD",
+    );
+  });
+
+  test("the file filter matches names without a slash and paths with one", () => {
+    expect(fileFilter("*.ts")("src/deep/b.ts")).toBe(true);
+    expect(fileFilter("src/*.ts")("src/deep/b.ts")).toBe(false);
+    expect(fileFilter(undefined)("anything")).toBe(true);
+  });
+});
