@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { defineEvent, defineFilter, type Extension, type ExtensionContext } from "./contract";
+import {
+  defineEvent,
+  defineFilter,
+  defineService,
+  type Extension,
+  type ExtensionContext,
+  type FilterHandle,
+  type ServiceHandle,
+} from "./contract";
 import { createHost } from "./host";
 import { createMemoryLogger } from "./logger";
 
@@ -156,4 +164,14 @@ test("handle identity: a second definition with the same id is a different chann
   host.emit(defineEvent<string>("test.said"), "other");
   expect(heard).toEqual([]);
   expect(Object.isFrozen(Said)).toBe(true);
+});
+
+test("a look-alike object is not a handle (type level), and handles are frozen", () => {
+  // @ts-expect-error only defineService makes a ServiceHandle
+  const fake: ServiceHandle<number> = { kind: "service", id: "test/fake" };
+  const real: ServiceHandle<number> = defineService<number>("test/fake");
+  // @ts-expect-error an event handle is not a filter handle
+  const wrongKind: FilterHandle<string> = Said;
+  expect([fake.id, real.id, wrongKind.id]).toEqual(["test/fake", "test/fake", "test.said"]);
+  expect(Object.isFrozen(real)).toBe(true);
 });

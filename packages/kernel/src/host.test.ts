@@ -339,6 +339,7 @@ describe("services", () => {
     };
     await using host = createHost({ extensions: [ext([], "a", { activate: keep })] });
     await host.start();
+    expect(Object.keys(ctxOut?.scope ?? {})).toEqual(["add"]);
     const e = rejectionSync(() => ctxOut?.provide(CounterService, { n: () => 1 }));
     expect(isKernelError(e, "KERNEL_HOST_SEALED")).toBe(true);
     // events and filters stay open after boot

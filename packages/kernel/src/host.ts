@@ -87,7 +87,8 @@ export function createHost(opts: HostOptions): Host {
       id,
       config: opts.config?.[id],
       logger: logger.child({ ext: id }),
-      scope,
+      // Only `add`: disposing is the host's job.
+      scope: { add: (disposer) => scope.add(disposer) },
       provide(h, impl) {
         scope.assertOpen();
         if (sealed) {
