@@ -2,6 +2,7 @@
  * Row shapes as SQLite returns them, and their pure mappings to contract records. Optional fields are
  * omitted when NULL (the protocol never sends `null` for an absent field).
  */
+import { ChunkSchema } from "@dispatch/protocol";
 import type {
   Chunk,
   ConversationMeta,
@@ -18,7 +19,6 @@ import type {
   TurnStatus,
   Workspace,
 } from "./contract";
-import { ChunkSchema } from "./validation";
 
 export interface ConversationRow {
   id: string;

@@ -2,6 +2,7 @@
  * Turns, pending permission requests and workspaces: the tables beside the log. Each write goes
  * through the store's transaction runner, so the same one-writer, all-or-nothing rules apply.
  */
+import { PermissionDecisionSchema } from "@dispatch/protocol";
 import type { PermissionDecision } from "@dispatch/protocol/types";
 import {
   type BeginTurn,
@@ -21,7 +22,6 @@ import type { Statements } from "./statements";
 import {
   BeginTurnSchema,
   EndTurnSchema,
-  PermissionDecisionSchema,
   parseInput,
   SavePermissionRequestSchema,
   WorkspaceIdSchema,

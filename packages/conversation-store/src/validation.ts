@@ -2,7 +2,13 @@
  * Input schemas (zod) for everything that enters the database, so garbage never reaches the log, and
  * the helper that turns a zod failure into a STORE_INVALID_INPUT value naming the field path.
  */
-import type { Chunk, Role } from "@dispatch/protocol/types";
+import {
+  ChunkSchema,
+  ConversationStatusSchema,
+  ReasoningEffortSchema,
+  RoleSchema,
+  UsageSchema,
+} from "@dispatch/protocol";
 import { z } from "zod";
 import type { StoreError } from "./contract";
 
@@ -10,39 +16,10 @@ const nonEmpty = z.string().min(1);
 /** Ids are opaque but bounded, so a runaway value cannot bloat every index. */
 export const IdSchema = nonEmpty.max(256);
 
-export const RoleSchema = z.enum(["system", "user", "assistant", "tool"]) satisfies z.ZodType<Role>;
-export const StatusSchema = z.enum(["active", "queued", "idle", "closed"]);
-export const ReasoningEffortSchema = z.enum(["low", "medium", "high", "xhigh", "max"]);
-export const PermissionDecisionSchema = z.enum(["allow", "deny", "always"]);
-
 /** Lowercase slug, 1–64 characters, starting with a letter or digit. */
 export const WorkspaceIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "workspace id must be a slug: a-z, 0-9, '-', '_' (max 64)");
-
-/** The chunk union of PROTOCOL §5. Unknown keys are stripped; what is stored is the parsed value. */
-export const ChunkSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("text"), text: z.string() }),
-  z.object({ type: z.literal("thinking"), text: z.string() }),
-  z.object({
-    type: z.literal("tool-call"),
-    toolCallId: nonEmpty,
-    toolName: nonEmpty,
-    input: z.unknown(),
-    stepId: z.string().optional(),
-  }),
-  z.object({
-    type: z.literal("tool-result"),
-    toolCallId: nonEmpty,
-    toolName: nonEmpty,
-    content: z.string(),
-    isError: z.boolean(),
-    stepId: z.string().optional(),
-  }),
-  z.object({ type: z.literal("error"), message: z.string(), code: z.string().optional() }),
-  z.object({ type: z.literal("system"), text: z.string() }),
-  z.object({ type: z.literal("image"), url: nonEmpty, mimeType: z.string().optional() }),
-]) satisfies z.ZodType<Chunk>;
 
 export const AppendMessageSchema = z.object({
   messageId: IdSchema,
@@ -62,7 +39,7 @@ const InitFields = {
 export const ConversationInitSchema = z.object({ id: IdSchema, ...InitFields });
 export const InitWithoutIdSchema = z.object(InitFields);
 export const CreateConversationSchema = ConversationInitSchema.extend({
-  status: StatusSchema.optional(),
+  status: ConversationStatusSchema.optional(),
   compactedFrom: IdSchema.optional(),
   createdAt: z.number().int().nonnegative().optional(),
 });
@@ -70,7 +47,7 @@ export const CreateConversationSchema = ConversationInitSchema.extend({
 const seq = z.number().int().nonnegative();
 export const ConversationPatchSchema = z.strictObject({
   title: z.string().optional(),
-  status: StatusSchema.optional(),
+  status: ConversationStatusSchema.optional(),
   model: nonEmpty.nullable().optional(),
   cwd: nonEmpty.nullable().optional(),
   reasoningEffort: ReasoningEffortSchema.nullable().optional(),
@@ -86,7 +63,7 @@ export const WindowQuerySchema = z.object({
 });
 
 export const ListQuerySchema = z.object({
-  status: z.array(StatusSchema).optional(),
+  status: z.array(ConversationStatusSchema).optional(),
   workspaceId: z.string().optional(),
   q: z.string().optional(),
   limit: z.number().int().positive().max(500).optional(),
@@ -96,12 +73,6 @@ export const ListQuerySchema = z.object({
 export const CopyRangeSchema = z.object({ fromSeq: seq.min(1).optional(), uptoSeq: seq });
 
 const time = z.number().int().nonnegative();
-const UsageSchema = z.object({
-  inputTokens: z.number().nonnegative(),
-  outputTokens: z.number().nonnegative(),
-  cacheReadTokens: z.number().nonnegative().optional(),
-  cacheWriteTokens: z.number().nonnegative().optional(),
-});
 export const BeginTurnSchema = z.object({ turnId: IdSchema, conversationId: IdSchema, startedAt: time });
 export const EndTurnSchema = z.object({
   status: z.enum(["completed", "error", "aborted", "interrupted"]),
