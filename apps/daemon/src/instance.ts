@@ -10,44 +10,15 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { z } from "zod";
+import { type DaemonInfo, isPidAlive, readDaemonInfo } from "@dispatch/discovery";
+
+export { type DaemonInfo, isPidAlive, readDaemonInfo };
 
 /**
  * One daemon per data folder. `daemon.lock` holds the owner's pid and is created atomically (a complete
  * temp file hard-linked into place, which fails when the lock exists). A lock or `daemon.json` naming a
  * dead pid is stale and replaced. `daemon.json` is written atomically (temp + rename), mode 0600.
  */
-
-/** The discovery file clients read: `<home>/daemon.json`. `startedAt` is an ISO 8601 timestamp. */
-export interface DaemonInfo {
-  pid: number;
-  version: string;
-  httpPort: number;
-  wsPort: number;
-  host: string;
-  token: string;
-  startedAt: string;
-}
-
-const daemonInfoSchema = z.object({
-  pid: z.number().int().positive(),
-  version: z.string(),
-  httpPort: z.number().int(),
-  wsPort: z.number().int(),
-  host: z.string(),
-  token: z.string(),
-  startedAt: z.string(),
-});
-
-/** Reads `daemon.json`; undefined when missing or not a valid daemon file. */
-export function readDaemonInfo(path: string): DaemonInfo | undefined {
-  try {
-    const parsed = daemonInfoSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Writes `daemon.json` atomically with mode 0600. */
 export function writeDaemonInfo(path: string, info: DaemonInfo): void {
@@ -66,17 +37,6 @@ export function writeDaemonInfo(path: string, info: DaemonInfo): void {
 export function removeDaemonInfo(path: string, pid: number): void {
   const info = readDaemonInfo(path);
   if (info === undefined || info.pid === pid) rmSync(path, { force: true });
-}
-
-/** True when a process with this pid exists (EPERM means it exists but belongs to someone else). */
-export function isPidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export interface LockPaths {

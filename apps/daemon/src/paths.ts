@@ -1,4 +1,7 @@
 import { join } from "node:path";
+import { DAEMON_JSON } from "@dispatch/discovery";
+
+export { currentHome, resolveHome } from "@dispatch/discovery";
 
 /** Where a daemon keeps its files, all inside one data folder. */
 export interface DaemonPaths {
@@ -13,31 +16,6 @@ export interface DaemonPaths {
   logFile: string;
 }
 
-export interface HomeInputs {
-  env: Record<string, string | undefined>;
-  platform: NodeJS.Platform;
-  homedir: string;
-}
-
-/**
- * Pure: the data folder. DISPATCH_HOME wins; else the per-user state folder of the platform:
- * macOS `~/Library/Application Support/dispatch`, Windows `%LOCALAPPDATA%\dispatch`,
- * elsewhere `$XDG_STATE_HOME/dispatch` or `~/.local/state/dispatch`.
- */
-export function resolveHome({ env, platform, homedir }: HomeInputs): string {
-  const explicit = env.DISPATCH_HOME?.trim();
-  if (explicit) return explicit;
-  if (platform === "darwin") return join(homedir, "Library", "Application Support", "dispatch");
-  if (platform === "win32") {
-    const local = env.LOCALAPPDATA?.trim();
-    return join(local || join(homedir, "AppData", "Local"), "dispatch");
-  }
-  const state = env.XDG_STATE_HOME?.trim();
-  // The XDG spec says relative paths in XDG_* are invalid and must be ignored.
-  if (state?.startsWith("/")) return join(state, "dispatch");
-  return join(homedir, ".local", "state", "dispatch");
-}
-
 /** Pure: every path the daemon uses under `home`; DISPATCH_CONFIG overrides the config file. */
 export function daemonPaths(home: string, env: Record<string, string | undefined>): DaemonPaths {
   const override = env.DISPATCH_CONFIG?.trim();
@@ -47,7 +25,7 @@ export function daemonPaths(home: string, env: Record<string, string | undefined
     configFile: override || join(home, "dispatch.toml"),
     configExplicit: Boolean(override),
     database: join(home, "dispatch.db"),
-    daemonJson: join(home, "daemon.json"),
+    daemonJson: join(home, DAEMON_JSON),
     lock: join(home, "daemon.lock"),
     logDir,
     logFile: join(logDir, "daemon.log"),
