@@ -29,7 +29,7 @@ describe("ConversationHub", () => {
     hub.beginTurn("t1");
     hub.publish(ev("t1", "a"));
     hub.publish(ev("t1", "b"));
-    hub.endTurn();
+    hub.endTurn("t1");
     hub.beginTurn("t2");
     hub.publish(ev("t2", "c"));
     expect(a.seen.map((e) => e.n)).toEqual([1, 2, 1]);
@@ -74,7 +74,7 @@ describe("ConversationHub", () => {
     const { hub } = makeHub();
     hub.beginTurn("t1");
     for (const d of ["a", "b", "c"]) hub.publish(ev("t1", d));
-    hub.endTurn();
+    hub.endTurn("t1");
     expect(hub.replay({ turnId: "t1", n: 1 }).map((e) => e.n)).toEqual([2, 3]);
     expect(hub.replay()).toEqual([]);
   });
@@ -83,7 +83,7 @@ describe("ConversationHub", () => {
     const { hub } = makeHub();
     hub.beginTurn("t1");
     hub.publish(ev("t1", "a"));
-    hub.endTurn();
+    hub.endTurn("t1");
     hub.beginTurn("t2");
     hub.publish(ev("t2", "b"));
     hub.publish(ev("t2", "c"));

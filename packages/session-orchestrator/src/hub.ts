@@ -67,9 +67,12 @@ export class ConversationHub {
     this.running = true;
   }
 
-  /** Marks the turn sealed; its buffer stays available for `resume` until the next `beginTurn`. */
-  endTurn(): void {
-    this.running = false;
+  /**
+   * Marks `turnId` sealed (a no-op when another turn has begun since); its buffer stays available for
+   * `resume` until the next `beginTurn`.
+   */
+  endTurn(turnId: string): void {
+    if (turnId === this.turnId) this.running = false;
   }
 
   /**

@@ -1,0 +1,206 @@
+import type { ConversationStore, HistoryMessage } from "@dispatch/conversation-store/contract";
+import type { Chunk } from "@dispatch/protocol/types";
+import type { LanguageModel } from "@dispatch/providers";
+import type { CompactResult, Result } from "./contract";
+import { messageOf } from "./run-tool";
+import type { StreamTimeouts } from "./timeouts";
+import { withStreamTimeouts } from "./timeouts";
+
+export interface CompactionPlan {
+  summarize: HistoryMessage[];
+  keep: HistoryMessage[];
+}
+
+/**
+ * Pure: splits the model view into the older messages to summarize and the last `keepLastN` to keep.
+ * The kept part never starts with a `tool` message, so a tool call always stays with its result (more
+ * messages are kept when needed). Undefined when there is nothing worth summarizing (no older messages,
+ * or only the summary of a previous compaction).
+ */
+export function planCompaction(
+  messages: readonly HistoryMessage[],
+  keepLastN: number,
+): CompactionPlan | undefined {
+  let start = Math.max(0, messages.length - Math.max(0, Math.floor(keepLastN)));
+  while (start > 0 && messages[start]?.role === "tool") start--;
+  const summarize = messages.slice(0, start);
+  if (summarize.length === 0 || summarize.every((m) => m.role === "system")) return undefined;
+  return { summarize, keep: messages.slice(start) };
+}
+
+/** Pure: whether the last turn used more than `share` of the model's context window. */
+export function shouldAutoCompact(
+  lastInputTokens: number | undefined,
+  contextWindow: number | undefined,
+  share: number,
+) {
+  return (
+    lastInputTokens !== undefined && contextWindow !== undefined && lastInputTokens > share * contextWindow
+  );
+}
+
+const TRANSCRIPT_RESULT_CAP = 2_000;
+
+function renderChunk(c: Chunk): string | undefined {
+  switch (c.type) {
+    case "text":
+    case "system":
+      return c.text;
+    case "thinking":
+      return undefined;
+    case "tool-call":
+      return `[tool call ${c.toolName} ${JSON.stringify(c.input)}]`;
+    case "tool-result": {
+      const body =
+        c.content.length > TRANSCRIPT_RESULT_CAP
+          ? `${c.content.slice(0, TRANSCRIPT_RESULT_CAP)} …`
+          : c.content;
+      return `[tool result ${c.toolName}${c.isError ? " (error)" : ""}]\n${body}`;
+    }
+    case "error":
+      return `[error ${c.message}]`;
+    case "image":
+      return "[image]";
+  }
+}
+
+/** Pure: the messages as a plain transcript (robust across providers: no tool-call pairing rules). */
+export function renderTranscript(messages: readonly HistoryMessage[]): string {
+  const out: string[] = [];
+  for (const m of messages) {
+    const parts = m.chunks.map(renderChunk).filter((s): s is string => s !== undefined && s !== "");
+    if (parts.length > 0) out.push(`## ${m.role}\n${parts.join("\n")}`);
+  }
+  return out.join("\n\n");
+}
+
+const SUMMARY_SYSTEM =
+  "You summarize a conversation between a user and a coding agent so that the agent can continue the work " +
+  "from the summary alone. Keep the user's goals and constraints, decisions taken, files read or changed and " +
+  "their current state, commands run and what they showed, errors, open questions and the next steps. " +
+  "Be factual and concise; use short sections and bullet points. Do not address the user.";
+
+export const SUMMARY_HEADER = "Summary of the earlier conversation (compacted):";
+
+/** Asks `model` for a summary of `messages`; the text, or a readable failure. */
+export async function summarize(
+  model: LanguageModel,
+  messages: readonly HistoryMessage[],
+  timeouts: StreamTimeouts,
+  signal: AbortSignal,
+): Promise<Result<string>> {
+  const controller = new AbortController();
+  const request = {
+    system: SUMMARY_SYSTEM,
+    messages: [
+      {
+        role: "user" as const,
+        chunks: [
+          { type: "text" as const, text: `Summarize this conversation:\n\n${renderTranscript(messages)}` },
+        ],
+      },
+    ],
+    tools: [],
+    signal: AbortSignal.any([signal, controller.signal]),
+  };
+  let text = "";
+  try {
+    for await (const part of withStreamTimeouts(model.stream(request), timeouts, signal, (e) =>
+      controller.abort(e),
+    )) {
+      if (part.type === "text-delta") text += part.delta;
+    }
+  } catch (err) {
+    return {
+      ok: false,
+      error: { code: "ORCH_COMPACTION_FAILED", message: `summarizing failed: ${messageOf(err)}` },
+    };
+  }
+  text = text.trim();
+  if (text === "") {
+    return {
+      ok: false,
+      error: { code: "ORCH_COMPACTION_FAILED", message: `model ${model.name} returned an empty summary` },
+    };
+  }
+  return { ok: true, value: text };
+}
+
+export interface ApplyCompaction {
+  store: ConversationStore;
+  conversationId: string;
+  plan: CompactionPlan;
+  summary: string;
+  archiveId: string;
+}
+
+/**
+ * Writes a compaction, non-destructively:
+ * 1. an archive conversation (closed, `compactedFrom` = the original) gets a copy of the raw log of the
+ *    summarized range;
+ * 2. the original gets, in one transaction, a `system` summary chunk (the compaction marker) followed by
+ *    copies of the kept messages — re-read now, so anything appended while the summary was generated
+ *    (a queued turn's user message) is kept too;
+ * 3. the original's model view (`historyStartSeq`) moves to the marker. Its log stays whole, its seq
+ *    keeps growing. (Should the process die between 2 and 3, the view merely still starts earlier.)
+ */
+export function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
+  const { store, conversationId, plan } = a;
+  const failed = (message: string): Result<CompactResult> => ({
+    ok: false,
+    error: { code: "ORCH_STORE_FAILED", message: `compaction of "${conversationId}": ${message}` },
+  });
+  const conv = store.getConversation(conversationId);
+  if (!conv)
+    return {
+      ok: false,
+      error: { code: "ORCH_UNKNOWN_CONVERSATION", message: `unknown conversation "${conversationId}"` },
+    };
+  const keptFromSeq = plan.keep[0]?.firstSeq ?? conv.lastSeq + 1;
+
+  const archive = store.createConversation({
+    id: a.archiveId,
+    workspaceId: conv.workspaceId,
+    title: conv.title ? `${conv.title} (archived)` : "archived",
+    status: "closed",
+    compactedFrom: conversationId,
+    ...(conv.model ? { model: conv.model } : {}),
+    ...(conv.cwd ? { cwd: conv.cwd } : {}),
+  });
+  if (!archive.ok) return failed(archive.error.message);
+  const copied = store.copyMessages(conversationId, a.archiveId, {
+    fromSeq: conv.historyStartSeq,
+    uptoSeq: keptFromSeq - 1,
+  });
+  if (!copied.ok) return failed(copied.error.message);
+
+  const kept =
+    keptFromSeq <= conv.lastSeq ? store.loadHistory(conversationId, { fromSeq: keptFromSeq }) : undefined;
+  if (kept && !kept.ok) return failed(kept.error.message);
+  const keptMessages = kept?.value.messages ?? [];
+  const appended = store.appendStep(conversationId, [
+    {
+      messageId: crypto.randomUUID(),
+      role: "system",
+      chunks: [{ type: "system", text: `${SUMMARY_HEADER}\n\n${a.summary}` }],
+    },
+    ...keptMessages.map((m) => ({
+      messageId: crypto.randomUUID(),
+      role: m.role,
+      chunks: m.chunks,
+      ...(m.turnId ? { turnId: m.turnId } : {}),
+    })),
+  ]);
+  if (!appended.ok) return failed(appended.error.message);
+  const moved = store.updateConversation(conversationId, { historyStartSeq: appended.value.firstSeq });
+  if (!moved.ok) return failed(moved.error.message);
+  return {
+    ok: true,
+    value: {
+      conversationId,
+      newConversationId: a.archiveId,
+      messagesSummarized: plan.summarize.length,
+      messagesKept: keptMessages.length,
+    },
+  };
+}

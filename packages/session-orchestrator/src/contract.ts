@@ -1,0 +1,235 @@
+/**
+ * The session orchestrator's contract: the `Orchestrator` service transports and apps call, the kernel
+ * events it owns, and its error codes. Consumers import this file (through the package index), never the
+ * implementation.
+ *
+ * Turns run detached from any connection. Every event of a turn goes through the conversation's hub:
+ * `user-message`, `turn-start`, deltas…, `done`, then `turn-sealed` once the turn is fully persisted.
+ */
+import { type Disposer, defineEvent, defineService } from "@dispatch/kernel";
+import type {
+  AgentEvent,
+  CompactResponse,
+  ConversationStatus,
+  ConversationStatusResponse,
+  DoneReason,
+  ImageAttachment,
+  PermissionDecision,
+  QueuedMessage,
+  ReasoningEffort,
+  ResumePoint,
+  Usage,
+} from "@dispatch/protocol/types";
+
+export const OrchestratorErrorCodes = [
+  /** startTurn while a turn of the conversation is generating (single flight). */
+  "ORCH_TURN_RUNNING",
+  /** The conversation is closed (closed conversations, compaction archives included, take no turns). */
+  "ORCH_CONVERSATION_CLOSED",
+  "ORCH_UNKNOWN_CONVERSATION",
+  /** The requested (or sticky, or default) model is not in the catalog. */
+  "ORCH_UNKNOWN_MODEL",
+  "ORCH_UNKNOWN_WORKSPACE",
+  /** A field of the request is invalid (empty message, …); the message names it. */
+  "ORCH_INVALID_REQUEST",
+  /** The store refused a write; the message carries the store's code and message. */
+  "ORCH_STORE_FAILED",
+  /** Compaction found no older messages to summarize. */
+  "ORCH_NOTHING_TO_COMPACT",
+  /** The summarizing model call failed or returned nothing. */
+  "ORCH_COMPACTION_FAILED",
+  /** A compaction of this conversation is already running. */
+  "ORCH_COMPACTING",
+  /** No permission gate is installed, or it does not know the request. */
+  "ORCH_UNKNOWN_PERMISSION_REQUEST",
+  /** shutdown() has been called. */
+  "ORCH_SHUTTING_DOWN",
+] as const;
+export type OrchestratorErrorCode = (typeof OrchestratorErrorCodes)[number];
+
+export interface OrchestratorError {
+  code: OrchestratorErrorCode;
+  /** Names the culprit (conversation id, model name, field). */
+  message: string;
+}
+
+export type Result<T, E = OrchestratorError> = { ok: true; value: T } | { ok: false; error: E };
+
+export interface StartTurnRequest {
+  /** Absent: a new conversation with a minted UUID. */
+  conversationId?: string;
+  /** The user's message; must be non-empty. */
+  message: string;
+  /** Per-turn settings override the conversation's sticky settings and are remembered. */
+  model?: string;
+  cwd?: string;
+  reasoningEffort?: ReasoningEffort;
+  workspaceId?: string;
+  images?: ImageAttachment[];
+}
+
+export interface StartedTurn {
+  conversationId: string;
+  turnId: string;
+}
+
+export interface EnqueueOptions {
+  workspaceId?: string;
+}
+
+export interface EnqueueResult {
+  conversationId: string;
+  /** True when the conversation was idle and `text` started a turn (then `turnId` is set). */
+  startedTurn: boolean;
+  turnId?: string;
+  /** The queued message's id (the user message's id when a turn started). */
+  messageId: string;
+  /** The queue after the call. */
+  queue: QueuedMessage[];
+}
+
+export interface CancelQueuedResult {
+  conversationId: string;
+  cancelled: boolean;
+  queue: QueuedMessage[];
+}
+
+export interface StopResult {
+  conversationId: string;
+  abortedTurn: boolean;
+}
+
+export interface OpenResult {
+  conversationId: string;
+  workspaceId: string;
+}
+
+export interface CompactOptions {
+  /** Messages kept verbatim (default: config `keepLastN`). */
+  keepLastN?: number;
+}
+
+export type CompactResult = CompactResponse;
+
+/** A conversation's sticky settings. */
+export interface ConversationSettings {
+  conversationId: string;
+  title: string;
+  workspaceId: string;
+  model?: string;
+  cwd?: string;
+  reasoningEffort?: ReasoningEffort;
+  /** The cwd turns run in: `cwd`, else the workspace's default cwd, else the daemon's cwd. */
+  effectiveCwd: string;
+}
+
+/** `null` clears an optional setting; absent leaves it alone. */
+export interface SettingsPatch {
+  title?: string;
+  workspaceId?: string;
+  model?: string | null;
+  cwd?: string | null;
+  reasoningEffort?: ReasoningEffort | null;
+}
+
+/** One event of a conversation; `n` = its 1-based index in its turn (undefined for `status`). */
+export type ConversationListener = (event: AgentEvent, n: number | undefined) => void;
+export type GlobalConversationListener = (
+  conversationId: string,
+  event: AgentEvent,
+  n: number | undefined,
+) => void;
+
+export interface ReplayEntry {
+  event: AgentEvent;
+  n?: number;
+}
+
+export interface Orchestrator {
+  /**
+   * Persists the user message, emits `user-message` then `turn-start`, and runs the turn detached.
+   * Refuses with ORCH_TURN_RUNNING ("a turn is already generating for this conversation") while one runs.
+   */
+  startTurn(req: StartTurnRequest): Result<StartedTurn>;
+  /**
+   * Idle conversation: starts a turn with `text`. Running turn: queues `text`; it is delivered as a
+   * `steering` message at the next tool-result boundary, or carried into a new turn when the turn ends.
+   */
+  enqueue(conversationId: string, text: string, opts?: EnqueueOptions): Result<EnqueueResult>;
+  cancelQueued(conversationId: string, messageId: string): CancelQueuedResult;
+  queue(conversationId: string): QueuedMessage[];
+  /** Aborts the running turn (provider request and running tool included); it still ends with `done` + `turn-sealed`. */
+  stopTurn(conversationId: string): StopResult;
+  /** Aborts the running turn, waits until it is sealed, drops the queue and marks the conversation closed. */
+  closeConversation(conversationId: string): Promise<Result<StopResult>>;
+  /** Asks frontends to open/focus the conversation: emits ConversationOpened with its persisted workspace. */
+  openConversation(conversationId: string): Result<OpenResult>;
+  /** Undefined when the conversation does not exist. */
+  status(conversationId: string): ConversationStatusResponse | undefined;
+  /** The running turn's id, if any. */
+  runningTurn(conversationId: string): string | undefined;
+  /**
+   * Replays (synchronously, before returning) the running turn — or, with `resume`, only the events after
+   * `resume.n` of `resume.turnId` (also when that turn has just been sealed) — then delivers live events.
+   * Pending permission requests not in the replay are re-sent (unnumbered). Nothing is duplicated or
+   * skipped between replay and live. A throwing listener is logged and never affects others.
+   */
+  subscribe(conversationId: string, listener: ConversationListener, resume?: ResumePoint): Disposer;
+  /** What `subscribe` would replay now (for transports that fan out with their own pub/sub). */
+  replay(conversationId: string, resume?: ResumePoint): ReplayEntry[];
+  /** Every live event of every conversation, once (the WS transport publishes from here). */
+  onConversationEvent(listener: GlobalConversationListener): Disposer;
+  /** Resolves when the turn (default: the running one) is sealed; undefined when there is no such turn. */
+  whenSettled(conversationId: string, turnId?: string): Promise<TurnSettled | undefined>;
+  /**
+   * Summarizes the older messages with the conversation's model and keeps the last N verbatim (never
+   * splitting a tool call from its result). The conversation keeps its id and its seq keeps growing;
+   * an archived copy (closed, `compactedFrom` = this id) holds the summarized messages.
+   */
+  compact(conversationId: string, opts?: CompactOptions): Promise<Result<CompactResult>>;
+  getSettings(conversationId: string): ConversationSettings | undefined;
+  updateSettings(conversationId: string, patch: SettingsPatch): Result<ConversationSettings>;
+  resolvePermission(conversationId: string, requestId: string, decision: PermissionDecision): Result<void>;
+  /** Aborts every turn and compaction and resolves once all are sealed. Later starts are refused. */
+  shutdown(): Promise<void>;
+}
+export const Orchestrator = defineService<Orchestrator>("session-orchestrator/orchestrator");
+
+// ───────────────────────────── kernel events ─────────────────────────────
+
+export interface ConversationOpened {
+  conversationId: string;
+  workspaceId: string;
+}
+export interface ConversationStatusChanged {
+  conversationId: string;
+  status: ConversationStatus;
+  /** The conversation's persisted workspace. */
+  workspaceId: string;
+}
+export interface ConversationCompacted {
+  conversationId: string;
+  /** The archived snapshot holding the summarized messages. */
+  newConversationId: string;
+  messagesSummarized: number;
+  messagesKept: number;
+}
+export interface TurnStarted {
+  conversationId: string;
+  turnId: string;
+}
+export interface TurnSettled {
+  conversationId: string;
+  turnId: string;
+  reason: DoneReason;
+  usage?: Usage;
+}
+
+export const ConversationOpened = defineEvent<ConversationOpened>("conversation.opened");
+export const ConversationStatusChanged = defineEvent<ConversationStatusChanged>("conversation.statusChanged");
+export const ConversationCompacted = defineEvent<ConversationCompacted>("conversation.compacted");
+export const TurnStarted = defineEvent<TurnStarted>("turn.started");
+export const TurnSettled = defineEvent<TurnSettled>("turn.settled");
+
+/** The id of the per-conversation surface listing queued messages. */
+export const MESSAGE_QUEUE_SURFACE_ID = "message-queue";

@@ -1,0 +1,73 @@
+import { ConversationStore } from "@dispatch/conversation-store/contract";
+import type { Extension } from "@dispatch/kernel";
+import { ModelCatalog } from "@dispatch/providers";
+import { SurfaceRegistry } from "@dispatch/surface-registry";
+import { PermissionGate, ToolRegistry } from "@dispatch/tools";
+import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config";
+import { Orchestrator } from "./contract";
+import { messageQueueSurface } from "./message-queue-surface";
+import { createOrchestrator, type OrchestratorService } from "./orchestrator";
+
+export const SESSION_ORCHESTRATOR_EXTENSION_ID = "session-orchestrator";
+
+export interface SessionOrchestratorOptions {
+  /** Used instead of the host's config section (tests, embedding). */
+  config?: OrchestratorConfigInput;
+  /** The cwd of conversations with neither their own cwd nor a workspace default; default process.cwd(). */
+  defaultCwd?: string;
+  /** Epoch milliseconds for records; default Date.now. */
+  now?: () => number;
+  /** Monotonic milliseconds for metrics; default performance.now. */
+  clock?: () => number;
+  /** Region of the `message-queue` surface; default "composer". */
+  surfaceRegion?: string;
+}
+
+/**
+ * Provides the `Orchestrator`. Needs the conversation store and the model catalog; uses the tool
+ * registry, the permission gate and the surface registry when they are installed. On activation it runs
+ * the store's boot recovery (conversations left active by a crash become idle, their turns interrupted).
+ * On shutdown it aborts every turn and waits until all are sealed.
+ */
+export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = {}): Extension {
+  let orchestrator: OrchestratorService | undefined;
+  return {
+    manifest: {
+      id: SESSION_ORCHESTRATOR_EXTENSION_ID,
+      version: "0.1.0",
+      dependsOn: ["conversation-store", "providers"],
+      optionalDependsOn: ["tools", "surface-registry"],
+    },
+    activate(ctx) {
+      const parsed = parseOrchestratorConfig(opts.config ?? ctx.config);
+      if (!parsed.ok) throw new Error(parsed.message);
+      const store = ctx.get(ConversationStore);
+      const recovered = store.recover();
+      if (recovered.conversationsReset > 0 || recovered.turnsInterrupted > 0) {
+        ctx.logger.info("recovered after an unclean stop", { ...recovered });
+      }
+      const tools = ctx.tryGet(ToolRegistry);
+      const gate = ctx.tryGet(PermissionGate);
+      if (!gate) ctx.logger.warn("no permission gate installed: tool calls run without asking");
+      const service = createOrchestrator({
+        store,
+        catalog: ctx.get(ModelCatalog),
+        ...(tools ? { tools } : {}),
+        ...(gate ? { gate } : {}),
+        config: parsed.value,
+        logger: ctx.logger,
+        emit: (event, payload) => ctx.emit(event, payload),
+        defaultCwd: opts.defaultCwd ?? process.cwd(),
+        ...(opts.now ? { now: opts.now } : {}),
+        ...(opts.clock ? { clock: opts.clock } : {}),
+      });
+      orchestrator = service;
+      ctx.provide(Orchestrator, service);
+      const surfaces = ctx.tryGet(SurfaceRegistry);
+      if (surfaces) ctx.scope.add(surfaces.register(messageQueueSurface(service, opts.surfaceRegion)));
+    },
+    async deactivate() {
+      await orchestrator?.shutdown();
+    },
+  };
+}
