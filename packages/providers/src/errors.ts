@@ -1,0 +1,200 @@
+import {
+  APICallError,
+  InvalidPromptError,
+  InvalidResponseDataError,
+  JSONParseError,
+  TypeValidationError,
+  UnsupportedFunctionalityError,
+} from "@ai-sdk/provider";
+import { ProviderError } from "./contract";
+
+/** What the mapping needs to know about the call that failed. */
+export interface FailureContext {
+  /** Model name, for messages. */
+  model: string;
+  /** Whether the stream already yielded a part: then nothing is retryable. */
+  yielded: boolean;
+  signal?: AbortSignal;
+  /** Strings that must never appear in a message (API keys). */
+  secrets: readonly string[];
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ConnectionRefused",
+  "ConnectionClosed",
+  "FailedToOpenSocket",
+  "ETIMEDOUT",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+]);
+const MAX_DETAIL = 300;
+
+/** Pure: maps anything thrown by (or reported inside) an AI SDK stream to a `ProviderError`. */
+export function toProviderError(error: unknown, ctx: FailureContext): ProviderError {
+  if (error instanceof ProviderError) return error;
+  const clean = (text: string): string => truncate(redact(text, ctx.secrets));
+  const transient = (yes: boolean): boolean => yes && !ctx.yielded;
+  if (ctx.signal?.aborted || isAbort(error)) {
+    return new ProviderError("PROVIDER_ABORTED", `request to ${ctx.model} was aborted`);
+  }
+  if (APICallError.isInstance(error)) {
+    const status = error.statusCode;
+    const detail = clean(error.message);
+    if (status === undefined) {
+      return new ProviderError("PROVIDER_NETWORK", `${ctx.model}: ${detail}`, {
+        retryable: transient(error.isRetryable),
+      });
+    }
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(error.responseHeaders);
+      return new ProviderError(
+        "PROVIDER_RATE_LIMITED",
+        `${ctx.model} is rate limited (HTTP 429): ${detail}`,
+        {
+          status,
+          retryable: transient(true),
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        },
+      );
+    }
+    if (status === 401 || status === 403) {
+      return new ProviderError(
+        "PROVIDER_AUTH",
+        `${ctx.model} refused the credentials (HTTP ${status}): ${detail}; check the API key`,
+        { status },
+      );
+    }
+    return new ProviderError("PROVIDER_HTTP_ERROR", `${ctx.model} returned HTTP ${status}: ${detail}`, {
+      status,
+      retryable: transient(error.isRetryable),
+    });
+  }
+  if (isNetworkError(error)) {
+    return new ProviderError(
+      "PROVIDER_NETWORK",
+      `connection to ${ctx.model} failed: ${clean(messageOf(error))}`,
+      {
+        retryable: transient(true),
+      },
+    );
+  }
+  if (InvalidResponseDataError.isInstance(error) && /without a finish reason/i.test(error.message)) {
+    return truncated(ctx);
+  }
+  if (
+    JSONParseError.isInstance(error) ||
+    TypeValidationError.isInstance(error) ||
+    InvalidResponseDataError.isInstance(error)
+  ) {
+    return new ProviderError(
+      "PROVIDER_BAD_RESPONSE",
+      `${ctx.model} sent an invalid response: ${clean(error.message)}`,
+    );
+  }
+  if (UnsupportedFunctionalityError.isInstance(error) || InvalidPromptError.isInstance(error)) {
+    return new ProviderError(
+      "PROVIDER_INVALID_REQUEST",
+      `cannot send this request to ${ctx.model}: ${clean(error.message)}`,
+    );
+  }
+  if (isStreamErrorObject(error)) {
+    const retryable =
+      error.isRetryable === true ||
+      (typeof error.statusCode === "number" && (error.statusCode === 429 || error.statusCode >= 500)) ||
+      /overload|rate.?limit|server|unavailable|timeout|api_error/i.test(
+        `${error.type ?? ""} ${error.code ?? ""}`,
+      );
+    const kind = error.type ? ` (${error.type})` : "";
+    return new ProviderError(
+      "PROVIDER_STREAM_ERROR",
+      `${ctx.model} reported an error${kind}: ${clean(error.message)}`,
+      {
+        retryable: transient(retryable),
+        ...(typeof error.statusCode === "number" ? { status: error.statusCode } : {}),
+      },
+    );
+  }
+  return new ProviderError("PROVIDER_BAD_RESPONSE", `${ctx.model} failed: ${clean(messageOf(error))}`);
+}
+
+/** The stream ended before the response was complete (no finish, or cut mid-way). */
+export function truncated(ctx: FailureContext): ProviderError {
+  return new ProviderError("PROVIDER_NETWORK", `the response of ${ctx.model} ended before it was complete`, {
+    retryable: !ctx.yielded,
+  });
+}
+
+/** Pure: replaces every occurrence of each secret (and bearer tokens) with `[redacted]`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join("[redacted]");
+  }
+  return out.replace(/(bearer\s+)[^\s"']+/gi, "$1[redacted]");
+}
+
+/** Pure: `retry-after` (seconds or HTTP date) or `retry-after-ms` in milliseconds. */
+export function parseRetryAfter(
+  headers: Record<string, string> | undefined,
+  now = Date.now(),
+): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number(headers["retry-after-ms"]);
+  if (Number.isFinite(ms) && ms >= 0 && headers["retry-after-ms"] !== undefined) return ms;
+  const value = headers["retry-after"];
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === "AbortError" || error.name === "ResponseAborted");
+}
+
+function isNetworkError(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current instanceof Error && !seen.has(current)) {
+    seen.add(current);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
+    if (current instanceof TypeError && /fetch failed|socket|connection/i.test(current.message)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+interface StreamErrorObject {
+  message: string;
+  type?: string;
+  code?: string | number | null;
+  statusCode?: number;
+  isRetryable?: boolean;
+}
+
+function isStreamErrorObject(error: unknown): error is StreamErrorObject {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    !(error instanceof Error) &&
+    typeof (error as { message?: unknown }).message === "string"
+  );
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "string") return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text;
+}

@@ -1,0 +1,147 @@
+import type { LanguageModelV4, LanguageModelV4StreamPart, LanguageModelV4Usage } from "@ai-sdk/provider";
+import type { Logger } from "@dispatch/kernel";
+import type { ReasoningEffort, Usage } from "@dispatch/protocol/types";
+import {
+  type FinishReason,
+  type LanguageModel,
+  type ModelInfo,
+  type ModelRequest,
+  ProviderError,
+  type ProviderPart,
+} from "./contract";
+import { type FailureContext, toProviderError, truncated } from "./errors";
+import { toPrompt, toTools } from "./prompt";
+import { parseToolInput } from "./tool-input";
+
+export interface SdkModelOptions {
+  /** `<credential>/<model>`. */
+  name: string;
+  info: ModelInfo;
+  /** An AI SDK language model; only its `doStream` is used, so the SDK never retries or runs tools. */
+  model: LanguageModelV4;
+  /** Strings that must never appear in error messages or logs. */
+  secrets: readonly string[];
+  logger: Logger;
+  /** Adjusts the requested effort for this provider before the AI SDK maps it. */
+  mapReasoning?: (effort: ReasoningEffort) => ReasoningEffort;
+}
+
+/** A `LanguageModel` over an AI SDK provider model. */
+export function createSdkLanguageModel(options: SdkModelOptions): LanguageModel {
+  return {
+    name: options.name,
+    info: options.info,
+    stream: (request) => streamSdk(options, request),
+  };
+}
+
+async function* streamSdk(options: SdkModelOptions, request: ModelRequest): AsyncGenerator<ProviderPart> {
+  const ctx: FailureContext = {
+    model: options.name,
+    yielded: false,
+    signal: request.signal,
+    secrets: options.secrets,
+  };
+  if (request.signal.aborted)
+    throw new ProviderError("PROVIDER_ABORTED", `request to ${options.name} was aborted`);
+  let stream: ReadableStream<LanguageModelV4StreamPart>;
+  try {
+    const tools = toTools(request.tools);
+    const result = await options.model.doStream({
+      prompt: toPrompt(request.messages, request.system),
+      ...(tools.length > 0 ? { tools, toolChoice: { type: "auto" as const } } : {}),
+      ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
+      ...(request.reasoningEffort !== undefined
+        ? { reasoning: options.mapReasoning?.(request.reasoningEffort) ?? request.reasoningEffort }
+        : {}),
+      abortSignal: request.signal,
+    });
+    stream = result.stream;
+  } catch (error) {
+    throw toProviderError(error, ctx);
+  }
+  const reader = stream.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        throw toProviderError(error, ctx);
+      }
+      if (next.done) break;
+      const part = next.value;
+      if (part.type === "stream-start" && part.warnings.length > 0) {
+        options.logger.debug("provider warnings", { model: options.name, warnings: part.warnings });
+      }
+      for (const out of mapStreamPart(part, ctx)) {
+        ctx.yielded = true;
+        yield out;
+      }
+      if (part.type === "finish") finished = true;
+    }
+  } finally {
+    // Stopping early (break, throw) must release the HTTP response, not leave it streaming.
+    reader.cancel().catch(() => {});
+  }
+  if (request.signal.aborted) throw toProviderError(undefined, ctx);
+  if (!finished) throw truncated(ctx);
+}
+
+/** Maps one AI SDK stream part to ours; throws `ProviderError` for error parts. */
+export function mapStreamPart(part: LanguageModelV4StreamPart, ctx: FailureContext): ProviderPart[] {
+  switch (part.type) {
+    case "text-delta":
+      return part.delta ? [{ type: "text-delta", delta: part.delta }] : [];
+    case "reasoning-delta": {
+      const out: ProviderPart[] = part.delta ? [{ type: "reasoning-delta", delta: part.delta }] : [];
+      const signature = part.providerMetadata?.anthropic?.signature;
+      if (typeof signature === "string") out.push({ type: "reasoning-signature", signature });
+      return out;
+    }
+    case "tool-call":
+      return [
+        {
+          type: "tool-call",
+          toolCallId: part.toolCallId,
+          toolName: part.toolName,
+          ...parseToolInput(part.input),
+        },
+      ];
+    case "finish": {
+      if (part.finishReason.unified === "interrupted") throw truncated(ctx);
+      const usage = toUsage(part.usage);
+      const finish: ProviderPart = { type: "finish", reason: toFinishReason(part.finishReason.unified) };
+      return usage ? [{ type: "usage", usage }, finish] : [finish];
+    }
+    case "error":
+      throw toProviderError(part.error, ctx);
+    default:
+      return [];
+  }
+}
+
+/** Pure: AI SDK usage to ours; undefined when the provider reported none. Cache counts only when > 0. */
+export function toUsage(usage: LanguageModelV4Usage): Usage | undefined {
+  const input = usage.inputTokens.total;
+  const output = usage.outputTokens.total;
+  if (input === undefined && output === undefined) return undefined;
+  const out: Usage = { inputTokens: input ?? 0, outputTokens: output ?? 0 };
+  if (usage.inputTokens.cacheRead) out.cacheReadTokens = usage.inputTokens.cacheRead;
+  if (usage.inputTokens.cacheWrite) out.cacheWriteTokens = usage.inputTokens.cacheWrite;
+  return out;
+}
+
+function toFinishReason(unified: string): FinishReason {
+  switch (unified) {
+    case "stop":
+    case "tool-calls":
+    case "length":
+    case "content-filter":
+    case "error":
+      return unified;
+    default:
+      return "other";
+  }
+}
