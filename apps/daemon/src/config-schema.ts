@@ -1,9 +1,13 @@
+import { ProvidersConfigSchema } from "@dispatch/providers";
+import { OrchestratorConfigSchema } from "@dispatch/session-orchestrator";
+import { WsConfigSchema } from "@dispatch/transport-ws/config";
 import { z } from "zod";
 
 /**
  * The daemon's configuration file (`dispatch.toml`). Strict: an unknown key is an error, so a typo is
- * reported at startup instead of being silently ignored. Sections named after an extension id that the
- * daemon does not interpret itself are handed to that extension as its config (it validates them).
+ * reported at startup instead of being silently ignored. Sections named after an extension id are
+ * handed to that extension as its config; where the extension exports its schema it is checked here
+ * too, so a mistake there is also reported with the file and key path before anything starts.
  */
 
 const PORT_MSG = "expected integer 0..65535";
@@ -62,13 +66,17 @@ export const fileConfigSchema = z.strictObject({
       { error: "expected a table" },
     )
     .optional(),
-  ws: z
-    .strictObject(
-      {
-        port: port().optional(),
-      },
-      { error: "expected a table" },
-    )
+  /** The WebSocket port and its limits (bind, token and origins come from the top level). */
+  ws: WsConfigSchema.omit({
+    host: true,
+    token: true,
+    allowedOrigins: true,
+    httpOrigins: true,
+    httpPort: true,
+    allowedHosts: true,
+    requireTokenForBrowsers: true,
+  })
+    .extend({ port: port().optional() })
     .optional(),
   log: z
     .strictObject(
@@ -82,9 +90,9 @@ export const fileConfigSchema = z.strictObject({
       { error: "expected a table" },
     )
     .optional(),
-  providers: extensionSection.optional(),
+  providers: ProvidersConfigSchema.optional(),
   tools: extensionSection.optional(),
-  "session-orchestrator": extensionSection.optional(),
+  "session-orchestrator": OrchestratorConfigSchema.optional(),
   "conversation-store": extensionSection.optional(),
   "surface-registry": extensionSection.optional(),
 });

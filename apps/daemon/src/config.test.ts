@@ -17,13 +17,13 @@ port = 24999
 [log]
 level = "debug"
 [providers]
-anything = { nested = true }
+defaultModel = "local/echo"
 `,
     );
     expect(r.ok).toBe(true);
     if (r.ok) {
-      expect(r.value.ws?.port).toBe(24999);
-      expect(r.value.providers).toEqual({ anything: { nested: true } });
+      expect(r.value.value.ws?.port).toBe(24999);
+      expect(r.value.raw.providers).toEqual({ defaultModel: "local/echo" });
     }
   });
 
@@ -60,7 +60,7 @@ anything = { nested = true }
 
 describe("resolveConfig", () => {
   test("defaults", () => {
-    const r = resolveConfig({}, {});
+    const r = resolveConfig({ value: {}, raw: {} }, {});
     expect(r.ok).toBe(true);
     if (r.ok) {
       expect(r.config.httpPort).toBe(DEFAULT_HTTP_PORT);
@@ -72,30 +72,30 @@ describe("resolveConfig", () => {
   });
 
   test("environment overrides the file", () => {
-    const r = resolveConfig(
-      { http: { port: 1 }, ws: { port: 2 }, log: { level: "warn" } },
-      {
-        DISPATCH_HTTP_PORT: "0",
-        DISPATCH_WS_PORT: "0",
-        DISPATCH_HOST: "localhost",
-        DISPATCH_LOG_LEVEL: "DEBUG",
-        DISPATCH_TOKEN: "a".repeat(32),
-        DISPATCH_BASE_URL: "http://127.0.0.1:11434/v1",
-        DISPATCH_MODEL: "ollama/llama3",
-      },
+    const file = parseConfigFile(
+      "f.toml",
+      `[http]\nport = 1\n[ws]\nport = 2\nidleTimeoutSec = 30\n[log]\nlevel = "warn"\n`,
     );
+    if (!file.ok) throw new Error(file.errors.join("\n"));
+    const r = resolveConfig(file.value, {
+      DISPATCH_HTTP_PORT: "0",
+      DISPATCH_WS_PORT: "0",
+      DISPATCH_HOST: "localhost",
+      DISPATCH_LOG_LEVEL: "DEBUG",
+      DISPATCH_TOKEN: "a".repeat(32),
+    });
     expect(r.ok).toBe(true);
     if (r.ok) {
       expect([r.config.httpPort, r.config.wsPort, r.config.host]).toEqual([0, 0, "localhost"]);
       expect(r.config.log.level).toBe("debug");
       expect(r.config.token).toBe("a".repeat(32));
-      expect(r.config.providerEnv).toEqual({ baseUrl: "http://127.0.0.1:11434/v1", model: "ollama/llama3" });
+      expect(r.config.ws).toEqual({ idleTimeoutSec: 30 });
     }
   });
 
   test("bad environment values name the variable", () => {
     const r = resolveConfig(
-      {},
+      { value: {}, raw: {} },
       { DISPATCH_WS_PORT: "abc", DISPATCH_HTTP_PORT: "65536", DISPATCH_LOG_LEVEL: "loud" },
     );
     expect(r).toEqual({
@@ -107,6 +107,35 @@ describe("resolveConfig", () => {
       ],
     });
   });
+});
+
+test("arguments win over the environment and are reported as arguments", () => {
+  const r = resolveConfig(
+    { value: {}, raw: {} },
+    { DISPATCH_HTTP_PORT: "1" },
+    { httpPort: "2", wsPort: "x" },
+  );
+  expect(r).toEqual({ ok: false, errors: ["argument --ws-port: expected integer 0..65535"] });
+  const ok = resolveConfig({ value: {}, raw: {} }, { DISPATCH_HTTP_PORT: "1" }, { httpPort: "2" });
+  expect(ok.ok && ok.config.httpPort).toBe(2);
+});
+
+test("extension sections are checked with the extension's own schema", () => {
+  const r = parseConfigFile(
+    "f.toml",
+    `[providers]\ndefaultModle = "x"\n[session-orchestrator]\nmaxSteps = 0\n`,
+  );
+  expect(r.ok).toBe(false);
+  if (!r.ok) {
+    expect(r.errors).toContain("f.toml: providers.defaultModle: unknown key");
+    expect(r.errors.some((e) => e.startsWith("f.toml: session-orchestrator.maxSteps: "))).toBe(true);
+  }
+});
+
+test("[ws] accepts transport-ws limits but not its connection settings", () => {
+  expect(parseConfigFile("f.toml", `[ws]\nport = 0\nidleTimeoutSec = 30\n`).ok).toBe(true);
+  const r = parseConfigFile("f.toml", `[ws]\ntoken = "${"x".repeat(30)}"\n`);
+  expect(r).toEqual({ ok: false, errors: ["f.toml: ws.token: unknown key"] });
 });
 
 describe("loadConfig", () => {

@@ -9,7 +9,7 @@ import {
   PORT_MSG,
 } from "./config-schema";
 
-/** The daemon's effective configuration: file, then environment on top, then defaults. */
+/** The daemon's effective configuration: defaults, then the file, then environment, then arguments. */
 export interface DaemonConfig {
   host: string;
   httpPort: number;
@@ -21,10 +21,18 @@ export interface DaemonConfig {
   requireTokenForBrowsers: boolean;
   maxBodyBytes?: number;
   log: { level: LogLevel; maxBytes: number; keep: number };
-  /** DISPATCH_BASE_URL / DISPATCH_API_KEY / DISPATCH_MODEL, handed to the providers extension. */
-  providerEnv: { baseUrl?: string; apiKey?: string; model?: string };
-  /** Extension sections from the file, keyed by extension id, passed through as their config. */
+  /** The `[ws]` table without `port`, as written: limits handed to transport-ws. */
+  ws: Record<string, unknown>;
+  /** Extension sections as written in the file, keyed by extension id, passed through as their config. */
   sections: Record<string, Record<string, unknown>>;
+}
+
+/** Settings given on the command line; strings, validated like the environment. */
+export interface ConfigArgs {
+  httpPort?: string;
+  wsPort?: string;
+  host?: string;
+  logLevel?: string;
 }
 
 export const DEFAULT_HTTP_PORT = 24203;
@@ -42,6 +50,12 @@ const PASS_THROUGH = [
 
 export type ConfigResult = { ok: true; config: DaemonConfig } | { ok: false; errors: string[] };
 
+/** A validated file: the typed view plus the raw tables, which extensions receive as written. */
+export interface ParsedFile {
+  value: FileConfig;
+  raw: Record<string, unknown>;
+}
+
 /** Pure: `a.b[2].c` from a zod path. */
 function keyPath(path: readonly PropertyKey[]): string {
   let out = "";
@@ -57,9 +71,7 @@ export function formatIssues(source: string, issues: readonly z.core.$ZodIssue[]
   const lines: string[] = [];
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        lines.push(`${source}: ${keyPath([...issue.path, key])}: unknown key`);
-      }
+      for (const key of issue.keys) lines.push(`${source}: ${keyPath([...issue.path, key])}: unknown key`);
     } else {
       lines.push(`${source}: ${keyPath(issue.path) || "(root)"}: ${issue.message}`);
     }
@@ -71,10 +83,10 @@ export function formatIssues(source: string, issues: readonly z.core.$ZodIssue[]
 export function parseConfigFile(
   source: string,
   text: string,
-): { ok: true; value: FileConfig } | { ok: false; errors: string[] } {
-  let raw: unknown;
+): { ok: true; value: ParsedFile } | { ok: false; errors: string[] } {
+  let raw: Record<string, unknown>;
   try {
-    raw = parseToml(text, { unsafeKeyBehaviour: "throw" });
+    raw = parseToml(text, { unsafeKeyBehaviour: "throw" }) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split("\n")[0] ?? "invalid TOML";
@@ -84,47 +96,89 @@ export function parseConfigFile(
   }
   const parsed = fileConfigSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, errors: formatIssues(source, parsed.error.issues) };
-  return { ok: true, value: parsed.data };
+  return { ok: true, value: { value: parsed.data, raw } };
 }
 
 type Env = Record<string, string | undefined>;
 
-function envPort(env: Env, name: string, errors: string[]): number | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === "") return undefined;
-  const n = /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
+/** A value from the environment or the command line, with the name to report it by. */
+interface Override {
+  label: string;
+  value: string | undefined;
+}
+
+function pick(...candidates: Override[]): Override | undefined {
+  for (const c of candidates) {
+    const v = c.value?.trim();
+    if (v) return { label: c.label, value: v };
+  }
+  return undefined;
+}
+
+function portFrom(o: Override | undefined, errors: string[]): number | undefined {
+  if (o?.value === undefined) return undefined;
+  const n = /^\d{1,5}$/.test(o.value) ? Number(o.value) : Number.NaN;
   if (!Number.isInteger(n) || n > 65535) {
-    errors.push(`environment: ${name}: ${PORT_MSG}`);
+    errors.push(`${o.label}: ${PORT_MSG}`);
     return undefined;
   }
   return n;
 }
 
-function envString(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v ? v : undefined;
+function isTable(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**
- * Pure: the effective config from the validated file (or `{}`) and the environment. Environment values
- * override the file; bad environment values are reported as `environment: NAME: problem`.
+ * Pure: the effective config from the validated file (or `{ value: {}, raw: {} }`), the environment
+ * and command-line settings. Later sources win; bad values are reported as `environment: NAME: …` or
+ * `argument --name: …`.
  */
-export function resolveConfig(file: FileConfig, env: Env): ConfigResult {
+export function resolveConfig(file: ParsedFile, env: Env, args: ConfigArgs = {}): ConfigResult {
+  const f = file.value;
   const errors: string[] = [];
-  const httpPort = envPort(env, "DISPATCH_HTTP_PORT", errors) ?? file.http?.port ?? DEFAULT_HTTP_PORT;
-  const wsPort = envPort(env, "DISPATCH_WS_PORT", errors) ?? file.ws?.port ?? DEFAULT_WS_PORT;
-  const host = envString(env, "DISPATCH_HOST") ?? file.host ?? DEFAULT_HOST;
+  const httpPort =
+    portFrom(
+      pick(
+        { label: "argument --http-port", value: args.httpPort },
+        { label: "environment: DISPATCH_HTTP_PORT", value: env.DISPATCH_HTTP_PORT },
+      ),
+      errors,
+    ) ??
+    f.http?.port ??
+    DEFAULT_HTTP_PORT;
+  const wsPort =
+    portFrom(
+      pick(
+        { label: "argument --ws-port", value: args.wsPort },
+        { label: "environment: DISPATCH_WS_PORT", value: env.DISPATCH_WS_PORT },
+      ),
+      errors,
+    ) ??
+    f.ws?.port ??
+    DEFAULT_WS_PORT;
+  const host =
+    pick(
+      { label: "argument --host", value: args.host },
+      { label: "environment: DISPATCH_HOST", value: env.DISPATCH_HOST },
+    )?.value ??
+    f.host ??
+    DEFAULT_HOST;
 
-  let level: LogLevel = file.log?.level ?? DEFAULT_LOG.level;
-  const envLevel = envString(env, "DISPATCH_LOG_LEVEL")?.toLowerCase();
-  if (envLevel !== undefined) {
-    if ((LOG_LEVELS as readonly string[]).includes(envLevel)) level = envLevel as LogLevel;
-    else errors.push(`environment: DISPATCH_LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}`);
+  let level: LogLevel = f.log?.level ?? DEFAULT_LOG.level;
+  const levelOverride = pick(
+    { label: "argument --log-level", value: args.logLevel },
+    { label: "environment: DISPATCH_LOG_LEVEL", value: env.DISPATCH_LOG_LEVEL },
+  );
+  if (levelOverride?.value !== undefined) {
+    const v = levelOverride.value.toLowerCase();
+    if ((LOG_LEVELS as readonly string[]).includes(v)) level = v as LogLevel;
+    else errors.push(`${levelOverride.label}: expected one of ${LOG_LEVELS.join(", ")}`);
   }
 
-  let token = file.token;
-  const envToken = envString(env, "DISPATCH_TOKEN");
-  if (envToken !== undefined) {
+  let token = f.token;
+  const envToken = env.DISPATCH_TOKEN?.trim();
+  if (envToken) {
     if (envToken.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(envToken)) {
       errors.push(
         `environment: DISPATCH_TOKEN: expected at least ${MIN_TOKEN_LENGTH} printable characters (≥128 bits)`,
@@ -135,44 +189,42 @@ export function resolveConfig(file: FileConfig, env: Env): ConfigResult {
 
   const sections: Record<string, Record<string, unknown>> = {};
   for (const id of PASS_THROUGH) {
-    const section = file[id];
-    if (section) sections[id] = section;
+    const section = file.raw[id];
+    if (isTable(section)) sections[id] = section;
   }
-  const providerEnv: DaemonConfig["providerEnv"] = {};
-  const baseUrl = envString(env, "DISPATCH_BASE_URL");
-  const apiKey = envString(env, "DISPATCH_API_KEY");
-  const model = envString(env, "DISPATCH_MODEL");
-  if (baseUrl) providerEnv.baseUrl = baseUrl;
-  if (apiKey) providerEnv.apiKey = apiKey;
-  if (model) providerEnv.model = model;
+  const { port: _port, ...wsRest } = isTable(file.raw.ws) ? file.raw.ws : {};
 
   const config: DaemonConfig = {
     host,
     httpPort,
     wsPort,
-    allowedOrigins: file.allowedOrigins ?? [],
-    allowedHosts: file.allowedHosts ?? [],
-    requireTokenForBrowsers: file.requireTokenForBrowsers ?? false,
+    allowedOrigins: f.allowedOrigins ?? [],
+    allowedHosts: f.allowedHosts ?? [],
+    requireTokenForBrowsers: f.requireTokenForBrowsers ?? false,
     log: {
       level,
-      maxBytes: file.log?.maxBytes ?? DEFAULT_LOG.maxBytes,
-      keep: file.log?.keep ?? DEFAULT_LOG.keep,
+      maxBytes: f.log?.maxBytes ?? DEFAULT_LOG.maxBytes,
+      keep: f.log?.keep ?? DEFAULT_LOG.keep,
     },
-    providerEnv,
+    ws: wsRest,
     sections,
   };
   if (token !== undefined) config.token = token;
-  if (file.http?.maxBodyBytes !== undefined) config.maxBodyBytes = file.http.maxBodyBytes;
+  if (f.http?.maxBodyBytes !== undefined) config.maxBodyBytes = f.http.maxBodyBytes;
   return { ok: true, config };
 }
 
 /**
- * Reads the config file (absent is fine unless it was named explicitly) and resolves it with `env`.
- * Every problem is one line naming the file (or "environment") and the key path.
+ * Reads the config file (absent is fine unless it was named explicitly) and resolves it with `env`
+ * and `args`. Every problem is one line naming the file (or the variable/argument) and the key path.
  */
-export async function loadConfig(file: { path: string; explicit: boolean }, env: Env): Promise<ConfigResult> {
+export async function loadConfig(
+  file: { path: string; explicit: boolean },
+  env: Env,
+  args: ConfigArgs = {},
+): Promise<ConfigResult> {
   const handle = Bun.file(file.path);
-  let fileConfig: FileConfig = {};
+  let parsed: ParsedFile = { value: {}, raw: {} };
   if (await handle.exists()) {
     let text: string;
     try {
@@ -180,11 +232,14 @@ export async function loadConfig(file: { path: string; explicit: boolean }, env:
     } catch (e) {
       return { ok: false, errors: [`${file.path}: cannot read: ${e instanceof Error ? e.message : e}`] };
     }
-    const parsed = parseConfigFile(file.path, text);
-    if (!parsed.ok) return parsed;
-    fileConfig = parsed.value;
+    const r = parseConfigFile(file.path, text);
+    if (!r.ok) return r;
+    parsed = r.value;
   } else if (file.explicit) {
-    return { ok: false, errors: [`${file.path}: config file not found (named by DISPATCH_CONFIG)`] };
+    return {
+      ok: false,
+      errors: [`${file.path}: config file not found (named by DISPATCH_CONFIG or --config)`],
+    };
   }
-  return resolveConfig(fileConfig, env);
+  return resolveConfig(parsed, env, args);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ConversationStore } from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
-import * as protocol from "@dispatch/protocol";
+import { openApiDocument, protocolJsonSchema } from "@dispatch/protocol";
 import { ModelCatalog } from "@dispatch/providers";
 import { Orchestrator } from "@dispatch/session-orchestrator/contract";
 import { apiRoutes } from "./api";
@@ -23,13 +23,6 @@ function lazyJson(make: () => unknown): () => string {
     cached ??= JSON.stringify(make());
     return cached;
   };
-}
-
-/** The generated protocol documents, from the protocol package. */
-function protocolDocument(name: "openApiDocument" | "protocolJsonSchema"): () => unknown {
-  const make = (protocol as Record<string, unknown>)[name];
-  if (typeof make !== "function") throw new Error(`@dispatch/protocol does not export ${name}()`);
-  return () => (make as () => unknown)();
 }
 
 /**
@@ -56,15 +49,16 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         ctx.logger.warn("no token configured; using a random one that no client knows");
       }
       const token = config.token ?? randomBytes(32).toString("base64url");
+      const version = options.version ?? PACKAGE_VERSION;
       const routes = apiRoutes({
         orchestrator,
         store,
         models: () => catalog?.list() ?? [],
-        version: options.version ?? PACKAGE_VERSION,
+        version,
         maxBodyBytes: config.maxBodyBytes,
         logger: ctx.logger,
-        openApiJson: lazyJson(protocolDocument("openApiDocument")),
-        protocolJson: lazyJson(protocolDocument("protocolJsonSchema")),
+        openApiJson: lazyJson(() => openApiDocument({ version })),
+        protocolJson: lazyJson(protocolJsonSchema),
       });
       const running = startHttpServer({
         host: config.host,
