@@ -33,8 +33,15 @@ export type StoreErrorCode =
   | "STORE_UNKNOWN_PERMISSION_REQUEST"
   | "STORE_WRITE_FAILED";
 
-/** Thrown only while opening: the database cannot be used by this build. */
-export type StoreOpenErrorCode = "STORE_SCHEMA_TOO_NEW" | "STORE_OPEN_FAILED" | "STORE_NO_PATH";
+/**
+ * Thrown only while opening: the database cannot be used by this build. The message starts with the
+ * code, so it survives layers (such as the kernel's "disabled" reason) that keep only the message.
+ */
+export type StoreOpenErrorCode =
+  | "STORE_SCHEMA_TOO_NEW"
+  | "STORE_OPEN_FAILED"
+  | "STORE_NO_PATH"
+  | "STORE_INVALID_CONFIG";
 
 export interface StoreError {
   code: StoreErrorCode;
@@ -51,7 +58,7 @@ export class StoreOpenError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(`${code}: ${message}`, options);
   }
 }
 

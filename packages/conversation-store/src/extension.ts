@@ -1,0 +1,64 @@
+import type { Extension } from "@dispatch/kernel";
+import { z } from "zod";
+import { ConversationStore, StoreOpenError } from "./contract";
+import { openConversationStore } from "./conversation-store";
+
+export const CONVERSATION_STORE_EXTENSION_ID = "conversation-store";
+
+export interface ConversationStoreExtensionOptions {
+  /** Database file; the daemon passes one in its data folder. The config section's `path` wins. */
+  path?: string;
+  /** Clock for createdAt / lastActivityAt; default Date.now. */
+  now?: () => number;
+}
+
+/** The `conversation-store` config section. */
+export const ConversationStoreConfigSchema = z
+  .strictObject({
+    /** Database file; overrides the path the daemon chose. */
+    path: z.string().min(1).optional(),
+    /** How long a write waits for another connection's lock; default 5000. */
+    busyTimeoutMs: z.number().int().nonnegative().optional(),
+  })
+  .optional();
+
+export type ConversationStoreConfig = z.infer<typeof ConversationStoreConfigSchema>;
+
+/**
+ * Opens (and migrates) the database and provides `ConversationStore`; closes it on shutdown. Boot
+ * recovery is left to the orchestrator, which owns conversation statuses (`store.recover()`).
+ * Activation fails with a StoreOpenError (STORE_INVALID_CONFIG, STORE_NO_PATH, STORE_SCHEMA_TOO_NEW,
+ * STORE_OPEN_FAILED) naming the file or the setting.
+ */
+export function conversationStoreExtension(opts: ConversationStoreExtensionOptions = {}): Extension {
+  return {
+    manifest: { id: CONVERSATION_STORE_EXTENSION_ID, version: "0.1.0" },
+    activate(ctx) {
+      const parsed = ConversationStoreConfigSchema.safeParse(ctx.config ?? undefined);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new StoreOpenError(
+          "STORE_INVALID_CONFIG",
+          `config "${CONVERSATION_STORE_EXTENSION_ID}": ${issue ? `${issue.path.join(".") || "(section)"}: ${issue.message}` : "invalid"}`,
+        );
+      }
+      const config = parsed.data ?? {};
+      const path = config.path ?? opts.path;
+      if (path === undefined) {
+        throw new StoreOpenError(
+          "STORE_NO_PATH",
+          `extension "${CONVERSATION_STORE_EXTENSION_ID}" needs a database path: set "path" in its config section or pass { path } to conversationStoreExtension()`,
+        );
+      }
+      const store = openConversationStore({
+        path,
+        logger: ctx.logger,
+        ...(opts.now ? { now: opts.now } : {}),
+        ...(config.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: config.busyTimeoutMs }),
+      });
+      ctx.scope.add(() => store.close());
+      ctx.provide(ConversationStore, store);
+      ctx.logger.info("conversation store open", { path });
+    },
+  };
+}
