@@ -14,13 +14,19 @@ async function stage(name: string, cmd: string[], capture = false): Promise<stri
   if (capture) {
     const decoder = new TextDecoder();
     const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
-      for await (const part of stream) {
-        const text = decoder.decode(part, { stream: true });
+      const reader = stream.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const text = decoder.decode(value, { stream: true });
         out += text;
         sink.write(text);
       }
     };
-    await Promise.all([pump(proc.stdout as ReadableStream<Uint8Array>, process.stdout), pump(proc.stderr as ReadableStream<Uint8Array>, process.stderr)]);
+    await Promise.all([
+      pump(proc.stdout as ReadableStream<Uint8Array>, process.stdout),
+      pump(proc.stderr as ReadableStream<Uint8Array>, process.stderr),
+    ]);
   }
   const code = await proc.exited;
   if (code !== 0) {

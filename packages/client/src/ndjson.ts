@@ -11,8 +11,11 @@ export async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGener
       throw new Error(`NDJSON line ${lineNo} is not valid JSON: ${line.slice(0, 120)}`);
     }
   };
-  for await (const part of body) {
-    buffered += decoder.decode(part, { stream: true });
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
     let newline = buffered.indexOf("\n");
     while (newline >= 0) {
       const line = buffered.slice(0, newline).trim();
