@@ -1,4 +1,8 @@
+export * from "./config";
+export * from "./contract";
+export { generateToken, type TransportWsExtensionOptions, transportWsExtension } from "./extension";
 export * from "./policy";
 export * from "./rate-limit";
 export * from "./replies";
 export * from "./router";
+export { startWsServer, type WsServer, type WsServerDeps } from "./server";

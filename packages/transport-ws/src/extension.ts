@@ -1,0 +1,86 @@
+/**
+ * The `transport-ws` extension: validates its config, starts the WebSocket server (server.ts) and wires
+ * the kernel's conversation events to global broadcasts. Provides `WsTransport` (bound port, token) so
+ * the composition root can write daemon.json.
+ */
+import type { Extension } from "@dispatch/kernel";
+import {
+  ConversationCompacted,
+  ConversationOpened,
+  ConversationStatusChanged,
+  Orchestrator,
+} from "@dispatch/session-orchestrator";
+import { SurfaceRegistry } from "@dispatch/surface-registry";
+import { parseWsConfig } from "./config";
+import { TRANSPORT_WS_EXTENSION_ID, WsTransport, WsTransportError } from "./contract";
+import { startWsServer } from "./server";
+
+export interface TransportWsExtensionOptions {
+  /** Mints conversation ids for `chat.send` without one (default: crypto.randomUUID). */
+  newConversationId?: () => string;
+  /** Clock for the rate limit (default: performance.now). */
+  now?: () => number;
+}
+
+/** Pure enough to test: 128 random bits as hex, from the CSPRNG. */
+export function generateToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Extension {
+  return {
+    manifest: {
+      id: TRANSPORT_WS_EXTENSION_ID,
+      version: "0.1.0",
+      dependsOn: ["surface-registry", "session-orchestrator"],
+    },
+    activate(ctx) {
+      const parsed = parseWsConfig(ctx.config);
+      if (!parsed.ok) throw new WsTransportError("WS_INVALID_CONFIG", parsed.message);
+      const config = parsed.config;
+      const server = startWsServer({
+        config,
+        token: config.token ?? generateToken(),
+        registry: ctx.get(SurfaceRegistry),
+        orchestrator: ctx.get(Orchestrator),
+        logger: ctx.logger,
+        newConversationId: opts.newConversationId ?? (() => crypto.randomUUID()),
+        now: opts.now ?? (() => performance.now()),
+      });
+      ctx.scope.add(() => server.close());
+      ctx.scope.add(
+        ctx.on(ConversationOpened, (e) =>
+          server.broadcast({
+            type: "conversation.open",
+            conversationId: e.conversationId,
+            workspaceId: e.workspaceId,
+          }),
+        ),
+      );
+      ctx.scope.add(
+        ctx.on(ConversationStatusChanged, (e) =>
+          server.broadcast({
+            type: "conversation.statusChanged",
+            conversationId: e.conversationId,
+            status: e.status,
+            workspaceId: e.workspaceId,
+          }),
+        ),
+      );
+      ctx.scope.add(
+        ctx.on(ConversationCompacted, (e) =>
+          server.broadcast({
+            type: "conversation.compacted",
+            conversationId: e.conversationId,
+            newConversationId: e.newConversationId,
+            messagesSummarized: e.messagesSummarized,
+            messagesKept: e.messagesKept,
+          }),
+        ),
+      );
+      ctx.provide(WsTransport, server);
+      ctx.logger.info("listening", { url: server.url });
+    },
+  };
+}
