@@ -137,7 +137,7 @@ export interface PermissionVerdict {
 
 export type PermissionRequestEvent = AgentEventOf<"permission-request">;
 
-export const PermissionErrorCodes = ["PERMISSION_UNKNOWN_REQUEST"] as const;
+export const PermissionErrorCodes = ["PERMISSION_UNKNOWN_REQUEST", "PERMISSION_INVALID_DECISION"] as const;
 export type PermissionErrorCode = (typeof PermissionErrorCodes)[number];
 export interface PermissionError {
   code: PermissionErrorCode;
@@ -163,6 +163,9 @@ export interface PermissionGate {
   onPendingChanged(listener: (conversationId: string) => void): Disposer;
 }
 export const PermissionGate = defineService<PermissionGate>("tools/permission-gate");
+
+/** The per-conversation surface listing pending requests with allow / deny / always buttons. */
+export const PERMISSIONS_SURFACE_ID = "permissions";
 
 // ───────────────────────────── programming errors ─────────────────────────────
 

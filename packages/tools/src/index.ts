@@ -1,3 +1,15 @@
 export * from "./contract";
 export { defineTool, describeValueError, type ToolDefinition, toJsonSchema } from "./define-tool";
+export { type EditFileLimits, editFileTool } from "./edit-file";
+export * from "./extension";
+export { type FsRootOptions, type FsStrategy, openRoot } from "./fs-root";
+export { type GlobLimits, globTool } from "./glob";
+export { type GrepLimits, grepTool } from "./grep";
+export { type ListDirLimits, listDirTool } from "./list-dir";
+export { createPermissionGate, type PermissionGateOptions, type PermissionStore } from "./permission-gate";
+export { permissionActionId, permissionsSpec, permissionsSurface } from "./permissions-surface";
+export { decide, PermissionConfig, type PermissionConfigInput, PermissionRule, PolicyAction } from "./policy";
+export { type ReadFileLimits, readFileTool } from "./read-file";
 export { createToolRegistry } from "./registry";
+export { type RunShellLimits, runShellTool } from "./run-shell";
+export { writeFileTool } from "./write-file";

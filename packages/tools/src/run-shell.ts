@@ -44,11 +44,15 @@ async function until(predicate: () => boolean, timeoutMs: number): Promise<boole
   return true;
 }
 
+interface Cancellable {
+  cancel(): Promise<void>;
+}
+
 /** Reads `stream` to its end, decoding UTF-8 incrementally; returns when it closes or is cancelled. */
 async function pump(
   stream: ReadableStream<Uint8Array>,
   onData: (text: string) => void,
-  readers: ReadableStreamDefaultReader<Uint8Array>[],
+  readers: Cancellable[],
 ): Promise<void> {
   const reader = stream.getReader();
   readers.push(reader);
@@ -115,7 +119,7 @@ async function runCommand(
       ctx.onOutput("\n[output cap reached; live output stopped]\n", stream);
     }
   };
-  const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
+  const readers: Cancellable[] = [];
   const pumps = Promise.all([
     pump(proc.stdout, onData("stdout"), readers),
     pump(proc.stderr, onData("stderr"), readers),

@@ -1,0 +1,189 @@
+/**
+ * The permission gate: the policy decides allow / ask / deny; "ask" emits a `permission-request`,
+ * waits for an answer (resolve), the timeout or the turn's abort, then emits `permission-resolved`.
+ * Pending requests are kept per conversation (so transports can re-send them to late subscribers) and,
+ * when a conversation store is installed, persisted with the turn and marked resolved.
+ */
+
+import type { ConversationStore } from "@dispatch/conversation-store";
+import type { Disposer, Logger } from "@dispatch/kernel";
+import { silentLogger } from "@dispatch/kernel";
+import type { PermissionDecision } from "@dispatch/protocol/types";
+import type {
+  PermissionCheckRequest,
+  PermissionError,
+  PermissionGate,
+  PermissionIO,
+  PermissionRequestEvent,
+  PermissionVerdict,
+  Result,
+} from "./contract";
+import {
+  decide,
+  describeRemembered,
+  describeSubject,
+  type PermissionConfig,
+  type Remembered,
+  remembered,
+  rememberFor,
+} from "./policy";
+
+/** The subset of the conversation store the gate uses (persistence is best-effort). */
+export type PermissionStore = Pick<ConversationStore, "savePermissionRequest" | "resolvePermissionRequest">;
+
+export interface PermissionGateOptions {
+  config: PermissionConfig;
+  store?: PermissionStore;
+  logger?: Logger;
+  /** Epoch ms; default Date.now. */
+  clock?: () => number;
+  /** Request ids; default crypto.randomUUID. */
+  newId?: () => string;
+}
+
+interface Pending {
+  event: PermissionRequestEvent;
+  settle(decision: PermissionDecision, reason?: string): void;
+}
+
+const DECISIONS: readonly PermissionDecision[] = ["allow", "deny", "always"];
+
+export interface PermissionGateImpl extends PermissionGate {
+  /** Denies every pending request ("the daemon is shutting down"); for the extension's disposal. */
+  denyAll(reason: string): void;
+}
+
+export function createPermissionGate(opts: PermissionGateOptions): PermissionGateImpl {
+  const { config, store } = opts;
+  const logger = opts.logger ?? silentLogger;
+  const clock = opts.clock ?? Date.now;
+  const newId = opts.newId ?? (() => crypto.randomUUID());
+  const pending = new Map<string, Map<string, Pending>>();
+  const memory = new Map<string, Remembered[]>();
+  const listeners = new Set<(conversationId: string) => void>();
+
+  const notify = (conversationId: string) => {
+    for (const l of [...listeners]) {
+      try {
+        l(conversationId);
+      } catch (e) {
+        logger.error("permission listener threw", { error: String(e) });
+      }
+    }
+  };
+
+  const persist = (what: string, r: { ok: boolean; error?: { code: string; message: string } }) => {
+    if (!r.ok)
+      logger.warn(`could not ${what} a permission request`, {
+        code: r.error?.code,
+        message: r.error?.message,
+      });
+  };
+
+  function ask(req: PermissionCheckRequest, io: PermissionIO, why: string): Promise<PermissionVerdict> {
+    if (io.signal.aborted) return Promise.resolve({ decision: "deny", reason: "the turn was stopped" });
+    const requestId = newId();
+    const event: PermissionRequestEvent = {
+      type: "permission-request",
+      conversationId: req.conversationId,
+      turnId: req.turnId,
+      requestId,
+      toolCallId: req.toolCallId,
+      toolName: req.toolName,
+      input: req.input,
+      reason: `${describeSubject(req)} (${why}; ${describeRemembered(rememberFor(req))})`,
+    };
+    return new Promise<PermissionVerdict>((done) => {
+      const byId = pending.get(req.conversationId) ?? new Map<string, Pending>();
+      pending.set(req.conversationId, byId);
+      const onAbort = () => entry.settle("deny", "the turn was stopped");
+      const timer = setTimeout(
+        () => entry.settle("deny", `no answer within ${Math.round(config.timeoutMs / 1000)} s`),
+        config.timeoutMs,
+      );
+      const entry: Pending = {
+        event,
+        settle(decision, reason) {
+          if (!byId.delete(requestId)) return;
+          if (byId.size === 0 && pending.get(req.conversationId) === byId) pending.delete(req.conversationId);
+          clearTimeout(timer);
+          io.signal.removeEventListener("abort", onAbort);
+          if (decision === "always") {
+            const list = memory.get(req.conversationId) ?? [];
+            list.push(rememberFor(req));
+            memory.set(req.conversationId, list);
+          }
+          if (store) persist("resolve", store.resolvePermissionRequest(requestId, decision, clock()));
+          io.emit({
+            type: "permission-resolved",
+            conversationId: req.conversationId,
+            turnId: req.turnId,
+            requestId,
+            decision,
+          });
+          notify(req.conversationId);
+          done(
+            decision === "deny"
+              ? { decision: "deny", reason: reason ?? "denied by the user" }
+              : { decision: "allow" },
+          );
+        },
+      };
+      byId.set(requestId, entry);
+      io.signal.addEventListener("abort", onAbort, { once: true });
+      if (store) {
+        const { type: _type, ...rec } = event;
+        persist("save", store.savePermissionRequest({ ...rec, createdAt: clock() }));
+      }
+      io.emit(event);
+      notify(req.conversationId);
+    });
+  }
+
+  return {
+    async check(req, io) {
+      const policy = decide(config, req);
+      if (policy.action === "allow") return { decision: "allow" };
+      if (policy.action === "deny") return { decision: "deny", reason: `denied: ${policy.why}` };
+      if (memory.get(req.conversationId)?.some((m) => remembered(m, req))) return { decision: "allow" };
+      return ask(req, io, policy.why);
+    },
+
+    resolve(conversationId, requestId, decision): Result<void, PermissionError> {
+      if (!DECISIONS.includes(decision)) {
+        return {
+          ok: false,
+          error: {
+            code: "PERMISSION_INVALID_DECISION",
+            message: `decision must be allow, deny or always (got ${String(decision)})`,
+          },
+        };
+      }
+      const entry = pending.get(conversationId)?.get(requestId);
+      if (!entry) {
+        return {
+          ok: false,
+          error: {
+            code: "PERMISSION_UNKNOWN_REQUEST",
+            message: `no pending permission request "${requestId}" in conversation "${conversationId}" (already answered, timed out, or never asked)`,
+          },
+        };
+      }
+      entry.settle(decision, "denied by the user");
+      return { ok: true, value: undefined };
+    },
+
+    pending: (conversationId) => [...(pending.get(conversationId)?.values() ?? [])].map((p) => p.event),
+
+    onPendingChanged(listener): Disposer {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+
+    denyAll(reason) {
+      for (const conv of [...pending.values()]) for (const p of [...conv.values()]) p.settle("deny", reason);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { describe, expect, test } from "bun:test";
+import type { PermissionCheckRequest, PermissionSubject } from "./contract";
+import {
+  commandPatternRegex,
+  decide,
+  PermissionConfig,
+  type PermissionConfigInput,
+  remembered,
+  rememberFor,
+} from "./policy";
+
+const CWD = "/proj";
+
+function req(toolName: string, subject: PermissionSubject): PermissionCheckRequest {
+  return { conversationId: "c", turnId: "t", toolCallId: "k", toolName, input: {}, cwd: CWD, subject };
+}
+const read = (...paths: string[]) => req("read_file", { kind: "read", paths });
+const write = (...paths: string[]) => req("write_file", { kind: "write", paths });
+const shell = (command: string) => req("run_shell", { kind: "shell", command });
+const action = (config: PermissionConfigInput, r: PermissionCheckRequest) =>
+  decide(PermissionConfig.parse(config), r).action;
+
+describe("policy defaults", () => {
+  test("reads inside the cwd are allowed, outside they ask; writes and shell ask", () => {
+    expect(action({}, read("/proj/src/a.ts"))).toBe("allow");
+    expect(action({}, read("/etc/passwd"))).toBe("ask");
+    expect(action({}, read("/proj-other/x"))).toBe("ask");
+    expect(action({}, write("/proj/a.ts"))).toBe("ask");
+    expect(action({}, shell("ls"))).toBe("ask");
+    expect(PermissionConfig.parse({}).timeoutMs).toBe(300_000);
+  });
+
+  test("per-tool actions override the kind defaults", () => {
+    expect(action({ tools: { run_shell: "deny" } }, shell("ls"))).toBe("deny");
+    expect(action({ tools: { write_file: "allow" } }, write("/proj/a.ts"))).toBe("allow");
+    expect(action({ defaults: { write: "deny" } }, write("/proj/a.ts"))).toBe("deny");
+  });
+});
+
+describe("policy rules", () => {
+  test("command patterns: glob-like and regex; allow never matches chained commands", () => {
+    const config = { rules: [{ command: "bun test*", action: "allow" as const }] };
+    expect(action(config, shell("bun test"))).toBe("allow");
+    expect(action(config, shell("bun test src/a.test.ts"))).toBe("allow");
+    expect(action(config, shell("bun test && rm -rf /"))).toBe("ask");
+    expect(action(config, shell("bun test; curl x | sh"))).toBe("ask");
+    expect(action(config, shell("bun testx $(whoami)"))).toBe("ask");
+    expect(action(config, shell("echo bun test"))).toBe("ask");
+    const regex = { rules: [{ commandRegex: "^git (status|diff)\\b", action: "allow" as const }] };
+    expect(action(regex, shell("git diff --stat"))).toBe("allow");
+    expect(action(regex, shell("git push"))).toBe("ask");
+  });
+
+  test("the most restrictive matching rule wins; deny rules match inside chains", () => {
+    const config = {
+      rules: [
+        { command: "git *", action: "allow" as const },
+        { commandRegex: "\\brm\\s+-rf\\b", action: "deny" as const },
+      ],
+    };
+    expect(action(config, shell("git status"))).toBe("allow");
+    expect(action(config, shell("git status && rm -rf build"))).toBe("deny");
+    expect(decide(PermissionConfig.parse(config), shell("rm -rf x")).why).toBe("policy rule #2 says deny");
+  });
+
+  test("path globs: relative to the cwd or absolute; allow needs every path, deny any", () => {
+    const config = {
+      rules: [
+        { tools: ["write_file"], paths: ["src/**"], action: "allow" as const },
+        { kinds: ["write" as const], paths: ["**/*.env", "/proj/secrets/**"], action: "deny" as const },
+      ],
+    };
+    expect(action(config, write("/proj/src/a.ts"))).toBe("allow");
+    expect(action(config, write("/proj/lib/a.ts"))).toBe("ask");
+    expect(action(config, write("/proj/src/a.ts", "/proj/lib/b.ts"))).toBe("ask");
+    expect(action(config, write("/proj/src/.env"))).toBe("deny");
+    expect(action(config, write("/proj/src/a.ts", "/proj/secrets/k"))).toBe("deny");
+    expect(action(config, req("edit_file", { kind: "write", paths: ["/proj/src/a.ts"] }))).toBe("ask");
+  });
+
+  test("invalid config is rejected naming the field", () => {
+    const r = PermissionConfig.safeParse({ rules: [{ commandRegex: "(", action: "allow" }] });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues[0]?.path)).toBe('["rules",0,"commandRegex"]');
+    expect(PermissionConfig.safeParse({ tools: { run_shell: "maybe" } }).success).toBe(false);
+  });
+
+  test("commandPatternRegex escapes everything but *", () => {
+    expect(commandPatternRegex("a.b*").test("a.bcd")).toBe(true);
+    expect(commandPatternRegex("a.b*").test("axbcd")).toBe(false);
+  });
+});
+
+describe("always memory", () => {
+  test("file tools: the same tool anywhere in the cwd; shell: exactly the command", () => {
+    const w = rememberFor(write("/proj/a.ts"));
+    expect(remembered(w, write("/proj/deep/b.ts"))).toBe(true);
+    expect(remembered(w, write("/elsewhere/b.ts"))).toBe(false);
+    expect(remembered(w, req("edit_file", { kind: "write", paths: ["/proj/a.ts"] }))).toBe(false);
+    const outside = rememberFor(read("/etc/hosts"));
+    expect(remembered(outside, read("/etc/hosts"))).toBe(true);
+    expect(remembered(outside, read("/etc/passwd"))).toBe(false);
+    const s = rememberFor(shell("bun test"));
+    expect(remembered(s, shell("bun test"))).toBe(true);
+    expect(remembered(s, shell("bun test && rm -rf /"))).toBe(false);
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * The permission policy: its config schema (zod) and the pure decision of one call. The gate
+ * (permission-gate.ts) adds the asking, the waiting and the per-conversation "always" memory.
+ *
+ * Decision order for a call:
+ *   1. the config rules that match it: the most restrictive wins (deny > ask > allow);
+ *   2. else the per-tool action (`tools.<name>`);
+ *   3. else the default of its kind: read → allow inside the cwd (ask outside), write → ask, shell → ask.
+ */
+
+import * as path from "node:path";
+import { z } from "zod";
+import type { PermissionCheckRequest, PermissionKind, PermissionSubject } from "./contract";
+import { isInside } from "./fs-root";
+
+export const PolicyAction = z.enum(["allow", "ask", "deny"]);
+export type PolicyAction = z.infer<typeof PolicyAction>;
+
+const validRegex = (s: string) => {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const PermissionRule = z.object({
+  /** Tool names the rule applies to; absent = every tool. */
+  tools: z.array(z.string().min(1)).optional(),
+  kinds: z.array(z.enum(["read", "write", "shell"])).optional(),
+  /** Path globs (Bun.Glob): absolute, or relative to the conversation's cwd. */
+  paths: z.array(z.string().min(1)).optional(),
+  /** Whole-command pattern where `*` matches anything, e.g. "git status*", "bun test*". */
+  command: z.string().min(1).optional(),
+  /** Regular expression searched in the command; anchor it ("^npm (test|run lint)\\b") as needed. */
+  commandRegex: z.string().min(1).refine(validRegex, "must be a valid regular expression").optional(),
+  action: PolicyAction,
+});
+export type PermissionRule = z.infer<typeof PermissionRule>;
+
+export const PermissionConfig = z.object({
+  /** How long a request waits for an answer before it is denied. */
+  timeoutMs: z.number().int().positive().default(300_000),
+  defaults: z
+    .object({
+      /** Applies to reads inside the cwd; reads outside it ask unless a rule or tool action says otherwise. */
+      read: PolicyAction.default("allow"),
+      write: PolicyAction.default("ask"),
+      shell: PolicyAction.default("ask"),
+    })
+    .prefault({}),
+  /** Per-tool action, e.g. { "run_shell": "deny" }. */
+  tools: z.record(z.string(), PolicyAction).default({}),
+  rules: z.array(PermissionRule).default([]),
+});
+export type PermissionConfig = z.infer<typeof PermissionConfig>;
+export type PermissionConfigInput = z.input<typeof PermissionConfig>;
+
+export interface PolicyDecision {
+  action: PolicyAction;
+  /** Human-readable: which rule or default decided. */
+  why: string;
+}
+
+const SEVERITY: Record<PolicyAction, number> = { allow: 0, ask: 1, deny: 2 };
+
+/** Shell control characters: an allow rule never matches a command containing them (chaining, subshells, redirects). */
+const SHELL_CONTROL = /[;&|`$<>\n\r(){}]/;
+
+/** Pure: a glob-like command pattern ("git status*") as an anchored regular expression. */
+export function commandPatternRegex(pattern: string): RegExp {
+  const body = pattern
+    .split("*")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
+  return new RegExp(`^${body}$`, "s");
+}
+
+function pathMatches(glob: string, p: string, cwd: string): boolean {
+  const g = new Bun.Glob(glob);
+  if (path.isAbsolute(glob)) return g.match(p);
+  return isInside(cwd, p) && g.match(path.relative(cwd, p) || ".");
+}
+
+/** Pure: whether `rule` applies to the call (for an allow rule every path must match; otherwise any). */
+export function ruleMatches(rule: PermissionRule, req: PermissionCheckRequest): boolean {
+  const { subject } = req;
+  if (rule.tools && !rule.tools.includes(req.toolName)) return false;
+  if (rule.kinds && !rule.kinds.includes(subject.kind)) return false;
+  const lenient = rule.action !== "allow";
+  if (rule.paths) {
+    const paths = subject.paths ?? [];
+    if (paths.length === 0) return false;
+    const hit = (p: string) => rule.paths?.some((g) => pathMatches(g, p, req.cwd)) ?? false;
+    if (lenient ? !paths.some(hit) : !paths.every(hit)) return false;
+  }
+  if (rule.command !== undefined || rule.commandRegex !== undefined) {
+    const command = subject.command;
+    if (command === undefined) return false;
+    if (!lenient && SHELL_CONTROL.test(command)) return false;
+    if (rule.command !== undefined && !commandPatternRegex(rule.command).test(command.trim())) return false;
+    if (rule.commandRegex !== undefined && !new RegExp(rule.commandRegex).test(command)) return false;
+  }
+  return true;
+}
+
+/** Pure: whether every path of the subject is inside `cwd` (lexically). */
+export function insideCwd(subject: PermissionSubject, cwd: string): boolean {
+  return (subject.paths ?? []).every((p) => isInside(path.resolve(cwd), p));
+}
+
+const KIND_NOUN: Record<PermissionKind, string> = { read: "reads", write: "writes", shell: "shell commands" };
+
+/** Pure: the policy's action for one call. */
+export function decide(config: PermissionConfig, req: PermissionCheckRequest): PolicyDecision {
+  let best: { action: PolicyAction; index: number } | undefined;
+  config.rules.forEach((rule, index) => {
+    if (!ruleMatches(rule, req)) return;
+    if (!best || SEVERITY[rule.action] > SEVERITY[best.action]) best = { action: rule.action, index };
+  });
+  if (best) return { action: best.action, why: `policy rule #${best.index + 1} says ${best.action}` };
+  const perTool = config.tools[req.toolName];
+  if (perTool) return { action: perTool, why: `policy for ${req.toolName} says ${perTool}` };
+  const kind = req.subject.kind;
+  if (kind === "read" && !insideCwd(req.subject, req.cwd)) {
+    return {
+      action: config.defaults.read === "deny" ? "deny" : "ask",
+      why: "the read is outside the working directory",
+    };
+  }
+  return { action: config.defaults[kind], why: `default for ${KIND_NOUN[kind]}: ${config.defaults[kind]}` };
+}
+
+/** Pure: a one-line description of what a call wants to do, for the permission request. */
+export function describeSubject(req: PermissionCheckRequest): string {
+  const { subject } = req;
+  if (subject.kind === "shell") return `${req.toolName} wants to run: ${subject.command ?? "(no command)"}`;
+  const shown = (subject.paths ?? []).map((p) =>
+    isInside(req.cwd, p) ? path.relative(req.cwd, p) || "." : p,
+  );
+  return `${req.toolName} wants to ${subject.kind} ${shown.join(", ") || "(no path)"}`;
+}
+
+/** What an "always" answer remembers for the rest of the conversation. */
+export type Remembered =
+  | { toolName: string; kind: "shell"; command: string }
+  /** File tools: any path of the tool inside `within` (the cwd), or exactly `paths` outside it. */
+  | { toolName: string; kind: "read" | "write"; within?: string; paths?: string[] };
+
+/** Pure: the memory entry an "always" answer to `req` creates. */
+export function rememberFor(req: PermissionCheckRequest): Remembered {
+  const { subject, toolName } = req;
+  if (subject.kind === "shell") return { toolName, kind: "shell", command: subject.command ?? "" };
+  return insideCwd(subject, req.cwd)
+    ? { toolName, kind: subject.kind, within: path.resolve(req.cwd) }
+    : { toolName, kind: subject.kind, paths: subject.paths ?? [] };
+}
+
+/** Pure: whether a remembered "always" covers `req`. */
+export function remembered(entry: Remembered, req: PermissionCheckRequest): boolean {
+  if (entry.toolName !== req.toolName || entry.kind !== req.subject.kind) return false;
+  if (entry.kind === "shell") return req.subject.command === entry.command;
+  const paths = req.subject.paths ?? [];
+  if (paths.length === 0) return false;
+  if (entry.within !== undefined) {
+    const within = entry.within;
+    return paths.every((p) => isInside(within, p));
+  }
+  return paths.every((p) => entry.paths?.includes(p) ?? false);
+}
+
+/** Pure: a short description of what "always" would allow, shown with the request. */
+export function describeRemembered(entry: Remembered): string {
+  if (entry.kind === "shell") return `"always" allows exactly this command again in this conversation`;
+  if (entry.within !== undefined)
+    return `"always" allows ${entry.toolName} anywhere in ${entry.within} for this conversation`;
+  return `"always" allows ${entry.toolName} on these paths for this conversation`;
+}
