@@ -9,15 +9,18 @@
 import { type Disposer, defineEvent, defineService } from "@dispatch/kernel";
 import type {
   AgentEvent,
+  ChatRequestBody,
   CompactResponse,
   ConversationStatus,
   ConversationStatusResponse,
   DoneReason,
-  ImageAttachment,
   PermissionDecision,
+  QueueCancelResponse,
   QueuedMessage,
+  QueueResponse,
   ReasoningEffort,
   ResumePoint,
+  StopResponse,
   Usage,
 } from "@dispatch/protocol/types";
 
@@ -55,18 +58,12 @@ export interface OrchestratorError {
 
 export type Result<T, E = OrchestratorError> = { ok: true; value: T } | { ok: false; error: E };
 
-export interface StartTurnRequest {
-  /** Absent: a new conversation with a minted UUID. */
-  conversationId?: string;
-  /** The user's message; must be non-empty. */
-  message: string;
-  /** Per-turn settings override the conversation's sticky settings and are remembered. */
-  model?: string;
-  cwd?: string;
-  reasoningEffort?: ReasoningEffort;
-  workspaceId?: string;
-  images?: ImageAttachment[];
-}
+/**
+ * The fields of `chat.send` / `POST /chat`. No `conversationId`: a new conversation with a minted UUID.
+ * `message` must be non-empty. Per-turn settings (model, cwd, reasoningEffort, workspaceId) override the
+ * conversation's sticky settings and are remembered.
+ */
+export type StartTurnRequest = ChatRequestBody;
 
 export interface StartedTurn {
   conversationId: string;
@@ -77,27 +74,17 @@ export interface EnqueueOptions {
   workspaceId?: string;
 }
 
-export interface EnqueueResult {
-  conversationId: string;
-  /** True when the conversation was idle and `text` started a turn (then `turnId` is set). */
-  startedTurn: boolean;
+export interface EnqueueResult extends QueueResponse {
+  /** Set when the conversation was idle and the text started a turn (`startedTurn`). */
   turnId?: string;
   /** The queued message's id (the user message's id when a turn started). */
   messageId: string;
-  /** The queue after the call. */
-  queue: QueuedMessage[];
 }
 
-export interface CancelQueuedResult {
-  conversationId: string;
-  cancelled: boolean;
-  queue: QueuedMessage[];
-}
+export type CancelQueuedResult = QueueCancelResponse;
 
-export interface StopResult {
-  conversationId: string;
-  abortedTurn: boolean;
-}
+/** Answer of stopTurn and closeConversation. */
+export type StopResult = StopResponse;
 
 export interface OpenResult {
   conversationId: string;

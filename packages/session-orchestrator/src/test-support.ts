@@ -1,0 +1,233 @@
+/** Helpers for this package's tests: a scripted LanguageModel, a static catalog, temp stores, recorders. */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openConversationStore, type SqliteConversationStore } from "@dispatch/conversation-store";
+import { createMemoryLogger, type EventHandle } from "@dispatch/kernel";
+import type { AgentEvent, AgentEventType } from "@dispatch/protocol/types";
+import type {
+  LanguageModel,
+  ModelCatalog,
+  ModelEntry,
+  ModelInfo,
+  ModelRequest,
+  ProviderPart,
+  ResolveResult,
+} from "@dispatch/providers";
+import { withTimeout } from "@dispatch/testkit";
+import { createToolRegistry, type PermissionGate, type Tool, type ToolResult } from "@dispatch/tools";
+import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config";
+import { createOrchestrator, type OrchestratorDeps, type OrchestratorService } from "./orchestrator";
+
+export const WAIT_MS = 10_000;
+
+/** One scripted response: parts to stream, an error to throw, or a custom stream. */
+export type ModelScript =
+  | ProviderPart[]
+  | { throw: Error; after?: ProviderPart[] }
+  | ((req: ModelRequest) => AsyncIterable<ProviderPart>);
+
+/** A LanguageModel that answers each request with the next script, and records every request. */
+export class ScriptedModel implements LanguageModel {
+  readonly requests: ModelRequest[] = [];
+  private readonly scripts: ModelScript[] = [];
+
+  constructor(
+    readonly name = "fake/model",
+    readonly info: ModelInfo = { contextWindow: 100_000 },
+  ) {}
+
+  script(...s: ModelScript[]): this {
+    this.scripts.push(...s);
+    return this;
+  }
+
+  get pending(): number {
+    return this.scripts.length;
+  }
+
+  async *stream(req: ModelRequest): AsyncIterable<ProviderPart> {
+    this.requests.push(req);
+    const s = this.scripts.shift();
+    if (s === undefined)
+      throw new Error(`ScriptedModel ${this.name}: no script left for request ${this.requests.length}`);
+    if (typeof s === "function") {
+      yield* s(req);
+      return;
+    }
+    if (Array.isArray(s)) {
+      yield* s;
+      return;
+    }
+    for (const p of s.after ?? []) yield p;
+    throw s.throw;
+  }
+}
+
+/** Pure script builders. */
+export const say = (text: string, usage = { inputTokens: 10, outputTokens: 2 }): ProviderPart[] => [
+  { type: "text-delta", delta: text },
+  { type: "usage", usage },
+  { type: "finish", reason: "stop" },
+];
+
+export const callTool = (
+  toolCallId: string,
+  toolName: string,
+  input: unknown,
+  text?: string,
+): ProviderPart[] => [
+  ...(text ? [{ type: "text-delta" as const, delta: text }] : []),
+  { type: "tool-call", toolCallId, toolName, input },
+  { type: "usage", usage: { inputTokens: 10, outputTokens: 3 } },
+  { type: "finish", reason: "tool-calls" },
+];
+
+export class StaticCatalog implements ModelCatalog {
+  constructor(private readonly models: LanguageModel[]) {}
+  list(): ModelEntry[] {
+    return this.models.map((m) => ({ name: m.name, info: m.info }));
+  }
+  defaultModel(): string {
+    return this.models[0]?.name ?? "none/none";
+  }
+  resolve(name: string): ResolveResult {
+    const m = this.models.find((x) => x.name === name);
+    return m
+      ? { ok: true, value: m }
+      : { ok: false, error: { code: "PROVIDER_UNKNOWN_MODEL", message: `unknown model "${name}"` } };
+  }
+}
+
+/** A tool with hand-written validation (no TypeBox needed) that runs `run`. */
+export function testTool(
+  name: string,
+  run: (args: { value: string }, signal: AbortSignal, onOutput: (s: string) => void) => Promise<ToolResult>,
+  opts: { exclusive?: boolean } = {},
+): Tool<{ value: string }> {
+  return {
+    name,
+    description: `test tool ${name}`,
+    parameters: { type: "object", properties: { value: { type: "string" } }, required: ["value"] },
+    ...(opts.exclusive ? { exclusive: true } : {}),
+    validate(args) {
+      const v = (args as { value?: unknown } | null)?.value;
+      return typeof v === "string"
+        ? { ok: true, value: { value: v } }
+        : { ok: false, message: `${name}: /value must be string` };
+    },
+    permission: () => ({ kind: "read" }),
+    execute: (args, ctx) => run(args, ctx.signal, (s) => ctx.onOutput(s, "stdout")),
+  };
+}
+
+/** Resolves when `signal` aborts. */
+export const aborted = (signal: AbortSignal) =>
+  new Promise<void>((r) =>
+    signal.aborted ? r() : signal.addEventListener("abort", () => r(), { once: true }),
+  );
+
+export interface Harness extends Disposable {
+  orch: OrchestratorService;
+  store: SqliteConversationStore;
+  model: ScriptedModel;
+  tools: ReturnType<typeof createToolRegistry>;
+  emitted: { event: string; payload: unknown }[];
+  logger: ReturnType<typeof createMemoryLogger>;
+  dir: string;
+}
+
+/** An orchestrator over a real SQLite store in a temp folder, a scripted model and a tool registry. */
+export function harness(
+  opts: { config?: OrchestratorConfigInput; gate?: PermissionGate; models?: LanguageModel[] } = {},
+): Harness {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "dispatch-orch-"));
+  const store = openConversationStore({ path: path.join(dir, "store.db") });
+  const model = new ScriptedModel();
+  const tools = createToolRegistry();
+  const logger = createMemoryLogger();
+  const emitted: { event: string; payload: unknown }[] = [];
+  const config = parseOrchestratorConfig({
+    retry: { initialDelayMs: 1, maxDelayMs: 5 },
+    ...opts.config,
+  });
+  if (!config.ok) throw new Error(config.message);
+  const deps: OrchestratorDeps = {
+    store,
+    catalog: new StaticCatalog([model, ...(opts.models ?? [])]),
+    tools,
+    ...(opts.gate ? { gate: opts.gate } : {}),
+    config: config.value,
+    logger,
+    emit: <T>(e: EventHandle<T>, payload: T) => emitted.push({ event: e.id, payload }),
+    defaultCwd: dir,
+  };
+  const orch = createOrchestrator(deps);
+  return {
+    orch,
+    store,
+    model,
+    tools,
+    emitted,
+    logger,
+    dir,
+    [Symbol.dispose]() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects a conversation's events (with `n`) and lets a test await one. */
+export class Recorder {
+  readonly entries: { event: AgentEvent; n: number | undefined }[] = [];
+  private waiters: { pred: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
+
+  readonly listener = (event: AgentEvent, n: number | undefined) => {
+    this.entries.push({ event, n });
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.pred(event)) return true;
+      w.resolve(event);
+      return false;
+    });
+  };
+
+  get types(): AgentEventType[] {
+    return this.entries.map((e) => e.event.type);
+  }
+
+  of<T extends AgentEventType>(type: T): Extract<AgentEvent, { type: T }>[] {
+    return this.entries
+      .map((e) => e.event)
+      .filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
+  }
+
+  /** Resolves with the first matching event already seen or yet to come. */
+  waitFor(pred: (e: AgentEvent) => boolean, what: string, timeoutMs = WAIT_MS): Promise<AgentEvent> {
+    const seen = this.entries.find((e) => pred(e.event));
+    if (seen) return Promise.resolve(seen.event);
+    const p = new Promise<AgentEvent>((resolve) => this.waiters.push({ pred, resolve }));
+    return withTimeout(p, timeoutMs, what);
+  }
+
+  waitForType(type: AgentEventType, what = `a ${type} event`, timeoutMs = WAIT_MS): Promise<AgentEvent> {
+    return this.waitFor((e) => e.type === type, what, timeoutMs);
+  }
+
+  /** Waits for the `turn-sealed` of `turnId` (or of any turn). */
+  sealed(turnId?: string, timeoutMs = WAIT_MS): Promise<AgentEvent> {
+    return this.waitFor(
+      (e) => e.type === "turn-sealed" && (turnId === undefined || e.turnId === turnId),
+      `turn-sealed of ${turnId ?? "a turn"}`,
+      timeoutMs,
+    );
+  }
+}
+
+/** The ok value of a Result, or throws with its error (fails the test with a readable message). */
+export function ok<T>(
+  r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } },
+): T {
+  if (!r.ok) throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
+  return r.value;
+}
