@@ -41,8 +41,10 @@ export function toProviderError(error: unknown, ctx: FailureContext): ProviderEr
   }
   if (APICallError.isInstance(error)) {
     const status = error.statusCode;
-    const detail = clean(error.message);
-    if (status === undefined) {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+    const detail = clean(`${error.message}${cause}`);
+    // No status: the connection failed. A success status: the body failed while streaming (reset).
+    if (status === undefined || status < 400) {
       return new ProviderError("PROVIDER_NETWORK", `${ctx.model}: ${detail}`, {
         retryable: transient(error.isRetryable),
       });

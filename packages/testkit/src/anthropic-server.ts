@@ -35,12 +35,30 @@ export type AnthropicResponse =
 
 export type AnthropicServer = ScriptedServer<AnthropicResponse>;
 
-/** A loopback server speaking the Anthropic Messages streaming format (`POST /v1/messages`). */
-export function startAnthropicServer(options: { apiKey?: string } = {}): AnthropicServer {
+/** A loopback server speaking the Anthropic Messages streaming format (`POST /v1/messages`, `GET /v1/models`). */
+export function startAnthropicServer(
+  options: { apiKey?: string; models?: string[] /** default "/v1" */; prefix?: string } = {},
+): AnthropicServer {
+  const models = options.models ?? ["claude-test"];
   return startScriptedServer<AnthropicResponse>({
-    prefix: "/v1",
+    prefix: options.prefix ?? "/v1",
     scriptedRoute: "POST /messages",
     encode: encodeAnthropic,
+    staticRoutes: {
+      "GET /models": () => ({
+        type: "http",
+        status: 200,
+        body: JSON.stringify({
+          data: models.map((id) => ({
+            type: "model",
+            id,
+            display_name: id,
+            created_at: "2025-01-01T00:00:00Z",
+          })),
+          has_more: false,
+        }),
+      }),
+    },
     authorize: (headers) =>
       options.apiKey === undefined || headers.get("x-api-key") === options.apiKey
         ? undefined
@@ -166,7 +184,11 @@ export function encodeAnthropic(response: AnthropicResponse): WireResponse {
 /** A complete Anthropic text answer (optionally after thinking with a signature), ending `end_turn`. */
 export function anthropicText(
   text: string,
-  options: { thinking?: string; outputTokens?: number } = {},
+  options: {
+    thinking?: string;
+    outputTokens?: number;
+    usage?: { inputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number };
+  } = {},
 ): AnthropicResponse {
   const steps: AnthropicStep[] = [];
   if (options.thinking) {
@@ -174,7 +196,7 @@ export function anthropicText(
   }
   for (const word of text.match(/\S+\s*|\s+/g) ?? [text]) steps.push({ type: "text", text: word });
   steps.push({ type: "stop", reason: "end_turn", outputTokens: options.outputTokens ?? 5 });
-  return { type: "stream", steps };
+  return { type: "stream", steps, ...(options.usage ? { usage: options.usage } : {}) };
 }
 
 /** An Anthropic tool_use answer with the input JSON split into fragments, ending `tool_use`. */

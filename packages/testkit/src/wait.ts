@@ -40,3 +40,20 @@ export class Counter {
     return withTimeout(reached, timeoutMs, `${what} (have ${this.#value}, want ${target})`);
   }
 }
+
+/** Drains an async iterable into an array. */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+/** Runs `fn` and returns what it threw (or rejected with); fails when it did not throw. */
+export async function captureError(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a failure, but the call succeeded");
+}
