@@ -36,7 +36,7 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
       id: SESSION_ORCHESTRATOR_EXTENSION_ID,
       version: "0.1.0",
       dependsOn: ["conversation-store", "providers"],
-      optionalDependsOn: ["tools", "surface-registry"],
+      optionalDependsOn: ["tools", "permission-gate", "surface-registry"],
     },
     activate(ctx) {
       const parsed = parseOrchestratorConfig(opts.config ?? ctx.config);

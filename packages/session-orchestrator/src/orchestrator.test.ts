@@ -1,16 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import type { Disposer } from "@dispatch/kernel";
-import type { PermissionDecision } from "@dispatch/protocol/types";
 import type { ProviderPart } from "@dispatch/providers";
 import { withTimeout } from "@dispatch/testkit";
-import type {
-  PermissionCheckRequest,
-  PermissionGate,
-  PermissionIO,
-  PermissionRequestEvent,
-  PermissionVerdict,
-  Result,
-} from "@dispatch/tools";
+import { createPermissionGate, PermissionConfig } from "@dispatch/tools";
 import { cancelActionId, messageQueueSurface } from "./message-queue-surface";
 import {
   aborted,
@@ -40,60 +31,9 @@ function gated(first: string, rest = " end") {
   return { script, release };
 }
 
-/** Asks for every call and waits for `resolve` (or the turn's abort → deny). */
-class AskingGate implements PermissionGate {
-  private readonly open = new Map<
-    string,
-    { event: PermissionRequestEvent; io: PermissionIO; done: (d: PermissionDecision) => void }
-  >();
-  private n = 0;
-  async check(req: PermissionCheckRequest, io: PermissionIO): Promise<PermissionVerdict> {
-    const requestId = `r${++this.n}`;
-    const event: PermissionRequestEvent = {
-      type: "permission-request",
-      conversationId: req.conversationId,
-      turnId: req.turnId,
-      requestId,
-      toolCallId: req.toolCallId,
-      toolName: req.toolName,
-      input: req.input,
-      reason: `${req.toolName} wants to ${req.subject.kind}`,
-    };
-    const decision = await new Promise<PermissionDecision>((done) => {
-      this.open.set(requestId, { event, io, done });
-      io.emit(event);
-      io.signal.addEventListener("abort", () => done("deny"), { once: true });
-    });
-    this.open.delete(requestId);
-    io.emit({
-      type: "permission-resolved",
-      conversationId: req.conversationId,
-      turnId: req.turnId,
-      requestId,
-      decision,
-    });
-    return decision === "deny" ? { decision: "deny", reason: "denied by the user" } : { decision: "allow" };
-  }
-  resolve(
-    _c: string,
-    requestId: string,
-    decision: PermissionDecision,
-  ): Result<void, { code: "PERMISSION_UNKNOWN_REQUEST"; message: string }> {
-    const p = this.open.get(requestId);
-    if (!p)
-      return {
-        ok: false,
-        error: { code: "PERMISSION_UNKNOWN_REQUEST", message: `unknown request ${requestId}` },
-      };
-    p.done(decision);
-    return { ok: true, value: undefined };
-  }
-  pending(conversationId: string): PermissionRequestEvent[] {
-    return [...this.open.values()].map((p) => p.event).filter((e) => e.conversationId === conversationId);
-  }
-  onPendingChanged(): Disposer {
-    return () => {};
-  }
+/** The real permission gate, asking for every call of the `echo` test tool. */
+function askingGate() {
+  return createPermissionGate({ config: PermissionConfig.parse({ tools: { echo: "ask" } }) });
 }
 
 const echo = testTool("echo", async ({ value }) => ({ content: `echo:${value}`, isError: false }));
@@ -427,7 +367,7 @@ describe("orchestrator", () => {
   });
 
   test("permission gate: ask → allow runs the tool; deny becomes an error result; pending requests are re-sent", async () => {
-    const gate = new AskingGate();
+    const gate = askingGate();
     using h = harness({ gate });
     h.tools.register(echo);
     h.model.script(callTool("c1", "echo", { value: "1" }), callTool("c2", "echo", { value: "2" }), say("ok"));
@@ -466,7 +406,7 @@ describe("orchestrator", () => {
   });
 
   test("a pending permission request resolves deny when the turn is stopped", async () => {
-    const gate = new AskingGate();
+    const gate = askingGate();
     using h = harness({ gate });
     h.tools.register(echo);
     h.model.script(callTool("c1", "echo", { value: "1" }));
