@@ -232,7 +232,7 @@ export class FsRoot {
           : ioFailure(e, `"${p}"`);
       }
     }
-    const verified = await this.verifyOpened(p, resolved.real, fh);
+    const verified = await this.verifyOpened(p, resolved.real, fh).catch((e) => ioFailure(e, `"${p}"`));
     if (!verified.ok) {
       await fh.close();
       return verified;
@@ -251,7 +251,11 @@ export class FsRoot {
     const same =
       this.strategy === "proc"
         ? now === real
-        : now === real && (await fs.stat(real).then((s) => s.ino === st.ino && s.dev === st.dev));
+        : now === real &&
+          (await fs.stat(real).then(
+            (s) => s.ino === st.ino && s.dev === st.dev,
+            () => false,
+          ));
     if (!same || now === undefined || !isInside(this.dir, now)) {
       return fail("TOOL_PATH_OUTSIDE_CWD", `"${p}" changed while being opened; refusing to use it`);
     }

@@ -1,0 +1,88 @@
+import { expect, test } from "bun:test";
+import * as fs from "node:fs/promises";
+import { type FsStrategy, openRoot } from "./fs-root";
+import { readFileTool } from "./read-file";
+import { tempDir, toolContext } from "./test-support";
+import { writeFileTool } from "./write-file";
+
+/**
+ * A real concurrent attacker: a bash loop keeps swapping folder `d` between the real folder and a
+ * symlink to an outside folder while we read `d/a.txt`. Whatever interleaving happens, the secret
+ * outside must never be returned.
+ */
+async function withSwapper<T>(cwd: string, outside: string, fn: () => Promise<T>): Promise<T> {
+  const loop = `while :; do mv d d.bak && ln -s '${outside}' d && rm d && mv d.bak d; done`;
+  const swapper = Bun.spawn(["bash", "-c", loop], { cwd, stdout: "ignore", stderr: "ignore" });
+  try {
+    return await fn();
+  } finally {
+    swapper.kill("SIGKILL");
+    await swapper.exited;
+  }
+}
+
+test("read_file never returns a file outside the cwd while a folder is being swapped for a symlink", async () => {
+  await using t = await tempDir();
+  await using outside = await tempDir();
+  await outside.write("a.txt", "SECRET");
+  await t.write("d/a.txt", "inside");
+  const read = readFileTool();
+  const successes = new Set<string>();
+  const refusals = new Set<string>();
+  await withSwapper(t.path, outside.path, async () => {
+    for (let i = 0; i < 300; i++) {
+      const r = await read.execute({ path: "d/a.txt" }, toolContext(t.path));
+      if (r.isError) refusals.add(r.code ?? r.content);
+      else successes.add(r.content);
+    }
+  });
+  // Any interleaving may refuse (outside, vanished, wrong type); a success is always the inside file.
+  expect([...successes].filter((c) => c !== "     1\tinside")).toEqual([]);
+  expect([...refusals].every((c) => c.startsWith("TOOL_PATH_"))).toBe(true);
+});
+
+test("write_file never creates or changes a file outside the cwd under a concurrent swap", async () => {
+  await using t = await tempDir();
+  await using outside = await tempDir();
+  await outside.write("a.txt", "SECRET");
+  await t.write("d/a.txt", "inside");
+  const write = writeFileTool();
+  let written = 0;
+  await withSwapper(t.path, outside.path, async () => {
+    for (let i = 0; i < 200; i++) {
+      const overwrite = await write.execute(
+        { path: "d/a.txt", content: "changed", overwrite: true },
+        toolContext(t.path),
+      );
+      const create = await write.execute(
+        { path: `d/new-${i}.txt`, content: "new", overwrite: false },
+        toolContext(t.path),
+      );
+      written += Number(!overwrite.isError) + Number(!create.isError);
+    }
+  });
+  expect(await fs.readdir(outside.path)).toEqual(["a.txt"]);
+  expect(await fs.readFile(outside.join("a.txt"), "utf8")).toBe("SECRET");
+  expect(written).toBeGreaterThan(0);
+});
+
+for (const strategy of ["proc", "portable"] as FsStrategy[]) {
+  test(`openFile (${strategy}) never opens the outside file under a concurrent swap`, async () => {
+    await using t = await tempDir();
+    await using outside = await tempDir();
+    await outside.write("a.txt", "SECRET");
+    await t.write("d/a.txt", "inside");
+    const root = await openRoot(t.path, { strategy });
+    if (!root.ok) throw new Error(root.error.message);
+    const contents = new Set<string>();
+    await withSwapper(t.path, outside.path, async () => {
+      for (let i = 0; i < 300; i++) {
+        const r = await root.value.openFile("d/a.txt");
+        if (!r.ok) continue;
+        contents.add((await r.value.fh.readFile()).toString("utf8"));
+        await r.value.fh.close();
+      }
+    });
+    expect(contents.has("SECRET")).toBe(false);
+  });
+}
