@@ -383,6 +383,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       hostname: config.host,
       port: config.port,
       development: false,
+      reusePort: false,
       fetch(req, srv) {
         try {
           const decision = checkUpgrade(policy, req.method, req.headers);

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ConversationStore, openConversationStore } from "@dispatch/conversation-store";
+import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { createHost, type Extension, type Host, silentLogger } from "@dispatch/kernel";
 import type { ServerMessage } from "@dispatch/protocol/types";
 import { providersExtension } from "@dispatch/providers";
@@ -21,18 +21,6 @@ export const TEST_TOKEN = "test-token-0123456789abcdef";
 export const FRONTEND_ORIGIN = "http://localhost:24204";
 /** Generous: the machine may be loaded; a test that waits this long has failed anyway. */
 export const WAIT_MS = 8000;
-
-/** The conversation store on a temp file (stands in until the store's own extension is used here). */
-function storeExtension(file: string): Extension {
-  return {
-    manifest: { id: "conversation-store", version: "0.0.0" },
-    activate(ctx) {
-      const store = openConversationStore({ path: file });
-      ctx.provide(ConversationStore, store);
-      ctx.scope.add(() => store.close());
-    },
-  };
-}
 
 export interface TestDaemon {
   host: Host;
@@ -54,7 +42,7 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
     logger: silentLogger,
     extensions: [
       surfaceRegistryExtension(),
-      storeExtension(path.join(dir, "dispatch.db")),
+      conversationStoreExtension({ path: path.join(dir, "dispatch.db") }),
       providersExtension({ env: {}, local: { delayMs: 0 } }),
       sessionOrchestratorExtension({ defaultCwd: dir }),
       ...(opts.extensions ?? []),
@@ -189,4 +177,156 @@ export class TestClient {
   close(): void {
     this.socket.close();
   }
+}
+
+/**
+ * A WebSocket client over raw TCP: sends the upgrade request with exactly the given headers and reports
+ * the status; after a 101 it can send masked text frames and stop reading (`pause`) — a real slow consumer.
+ */
+export class RawClient {
+  private chunks: Uint8Array[] = [];
+  private onData: (() => void) | undefined;
+  private ended = false;
+
+  private constructor(private socket: import("bun").Socket<undefined> | undefined) {}
+
+  /** Performs the handshake; resolves with the HTTP status of the answer. */
+  static async upgrade(
+    port: number,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; client: RawClient }> {
+    const client = new RawClient(undefined);
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        data(_s, data) {
+          client.chunks.push(new Uint8Array(data));
+          client.onData?.();
+        },
+        close() {
+          client.ended = true;
+          client.onData?.();
+        },
+        error() {
+          client.ended = true;
+          client.onData?.();
+        },
+      },
+    });
+    client.socket = socket;
+    const lines = [
+      "GET / HTTP/1.1",
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version: 13",
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ];
+    socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+    const head = await client.waitFor((bytes) => {
+      const i = indexOfHeadEnd(bytes);
+      return i < 0 ? undefined : i;
+    }, "the HTTP answer to the upgrade");
+    const all = client.bytes();
+    const status = Number(
+      /^HTTP\/1\.1 (\d{3})/.exec(new TextDecoder().decode(all.subarray(0, head)))?.[1] ?? 0,
+    );
+    client.chunks = [all.subarray(head + 4)];
+    return { status, client };
+  }
+
+  private bytes(): Uint8Array {
+    const total = this.chunks.reduce((n, c) => n + c.length, 0);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    this.chunks = [out];
+    return out;
+  }
+
+  /** Waits until `check(received bytes)` returns a value. */
+  private waitFor<T>(check: (bytes: Uint8Array) => T | undefined, what: string): Promise<T> {
+    return withTimeout(
+      new Promise<T>((resolve, reject) => {
+        const test = () => {
+          const v = check(this.bytes());
+          if (v !== undefined) {
+            this.onData = undefined;
+            resolve(v);
+          } else if (this.ended) reject(new Error(`connection ended before ${what}`));
+        };
+        this.onData = test;
+        test();
+      }),
+      WAIT_MS,
+      what,
+    );
+  }
+
+  /** Sends one masked text frame (client frames must be masked). */
+  sendText(text: string): void {
+    const payload = new TextEncoder().encode(text);
+    const mask = crypto.getRandomValues(new Uint8Array(4));
+    const len = payload.length;
+    const head = len < 126 ? [0x81, 0x80 | len] : [0x81, 0x80 | 126, len >> 8, len & 0xff];
+    const frame = new Uint8Array(head.length + 4 + len);
+    frame.set(head, 0);
+    frame.set(mask, head.length);
+    for (let i = 0; i < len; i++) frame[head.length + 4 + i] = (payload[i] ?? 0) ^ (mask[i % 4] ?? 0);
+    this.socket?.write(frame);
+  }
+
+  /** Stops reading from the socket: the server's output piles up in the kernel, then in Bun. */
+  pause(): void {
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.socket?.resume();
+  }
+
+  /** Resumes reading and waits for the server's close frame; returns its code. */
+  async closeCode(): Promise<number> {
+    this.resume();
+    return this.waitFor((bytes) => closeCodeIn(bytes), "the close frame");
+  }
+
+  end(): void {
+    this.socket?.end();
+  }
+}
+
+function indexOfHeadEnd(b: Uint8Array): number {
+  for (let i = 0; i + 3 < b.length; i++) {
+    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+/** Walks the (unmasked) server frames in `b`; the code of the first close frame, if complete. */
+function closeCodeIn(b: Uint8Array): number | undefined {
+  let at = 0;
+  while (at + 2 <= b.length) {
+    const opcode = (b[at] ?? 0) & 0x0f;
+    let len = (b[at + 1] ?? 0) & 0x7f;
+    let head = 2;
+    if (len === 126) {
+      if (at + 4 > b.length) return undefined;
+      len = ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0);
+      head = 4;
+    } else if (len === 127) {
+      if (at + 10 > b.length) return undefined;
+      len = 0;
+      for (let i = 2; i < 10; i++) len = len * 256 + (b[at + i] ?? 0);
+      head = 10;
+    }
+    if (at + head + len > b.length) return undefined;
+    if (opcode === 0x8) return len >= 2 ? ((b[at + head] ?? 0) << 8) | (b[at + head + 1] ?? 0) : 1005;
+    at += head + len;
+  }
+  return undefined;
 }
