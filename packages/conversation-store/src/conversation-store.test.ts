@@ -221,14 +221,25 @@ describe("readWindow", () => {
     using tmp = tempDb();
     using store = openTestStore(tmp.file);
     fill(store, "c", 50);
+    fill(store, "d", 50);
     const db = new Database(tmp.file, { strict: true });
     db.run("ANALYZE"); // with statistics too, the planner must still pick the key range
-    const plan = db
-      .query<{ detail: string }, [Record<string, string | number>]>(`EXPLAIN QUERY PLAN ${WINDOW_SQL}`)
-      .all({ id: "c", since: 10, before: 40, limit: 5 })
-      .map((r) => r.detail);
+    const pk = db
+      .query<{ name: string; origin: string }, []>("PRAGMA index_list(chunks)")
+      .all()
+      .filter((i) => i.origin === "pk")
+      .map((i) => i.name);
+    const plan = (limit: number) =>
+      db
+        .query<{ detail: string }, [Record<string, string | number>]>(`EXPLAIN QUERY PLAN ${WINDOW_SQL}`)
+        .all({ id: "c", since: 10, before: 40, limit })
+        .map((r) => r.detail);
+    const plans = [plan(5), plan(-1)];
     db.close();
-    expect(plan).toEqual(["SEARCH chunks USING PRIMARY KEY (conversation_id=? AND seq>? AND seq<?)"]);
+    expect(pk).toHaveLength(1);
+    for (const p of plans) {
+      expect(p).toEqual([`SEARCH chunks USING INDEX ${pk[0]} (conversation_id=? AND seq>? AND seq<?)`]);
+    }
   });
 
   test("a malformed row is reported with its seq and skipped; neighbours still load", () => {
