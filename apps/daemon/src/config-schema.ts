@@ -1,5 +1,7 @@
+import { ConversationStoreConfigSchema } from "@dispatch/conversation-store";
 import { ProvidersConfigSchema } from "@dispatch/providers";
 import { OrchestratorConfigSchema } from "@dispatch/session-orchestrator";
+import { PermissionConfig } from "@dispatch/tools";
 import { WsConfigSchema } from "@dispatch/transport-ws/config";
 import { z } from "zod";
 
@@ -42,8 +44,26 @@ const hostSchema = z
 const stringList = (what: string) =>
   z.array(z.string({ error: `expected a list of ${what}` }).min(1), { error: `expected a list of ${what}` });
 
-/** Extension sections the daemon passes through untouched (validated by the extension itself). */
+/** A table handed to an extension that validates it itself. */
 const extensionSection = z.record(z.string(), z.unknown(), { error: "expected a table" });
+
+/** Sections passed through to the extension of the same id (checked here when it exports a schema). */
+const extensionSections = {
+  "conversation-store": ConversationStoreConfigSchema,
+  providers: ProvidersConfigSchema.optional(),
+  "session-orchestrator": OrchestratorConfigSchema.optional(),
+  "permission-gate": PermissionConfig.strict().optional(),
+  "surface-registry": extensionSection.optional(),
+  "tool-read-file": extensionSection.optional(),
+  "tool-list-dir": extensionSection.optional(),
+  "tool-glob": extensionSection.optional(),
+  "tool-grep": extensionSection.optional(),
+  "tool-edit-file": extensionSection.optional(),
+  "tool-run-shell": extensionSection.optional(),
+};
+
+/** Ids of the extension sections a config file may hold. */
+export const EXTENSION_SECTION_IDS = Object.keys(extensionSections);
 
 export const fileConfigSchema = z.strictObject({
   /** Bind address of both ports. Non-loopback makes the token mandatory for every client. */
@@ -90,11 +110,7 @@ export const fileConfigSchema = z.strictObject({
       { error: "expected a table" },
     )
     .optional(),
-  providers: ProvidersConfigSchema.optional(),
-  tools: extensionSection.optional(),
-  "session-orchestrator": OrchestratorConfigSchema.optional(),
-  "conversation-store": extensionSection.optional(),
-  "surface-registry": extensionSection.optional(),
+  ...extensionSections,
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;

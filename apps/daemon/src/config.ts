@@ -1,6 +1,7 @@
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import {
+  EXTENSION_SECTION_IDS,
   type FileConfig,
   fileConfigSchema,
   LOG_LEVELS,
@@ -39,14 +40,6 @@ export const DEFAULT_HTTP_PORT = 24203;
 export const DEFAULT_WS_PORT = 24205;
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_LOG = { level: "info", maxBytes: 5 * 1024 * 1024, keep: 3 } as const;
-
-const PASS_THROUGH = [
-  "providers",
-  "tools",
-  "session-orchestrator",
-  "conversation-store",
-  "surface-registry",
-] as const;
 
 export type ConfigResult = { ok: true; config: DaemonConfig } | { ok: false; errors: string[] };
 
@@ -188,7 +181,7 @@ export function resolveConfig(file: ParsedFile, env: Env, args: ConfigArgs = {})
   if (errors.length > 0) return { ok: false, errors };
 
   const sections: Record<string, Record<string, unknown>> = {};
-  for (const id of PASS_THROUGH) {
+  for (const id of EXTENSION_SECTION_IDS) {
     const section = file.raw[id];
     if (isTable(section)) sections[id] = section;
   }

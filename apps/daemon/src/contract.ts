@@ -36,19 +36,24 @@ export interface RunningDaemon {
 }
 
 export type DaemonErrorCode =
+  /** The config file, environment or arguments hold an unknown key or a bad value (one line each). */
   | "DAEMON_CONFIG_INVALID"
+  /** Bad command-line arguments; the message ends with the usage. */
   | "DAEMON_USAGE"
+  /** `--help` was asked for: the message is the usage; not a failure. */
+  | "DAEMON_HELP"
+  /** Another live daemon holds the data folder: "dispatch daemon already running (pid N, http :P, ws :Q)". */
   | "DAEMON_ALREADY_RUNNING"
-  | "DAEMON_BOOT_FAILED"
-  | "DAEMON_LISTEN_FAILED";
+  /** An extension the daemon cannot run without (a transport, the store…) failed to start. */
+  | "DAEMON_BOOT_FAILED";
 
-/** Exit code of the process for each startup failure. */
+/** Exit code of the process for each outcome. */
 export const DAEMON_EXIT_CODES: Record<DaemonErrorCode, number> = {
   DAEMON_CONFIG_INVALID: 2,
   DAEMON_USAGE: 2,
+  DAEMON_HELP: 0,
   DAEMON_ALREADY_RUNNING: 3,
   DAEMON_BOOT_FAILED: 1,
-  DAEMON_LISTEN_FAILED: 1,
 };
 
 /** A startup failure; `message` is the whole user-facing text (one problem per line). */

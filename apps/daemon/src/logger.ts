@@ -17,7 +17,7 @@ import type { Logger, LogLevel } from "@dispatch/kernel";
  */
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEY = /(token|secret|password|passwd|api[-_]?key|authorization|credential)/i;
+const SECRET_KEY = /(token|secret|password|passwd|api[-_]?key|authorization|cookie)/i;
 const REDACTED = "[redacted]";
 
 export interface StderrSink {

@@ -1,0 +1,55 @@
+import { conversationStoreExtension } from "@dispatch/conversation-store";
+import type { Extension } from "@dispatch/kernel";
+import { providersExtension } from "@dispatch/providers";
+import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
+import { surfaceRegistryExtension } from "@dispatch/surface-registry";
+import { toolsExtensions } from "@dispatch/tools";
+import { httpTransportExtension } from "@dispatch/transport-http";
+import { transportWsExtension } from "@dispatch/transport-ws";
+import type { DaemonConfig } from "./config";
+
+/** Every extension the daemon boots, in manifest order (the kernel sorts them by dependencies). */
+export function daemonExtensions(opts: {
+  database: string;
+  env: Record<string, string | undefined>;
+  version: string;
+}): Extension[] {
+  return [
+    surfaceRegistryExtension(),
+    conversationStoreExtension({ path: opts.database }),
+    providersExtension({ env: opts.env }),
+    ...toolsExtensions(),
+    sessionOrchestratorExtension(),
+    transportWsExtension(),
+    httpTransportExtension({ version: opts.version }),
+  ];
+}
+
+/**
+ * Pure: the host's config sections (keyed by extension id) from the daemon config and the token. Both
+ * transports get the same bind address, origins and token; extension sections of the file pass through.
+ */
+export function hostConfig(config: DaemonConfig, token: string): Record<string, unknown> {
+  const connection = {
+    host: config.host,
+    token,
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts: config.allowedHosts,
+    requireTokenForBrowsers: config.requireTokenForBrowsers,
+  };
+  return {
+    ...config.sections,
+    "transport-ws": {
+      ...config.ws,
+      ...connection,
+      port: config.wsPort,
+      // With a fixed HTTP port, pages served from it are an allowed origin of the WS port too.
+      ...(config.httpPort > 0 ? { httpPort: config.httpPort } : {}),
+    },
+    "transport-http": {
+      ...connection,
+      port: config.httpPort,
+      ...(config.maxBodyBytes === undefined ? {} : { maxBodyBytes: config.maxBodyBytes }),
+    },
+  };
+}
