@@ -297,3 +297,63 @@ describe("broadcasts and presence", () => {
     expect(d.ws.connections().find((x) => x.conversations.includes(cid))).toBeDefined();
   });
 });
+
+describe("chat.permission", () => {
+  const writeCall = (file: string) =>
+    `/tool write_file ${JSON.stringify({ path: file, content: "hello", overwrite: false })}`;
+
+  test("answers a permission-request; the decision reaches the tool call", async () => {
+    const a = await connect();
+    const cid = "conv-permission";
+    await a.request({ type: "chat.send", conversationId: cid, message: writeCall("allowed.txt") }, "go");
+    const req = await a.next<ChatDeltaMessage>(isDelta(cid, "permission-request"), "the permission request");
+    const requestId = req.event.type === "permission-request" ? req.event.requestId : "";
+    expect(requestId).not.toBe("");
+    expect(
+      await a.request({ type: "chat.permission", conversationId: cid, requestId, decision: "allow" }, "yes"),
+    ).toEqual({ type: "ack", replyTo: "yes" });
+    const resolved = await a.next<ChatDeltaMessage>(
+      isDelta(cid, "permission-resolved"),
+      "permission-resolved",
+    );
+    expect(resolved.event).toMatchObject({ requestId, decision: "allow" });
+    const result = await a.next<ChatDeltaMessage>(isDelta(cid, "tool-result"), "the tool result");
+    expect(result.event).toMatchObject({ toolName: "write_file", isError: false });
+    await a.sealed(cid);
+  });
+
+  test("a denied request makes the tool call fail; an unknown request id is a chat.error", async () => {
+    const a = await connect();
+    const cid = "conv-deny";
+    await a.request({ type: "chat.send", conversationId: cid, message: writeCall("denied.txt") }, "go");
+    const req = await a.next<ChatDeltaMessage>(isDelta(cid, "permission-request"), "the permission request");
+    const requestId = req.event.type === "permission-request" ? req.event.requestId : "";
+    const unknown = await a.request(
+      { type: "chat.permission", conversationId: cid, requestId: "no-such-request", decision: "allow" },
+      "bad",
+    );
+    expect(unknown).toMatchObject({ type: "chat.error", conversationId: cid, replyTo: "bad" });
+    await a.request({ type: "chat.permission", conversationId: cid, requestId, decision: "deny" }, "no");
+    const result = await a.next<ChatDeltaMessage>(isDelta(cid, "tool-result"), "the tool result");
+    expect(result.event).toMatchObject({ toolName: "write_file", isError: true });
+    await a.sealed(cid);
+  });
+
+  test("a pending request is re-sent to a connection that subscribes while it waits", async () => {
+    const a = await connect();
+    const cid = "conv-pending";
+    await a.request({ type: "chat.send", conversationId: cid, message: writeCall("pending.txt") }, "go");
+    const req = await a.next<ChatDeltaMessage>(isDelta(cid, "permission-request"), "the permission request");
+    const requestId = req.event.type === "permission-request" ? req.event.requestId : "";
+    const turnId = "turnId" in req.event ? req.event.turnId : "";
+    const last = Math.max(...nsOf(a.deltas(cid)));
+    // Resuming after the request's own position: it is re-sent anyway because it is still pending.
+    const b = await connect();
+    await b.request({ type: "chat.subscribe", conversationId: cid, resume: { turnId, n: last } }, "join");
+    const again = await b.next<ChatDeltaMessage>(isDelta(cid, "permission-request"), "the re-sent request");
+    expect(again.event).toMatchObject({ requestId });
+    await b.request({ type: "chat.permission", conversationId: cid, requestId, decision: "allow" }, "ok");
+    await a.sealed(cid);
+    await b.sealed(cid);
+  });
+});

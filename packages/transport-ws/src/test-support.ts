@@ -13,6 +13,7 @@ import { providersExtension } from "@dispatch/providers";
 import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { surfaceRegistryExtension } from "@dispatch/surface-registry";
 import { withTimeout } from "@dispatch/testkit";
+import { toolsExtensions } from "@dispatch/tools";
 import type { WsConfigInput } from "./config";
 import { WsTransport } from "./contract";
 import { transportWsExtension } from "./extension";
@@ -35,7 +36,10 @@ export interface TestDaemonOptions {
   extensions?: Extension[];
 }
 
-/** Boots surface-registry, conversation-store, providers (offline), orchestrator and transport-ws on port 0. */
+/**
+ * Boots the real extensions — surface-registry, conversation-store (temp file), providers (offline
+ * `local/echo`), tools with the permission gate, session-orchestrator — and transport-ws on port 0.
+ */
 export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<TestDaemon> {
   const dir = await mkdtemp(path.join(tmpdir(), "dispatch-ws-"));
   const host = createHost({
@@ -44,6 +48,7 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
       surfaceRegistryExtension(),
       conversationStoreExtension({ path: path.join(dir, "dispatch.db") }),
       providersExtension({ env: {}, local: { delayMs: 0 } }),
+      ...toolsExtensions(),
       sessionOrchestratorExtension({ defaultCwd: dir }),
       ...(opts.extensions ?? []),
       transportWsExtension(),
