@@ -1,8 +1,13 @@
-import { ConversationStore } from "@dispatch/conversation-store/contract";
+import { CONVERSATION_STORE_EXTENSION_ID, ConversationStore } from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
-import { ModelCatalog } from "@dispatch/providers";
-import { SurfaceRegistry } from "@dispatch/surface-registry";
-import { PermissionGate, ToolRegistry } from "@dispatch/tools";
+import { ModelCatalog, PROVIDERS_EXTENSION_ID } from "@dispatch/providers";
+import { SURFACE_REGISTRY_EXTENSION_ID, SurfaceRegistry } from "@dispatch/surface-registry";
+import {
+  PERMISSION_GATE_EXTENSION_ID,
+  PermissionGate,
+  TOOLS_EXTENSION_ID,
+  ToolRegistry,
+} from "@dispatch/tools";
 import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config";
 import { Orchestrator } from "./contract";
 import { messageQueueSurface } from "./message-queue-surface";
@@ -35,8 +40,8 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
     manifest: {
       id: SESSION_ORCHESTRATOR_EXTENSION_ID,
       version: "0.1.0",
-      dependsOn: ["conversation-store", "providers"],
-      optionalDependsOn: ["tools", "permission-gate", "surface-registry"],
+      dependsOn: [CONVERSATION_STORE_EXTENSION_ID, PROVIDERS_EXTENSION_ID],
+      optionalDependsOn: [TOOLS_EXTENSION_ID, PERMISSION_GATE_EXTENSION_ID, SURFACE_REGISTRY_EXTENSION_ID],
     },
     activate(ctx) {
       const parsed = parseOrchestratorConfig(opts.config ?? ctx.config);

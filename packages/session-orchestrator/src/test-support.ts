@@ -1,5 +1,6 @@
 /** Helpers for this package's tests: a scripted LanguageModel, a static catalog, temp stores, recorders. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { afterEach, beforeEach } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { openConversationStore, type SqliteConversationStore } from "@dispatch/conversation-store";
@@ -14,7 +15,7 @@ import type {
   ProviderPart,
   ResolveResult,
 } from "@dispatch/providers";
-import { withTimeout } from "@dispatch/testkit";
+import { type OpenAIServer, startOpenAIServer, withTimeout } from "@dispatch/testkit";
 import { createToolRegistry, type PermissionGate, type Tool, type ToolResult } from "@dispatch/tools";
 import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config";
 import { createOrchestrator, type OrchestratorDeps, type OrchestratorService } from "./orchestrator";
@@ -133,6 +134,8 @@ export interface Harness extends Disposable {
   model: ScriptedModel;
   tools: ReturnType<typeof createToolRegistry>;
   emitted: { event: string; payload: unknown }[];
+  /** Resolves with the payload of the first kernel event `id` emitted (already or later). */
+  waitEmitted(id: string, timeoutMs?: number): Promise<unknown>;
   logger: ReturnType<typeof createMemoryLogger>;
   dir: string;
 }
@@ -147,6 +150,7 @@ export function harness(
   const tools = createToolRegistry();
   const logger = createMemoryLogger();
   const emitted: { event: string; payload: unknown }[] = [];
+  const emitWaiters: { id: string; resolve: (p: unknown) => void }[] = [];
   const config = parseOrchestratorConfig({
     retry: { initialDelayMs: 1, maxDelayMs: 5 },
     ...opts.config,
@@ -159,7 +163,10 @@ export function harness(
     ...(opts.gate ? { gate: opts.gate } : {}),
     config: config.value,
     logger,
-    emit: <T>(e: EventHandle<T>, payload: T) => emitted.push({ event: e.id, payload }),
+    emit: <T>(e: EventHandle<T>, payload: T) => {
+      emitted.push({ event: e.id, payload });
+      for (const w of emitWaiters.filter((w) => w.id === e.id)) w.resolve(payload);
+    },
     defaultCwd: dir,
   };
   const orch = createOrchestrator(deps);
@@ -169,6 +176,15 @@ export function harness(
     model,
     tools,
     emitted,
+    waitEmitted(id, timeoutMs = WAIT_MS) {
+      const seen = emitted.find((e) => e.event === id);
+      if (seen) return Promise.resolve(seen.payload);
+      return withTimeout(
+        new Promise((resolve) => emitWaiters.push({ id, resolve })),
+        timeoutMs,
+        `kernel event ${id}`,
+      );
+    },
     logger,
     dir,
     [Symbol.dispose]() {
@@ -230,4 +246,25 @@ export function ok<T>(
 ): T {
   if (!r.ok) throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
   return r.value;
+}
+
+export interface LoopbackEnv {
+  /** A fresh temp folder (the conversations' cwd) holding `notes.txt`. */
+  dir: string;
+  server: OpenAIServer;
+}
+
+/** Per test: a temp cwd with `notes.txt` = `notes`, and a loopback OpenAI server; both cleaned up. */
+export function loopbackEnv(notes: string): LoopbackEnv {
+  const env = {} as LoopbackEnv;
+  beforeEach(() => {
+    env.dir = mkdtempSync(path.join(os.tmpdir(), "dispatch-orch-e2e-"));
+    writeFileSync(path.join(env.dir, "notes.txt"), notes);
+    env.server = startOpenAIServer();
+  });
+  afterEach(async () => {
+    await env.server.close();
+    rmSync(env.dir, { recursive: true, force: true });
+  });
+  return env;
 }
