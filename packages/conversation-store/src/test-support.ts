@@ -59,3 +59,10 @@ export function codeOf(r: Result<unknown>): string {
   if (r.ok) throw new Error(`expected an error, got ok: ${JSON.stringify(r.value)}`);
   return r.error.code;
 }
+
+/** `n` single-chunk user messages "m1".."mn" appended one step each to conversation `id`. */
+export function fill(store: TestStore, id: string, n: number): void {
+  for (let i = 1; i <= n; i++) unwrap(store.appendStep(id, [msg(`m${i}`, "user", text(`chunk ${i}`))]));
+}
+
+export const seqs = (chunks: { seq: number }[]) => chunks.map((c) => c.seq);
