@@ -19,9 +19,8 @@ export interface Migration {
  * chunks is a rowid table whose primary key is a separate, small index: an append goes to the end of
  * the table b-tree (SQLite's quick-balance path), while a WITHOUT ROWID b-tree rebalances siblings on
  * every append (measured on 10-chunk steps: 3.7 instead of 4.7 page writes per step). A window read
- * is a range search on the
- * (conversation_id, seq) primary-key index. messages is WITHOUT ROWID: its ids are random (UUIDs), so
- * one clustered b-tree beats a table plus an index.
+ * is a range search on the (conversation_id, seq) primary-key index. messages is WITHOUT ROWID: its
+ * ids are random (UUIDs), so one clustered b-tree beats a table plus an index.
  * Triggers make the log append-only and `last_seq` monotonic, so a seq is never reset or reused.
  * The conversation list has one index, on activity: every step moves the conversation in it, and each
  * further index on last_activity_at would cost another page write per step.
