@@ -10,7 +10,8 @@ import {
 } from "@dispatch/testkit";
 import { createModelCatalog } from "./catalog";
 import { resolveProvidersConfig } from "./config";
-import type { LanguageModel, ModelRequest } from "./contract";
+import type { LanguageModel } from "./contract";
+import { modelRequest } from "./test-support";
 
 const KEY = "sk-ant-test-SECRET-abcdef";
 /** DISPATCH_BASE_URL containing "anthropic" selects the Anthropic kind. */
@@ -32,15 +33,6 @@ function modelFor(url: string, model = "claude-test"): LanguageModel {
   return resolved.value;
 }
 
-function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
-  return {
-    messages: [{ role: "user", chunks: [{ type: "text", text: "hello" }] }],
-    tools: [],
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-}
-
 test("streams thinking with its signature, text, and usage with cache read and write tokens", async () => {
   server = startAnthropicServer({ apiKey: KEY, prefix: PREFIX });
   server.script(
@@ -50,7 +42,7 @@ test("streams thinking with its signature, text, and usage with cache read and w
       usage: { inputTokens: 50, cacheReadTokens: 30, cacheWriteTokens: 20 },
     }),
   );
-  const parts = await collect(modelFor(server.url).stream(request({ system: "Be kind." })));
+  const parts = await collect(modelFor(server.url).stream(modelRequest({ system: "Be kind." })));
   expect(parts).toEqual([
     { type: "reasoning-delta", delta: "Considering." },
     { type: "reasoning-signature", signature: "sig-testkit" },
@@ -77,7 +69,7 @@ test("tool_use blocks become tool calls; history with signed thinking and tool r
   server.script(anthropicToolUse([{ id: "toolu_1", name: "ls", args: { path: "src" } }]));
   const parts = await collect(
     modelFor(server.url).stream(
-      request({
+      modelRequest({
         tools: [
           {
             name: "ls",
@@ -132,14 +124,14 @@ test("an in-stream overloaded_error before content is a retryable stream error",
     type: "stream",
     steps: [{ type: "error", errorType: "overloaded_error", message: "Overloaded" }],
   });
-  const error = await captureError(() => collect(modelFor(server!.url).stream(request())));
+  const error = await captureError(() => collect(modelFor(server!.url).stream(modelRequest())));
   expect(error).toMatchObject({ code: "PROVIDER_STREAM_ERROR", retryable: true });
 });
 
 test("HTTP 429 is rate limited and retryable; the key is not in the message", async () => {
   server = startAnthropicServer({ prefix: PREFIX });
   server.script({ type: "error", status: 429, retryAfter: 1 });
-  const error = await captureError(() => collect(modelFor(server!.url).stream(request())));
+  const error = await captureError(() => collect(modelFor(server!.url).stream(modelRequest())));
   expect(error).toMatchObject({ code: "PROVIDER_RATE_LIMITED", retryable: true, retryAfterMs: 1000 });
   expect((error as Error).message).not.toContain(KEY);
 });
@@ -147,7 +139,7 @@ test("HTTP 429 is rate limited and retryable; the key is not in the message", as
 test("a stream that stops after some text without message_stop is a truncated response", async () => {
   server = startAnthropicServer({ prefix: PREFIX });
   server.script({ type: "stream", steps: [{ type: "text", text: "half" }] });
-  const error = await captureError(() => collect(modelFor(server!.url).stream(request())));
+  const error = await captureError(() => collect(modelFor(server!.url).stream(modelRequest())));
   expect(error).toMatchObject({ code: "PROVIDER_NETWORK", retryable: false });
 });
 
@@ -155,8 +147,8 @@ test("reasoning effort becomes a thinking budget; without it no thinking is requ
   server = startAnthropicServer({ prefix: PREFIX });
   server.script(anthropicText("a"), anthropicText("b"));
   const model = modelFor(server.url, "claude-sonnet-4-5");
-  await collect(model.stream(request({ reasoningEffort: "medium" })));
-  await collect(model.stream(request()));
+  await collect(model.stream(modelRequest({ reasoningEffort: "medium" })));
+  await collect(model.stream(modelRequest()));
   expect(server.requests[0]?.body).toMatchObject({
     thinking: { type: "enabled", budget_tokens: expect.any(Number) },
   });

@@ -110,7 +110,12 @@ export function resolveProvidersConfig(
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.length ? issue.path.join(".") : "(root)";
-    return { ok: false, message: `invalid providers config at ${path}: ${issue?.message ?? "invalid"}` };
+    // A bad record key nests the reason (e.g. the name pattern) one level down.
+    const nested = issue?.code === "invalid_key" ? issue.issues[0]?.message : undefined;
+    return {
+      ok: false,
+      message: `invalid providers config at ${path}: ${nested ?? issue?.message ?? "invalid"}`,
+    };
   }
   const config = parsed.data;
   const credentials: Credential[] = Object.entries(config.credentials ?? {}).map(([name, c]) => {

@@ -12,13 +12,8 @@ import {
 } from "@dispatch/testkit";
 import { createModelCatalog } from "./catalog";
 import { resolveProvidersConfig } from "./config";
-import {
-  isProviderError,
-  type LanguageModel,
-  type ModelRequest,
-  ProviderError,
-  type ProviderPart,
-} from "./contract";
+import { isProviderError, type LanguageModel, ProviderError, type ProviderPart } from "./contract";
+import { modelRequest } from "./test-support";
 
 const KEY = "sk-test-SECRET-0123456789";
 let server: OpenAIServer | undefined;
@@ -38,16 +33,7 @@ function modelFor(url: string, apiKey = KEY): LanguageModel {
   return resolved.value;
 }
 
-function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
-  return {
-    messages: [{ role: "user", chunks: [{ type: "text", text: "hello" }] }],
-    tools: [],
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-}
-
-async function failure(model: LanguageModel, req = request()): Promise<ProviderError> {
+async function failure(model: LanguageModel, req = modelRequest()): Promise<ProviderError> {
   const error = await captureError(() => collect(model.stream(req)));
   if (!(error instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(error)}`);
   expect(error.message).not.toContain(KEY);
@@ -63,7 +49,7 @@ describe("streaming through the OpenAI-compatible provider", () => {
         usage: { promptTokens: 120, completionTokens: 4, cachedTokens: 100 },
       }),
     );
-    const parts = await collect(modelFor(server.url).stream(request()));
+    const parts = await collect(modelFor(server.url).stream(modelRequest()));
     expect(parts[0]).toEqual({ type: "reasoning-delta", delta: "Let me think." });
     const text = parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : []));
     expect(text.length).toBe(4);
@@ -82,7 +68,7 @@ describe("streaming through the OpenAI-compatible provider", () => {
         { id: "call_b", name: "read_file", args: { path: "src/index.ts", range: [1, 20] } },
       ]),
     );
-    const parts = await collect(modelFor(server.url).stream(request()));
+    const parts = await collect(modelFor(server.url).stream(modelRequest()));
     const calls = parts.filter((p) => p.type === "tool-call");
     expect(calls).toEqual([
       {
@@ -104,7 +90,7 @@ describe("streaming through the OpenAI-compatible provider", () => {
   test("arguments that are not valid JSON keep the raw string and set inputError", async () => {
     server = startOpenAIServer();
     server.script(openaiToolCalls([{ id: "call_x", name: "write", args: '{"path": "a.txt", "content": ' }]));
-    const parts = await collect(modelFor(server.url).stream(request()));
+    const parts = await collect(modelFor(server.url).stream(modelRequest()));
     const call = parts.find((p): p is Extract<ProviderPart, { type: "tool-call" }> => p.type === "tool-call");
     expect(call?.input).toBe('{"path": "a.txt", "content": ');
     expect(call?.inputError).toContain("not valid JSON");
@@ -119,7 +105,7 @@ describe("streaming through the OpenAI-compatible provider", () => {
         { type: "finish", reason: "tool_calls" },
       ],
     });
-    const parts = await collect(modelFor(server.url).stream(request()));
+    const parts = await collect(modelFor(server.url).stream(modelRequest()));
     expect(parts.find((p) => p.type === "tool-call")).toMatchObject({ input: {}, toolName: "now" });
     expect(parts.some((p) => p.type === "tool-call" && p.inputError !== undefined)).toBe(false);
   });
@@ -137,7 +123,7 @@ describe("streaming through the OpenAI-compatible provider", () => {
     }
     const model = modelFor(server.url);
     const reasons: unknown[] = [];
-    for (let i = 0; i < 3; i++) reasons.push((await collect(model.stream(request()))).at(-1));
+    for (let i = 0; i < 3; i++) reasons.push((await collect(model.stream(modelRequest()))).at(-1));
     expect(reasons).toEqual([
       { type: "finish", reason: "length" },
       { type: "finish", reason: "content-filter" },
@@ -150,7 +136,7 @@ describe("streaming through the OpenAI-compatible provider", () => {
     server.script(openaiText("ok"));
     await collect(
       modelFor(server.url).stream(
-        request({
+        modelRequest({
           system: "Be brief.",
           reasoningEffort: "max",
           maxOutputTokens: 256,
@@ -235,7 +221,7 @@ describe("failures become ProviderError", () => {
     });
     const seen: ProviderPart[] = [];
     const error = await captureError(async () => {
-      for await (const p of modelFor(server!.url).stream(request())) seen.push(p);
+      for await (const p of modelFor(server!.url).stream(modelRequest())) seen.push(p);
     });
     expect(isProviderError(error, "PROVIDER_NETWORK")).toBe(true);
     // The reset may or may not let the first chunk through; retryable exactly when nothing was yielded.
@@ -276,7 +262,7 @@ describe("failures become ProviderError", () => {
     });
     const seen: ProviderPart[] = [];
     const error = await captureError(async () => {
-      for await (const p of modelFor(server!.url).stream(request())) seen.push(p);
+      for await (const p of modelFor(server!.url).stream(modelRequest())) seen.push(p);
     });
     expect(seen).toEqual([{ type: "text-delta", delta: "I will" }]);
     expect(error).toMatchObject({ code: "PROVIDER_STREAM_ERROR", retryable: false });
@@ -304,7 +290,7 @@ describe("abort", () => {
     server.script({ type: "stream", steps: [{ type: "text", text: "first" }, { type: "hang" }] });
     const controller = new AbortController();
     const iterator = modelFor(server.url)
-      .stream(request({ signal: controller.signal }))
+      .stream(modelRequest({ signal: controller.signal }))
       [Symbol.asyncIterator]();
     const first = await withTimeout(iterator.next(), 5000, "the first streamed part");
     expect(first.value).toEqual({ type: "text-delta", delta: "first" });
@@ -320,7 +306,7 @@ describe("abort", () => {
     server = startOpenAIServer();
     server.script({ type: "stream", steps: [{ type: "hang" }] });
     const controller = new AbortController();
-    const run = collect(modelFor(server.url).stream(request({ signal: controller.signal })));
+    const run = collect(modelFor(server.url).stream(modelRequest({ signal: controller.signal })));
     await server.waitForRequests(1, 5000);
     controller.abort();
     const error = await captureError(() => withTimeout(run, 5000, "the aborted stream to fail"));
@@ -332,7 +318,7 @@ describe("abort", () => {
     server = startOpenAIServer();
     const controller = new AbortController();
     controller.abort();
-    expect(await failure(modelFor(server.url), request({ signal: controller.signal }))).toMatchObject({
+    expect(await failure(modelFor(server.url), modelRequest({ signal: controller.signal }))).toMatchObject({
       code: "PROVIDER_ABORTED",
     });
     expect(server.requests).toHaveLength(0);
@@ -341,7 +327,7 @@ describe("abort", () => {
   test("a consumer that stops iterating early releases the HTTP response", async () => {
     server = startOpenAIServer();
     server.script({ type: "stream", steps: [{ type: "text", text: "one" }, { type: "hang" }] });
-    for await (const part of modelFor(server.url).stream(request())) {
+    for await (const part of modelFor(server.url).stream(modelRequest())) {
       expect(part.type).toBe("text-delta");
       break;
     }

@@ -49,8 +49,8 @@ export type OpenAIResponse =
     };
 
 export interface OpenAIServerOptions {
-  /** Model ids listed by `GET /v1/models` (default `["test-model"]`). */
-  models?: string[];
+  /** Models listed by `GET /v1/models` (default `["test-model"]`): ids, or entries with extra fields. */
+  models?: (string | { id: string; [field: string]: unknown })[];
   /** When set, every request must carry `Authorization: Bearer <apiKey>`, else 401. */
   apiKey?: string;
 }
@@ -70,7 +70,12 @@ export function startOpenAIServer(options: OpenAIServerOptions = {}): OpenAIServ
         status: 200,
         body: JSON.stringify({
           object: "list",
-          data: models.map((id) => ({ id, object: "model", created: 0, owned_by: "testkit" })),
+          data: models.map((m) => ({
+            object: "model",
+            created: 0,
+            owned_by: "testkit",
+            ...(typeof m === "string" ? { id: m } : m),
+          })),
         }),
       }),
     },
