@@ -2,6 +2,7 @@ import { ConversationStoreConfigSchema } from "@dispatch/conversation-store";
 import { ProvidersConfigSchema } from "@dispatch/providers";
 import { OrchestratorConfigSchema } from "@dispatch/session-orchestrator";
 import { PermissionConfig } from "@dispatch/tools";
+import { HttpTransportConfigSchema } from "@dispatch/transport-http";
 import { WsConfigSchema } from "@dispatch/transport-ws/config";
 import { z } from "zod";
 
@@ -76,15 +77,10 @@ export const fileConfigSchema = z.strictObject({
   allowedHosts: stringList("host names").optional(),
   /** Require the token from allow-listed browser origins too. */
   requireTokenForBrowsers: z.boolean({ error: "expected true or false" }).optional(),
-  http: z
-    .strictObject(
-      {
-        port: port().optional(),
-        /** Largest accepted request body, in bytes. */
-        maxBodyBytes: positiveInt("bytes").optional(),
-      },
-      { error: "expected a table" },
-    )
+  /** The HTTP port and its limits (bind, token and origins come from the top level). */
+  http: HttpTransportConfigSchema.pick({ maxBodyBytes: true, idleTimeoutSec: true })
+    .partial()
+    .extend({ port: port().optional() })
     .optional(),
   /** The WebSocket port and its limits (bind, token and origins come from the top level). */
   ws: WsConfigSchema.omit({

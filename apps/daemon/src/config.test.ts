@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_HTTP_PORT, DEFAULT_WS_PORT, loadConfig, parseConfigFile, resolveConfig } from "./config";
+import { hostConfig } from "./extensions";
 
 describe("parseConfigFile", () => {
   test("accepts a full file", () => {
@@ -136,6 +137,23 @@ test("[ws] accepts transport-ws limits but not its connection settings", () => {
   expect(parseConfigFile("f.toml", `[ws]\nport = 0\nidleTimeoutSec = 30\n`).ok).toBe(true);
   const r = parseConfigFile("f.toml", `[ws]\ntoken = "${"x".repeat(30)}"\n`);
   expect(r).toEqual({ ok: false, errors: ["f.toml: ws.token: unknown key"] });
+});
+
+test("[http] limits pass through to transport-http; bad ones name the key", () => {
+  const file = parseConfigFile("f.toml", `[http]\nport = 0\nidleTimeoutSec = 60\nmaxBodyBytes = 1000\n`);
+  expect(file.ok).toBe(true);
+  if (file.ok) {
+    const r = resolveConfig(file.value, {});
+    expect(r.ok && r.config.http).toEqual({ idleTimeoutSec: 60, maxBodyBytes: 1000 });
+    expect(r.ok && hostConfig(r.config, "t")["transport-http"]).toMatchObject({
+      port: 0,
+      idleTimeoutSec: 60,
+      token: "t",
+    });
+  }
+  const bad = parseConfigFile("f.toml", `[http]\nmaxBodyBytes = -1\n`);
+  expect(bad.ok).toBe(false);
+  if (!bad.ok) expect(bad.errors[0]).toStartWith("f.toml: http.maxBodyBytes: ");
 });
 
 describe("loadConfig", () => {

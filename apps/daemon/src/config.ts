@@ -20,10 +20,11 @@ export interface DaemonConfig {
   allowedOrigins: string[];
   allowedHosts: string[];
   requireTokenForBrowsers: boolean;
-  maxBodyBytes?: number;
   log: { level: LogLevel; maxBytes: number; keep: number };
   /** The `[ws]` table without `port`, as written: limits handed to transport-ws. */
   ws: Record<string, unknown>;
+  /** The `[http]` table without `port`, as written: limits handed to transport-http. */
+  http: Record<string, unknown>;
   /** Extension sections as written in the file, keyed by extension id, passed through as their config. */
   sections: Record<string, Record<string, unknown>>;
 }
@@ -185,7 +186,8 @@ export function resolveConfig(file: ParsedFile, env: Env, args: ConfigArgs = {})
     const section = file.raw[id];
     if (isTable(section)) sections[id] = section;
   }
-  const { port: _port, ...wsRest } = isTable(file.raw.ws) ? file.raw.ws : {};
+  const { port: _wsPort, ...wsRest } = isTable(file.raw.ws) ? file.raw.ws : {};
+  const { port: _httpPort, ...httpRest } = isTable(file.raw.http) ? file.raw.http : {};
 
   const config: DaemonConfig = {
     host,
@@ -200,10 +202,10 @@ export function resolveConfig(file: ParsedFile, env: Env, args: ConfigArgs = {})
       keep: f.log?.keep ?? DEFAULT_LOG.keep,
     },
     ws: wsRest,
+    http: httpRest,
     sections,
   };
   if (token !== undefined) config.token = token;
-  if (f.http?.maxBodyBytes !== undefined) config.maxBodyBytes = f.http.maxBodyBytes;
   return { ok: true, config };
 }
 

@@ -46,10 +46,6 @@ export function hostConfig(config: DaemonConfig, token: string): Record<string, 
       // With a fixed HTTP port, pages served from it are an allowed origin of the WS port too.
       ...(config.httpPort > 0 ? { httpPort: config.httpPort } : {}),
     },
-    "transport-http": {
-      ...connection,
-      port: config.httpPort,
-      ...(config.maxBodyBytes === undefined ? {} : { maxBodyBytes: config.maxBodyBytes }),
-    },
+    "transport-http": { ...config.http, ...connection, port: config.httpPort },
   };
 }

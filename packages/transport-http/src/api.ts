@@ -252,8 +252,10 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       }),
     },
     "/conversations/:id/close": {
-      POST: handle(async (req) => {
+      POST: handle(async (req, server) => {
         const id = conversation(req);
+        // Waits until the running turn is sealed.
+        server.timeout(req, 0);
         const r = need(await orchestrator.closeConversation(id));
         return json({ conversationId: id, abortedTurn: r.abortedTurn } satisfies CloseResponse);
       }),
@@ -310,8 +312,10 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         s.reasoningEffort === undefined ? {} : { reasoningEffort: s.reasoningEffort },
     ),
     "/conversations/:id/compact": {
-      POST: handle(async (req) => {
+      POST: handle(async (req, server) => {
         const id = conversation(req);
+        // Summarizing is a model call: it may take longer than the idle timeout.
+        server.timeout(req, 0);
         const b = await body(req, CompactRequestSchema, "POST /conversations/:id/compact", true);
         const r = need(
           await orchestrator.compact(id, b.keepLastN === undefined ? {} : { keepLastN: b.keepLastN }),

@@ -4,6 +4,8 @@ import { z } from "zod";
 export const DEFAULT_HTTP_PORT = 24203;
 /** Default largest request body: room for a 1 MiB prompt plus a few inline images. */
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Default idle timeout of ordinary requests, in seconds. */
+export const DEFAULT_IDLE_TIMEOUT_SEC = 30;
 
 /** The extension's config section (host `config["transport-http"]`). */
 export const HttpTransportConfigSchema = z.strictObject({
@@ -18,6 +20,11 @@ export const HttpTransportConfigSchema = z.strictObject({
   allowedHosts: z.array(z.string().min(1)).default([]),
   requireTokenForBrowsers: z.boolean().default(false),
   maxBodyBytes: z.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
+  /**
+   * Seconds a connection may stay silent before Bun closes it (Bun's own default is 10). NDJSON chat
+   * streams are exempt: a slow first token must not cut them.
+   */
+  idleTimeoutSec: z.number().int().min(1).max(255).default(DEFAULT_IDLE_TIMEOUT_SEC),
 });
 export type HttpTransportConfig = z.infer<typeof HttpTransportConfigSchema>;
 export type HttpTransportConfigInput = z.input<typeof HttpTransportConfigSchema>;

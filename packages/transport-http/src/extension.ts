@@ -27,7 +27,8 @@ function lazyJson(make: () => unknown): () => string {
 
 /**
  * The HTTP API (PROTOCOL.md §6) on Bun.serve. Config (`config["transport-http"]`): host, port (0 = free),
- * token, allowedOrigins, allowedHosts, requireTokenForBrowsers, maxBodyBytes. Provides `HttpTransport`.
+ * token, allowedOrigins, allowedHosts, requireTokenForBrowsers, maxBodyBytes, idleTimeoutSec. Provides
+ * `HttpTransport`.
  */
 export function httpTransportExtension(options: HttpTransportExtensionOptions = {}): Extension {
   let server: RunningHttpServer | undefined;
@@ -68,6 +69,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         allowedHosts: config.allowedHosts,
         requireTokenForBrowsers: config.requireTokenForBrowsers,
         maxBodyBytes: config.maxBodyBytes,
+        idleTimeoutSec: config.idleTimeoutSec,
         routes,
         logger: ctx.logger,
       });

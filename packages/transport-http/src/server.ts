@@ -14,6 +14,7 @@ export interface HttpServerOptions {
   allowedHosts: readonly string[];
   requireTokenForBrowsers: boolean;
   maxBodyBytes: number;
+  idleTimeoutSec: number;
   routes: RouteTable;
   logger: Logger;
 }
@@ -116,6 +117,7 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
     hostname: opts.host,
     port: opts.port,
     development: false,
+    idleTimeout: opts.idleTimeoutSec,
     // Our own cap (413 as JSON) runs first; Bun's is a backstop for absurd bodies.
     maxRequestBodySize: Math.max(opts.maxBodyBytes * 2, opts.maxBodyBytes + 1024 * 1024),
     routes,

@@ -1,0 +1,106 @@
+/**
+ * The extension in a real kernel host with the real store (temp SQLite file), providers (offline
+ * model) and orchestrator, driven over real HTTP.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { conversationStoreExtension } from "@dispatch/conversation-store";
+import { createHost, type Host } from "@dispatch/kernel";
+import type { AgentEvent } from "@dispatch/protocol/types";
+import { providersExtension } from "@dispatch/providers";
+import { Orchestrator, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
+import { withTimeout } from "@dispatch/testkit/wait";
+import { HttpTransport } from "./contract";
+import { httpTransportExtension } from "./extension";
+
+const TOKEN = "test-token-0123456789abcdef";
+let host: Host;
+let base: string;
+
+beforeAll(async () => {
+  const dir = await mkdtemp(join(tmpdir(), "dispatch-http-"));
+  host = createHost({
+    extensions: [
+      conversationStoreExtension({ path: join(dir, "dispatch.db") }),
+      providersExtension({ env: {} }),
+      sessionOrchestratorExtension({ defaultCwd: dir }),
+      httpTransportExtension({ version: "9.9.9" }),
+    ],
+    // A 1 s idle timeout: much shorter than the slow model's first token below.
+    config: { "transport-http": { port: 0, token: TOKEN, idleTimeoutSec: 1 } },
+  });
+  const report = await host.start();
+  expect(report.disabled).toEqual([]);
+  base = host.get(HttpTransport).url;
+});
+afterAll(() => host?.stop());
+
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...init.headers } });
+
+/** Reads NDJSON events from a response until `stop` matches (inclusive). */
+async function readUntil(res: Response, stop: (e: AgentEvent) => boolean, what: string, ms = 20_000) {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const seen: AgentEvent[] = [];
+  let buffer = "";
+  await withTimeout(
+    (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`stream ended before ${what}`);
+        buffer += decoder.decode(value, { stream: true });
+        const lines = buffer.split("\n");
+        buffer = lines.pop() ?? "";
+        for (const line of lines) {
+          if (!line.trim()) continue;
+          const event = JSON.parse(line) as AgentEvent;
+          seen.push(event);
+          if (stop(event)) return;
+        }
+      }
+    })(),
+    ms,
+    what,
+  );
+  return { seen, reader };
+}
+
+test("health answers with the configured version", async () => {
+  expect(await (await api("/health")).json()).toEqual({ ok: true, version: "9.9.9" });
+});
+
+test("a first token slower than the idle timeout does not cut the NDJSON stream", async () => {
+  // Each token of this answer (the first included) comes after 3 s, well past the 1 s idle timeout
+  // (Bun checks idleness coarsely, in steps of a few seconds).
+  const res = await api("/chat", { method: "POST", body: JSON.stringify({ message: "/slow 3000\nslow" }) });
+  const conversationId = res.headers.get("x-conversation-id") as string;
+  const { seen, reader } = await readUntil(res, (e) => e.type === "text-delta", "the first, slow text-delta");
+  expect(seen.at(-1)?.type).toBe("text-delta");
+  host.get(Orchestrator).stopTurn(conversationId);
+  await reader.cancel();
+}, 30_000);
+
+test("a client that goes away does not stop the turn", async () => {
+  const controller = new AbortController();
+  const res = await api("/chat", {
+    method: "POST",
+    body: JSON.stringify({ message: "/slow 30\n/long 20\nkeep going" }),
+    signal: controller.signal,
+  });
+  const conversationId = res.headers.get("x-conversation-id") as string;
+  await readUntil(res, (e) => e.type === "text-delta", "the first text-delta").catch(() => {});
+  controller.abort();
+  const settled = await withTimeout(
+    host.get(Orchestrator).whenSettled(conversationId) as Promise<{ reason: string } | undefined>,
+    20_000,
+    "the turn to finish on its own",
+  );
+  expect(settled?.reason).toBe("stop");
+  const window = (await (await api(`/conversations/${conversationId}`)).json()) as {
+    chunks: { chunk: { text?: string } }[];
+  };
+  expect(window.chunks.some((c) => c.chunk.text?.includes("word20"))).toBe(true);
+}, 30_000);
