@@ -129,10 +129,8 @@ test(`SIGKILL during streaming turns, ${ROUNDS} times: logs gap-free, nothing co
     const recorder = new TurnRecorder();
     probe.onFrame((f) => recorder.feed(f));
     recorder.onSealed((conversationId, turnId) => {
-      const events = recorder.turns.get(turnId) ?? [];
-      const user = events.find((e) => e.event.type === "user-message")?.event;
-      if (user?.type === "user-message")
-        committed.get(conversationId)?.sealed.set(user.text, recorder.text(turnId));
+      const user = recorder.userText(turnId);
+      if (user !== undefined) committed.get(conversationId)?.sealed.set(user, recorder.text(turnId));
     });
     const drivers = conversations.map((id) => drive(probe, recorder, id, round));
     // Kill once every conversation has sealed at least one turn plus a random extra delay.

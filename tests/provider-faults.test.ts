@@ -155,12 +155,11 @@ async function runTurn(conversationId: string, message: string): Promise<SeenEve
       f.type === "chat.delta" &&
       f.event.type === "turn-sealed" &&
       f.event.conversationId === conversationId &&
-      recorder.turns.get(f.event.turnId)?.[0]?.event.type === "user-message" &&
-      (recorder.turns.get(f.event.turnId)?.[0]?.event as { text?: string }).text === message,
+      recorder.userText(f.event.turnId) === message,
     WAIT_MS + 4 * TIMEOUT_MS,
     `the turn "${message}" sealed`,
   );
-  if (sealed.type !== "chat.delta") throw new Error("unreachable");
+  if (sealed.type !== "chat.delta" || sealed.event.type !== "turn-sealed") throw new Error("unreachable");
   const events = recorder.turns.get(sealed.event.turnId)!;
   const problems = turnProblems(sealed.event.turnId, events);
   if (problems.length > 0) throw new Error(`${problems.join("\n")}\n${daemon.output()}`);

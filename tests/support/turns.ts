@@ -5,8 +5,11 @@
  */
 import type { AgentEvent, DispatchHttpClient, ServerMessage, StoredChunk } from "./deps";
 
+/** Every event that belongs to a turn (all but `status`). */
+export type TurnEvent = Exclude<AgentEvent, { type: "status" }>;
+
 export interface SeenEvent {
-  event: AgentEvent;
+  event: TurnEvent;
   n: number | undefined;
 }
 
@@ -25,7 +28,7 @@ export class TurnRecorder {
   feed(frame: ServerMessage): void {
     if (frame.type !== "chat.delta") return;
     const event = frame.event;
-    if (event.type === "status" || !("turnId" in event)) return;
+    if (event.type === "status") return;
     let list = this.turns.get(event.turnId);
     if (!list) {
       list = [];
@@ -43,6 +46,12 @@ export class TurnRecorder {
 
   onSealed(listener: (conversationId: string, turnId: string) => void): void {
     this.sealListeners.push(listener);
+  }
+
+  /** The prompt of the turn (its `user-message`), when seen. */
+  userText(turnId: string): string | undefined {
+    const first = this.turns.get(turnId)?.find((e) => e.event.type === "user-message")?.event;
+    return first?.type === "user-message" ? first.text : undefined;
   }
 
   /** The text of the turn's `text-delta`s, concatenated. */
@@ -64,8 +73,7 @@ export function turnProblems(turnId: string, events: readonly SeenEvent[]): stri
   if (events.length === 0) return [`${where}: no events`];
   events.forEach((e, i) => {
     if (e.n !== i + 1) problems.push(`${where}: event #${i + 1} (${e.event.type}) has n=${e.n}`);
-    if (!("turnId" in e.event) || e.event.turnId !== turnId)
-      problems.push(`${where}: event #${i + 1} belongs to another turn`);
+    if (e.event.turnId !== turnId) problems.push(`${where}: event #${i + 1} belongs to another turn`);
     if (e.event.conversationId !== events[0]!.event.conversationId)
       problems.push(`${where}: event #${i + 1} belongs to another conversation`);
   });
@@ -83,7 +91,7 @@ export function turnProblems(turnId: string, events: readonly SeenEvent[]): stri
 }
 
 /** Pure: the `done` event of a turn, if it was seen. */
-export function doneOf(events: readonly SeenEvent[]): Extract<AgentEvent, { type: "done" }> | undefined {
+export function doneOf(events: readonly SeenEvent[]): Extract<TurnEvent, { type: "done" }> | undefined {
   for (const e of events) if (e.event.type === "done") return e.event;
   return undefined;
 }
