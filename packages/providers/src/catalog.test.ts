@@ -146,3 +146,16 @@ test("the configured default model wins over the first listed model", async () =
   expect(catalog.list()[0]?.name).toBe("default/listed");
   expect(catalog.defaultModel()).toBe("local/slow");
 });
+
+test("a listing that never answers times out without blocking activation", async () => {
+  const server = openai({ hangModels: true });
+  const logger = createMemoryLogger();
+  const catalog = await catalogFor(
+    { listTimeoutMs: 100 },
+    { DISPATCH_BASE_URL: server.url, DISPATCH_MODEL: "m" },
+    logger,
+  );
+  expect(catalog.list()[0]?.name).toBe("default/m");
+  const warning = logger.records.find((r) => r.msg === "model listing failed");
+  expect(String(warning?.fields.reason)).toContain("TimeoutError");
+});

@@ -124,6 +124,9 @@ describe("streaming through the OpenAI-compatible provider", () => {
     const model = modelFor(server.url);
     const reasons: unknown[] = [];
     for (let i = 0; i < 3; i++) reasons.push((await collect(model.stream(modelRequest()))).at(-1));
+    // Without a reasoning effort or tools, neither is sent (many models reject the fields).
+    expect(server.requests[0]?.body).not.toHaveProperty("reasoning_effort");
+    expect(server.requests[0]?.body).not.toHaveProperty("tools");
     expect(reasons).toEqual([
       { type: "finish", reason: "length" },
       { type: "finish", reason: "content-filter" },
@@ -198,6 +201,8 @@ describe("failures become ProviderError", () => {
       retryable: true,
       retryAfterMs: 3000,
     });
+    // The AI SDK does not retry on its own: the turn loop decides.
+    expect(server.requests).toHaveLength(1);
   });
 
   test("500 is an HTTP error and retryable; 400 is not retryable; 401 is an auth error", async () => {

@@ -53,6 +53,8 @@ export interface OpenAIServerOptions {
   models?: (string | { id: string; [field: string]: unknown })[];
   /** When set, every request must carry `Authorization: Bearer <apiKey>`, else 401. */
   apiKey?: string;
+  /** `GET /v1/models` never answers (to test listing timeouts). */
+  hangModels?: boolean;
 }
 
 export type OpenAIServer = ScriptedServer<OpenAIResponse>;
@@ -65,19 +67,22 @@ export function startOpenAIServer(options: OpenAIServerOptions = {}): OpenAIServ
     scriptedRoute: "POST /chat/completions",
     encode: encodeOpenAI,
     staticRoutes: {
-      "GET /models": () => ({
-        type: "http",
-        status: 200,
-        body: JSON.stringify({
-          object: "list",
-          data: models.map((m) => ({
-            object: "model",
-            created: 0,
-            owned_by: "testkit",
-            ...(typeof m === "string" ? { id: m } : m),
-          })),
-        }),
-      }),
+      "GET /models": () =>
+        options.hangModels
+          ? { type: "stream", frames: [{ type: "hang" }] }
+          : {
+              type: "http",
+              status: 200,
+              body: JSON.stringify({
+                object: "list",
+                data: models.map((m) => ({
+                  object: "model",
+                  created: 0,
+                  owned_by: "testkit",
+                  ...(typeof m === "string" ? { id: m } : m),
+                })),
+              }),
+            },
     },
     authorize: (headers) =>
       options.apiKey === undefined || headers.get("authorization") === `Bearer ${options.apiKey}`
