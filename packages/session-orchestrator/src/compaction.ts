@@ -1,7 +1,8 @@
 import type { ConversationStore, HistoryMessage } from "@dispatch/conversation-store/contract";
 import type { Chunk } from "@dispatch/protocol/types";
-import type { LanguageModel } from "@dispatch/providers";
+import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
 import type { CompactResult, Result } from "./contract";
+import { fail, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";
 import type { StreamTimeouts } from "./timeouts";
 import { withStreamTimeouts } from "./timeouts";
@@ -111,18 +112,10 @@ export async function summarize(
       if (part.type === "text-delta") text += part.delta;
     }
   } catch (err) {
-    return {
-      ok: false,
-      error: { code: "ORCH_COMPACTION_FAILED", message: `summarizing failed: ${messageOf(err)}` },
-    };
+    return fail("ORCH_COMPACTION_FAILED", `summarizing failed: ${messageOf(err)}`);
   }
   text = text.trim();
-  if (text === "") {
-    return {
-      ok: false,
-      error: { code: "ORCH_COMPACTION_FAILED", message: `model ${model.name} returned an empty summary` },
-    };
-  }
+  if (text === "") return fail("ORCH_COMPACTION_FAILED", `model ${model.name} returned an empty summary`);
   return { ok: true, value: text };
 }
 
@@ -146,16 +139,10 @@ export interface ApplyCompaction {
  */
 export function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
   const { store, conversationId, plan } = a;
-  const failed = (message: string): Result<CompactResult> => ({
-    ok: false,
-    error: { code: "ORCH_STORE_FAILED", message: `compaction of "${conversationId}": ${message}` },
-  });
+  const failed = (message: string) =>
+    fail<CompactResult>("ORCH_STORE_FAILED", `compaction of "${conversationId}": ${message}`);
   const conv = store.getConversation(conversationId);
-  if (!conv)
-    return {
-      ok: false,
-      error: { code: "ORCH_UNKNOWN_CONVERSATION", message: `unknown conversation "${conversationId}"` },
-    };
+  if (!conv) return unknownConversation(conversationId);
   const keptFromSeq = plan.keep[0]?.firstSeq ?? conv.lastSeq + 1;
 
   const archive = store.createConversation({
@@ -203,4 +190,46 @@ export function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
       messagesKept: keptMessages.length,
     },
   };
+}
+
+export interface CompactDeps {
+  store: ConversationStore;
+  catalog: ModelCatalog;
+  timeouts: StreamTimeouts;
+}
+
+/**
+ * Plans, summarizes (with the conversation's model) and applies one compaction. Nothing is written
+ * unless the summary succeeded and `signal` was not aborted.
+ */
+export async function compactConversation(
+  deps: CompactDeps,
+  conversationId: string,
+  keepLastN: number,
+  signal: AbortSignal,
+): Promise<Result<CompactResult>> {
+  const { store, catalog } = deps;
+  const record = store.getConversation(conversationId);
+  if (!record) return unknownConversation(conversationId);
+  const history = store.loadHistory(conversationId);
+  if (!history.ok) return fail("ORCH_STORE_FAILED", history.error.message);
+  const plan = planCompaction(history.value.messages, keepLastN);
+  if (!plan) {
+    return fail(
+      "ORCH_NOTHING_TO_COMPACT",
+      `conversation "${conversationId}" has no older messages to summarize`,
+    );
+  }
+  const model = catalog.resolve(record.model ?? catalog.defaultModel());
+  if (!model.ok) return fail("ORCH_UNKNOWN_MODEL", model.error.message);
+  const summary = await summarize(model.value, plan.summarize, deps.timeouts, signal);
+  if (!summary.ok) return summary;
+  if (signal.aborted) return fail("ORCH_COMPACTION_FAILED", "compaction was cancelled");
+  return applyCompaction({
+    store,
+    conversationId,
+    plan,
+    summary: summary.value,
+    archiveId: crypto.randomUUID(),
+  });
 }

@@ -1,22 +1,15 @@
-import type {
-  ConversationRecord,
-  ConversationStore,
-  TurnEndStatus,
-} from "@dispatch/conversation-store/contract";
+import type { ConversationRecord, ConversationStore } from "@dispatch/conversation-store";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type {
   AgentEvent,
-  Chunk,
-  ConversationStatus,
   ConversationStatusResponse,
-  DoneReason,
   PermissionDecision,
   QueuedMessage,
   ResumePoint,
 } from "@dispatch/protocol/types";
 import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
 import type { PermissionGate, ToolRegistry } from "@dispatch/tools";
-import { applyCompaction, planCompaction, shouldAutoCompact, summarize } from "./compaction";
+import { compactConversation, shouldAutoCompact } from "./compaction";
 import { DEFAULT_SYSTEM_PROMPT, type OrchestratorConfig } from "./config";
 import {
   type CancelQueuedResult,
@@ -26,13 +19,11 @@ import {
   type ConversationListener,
   ConversationOpened,
   type ConversationSettings,
-  ConversationStatusChanged,
   type EnqueueOptions,
   type EnqueueResult,
   type GlobalConversationListener,
   type OpenResult,
   type Orchestrator,
-  type OrchestratorErrorCode,
   type ReplayEntry,
   type Result,
   type SettingsPatch,
@@ -42,12 +33,22 @@ import {
   TurnSettled,
   TurnStarted,
 } from "./contract";
-import { ConversationHub, type HubEntry } from "./hub";
-import { joinQueued, MessageQueue } from "./queue";
+import { type ConversationState, ConversationStates, type RunningTurn } from "./conversation-states";
+import type { HubEntry } from "./hub";
+import { joinQueued } from "./queue";
+import { fail, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";
-import { deriveStatus } from "./status";
+import { effectiveCwd, settingsOf } from "./settings";
 import { guard } from "./timeouts";
 import { runTurnLoop, type TurnOutcome } from "./turn-loop";
+import {
+  crashedOutcome,
+  doneEvent,
+  initialSettings,
+  stickyPatch,
+  turnEnd,
+  userMessageChunks,
+} from "./turn-records";
 
 export interface OrchestratorDeps {
   store: ConversationStore;
@@ -71,49 +72,8 @@ export interface OrchestratorDeps {
   clock?: () => number;
 }
 
-interface RunningTurn {
-  turnId: string;
-  controller: AbortController;
-  startedAt: number;
-  settled: Promise<TurnSettled>;
-}
-
-interface ConversationState {
-  id: string;
-  hub: ConversationHub;
-  queue: MessageQueue;
-  turn?: RunningTurn;
-  /** The status last persisted and announced by this process. */
-  status?: ConversationStatus;
-  closing: boolean;
-  compacting?: { promise: Promise<Result<CompactResult>>; controller: AbortController };
-  lastSettled?: TurnSettled;
-}
-
-const err = <T>(code: OrchestratorErrorCode, message: string): Result<T> => ({
-  ok: false,
-  error: { code, message },
-});
-
-const TURN_END_STATUS: Record<DoneReason, TurnEndStatus> = {
-  stop: "completed",
-  "tool-calls": "completed",
-  length: "completed",
-  "content-filter": "completed",
-  "max-steps": "completed",
-  other: "completed",
-  error: "error",
-  aborted: "aborted",
-  interrupted: "interrupted",
-};
-
-/** Idle conversations (no turn, no listener, empty queue) whose hub is kept for a late `resume`. */
-const RETAINED_IDLE = 256;
-
 export class OrchestratorService implements Orchestrator {
-  private readonly states = new Map<string, ConversationState>();
-  private readonly globalListeners = new Set<GlobalConversationListener>();
-  private readonly queueListeners = new Set<(conversationId: string) => void>();
+  private readonly states: ConversationStates;
   private readonly background = new Set<Promise<unknown>>();
   private shuttingDown = false;
   private readonly now: () => number;
@@ -124,6 +84,12 @@ export class OrchestratorService implements Orchestrator {
     this.now = deps.now ?? Date.now;
     this.clock = deps.clock ?? (() => performance.now());
     this.log = deps.logger;
+    this.states = new ConversationStates({
+      store: deps.store,
+      logger: deps.logger,
+      emit: (e, p) => deps.emit(e, p),
+      replayBufferLimit: deps.config.replayBufferLimit,
+    });
   }
 
   // ───────────────────────────── turns ─────────────────────────────
@@ -134,59 +100,45 @@ export class OrchestratorService implements Orchestrator {
   }
 
   private begin(req: StartTurnRequest): Result<StartedTurn & { messageId: string }> {
-    if (this.shuttingDown) return err("ORCH_SHUTTING_DOWN", "the daemon is shutting down; no new turns");
+    if (this.shuttingDown) return fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down; no new turns");
     if (typeof req.message !== "string" || req.message.trim() === "") {
-      return err("ORCH_INVALID_REQUEST", "startTurn: message must be a non-empty string");
+      return fail("ORCH_INVALID_REQUEST", "startTurn: message must be a non-empty string");
     }
     const conversationId = req.conversationId ?? crypto.randomUUID();
-    const state = this.state(conversationId);
-    if (state.turn) return err("ORCH_TURN_RUNNING", "a turn is already generating for this conversation");
+    const state = this.states.ensure(conversationId);
+    if (state.turn) return fail("ORCH_TURN_RUNNING", "a turn is already generating for this conversation");
     const record = this.deps.store.getConversation(conversationId);
     if (record?.status === "closed" || state.closing) {
-      return err("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
+      return fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
     }
     const modelName = req.model ?? record?.model ?? this.deps.catalog.defaultModel();
     const resolved = this.deps.catalog.resolve(modelName);
-    if (!resolved.ok) return err("ORCH_UNKNOWN_MODEL", resolved.error.message);
+    if (!resolved.ok) return fail("ORCH_UNKNOWN_MODEL", resolved.error.message);
 
     // Per-turn settings override the sticky ones and are remembered.
     if (record) {
-      const patch = {
-        ...(req.model !== undefined || record.model === undefined ? { model: modelName } : {}),
-        ...(req.cwd !== undefined ? { cwd: req.cwd } : {}),
-        ...(req.reasoningEffort !== undefined ? { reasoningEffort: req.reasoningEffort } : {}),
-        ...(req.workspaceId !== undefined ? { workspaceId: req.workspaceId } : {}),
-      };
+      const patch = stickyPatch(record, req, modelName);
       if (Object.keys(patch).length > 0) {
         const u = this.deps.store.updateConversation(conversationId, patch);
-        if (!u.ok) return err("ORCH_STORE_FAILED", u.error.message);
+        if (!u.ok) return fail("ORCH_STORE_FAILED", u.error.message);
       }
     }
 
     const turnId = crypto.randomUUID();
     const messageId = crypto.randomUUID();
-    const chunks: Chunk[] = [{ type: "text", text: req.message }];
-    for (const img of req.images ?? []) {
-      chunks.push({ type: "image", url: img.url, ...(img.mimeType ? { mimeType: img.mimeType } : {}) });
-    }
     const appended = this.deps.store.appendStep(
       conversationId,
-      [{ messageId, role: "user", chunks, turnId }],
-      {
-        model: modelName,
-        ...(req.workspaceId !== undefined ? { workspaceId: req.workspaceId } : {}),
-        ...(req.cwd !== undefined ? { cwd: req.cwd } : {}),
-        ...(req.reasoningEffort !== undefined ? { reasoningEffort: req.reasoningEffort } : {}),
-      },
+      [{ messageId, role: "user", chunks: userMessageChunks(req), turnId }],
+      initialSettings(req, modelName),
     );
-    if (!appended.ok) return err("ORCH_STORE_FAILED", appended.error.message);
+    if (!appended.ok) return fail("ORCH_STORE_FAILED", appended.error.message);
     const startedAt = this.now();
     const begun = this.deps.store.beginTurn({ turnId, conversationId, startedAt });
     if (!begun.ok)
       this.log.error("turn not recorded", { conversationId, turnId, error: begun.error.message });
 
     const conv = this.deps.store.getConversation(conversationId);
-    const cwd = this.effectiveCwd(conv);
+    const cwd = effectiveCwd(this.deps.store, conv, this.deps.defaultCwd);
     const controller = new AbortController();
     let settle: (s: TurnSettled) => void = () => {};
     const turn: RunningTurn = {
@@ -203,7 +155,7 @@ export class OrchestratorService implements Orchestrator {
     state.hub.publish({ ...base, type: "user-message", text: req.message });
     state.hub.publish({ ...base, type: "turn-start" });
     this.deps.emit(TurnStarted, { conversationId, turnId });
-    this.refreshStatus(state);
+    this.states.refreshStatus(state);
 
     const run = this.runTurn(state, turn, resolved.value, {
       cwd,
@@ -253,7 +205,7 @@ export class OrchestratorService implements Orchestrator {
           system: (this.deps.config.systemPrompt ?? DEFAULT_SYSTEM_PROMPT).replaceAll("{cwd}", opts.cwd),
           signal: turn.controller.signal,
           emit,
-          takeSteering: () => this.takeQueue(state),
+          takeSteering: () => this.states.takeQueue(state),
         },
       );
     } catch (e) {
@@ -261,36 +213,18 @@ export class OrchestratorService implements Orchestrator {
       this.log.error("turn loop failed", { conversationId, turnId, error: messageOf(e) });
       const message = `internal error: ${messageOf(e)}`;
       emit({ conversationId, turnId, type: "error", message });
-      outcome = {
-        reason: "error",
-        steps: 0,
-        error: { message },
-        metrics: { steps: 0, genTotalMs: 0, toolMs: 0 },
-      };
+      outcome = crashedOutcome(message);
     }
     const endedAt = this.now();
-    emit({
-      conversationId,
-      turnId,
-      type: "done",
-      reason: outcome.reason,
-      durationMs: endedAt - turn.startedAt,
-      ...(outcome.usage ? { usage: outcome.usage } : {}),
-      ...(outcome.contextSize !== undefined ? { contextSize: outcome.contextSize } : {}),
-    });
-    const ended = this.deps.store.endTurn(turnId, {
-      status: TURN_END_STATUS[outcome.reason],
-      endedAt,
-      ...(outcome.usage ? { usage: outcome.usage } : {}),
-      metrics: { ...outcome.metrics, ...(outcome.error ? { error: outcome.error } : {}) },
-    });
+    emit(doneEvent({ conversationId, turnId }, outcome, endedAt - turn.startedAt));
+    const ended = this.deps.store.endTurn(turnId, turnEnd(outcome, endedAt));
     if (!ended.ok)
       this.log.error("turn end not recorded", { conversationId, turnId, error: ended.error.message });
 
     // Queued messages are carried into a new turn unless the conversation is closing or the daemon stops.
-    const carried = state.closing || this.shuttingDown ? [] : this.takeQueue(state, false);
+    const carried = state.closing || this.shuttingDown ? [] : this.states.takeQueue(state, false);
     state.turn = undefined;
-    if (carried.length === 0) this.refreshStatus(state);
+    if (carried.length === 0) this.states.refreshStatus(state);
     emit({ conversationId, turnId, type: "turn-sealed" });
     state.hub.endTurn(turnId);
     const settled: TurnSettled = {
@@ -308,7 +242,7 @@ export class OrchestratorService implements Orchestrator {
       shouldAutoCompact(outcome.lastInputTokens, model.info.contextWindow, this.deps.config.autoCompactShare);
     if (compact) this.startCompaction(state, this.deps.config.keepLastN, true);
     if (carried.length > 0) this.carry(state, carried);
-    this.prune();
+    this.states.prune();
     return settled;
   }
 
@@ -322,17 +256,17 @@ export class OrchestratorService implements Orchestrator {
     });
     if (r.error.code === "ORCH_TURN_RUNNING") {
       for (const m of carried) state.queue.add(m);
-      this.queueChanged(state);
+      this.states.queueChanged(state);
     } else {
-      this.refreshStatus(state);
+      this.states.refreshStatus(state);
     }
   }
 
   enqueue(conversationId: string, text: string, opts: EnqueueOptions = {}): Result<EnqueueResult> {
     if (typeof text !== "string" || text.trim() === "") {
-      return err("ORCH_INVALID_REQUEST", "enqueue: text must be a non-empty string");
+      return fail("ORCH_INVALID_REQUEST", "enqueue: text must be a non-empty string");
     }
-    const state = this.state(conversationId);
+    const state = this.states.ensure(conversationId);
     if (!state.turn && !state.closing) {
       const started = this.begin({
         conversationId,
@@ -352,11 +286,11 @@ export class OrchestratorService implements Orchestrator {
       };
     }
     if (this.deps.store.getConversation(conversationId)?.status === "closed" || state.closing) {
-      return err("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
+      return fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
     }
     const message: QueuedMessage = { messageId: crypto.randomUUID(), text, createdAt: this.now() };
     state.queue.add(message);
-    this.queueChanged(state);
+    this.states.queueChanged(state);
     return {
       ok: true,
       value: { conversationId, startedTurn: false, messageId: message.messageId, queue: state.queue.list() },
@@ -366,7 +300,7 @@ export class OrchestratorService implements Orchestrator {
   cancelQueued(conversationId: string, messageId: string): CancelQueuedResult {
     const state = this.states.get(conversationId);
     const cancelled = state?.queue.cancel(messageId) ?? false;
-    if (state && cancelled) this.queueChanged(state);
+    if (state && cancelled) this.states.queueChanged(state);
     return { conversationId, cancelled, queue: state?.queue.list() ?? [] };
   }
 
@@ -383,19 +317,19 @@ export class OrchestratorService implements Orchestrator {
 
   async closeConversation(conversationId: string): Promise<Result<StopResult>> {
     if (!this.deps.store.getConversation(conversationId)) {
-      return err("ORCH_UNKNOWN_CONVERSATION", `unknown conversation "${conversationId}"`);
+      return unknownConversation(conversationId);
     }
-    const state = this.state(conversationId);
+    const state = this.states.ensure(conversationId);
     state.closing = true;
     try {
       state.queue.clear();
-      this.queueChanged(state);
+      this.states.queueChanged(state);
       const turn = state.turn;
       const abortedTurn = this.stopTurn(conversationId).abortedTurn;
       state.compacting?.controller.abort();
       if (turn) await turn.settled;
       if (state.compacting) await state.compacting.promise;
-      if (this.deps.store.getConversation(conversationId)) this.setStatus(state, "closed");
+      if (this.deps.store.getConversation(conversationId)) this.states.setStatus(state, "closed");
       return { ok: true, value: { conversationId, abortedTurn } };
     } finally {
       state.closing = false;
@@ -404,7 +338,7 @@ export class OrchestratorService implements Orchestrator {
 
   openConversation(conversationId: string): Result<OpenResult> {
     const record = this.deps.store.getConversation(conversationId);
-    if (!record) return err("ORCH_UNKNOWN_CONVERSATION", `unknown conversation "${conversationId}"`);
+    if (!record) return unknownConversation(conversationId);
     const value = { conversationId, workspaceId: record.workspaceId };
     this.deps.emit(ConversationOpened, value);
     return { ok: true, value };
@@ -435,13 +369,13 @@ export class OrchestratorService implements Orchestrator {
   // ───────────────────────────── fan-out ─────────────────────────────
 
   subscribe(conversationId: string, listener: ConversationListener, resume?: ResumePoint) {
-    const state = this.state(conversationId);
+    const state = this.states.ensure(conversationId);
     const off = state.hub.subscribe(listener, resume, (replayed) =>
       this.pendingNotIn(conversationId, replayed),
     );
     return () => {
       off();
-      this.prune();
+      this.states.prune();
     };
   }
 
@@ -451,18 +385,12 @@ export class OrchestratorService implements Orchestrator {
   }
 
   onConversationEvent(listener: GlobalConversationListener) {
-    this.globalListeners.add(listener);
-    return () => {
-      this.globalListeners.delete(listener);
-    };
+    return this.states.onEvent(listener);
   }
 
   /** Called with a conversation id whenever its queue changes (the message-queue surface listens). */
   onQueueChanged(listener: (conversationId: string) => void) {
-    this.queueListeners.add(listener);
-    return () => {
-      this.queueListeners.delete(listener);
-    };
+    return this.states.onQueueChanged(listener);
   }
 
   private pendingNotIn(conversationId: string, replayed: HubEntry[]): HubEntry[] {
@@ -478,66 +406,47 @@ export class OrchestratorService implements Orchestrator {
 
   getSettings(conversationId: string): ConversationSettings | undefined {
     const r = this.deps.store.getConversation(conversationId);
-    return r ? this.settingsOf(r) : undefined;
+    return r ? settingsOf(this.deps.store, r, this.deps.defaultCwd) : undefined;
   }
 
   updateSettings(conversationId: string, patch: SettingsPatch): Result<ConversationSettings> {
     if (typeof patch.model === "string") {
       const resolved = this.deps.catalog.resolve(patch.model);
-      if (!resolved.ok) return err("ORCH_UNKNOWN_MODEL", resolved.error.message);
+      if (!resolved.ok) return fail("ORCH_UNKNOWN_MODEL", resolved.error.message);
     }
     if (!this.deps.store.getConversation(conversationId)) {
-      return err("ORCH_UNKNOWN_CONVERSATION", `unknown conversation "${conversationId}"`);
+      return unknownConversation(conversationId);
     }
     const r = this.deps.store.updateConversation(conversationId, patch);
     if (!r.ok) {
       const code = r.error.code === "STORE_INVALID_INPUT" ? "ORCH_INVALID_REQUEST" : "ORCH_STORE_FAILED";
-      return err(code, r.error.message);
+      return fail(code, r.error.message);
     }
-    return { ok: true, value: this.settingsOf(r.value) };
-  }
-
-  private settingsOf(r: ConversationRecord): ConversationSettings {
-    return {
-      conversationId: r.id,
-      title: r.title,
-      workspaceId: r.workspaceId,
-      ...(r.model !== undefined ? { model: r.model } : {}),
-      ...(r.cwd !== undefined ? { cwd: r.cwd } : {}),
-      ...(r.reasoningEffort !== undefined ? { reasoningEffort: r.reasoningEffort } : {}),
-      effectiveCwd: this.effectiveCwd(r),
-    };
-  }
-
-  private effectiveCwd(r: ConversationRecord | undefined): string {
-    if (r?.cwd) return r.cwd;
-    const ws = r ? this.deps.store.getWorkspace(r.workspaceId) : undefined;
-    return ws?.defaultCwd ?? this.deps.defaultCwd;
+    return { ok: true, value: settingsOf(this.deps.store, r.value, this.deps.defaultCwd) };
   }
 
   resolvePermission(conversationId: string, requestId: string, decision: PermissionDecision): Result<void> {
     const gate = this.deps.gate;
-    if (!gate) return err("ORCH_UNKNOWN_PERMISSION_REQUEST", "no permission gate is installed");
+    if (!gate) return fail("ORCH_UNKNOWN_PERMISSION_REQUEST", "no permission gate is installed");
     const r = gate.resolve(conversationId, requestId, decision);
-    return r.ok ? { ok: true, value: undefined } : err("ORCH_UNKNOWN_PERMISSION_REQUEST", r.error.message);
+    return r.ok ? { ok: true, value: undefined } : fail("ORCH_UNKNOWN_PERMISSION_REQUEST", r.error.message);
   }
 
   // ───────────────────────────── compaction ─────────────────────────────
 
   compact(conversationId: string, opts: CompactOptions = {}): Promise<Result<CompactResult>> {
-    if (this.shuttingDown) return Promise.resolve(err("ORCH_SHUTTING_DOWN", "the daemon is shutting down"));
+    if (this.shuttingDown) return Promise.resolve(fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down"));
     const record = this.deps.store.getConversation(conversationId);
-    if (!record)
-      return Promise.resolve(err("ORCH_UNKNOWN_CONVERSATION", `unknown conversation "${conversationId}"`));
+    if (!record) return Promise.resolve(unknownConversation(conversationId));
     if (record.status === "closed") {
-      return Promise.resolve(err("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`));
+      return Promise.resolve(fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`));
     }
-    const state = this.state(conversationId);
+    const state = this.states.ensure(conversationId);
     if (state.turn)
-      return Promise.resolve(err("ORCH_TURN_RUNNING", "a turn is already generating for this conversation"));
+      return Promise.resolve(fail("ORCH_TURN_RUNNING", "a turn is already generating for this conversation"));
     if (state.compacting) {
       return Promise.resolve(
-        err("ORCH_COMPACTING", `conversation "${conversationId}" is already being compacted`),
+        fail("ORCH_COMPACTING", `conversation "${conversationId}" is already being compacted`),
       );
     }
     return this.startCompaction(state, opts.keepLastN ?? this.deps.config.keepLastN, false);
@@ -549,48 +458,18 @@ export class OrchestratorService implements Orchestrator {
     auto: boolean,
   ): Promise<Result<CompactResult>> {
     const controller = new AbortController();
-    const promise = this.compactNow(state.id, keepLastN, controller.signal).then((r) => {
+    const deps = { store: this.deps.store, catalog: this.deps.catalog, timeouts: this.deps.config.timeouts };
+    const promise = compactConversation(deps, state.id, keepLastN, controller.signal).then((r) => {
       if (state.compacting?.promise === promise) state.compacting = undefined;
       if (r.ok) this.deps.emit(ConversationCompacted, r.value);
       else if (auto)
         this.log.warn("automatic compaction failed", { conversationId: state.id, error: r.error.message });
-      this.prune();
+      this.states.prune();
       return r;
     });
     state.compacting = { promise, controller };
     this.track(promise);
     return promise;
-  }
-
-  private async compactNow(
-    conversationId: string,
-    keepLastN: number,
-    signal: AbortSignal,
-  ): Promise<Result<CompactResult>> {
-    const { store, catalog, config } = this.deps;
-    const record = store.getConversation(conversationId);
-    if (!record) return err("ORCH_UNKNOWN_CONVERSATION", `unknown conversation "${conversationId}"`);
-    const history = store.loadHistory(conversationId);
-    if (!history.ok) return err("ORCH_STORE_FAILED", history.error.message);
-    const plan = planCompaction(history.value.messages, keepLastN);
-    if (!plan) {
-      return err(
-        "ORCH_NOTHING_TO_COMPACT",
-        `conversation "${conversationId}" has no older messages to summarize`,
-      );
-    }
-    const model = catalog.resolve(record.model ?? catalog.defaultModel());
-    if (!model.ok) return err("ORCH_UNKNOWN_MODEL", model.error.message);
-    const summary = await summarize(model.value, plan.summarize, config.timeouts, signal);
-    if (!summary.ok) return summary;
-    if (signal.aborted) return err("ORCH_COMPACTION_FAILED", "compaction was cancelled");
-    return applyCompaction({
-      store,
-      conversationId,
-      plan,
-      summary: summary.value,
-      archiveId: crypto.randomUUID(),
-    });
   }
 
   // ───────────────────────────── lifecycle ─────────────────────────────
@@ -606,103 +485,12 @@ export class OrchestratorService implements Orchestrator {
 
   // ───────────────────────────── internals ─────────────────────────────
 
-  private state(conversationId: string): ConversationState {
-    let s = this.states.get(conversationId);
-    if (!s) {
-      s = {
-        id: conversationId,
-        hub: new ConversationHub(conversationId, {
-          replayBufferLimit: this.deps.config.replayBufferLimit,
-          logger: this.log,
-          onLive: (event, n) => this.fanOut(conversationId, event, n),
-        }),
-        queue: new MessageQueue(),
-        closing: false,
-      };
-      this.states.set(conversationId, s);
-    }
-    return s;
-  }
-
-  private fanOut(conversationId: string, event: AgentEvent, n: number | undefined): void {
-    for (const listener of [...this.globalListeners]) {
-      try {
-        listener(conversationId, event, n);
-      } catch (e) {
-        this.log.error("conversation event listener threw", {
-          conversationId,
-          eventType: event.type,
-          error: messageOf(e),
-        });
-      }
-    }
-  }
-
-  private takeQueue(state: ConversationState, announce = true): QueuedMessage[] {
-    const drained = state.queue.drain();
-    if (drained.length > 0) this.queueChanged(state, announce);
-    return drained;
-  }
-
-  private queueChanged(state: ConversationState, refresh = true): void {
-    if (refresh) this.refreshStatus(state);
-    for (const listener of [...this.queueListeners]) {
-      try {
-        listener(state.id);
-      } catch (e) {
-        this.log.error("queue listener threw", { conversationId: state.id, error: messageOf(e) });
-      }
-    }
-  }
-
-  /** Persists and announces the status derived from the in-memory state, when it changed. */
-  private refreshStatus(state: ConversationState): void {
-    const record = this.deps.store.getConversation(state.id);
-    if (!record || record.status === "closed") return;
-    this.setStatus(
-      state,
-      deriveStatus({ closed: false, running: !!state.turn, queued: state.queue.size }),
-      record,
-    );
-  }
-
-  private setStatus(state: ConversationState, status: ConversationStatus, record?: ConversationRecord): void {
-    const current = record ?? this.deps.store.getConversation(state.id);
-    if (!current || current.status === status) {
-      state.status = status;
-      return;
-    }
-    const r = this.deps.store.updateConversation(state.id, { status });
-    if (!r.ok) {
-      this.log.error("status not persisted", { conversationId: state.id, status, error: r.error.message });
-      return;
-    }
-    state.status = status;
-    state.hub.publish({ type: "status", conversationId: state.id, status });
-    this.deps.emit(ConversationStatusChanged, {
-      conversationId: state.id,
-      status,
-      workspaceId: r.value.workspaceId,
-    });
-  }
-
   private track(p: Promise<unknown>): void {
     const tracked = p.catch((e: unknown) =>
       this.log.error("background task failed", { error: messageOf(e) }),
     );
     this.background.add(tracked);
     tracked.finally(() => this.background.delete(tracked));
-  }
-
-  /** Forgets idle conversations beyond the retention bound (oldest first). */
-  private prune(): void {
-    if (this.states.size <= RETAINED_IDLE) return;
-    for (const [id, s] of this.states) {
-      if (this.states.size <= RETAINED_IDLE) return;
-      if (!s.turn && !s.compacting && !s.closing && s.queue.size === 0 && s.hub.listenerCount === 0) {
-        this.states.delete(id);
-      }
-    }
   }
 }
 

@@ -1,0 +1,165 @@
+import type { ConversationRecord, ConversationStore } from "@dispatch/conversation-store";
+import type { EventHandle, Logger } from "@dispatch/kernel";
+import type { AgentEvent, ConversationStatus, QueuedMessage } from "@dispatch/protocol/types";
+import {
+  type CompactResult,
+  ConversationStatusChanged,
+  type GlobalConversationListener,
+  type Result,
+  type TurnSettled,
+} from "./contract";
+import { ConversationHub } from "./hub";
+import { MessageQueue } from "./queue";
+import { messageOf } from "./run-tool";
+import { deriveStatus } from "./status";
+
+export interface RunningTurn {
+  turnId: string;
+  controller: AbortController;
+  startedAt: number;
+  settled: Promise<TurnSettled>;
+}
+
+/** What this process holds for one conversation. */
+export interface ConversationState {
+  id: string;
+  hub: ConversationHub;
+  queue: MessageQueue;
+  turn?: RunningTurn;
+  /** closeConversation is in progress: no new turn, no carry. */
+  closing: boolean;
+  compacting?: { promise: Promise<Result<CompactResult>>; controller: AbortController };
+  lastSettled?: TurnSettled;
+}
+
+export interface ConversationStatesDeps {
+  store: ConversationStore;
+  logger: Logger;
+  emit<T>(event: EventHandle<T>, payload: T): void;
+  replayBufferLimit: number;
+}
+
+/** Idle conversations (no turn, no listener, empty queue) whose hub is kept for a late `resume`. */
+const RETAINED_IDLE = 256;
+
+/**
+ * The in-memory side of the conversations: their hubs, queues and running turns, the global event and
+ * queue listeners, and the status each conversation shows (persisted, then announced as a `status`
+ * event and a ConversationStatusChanged kernel event with the persisted workspace).
+ */
+export class ConversationStates {
+  private readonly states = new Map<string, ConversationState>();
+  private readonly eventListeners = new Set<GlobalConversationListener>();
+  private readonly queueListeners = new Set<(conversationId: string) => void>();
+
+  constructor(private readonly deps: ConversationStatesDeps) {}
+
+  get(conversationId: string): ConversationState | undefined {
+    return this.states.get(conversationId);
+  }
+
+  ensure(conversationId: string): ConversationState {
+    let s = this.states.get(conversationId);
+    if (!s) {
+      s = {
+        id: conversationId,
+        hub: new ConversationHub(conversationId, {
+          replayBufferLimit: this.deps.replayBufferLimit,
+          logger: this.deps.logger,
+          onLive: (event, n) =>
+            this.fanOut(this.eventListeners, "conversation event", (l) => l(conversationId, event, n), event),
+        }),
+        queue: new MessageQueue(),
+        closing: false,
+      };
+      this.states.set(conversationId, s);
+    }
+    return s;
+  }
+
+  values(): IterableIterator<ConversationState> {
+    return this.states.values();
+  }
+
+  onEvent(listener: GlobalConversationListener): () => void {
+    this.eventListeners.add(listener);
+    return () => {
+      this.eventListeners.delete(listener);
+    };
+  }
+
+  onQueueChanged(listener: (conversationId: string) => void): () => void {
+    this.queueListeners.add(listener);
+    return () => {
+      this.queueListeners.delete(listener);
+    };
+  }
+
+  /** Empties the queue; `refresh` also updates the status (not when the messages are being carried). */
+  takeQueue(state: ConversationState, refresh = true): QueuedMessage[] {
+    const drained = state.queue.drain();
+    if (drained.length > 0) this.queueChanged(state, refresh);
+    return drained;
+  }
+
+  queueChanged(state: ConversationState, refresh = true): void {
+    if (refresh) this.refreshStatus(state);
+    this.fanOut(this.queueListeners, "queue", (l) => l(state.id));
+  }
+
+  /** Persists and announces the status derived from the in-memory state, when it changed. */
+  refreshStatus(state: ConversationState): void {
+    const record = this.deps.store.getConversation(state.id);
+    if (!record || record.status === "closed") return;
+    this.setStatus(
+      state,
+      deriveStatus({ closed: false, running: !!state.turn, queued: state.queue.size }),
+      record,
+    );
+  }
+
+  setStatus(state: ConversationState, status: ConversationStatus, record?: ConversationRecord): void {
+    const current = record ?? this.deps.store.getConversation(state.id);
+    if (!current || current.status === status) return;
+    const r = this.deps.store.updateConversation(state.id, { status });
+    if (!r.ok) {
+      this.deps.logger.error("status not persisted", {
+        conversationId: state.id,
+        status,
+        error: r.error.message,
+      });
+      return;
+    }
+    state.hub.publish({ type: "status", conversationId: state.id, status });
+    this.deps.emit(ConversationStatusChanged, {
+      conversationId: state.id,
+      status,
+      workspaceId: r.value.workspaceId,
+    });
+  }
+
+  /** Forgets idle conversations beyond the retention bound (oldest first). */
+  prune(): void {
+    if (this.states.size <= RETAINED_IDLE) return;
+    for (const [id, s] of this.states) {
+      if (this.states.size <= RETAINED_IDLE) return;
+      if (!s.turn && !s.compacting && !s.closing && s.queue.size === 0 && s.hub.listenerCount === 0) {
+        this.states.delete(id);
+      }
+    }
+  }
+
+  /** Calls every listener; a throwing one is logged and never stops the others. */
+  private fanOut<L>(listeners: Set<L>, what: string, call: (l: L) => void, event?: AgentEvent): void {
+    for (const listener of [...listeners]) {
+      try {
+        call(listener);
+      } catch (e) {
+        this.deps.logger.error(`${what} listener threw`, {
+          ...(event ? { eventType: event.type } : {}),
+          error: messageOf(e),
+        });
+      }
+    }
+  }
+}
