@@ -1,23 +1,15 @@
 /**
  * The shell: one Bun.serve, only I/O. Every decision is made by pure modules — the connection policy
- * (policy.ts), the rate limit (rate-limit.ts), the router (router.ts) and the replies (replies.ts); this
- * file applies them to sockets.
- *
- * Fan-out: each conversation event is serialized once and published to the conversation's topic with
- * Bun's native pub/sub (`conv:<id>`); catalog and conversation broadcasts go to one global topic that
- * every connection joins. Nothing here loops over watchers per event, except to close slow consumers
- * after a publish reported backpressure.
- *
- * Backpressure: every send and publish result is checked. A connection whose unsent output passes
- * `maxBufferedBytes` is closed with 4008; Bun's own `backpressureLimit` (twice the cap, close on
- * reach) is the hard memory bound behind that check.
+ * (policy.ts, before upgrading), the rate limit (rate-limit.ts), the router (router.ts) and the replies
+ * (replies.ts); who receives what is fanout.ts. This file applies outcomes to sockets and never lets
+ * an exception out of a handler: it is logged with a code and answered with a generic error.
  */
 import type { Logger } from "@dispatch/kernel";
 import { parseClientMessage } from "@dispatch/protocol";
 import type { ParseClientMessageResult, ServerMessage, SurfaceScope } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
-import type { CatalogEntry, SurfaceContext, SurfaceRegistry } from "@dispatch/surface-registry";
-import type { Server, ServerWebSocket } from "bun";
+import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry";
+import type { Server } from "bun";
 import { ownHttpOrigins, type WsConfig } from "./config";
 import {
   CloseCodes,
@@ -26,21 +18,19 @@ import {
   type WsTransport,
   WsTransportError,
 } from "./contract";
+import { type ConnData, errorText, Fanout, type Socket, surfaceCtx } from "./fanout";
 import { type ConnectionPolicy, checkUpgrade, createConnectionPolicy } from "./policy";
-import { chargeFrame, initialRateState, type RateState } from "./rate-limit";
+import { chargeFrame, initialRateState } from "./rate-limit";
 import {
   ackFrames,
   catalogFrame,
   chatReplies,
-  deltaFrame,
   errorFrame,
   internalErrorFrame,
   invokeReplies,
-  presenceFrame,
   specReplies,
-  updateFrame,
 } from "./replies";
-import { type RouteOutcome, type RouterView, routeClientMessage, type SurfaceTarget } from "./router";
+import { type RouteOutcome, type RouterView, routeClientMessage } from "./router";
 
 export interface WsServerDeps {
   config: WsConfig;
@@ -61,47 +51,13 @@ export interface WsServer extends WsTransport {
   broadcast(frame: ServerMessage): void;
 }
 
-interface ConnData {
-  id: number;
-  authenticated: boolean;
-  open: boolean;
-  rate: RateState;
-  /** Surface subscription keys (router's ConnectionState). */
-  surfaces: Set<string>;
-  /** Watched conversations (router's ConnectionState). */
-  conversations: Set<string>;
-}
-type Socket = ServerWebSocket<ConnData>;
-
-/** The subscribers of one (surfaceId, conversationId) and the state of its spec refresh. */
-interface SurfaceEntry {
-  target: SurfaceTarget;
-  topic: string;
-  sockets: Set<Socket>;
-  fetching: boolean;
-  dirty: boolean;
-}
-
-const GLOBAL_TOPIC = "global";
-const convTopic = (conversationId: string) => `conv:${conversationId}`;
-const surfaceTopic = (key: string) => `surface:${key}`;
-
-function surfaceCtx(target: SurfaceTarget): SurfaceContext | undefined {
-  return target.conversationId === undefined ? undefined : { conversationId: target.conversationId };
-}
-
 function scopeMap(catalog: CatalogEntry[]): Map<string, SurfaceScope> {
   return new Map(catalog.map((e) => [e.id, e.scope ?? "conversation"]));
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 /** Binds the port and starts serving. Throws WsTransportError WS_LISTEN_FAILED when it cannot bind. */
 export function startWsServer(deps: WsServerDeps): WsServer {
   const { config, registry, orchestrator, logger } = deps;
-  const cap = config.maxBufferedBytes;
   const policy: ConnectionPolicy = createConnectionPolicy({
     bindHost: config.host,
     token: deps.token,
@@ -110,11 +66,14 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     allowedHosts: config.allowedHosts,
     requireTokenForBrowsers: config.requireTokenForBrowsers,
   });
-
-  const sockets = new Set<Socket>();
-  const watchers = new Map<string, Set<Socket>>();
-  /** Subscription key → its subscribers (few: one per surface and watched conversation). */
-  const surfaceSubs = new Map<string, SurfaceEntry>();
+  let server: Server<ConnData> | undefined;
+  const fanout = new Fanout({
+    publish: (topic, text) => server?.publish(topic, text, false) ?? 0,
+    cap: config.maxBufferedBytes,
+    logger,
+    orchestrator,
+    registry,
+  });
   const closedListeners = new Set<(c: ConnectionClosed) => void>();
   let scopes = scopeMap(registry.catalog());
   let catalogText = JSON.stringify(catalogFrame(registry.catalog()));
@@ -125,131 +84,14 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     surfaceScope: (id) => scopes.get(id),
     newConversationId: deps.newConversationId,
   };
+  const send = (ws: Socket, frames: readonly ServerMessage[]) => fanout.sendFrames(ws, frames);
 
-  // ───────────── sending, with every result checked ─────────────
-
-  function closeSlow(ws: Socket): void {
-    if (!ws.data.open) return;
-    logger.warn("closing slow consumer", { conn: ws.data.id, bufferedBytes: ws.getBufferedAmount(), cap });
-    ws.close(CloseCodes.slowConsumer, "slow consumer");
-  }
-
-  /** Sends one text frame; false (and the connection closed with 4008) when it is over the cap. */
-  function sendText(ws: Socket, text: string): boolean {
-    if (!ws.data.open) return false;
-    const status = ws.send(text, false);
-    if (status === 0 || (status === -1 && ws.getBufferedAmount() > cap)) {
-      closeSlow(ws);
-      return false;
-    }
-    return true;
-  }
-
-  function sendFrames(ws: Socket, frames: readonly ServerMessage[]): void {
-    for (const f of frames) if (!sendText(ws, JSON.stringify(f))) return;
-  }
-
-  /** Publishes once; when Bun reports backpressure or a drop, closes the subscribers over the cap. */
-  function publish(topic: string, text: string, subscribers: Iterable<Socket>): void {
-    const status = server.publish(topic, text, false);
-    if (status > 0) return;
-    for (const ws of [...subscribers]) if (ws.data.open && ws.getBufferedAmount() > cap) closeSlow(ws);
-  }
-
-  // ───────────── conversations: replay, watch, presence ─────────────
-
-  function publishPresence(conversationId: string): void {
-    const set = watchers.get(conversationId);
-    if (set === undefined) return;
-    publish(convTopic(conversationId), JSON.stringify(presenceFrame(conversationId, set.size)), set);
-  }
-
-  /**
-   * Replays to this socket then joins the topic in the same synchronous tick: no event can be
-   * published in between, so nothing is lost or duplicated.
-   */
-  function watch(ws: Socket, conversationId: string, resume?: { turnId: string; n: number }): boolean {
-    for (const e of orchestrator.replay(conversationId, resume)) {
-      if (!sendText(ws, JSON.stringify(deltaFrame(e.event, e.n)))) return false;
-    }
-    if (!ws.data.open) return false;
-    ws.subscribe(convTopic(conversationId));
-    ws.data.conversations.add(conversationId);
-    let set = watchers.get(conversationId);
-    if (set === undefined) {
-      set = new Set();
-      watchers.set(conversationId, set);
-    }
-    set.add(ws);
-    publishPresence(conversationId);
-    return true;
-  }
-
-  function unwatch(ws: Socket, conversationId: string): void {
-    if (ws.data.open) ws.unsubscribe(convTopic(conversationId));
-    ws.data.conversations.delete(conversationId);
-    const set = watchers.get(conversationId);
-    if (set === undefined) return;
-    set.delete(ws);
-    if (set.size === 0) watchers.delete(conversationId);
-    else publishPresence(conversationId);
-  }
-
-  // ───────────── surfaces ─────────────
-
-  function addSurface(ws: Socket, target: SurfaceTarget): void {
-    let entry = surfaceSubs.get(target.key);
-    if (entry === undefined) {
-      entry = { target, topic: surfaceTopic(target.key), sockets: new Set(), fetching: false, dirty: false };
-      surfaceSubs.set(target.key, entry);
-    }
-    entry.sockets.add(ws);
-    ws.data.surfaces.add(target.key);
-    ws.subscribe(entry.topic);
-  }
-
-  function removeSurface(ws: Socket, key: string): void {
-    ws.data.surfaces.delete(key);
-    const entry = surfaceSubs.get(key);
-    if (entry === undefined) return;
-    if (ws.data.open) ws.unsubscribe(entry.topic);
-    entry.sockets.delete(ws);
-    if (entry.sockets.size === 0) surfaceSubs.delete(key);
-  }
-
-  /** Fetches the spec and publishes `update`; changes during a fetch coalesce into one more fetch. */
-  async function refresh(entry: SurfaceEntry): Promise<void> {
-    if (entry.fetching) {
-      entry.dirty = true;
-      return;
-    }
-    entry.fetching = true;
+  /** Runs `fn`; an exception is logged with a code instead of escaping into Bun or a service. */
+  function guard(what: string, fn: () => void): void {
     try {
-      do {
-        entry.dirty = false;
-        const r = await registry.getSpec(entry.target.surfaceId, surfaceCtx(entry.target));
-        if (entry.sockets.size === 0 || stopped) break;
-        if (r.ok) publish(entry.topic, JSON.stringify(updateFrame(entry.target, r.value)), entry.sockets);
-        else
-          logger.warn("surface spec refresh failed", {
-            surfaceId: entry.target.surfaceId,
-            code: r.error.code,
-          });
-      } while (entry.dirty);
-    } finally {
-      entry.fetching = false;
-    }
-  }
-
-  function onSpecChanged(surfaceId: string, ctx?: SurfaceContext): void {
-    const only = ctx?.conversationId;
-    for (const entry of surfaceSubs.values()) {
-      if (entry.target.surfaceId !== surfaceId) continue;
-      if (only !== undefined && entry.target.scope === "conversation" && entry.target.conversationId !== only)
-        continue;
-      refresh(entry).catch((err: unknown) =>
-        logger.error("surface refresh threw", { code: "WS_INTERNAL_ERROR", error: errorText(err) }),
-      );
+      fn();
+    } catch (err) {
+      logger.error(`${what} failed`, { code: "WS_INTERNAL_ERROR", error: errorText(err) });
     }
   }
 
@@ -262,7 +104,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
 
   function internalError(ws: Socket, err: unknown, isChat: boolean, replyTo: string | undefined): void {
     logger.error("ws handler failed", { code: "WS_INTERNAL_ERROR", conn: ws.data.id, error: errorText(err) });
-    sendFrames(ws, [internalErrorFrame(isChat, replyTo)]);
+    send(ws, [internalErrorFrame(isChat, replyTo)]);
   }
 
   /** Applies an outcome; returns the frames to send now (async ops send theirs when they finish). */
@@ -274,23 +116,23 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         return [outcome.frame];
       case "surface.subscribe": {
         const { target, added, replyTo } = outcome;
-        if (added) addSurface(ws, target);
+        if (added) fanout.addSurface(ws, target);
         runAsync(ws, false, replyTo, async () => {
           const r = await registry.getSpec(target.surfaceId, surfaceCtx(target));
-          if (!r.ok && added) removeSurface(ws, target.key);
-          sendFrames(ws, specReplies(target, r, replyTo));
+          if (!r.ok && added) fanout.removeSurface(ws, target.key);
+          send(ws, specReplies(target, r, replyTo));
         });
         return [];
       }
       case "surface.unsubscribe":
-        removeSurface(ws, outcome.target.key);
+        fanout.removeSurface(ws, outcome.target.key);
         return ackFrames(outcome.replyTo);
       case "surface.invoke": {
         const { surfaceId, actionId, payload, conversationId, replyTo } = outcome;
         runAsync(ws, false, replyTo, async () => {
           const ctx = conversationId === undefined ? undefined : { conversationId };
           const r = await registry.invoke(surfaceId, actionId, payload, ctx);
-          sendFrames(ws, invokeReplies(surfaceId, r, replyTo));
+          send(ws, invokeReplies(surfaceId, r, replyTo));
         });
         return [];
       }
@@ -298,19 +140,19 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         const cid = outcome.turn.conversationId;
         const r = orchestrator.startTurn(outcome.turn);
         // Joining after the start replays the new turn from its first event (same tick: nothing missed).
-        if (r.ok && !ws.data.conversations.has(cid)) watch(ws, cid);
+        if (r.ok && !ws.data.conversations.has(cid)) fanout.watch(ws, cid);
         return chatReplies(cid, r, outcome.replyTo);
       }
       case "chat.subscribe":
-        watch(ws, outcome.conversationId, outcome.resume);
+        fanout.watch(ws, outcome.conversationId, outcome.resume);
         return ackFrames(outcome.replyTo);
       case "chat.unsubscribe":
-        unwatch(ws, outcome.conversationId);
+        fanout.unwatch(ws, outcome.conversationId);
         return ackFrames(outcome.replyTo);
       case "chat.queue": {
         const { conversationId: cid, text, workspaceId, replyTo } = outcome;
         const r = orchestrator.enqueue(cid, text, workspaceId === undefined ? {} : { workspaceId });
-        if (r.ok && r.value.startedTurn && !ws.data.conversations.has(cid)) watch(ws, cid);
+        if (r.ok && r.value.startedTurn && !ws.data.conversations.has(cid)) fanout.watch(ws, cid);
         return chatReplies(cid, r, replyTo);
       }
       case "chat.queue.cancel":
@@ -346,11 +188,11 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       }
       if (charged.verdict === "warn") {
         const msg = `rate limit exceeded (${config.rateLimit.perSecond} frames/s); frames are being dropped`;
-        sendFrames(ws, [errorFrame(msg, { code: "WS_RATE_LIMITED" })]);
+        send(ws, [errorFrame(msg, { code: "WS_RATE_LIMITED" })]);
       }
       if (charged.verdict !== "allow") return;
       parsed = parseClientMessage(typeof raw === "string" ? raw : new Uint8Array(raw));
-      sendFrames(ws, apply(ws, routeClientMessage(view, ws.data, parsed)));
+      send(ws, apply(ws, routeClientMessage(view, ws.data, parsed)));
     } catch (err) {
       const isChat = parsed?.ok === true ? parsed.message.type.startsWith("chat.") : false;
       internalError(ws, err, isChat, parsed?.ok === true ? parsed.message.id : undefined);
@@ -358,26 +200,14 @@ export function startWsServer(deps: WsServerDeps): WsServer {
   }
 
   function onClose(ws: Socket, code: number, reason: string): void {
-    ws.data.open = false;
-    sockets.delete(ws);
-    for (const cid of [...ws.data.conversations]) unwatch(ws, cid);
-    for (const key of [...ws.data.surfaces]) removeSurface(ws, key);
+    fanout.drop(ws);
     logger.debug("connection closed", { conn: ws.data.id, code, reason });
-    for (const l of [...closedListeners]) {
-      try {
-        l({ id: ws.data.id, code, reason });
-      } catch (err) {
-        logger.error("connection-closed listener threw", {
-          code: "WS_INTERNAL_ERROR",
-          error: errorText(err),
-        });
-      }
-    }
+    for (const l of [...closedListeners])
+      guard("connection-closed listener", () => l({ id: ws.data.id, code, reason }));
   }
 
   // ───────────── Bun.serve ─────────────
 
-  let server: Server<ConnData>;
   try {
     server = Bun.serve<ConnData>({
       hostname: config.host,
@@ -416,7 +246,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       },
       websocket: {
         maxPayloadLength: config.maxPayloadBytes,
-        backpressureLimit: cap * 2,
+        backpressureLimit: config.maxBufferedBytes * 2,
         closeOnBackpressureLimit: true,
         idleTimeout: config.idleTimeoutSec,
         sendPings: true,
@@ -424,10 +254,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         publishToSelf: false,
         open(ws) {
           try {
-            ws.data.open = true;
-            sockets.add(ws);
-            ws.subscribe(GLOBAL_TOPIC);
-            sendText(ws, catalogText);
+            fanout.open(ws, catalogText);
             logger.debug("connection opened", { conn: ws.data.id, authenticated: ws.data.authenticated });
           } catch (err) {
             internalError(ws, err, false, undefined);
@@ -435,11 +262,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         },
         message: onMessage,
         close(ws, code, reason) {
-          try {
-            onClose(ws, code, reason);
-          } catch (err) {
-            logger.error("ws close handler failed", { code: "WS_INTERNAL_ERROR", error: errorText(err) });
-          }
+          guard("ws close handler", () => onClose(ws, code, reason));
         },
         error(err, ws) {
           logger.error("ws handler threw", {
@@ -459,21 +282,24 @@ export function startWsServer(deps: WsServerDeps): WsServer {
   }
 
   const disposers = [
-    registry.onCatalogChanged((catalog) => {
-      scopes = scopeMap(catalog);
-      catalogText = JSON.stringify(catalogFrame(catalog));
-      publish(GLOBAL_TOPIC, catalogText, sockets);
-    }),
-    registry.onSpecChanged(onSpecChanged),
-    orchestrator.onConversationEvent((conversationId, event, n) => {
-      const set = watchers.get(conversationId);
-      if (set === undefined) return; // nobody watches: not even serialized
-      publish(convTopic(conversationId), JSON.stringify(deltaFrame(event, n)), set);
-    }),
+    registry.onCatalogChanged((catalog) =>
+      guard("catalog push", () => {
+        scopes = scopeMap(catalog);
+        catalogText = JSON.stringify(catalogFrame(catalog));
+        fanout.broadcast(catalogText);
+      }),
+    ),
+    registry.onSpecChanged((surfaceId, ctx) =>
+      guard("surface update", () => fanout.specChanged(surfaceId, ctx)),
+    ),
+    orchestrator.onConversationEvent((cid, event, n) =>
+      guard("event fan-out", () => fanout.event(cid, event, n)),
+    ),
   ];
 
-  const hostname = server.hostname ?? config.host;
-  const port = server.port ?? config.port;
+  const bound = server;
+  const hostname = bound.hostname ?? config.host;
+  const port = bound.port ?? config.port;
   const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;
 
   return {
@@ -482,10 +308,10 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     url: `ws://${urlHost}:${port}`,
     token: deps.token,
     broadcast(frame) {
-      if (!stopped) publish(GLOBAL_TOPIC, JSON.stringify(frame), sockets);
+      if (!stopped) guard("broadcast", () => fanout.broadcast(JSON.stringify(frame)));
     },
     connections(): ConnectionInfo[] {
-      return [...sockets].map((ws) => ({
+      return [...fanout.sockets].map((ws) => ({
         id: ws.data.id,
         remoteAddress: ws.remoteAddress,
         authenticated: ws.data.authenticated,
@@ -504,8 +330,8 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       if (stopped) return;
       stopped = true;
       for (const d of disposers) await d();
-      for (const ws of [...sockets]) ws.close(CloseCodes.goingAway, "server shutting down");
-      await server.stop(true);
+      for (const ws of [...fanout.sockets]) ws.close(CloseCodes.goingAway, "server shutting down");
+      await bound.stop(true);
     },
   };
 }
