@@ -1,7 +1,15 @@
 import { ConversationStoreConfigSchema } from "@dispatch/conversation-store";
 import { ProvidersConfigSchema } from "@dispatch/providers";
 import { OrchestratorConfigSchema } from "@dispatch/session-orchestrator";
-import { PermissionConfig } from "@dispatch/tools";
+import {
+  EditFileLimits,
+  GlobLimits,
+  GrepLimits,
+  ListDirLimits,
+  PermissionConfig,
+  ReadFileLimits,
+  RunShellLimits,
+} from "@dispatch/tools";
 import { HttpTransportConfigSchema } from "@dispatch/transport-http";
 import { WsConfigSchema } from "@dispatch/transport-ws/config";
 import { z } from "zod";
@@ -55,12 +63,12 @@ const extensionSections = {
   "session-orchestrator": OrchestratorConfigSchema.optional(),
   "permission-gate": PermissionConfig.strict().optional(),
   "surface-registry": extensionSection.optional(),
-  "tool-read-file": extensionSection.optional(),
-  "tool-list-dir": extensionSection.optional(),
-  "tool-glob": extensionSection.optional(),
-  "tool-grep": extensionSection.optional(),
-  "tool-edit-file": extensionSection.optional(),
-  "tool-run-shell": extensionSection.optional(),
+  "tool-read-file": ReadFileLimits.partial().strict().optional(),
+  "tool-list-dir": ListDirLimits.partial().strict().optional(),
+  "tool-glob": GlobLimits.partial().strict().optional(),
+  "tool-grep": GrepLimits.partial().strict().optional(),
+  "tool-edit-file": EditFileLimits.partial().strict().optional(),
+  "tool-run-shell": RunShellLimits.partial().strict().optional(),
 };
 
 /** Ids of the extension sections a config file may hold. */

@@ -133,6 +133,14 @@ test("extension sections are checked with the extension's own schema", () => {
   }
 });
 
+test("tool sections are checked with the tools' limit schemas", () => {
+  expect(parseConfigFile("f.toml", `[tool-run-shell]\nmaxTimeoutMs = 1000\n`).ok).toBe(true);
+  expect(parseConfigFile("f.toml", `[tool-run-shell]\nmaxTimeoutMS = 1000\n`)).toEqual({
+    ok: false,
+    errors: ["f.toml: tool-run-shell.maxTimeoutMS: unknown key"],
+  });
+});
+
 test("[ws] accepts transport-ws limits but not its connection settings", () => {
   expect(parseConfigFile("f.toml", `[ws]\nport = 0\nidleTimeoutSec = 30\n`).ok).toBe(true);
   const r = parseConfigFile("f.toml", `[ws]\ntoken = "${"x".repeat(30)}"\n`);

@@ -97,8 +97,12 @@ async function boot(host: Host, logger: Logger): Promise<{ http: HttpTransport; 
   } catch (e) {
     throw new DaemonError("DAEMON_BOOT_FAILED", `cannot boot: ${e instanceof Error ? e.message : String(e)}`);
   }
-  for (const d of report.disabled) {
-    logger.warn("extension disabled", { extension: d.id, code: d.code, reason: d.reason });
+  // The kernel logs each failure as it happens; this line sums the boot up for the log reader.
+  if (report.disabled.length > 0) {
+    logger.warn("disabled extensions", {
+      disabled: report.disabled.map((d) => `${d.id}: ${d.reason}`),
+      active: report.active.length,
+    });
   }
   const http = host.tryGet(HttpTransport);
   const ws = host.tryGet(WsTransport);
@@ -159,7 +163,7 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
     transports = await boot(host, logger);
   } catch (e) {
     await host.stop().catch((err) => logger.error("shutdown after a failed boot had errors", { err }));
-    logger.error("boot failed", { err: e });
+    logger.error("boot failed", { code: e instanceof DaemonError ? e.code : "DAEMON_BOOT_FAILED" });
     logger.close();
     lock.release();
     throw e;

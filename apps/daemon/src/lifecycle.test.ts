@@ -3,7 +3,7 @@
  * bad config at startup, and SIGTERM in the middle of a turn followed by a restart.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import { withTimeout } from "@dispatch/testkit/wait";
@@ -108,6 +108,28 @@ describe("bad configuration", () => {
     const named = await refused(home, { DISPATCH_CONFIG: other });
     expect(named.code).toBe(2);
     expect(named.stderr).toContain(`${other}: log.level: expected one of debug, info, warn, error`);
+  });
+});
+
+describe("boot failure", () => {
+  test("an extension that cannot start is reported with its reason; without a transport the daemon exits 1", async () => {
+    const home = await tempHome();
+    // A directory is not a database file: the store fails, and everything that needs it is skipped.
+    await writeConfig(home, `[conversation-store]\npath = "${home}"\n`);
+    const r = await refused(home);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("required extensions are disabled");
+    expect(r.stderr).toMatch(/conversation-store: .+/);
+    expect(r.stderr).toContain("transport-http:");
+    const log = readFileSync(join(home, "logs", "daemon.log"), "utf8");
+    const summary = log
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string; disabled?: string[] })
+      .find((r) => r.msg === "disabled extensions");
+    expect(summary?.disabled?.[0]).toStartWith("conversation-store: ");
+    expect(existsSync(join(home, "daemon.json"))).toBe(false);
+    expect(existsSync(join(home, "daemon.lock"))).toBe(false);
   });
 });
 

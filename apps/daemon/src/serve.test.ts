@@ -316,8 +316,11 @@ describe("errors", () => {
   });
 });
 
-test("SIGTERM: exits 0 and removes daemon.json and the lock", async () => {
+test("SIGTERM: closes sockets with 1001, exits 0 and removes daemon.json and the lock", async () => {
+  const ws = new WsClient(`ws://127.0.0.1:${d.info.wsPort}`, [`dispatch.token.${d.token}`]);
+  await ws.next((f) => f.type === "catalog", "the catalog frame");
   expect(await d.stop()).toBe(0);
+  expect((await withTimeout(ws.closed, 5_000, "the socket to close")).code).toBe(1001);
   expect(existsSync(join(d.home, "daemon.json"))).toBe(false);
   expect(existsSync(join(d.home, "daemon.lock"))).toBe(false);
   expect(d.stderr.text).not.toContain(d.token);
