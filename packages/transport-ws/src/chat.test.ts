@@ -116,7 +116,7 @@ describe("chat.subscribe", () => {
     const a = await connect();
     const b = await connect();
     const cid = "conv-late";
-    a.send({ type: "chat.send", conversationId: cid, message: slow(15, 40, "late joiner") });
+    a.send({ type: "chat.send", conversationId: cid, message: slow(20, 80, "late joiner") });
     for (let i = 0; i < 3; i++) await a.next(isDelta(cid, "text-delta"), `text-delta #${i + 1}`);
     expect(await b.request({ type: "chat.subscribe", conversationId: cid }, "join")).toEqual({
       type: "ack",
