@@ -94,7 +94,9 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
       secrets: credential.apiKey ? [credential.apiKey] : [],
       logger,
       // Most OpenAI-compatible servers accept low/medium/high only; Anthropic maps all five itself.
-      ...(credential.kind === "openai-compatible" ? { mapReasoning: clampReasoning } : {}),
+      ...(credential.kind === "openai-compatible"
+        ? { mapReasoning: clampReasoning }
+        : { keepReasoning: true }),
     });
     models.set(name, model);
     return { ok: true, value: model };

@@ -36,7 +36,8 @@ export type ProviderPart =
 
 /**
  * One message of the model-facing history. The conversation store's `HistoryMessage` (from
- * `loadHistory`) is assignable to this. Error chunks are dropped when the prompt is built.
+ * `loadHistory`) is assignable to this. Error chunks are dropped when the prompt is built; thinking
+ * chunks are sent back to Anthropic only (with their signature), never to OpenAI-compatible servers.
  */
 export interface HistoryMessage {
   messageId?: string;

@@ -182,7 +182,6 @@ describe("streaming through the OpenAI-compatible provider", () => {
       {
         role: "assistant",
         content: null,
-        reasoning_content: "I should list.",
         tool_calls: [{ id: "c1", type: "function", function: { name: "ls", arguments: '{"path":"."}' } }],
       },
       { role: "tool", tool_call_id: "c1", content: "a.txt" },

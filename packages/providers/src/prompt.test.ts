@@ -52,7 +52,7 @@ test("pure: assistant thinking, text and tool calls keep their order; results be
       ],
     },
   ];
-  expect(toPrompt(messages)).toEqual([
+  expect(toPrompt(messages, undefined, { keepReasoning: true })).toEqual([
     {
       role: "assistant",
       content: [
@@ -93,7 +93,7 @@ test("pure: a tool result stored inside another message is split into its own to
 
 test("pure: a signed thinking chunk carries its signature for Anthropic", () => {
   const thinking = { type: "thinking", text: "t", signature: "sig" } as const;
-  const [message] = toPrompt([{ role: "assistant", chunks: [thinking] }]);
+  const [message] = toPrompt([{ role: "assistant", chunks: [thinking] }], undefined, { keepReasoning: true });
   expect(message).toEqual({
     role: "assistant",
     content: [{ type: "reasoning", text: "t", providerOptions: { anthropic: { signature: "sig" } } }],
@@ -131,4 +131,17 @@ test("pure: tool specs become function tools", () => {
   expect(toTools([{ name: "ls", description: "List", parameters: { type: "object" } }])).toEqual([
     { type: "function", name: "ls", description: "List", inputSchema: { type: "object" } },
   ]);
+});
+
+test("pure: thinking is dropped unless keepReasoning is set", () => {
+  const messages: HistoryMessage[] = [
+    {
+      role: "assistant",
+      chunks: [
+        { type: "thinking", text: "hmm" },
+        { type: "text", text: "Hi" },
+      ],
+    },
+  ];
+  expect(toPrompt(messages)).toEqual([{ role: "assistant", content: [{ type: "text", text: "Hi" }] }]);
 });

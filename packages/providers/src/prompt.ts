@@ -20,8 +20,14 @@ type ToolContent = Extract<LanguageModelV4Message, { role: "tool" }>["content"];
  * - Tool results become tool messages (wherever they were stored), right after the content before them.
  * - A tool call whose stored input is not an object (arguments that were not valid JSON) is sent with
  *   `{}`: providers require object arguments, and the paired error result tells the model what failed.
+ * - Thinking is sent back only with `keepReasoning` (Anthropic, which needs its signed blocks); several
+ *   OpenAI-compatible servers reject `reasoning_content` in input messages.
  */
-export function toPrompt(messages: readonly HistoryMessage[], system?: string): LanguageModelV4Prompt {
+export function toPrompt(
+  messages: readonly HistoryMessage[],
+  system?: string,
+  options: { keepReasoning?: boolean } = {},
+): LanguageModelV4Prompt {
   const prompt: LanguageModelV4Prompt = [];
   const leadingSystem: string[] = system ? [system] : [];
   let leading = true;
@@ -32,13 +38,13 @@ export function toPrompt(messages: readonly HistoryMessage[], system?: string): 
       continue;
     }
     leading = false;
-    prompt.push(...convertMessage(message));
+    prompt.push(...convertMessage(message, options.keepReasoning ?? false));
   }
   if (leadingSystem.length > 0) prompt.unshift({ role: "system", content: leadingSystem.join("\n\n") });
   return prompt;
 }
 
-function convertMessage(message: HistoryMessage): LanguageModelV4Message[] {
+function convertMessage(message: HistoryMessage, keepReasoning: boolean): LanguageModelV4Message[] {
   const out: LanguageModelV4Message[] = [];
   let user: (LanguageModelV4TextPart | LanguageModelV4FilePart)[] = [];
   let assistant: AssistantContent = [];
@@ -67,7 +73,7 @@ function convertMessage(message: HistoryMessage): LanguageModelV4Message[] {
     }
     if (tool.length > 0) flush();
     if (isAssistant) {
-      const part = assistantPart(chunk);
+      const part = chunk.type === "thinking" && !keepReasoning ? undefined : assistantPart(chunk);
       if (part) assistant.push(part);
     } else {
       const part = userPart(chunk, message.role === "system");

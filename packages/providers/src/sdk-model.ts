@@ -22,6 +22,8 @@ export interface SdkModelOptions {
   /** Strings that must never appear in error messages or logs. */
   secrets: readonly string[];
   logger: Logger;
+  /** Send thinking chunks of the history back (Anthropic: signed blocks are required with tools). */
+  keepReasoning?: boolean;
   /** Adjusts the requested effort for this provider before the AI SDK maps it. */
   mapReasoning?: (effort: ReasoningEffort) => ReasoningEffort;
 }
@@ -48,7 +50,7 @@ async function* streamSdk(options: SdkModelOptions, request: ModelRequest): Asyn
   try {
     const tools = toTools(request.tools);
     const result = await options.model.doStream({
-      prompt: toPrompt(request.messages, request.system),
+      prompt: toPrompt(request.messages, request.system, { keepReasoning: options.keepReasoning ?? false }),
       ...(tools.length > 0 ? { tools, toolChoice: { type: "auto" as const } } : {}),
       ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
       ...(request.reasoningEffort !== undefined
