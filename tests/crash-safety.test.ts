@@ -69,7 +69,7 @@ async function drive(probe: WsProbe, recorder: TurnRecorder, conversationId: str
     c.acked.push(text);
     const sealedBefore = sealedCount(recorder, conversationId);
     try {
-      await probe.waitFor(
+      await probe.until(
         () => sealedCount(recorder, conversationId) > sealedBefore,
         30_000,
         `a turn of ${conversationId} sealed`,
@@ -134,7 +134,7 @@ test(`SIGKILL during streaming turns, ${ROUNDS} times: logs gap-free, nothing co
     });
     const drivers = conversations.map((id) => drive(probe, recorder, id, round));
     // Kill once every conversation has sealed at least one turn plus a random extra delay.
-    await probe.waitFor(
+    await probe.until(
       () => conversations.every((id) => sealedCount(recorder, id) > 0),
       WAIT_MS * 2,
       "one sealed turn in every conversation",
@@ -144,7 +144,7 @@ test(`SIGKILL during streaming turns, ${ROUNDS} times: logs gap-free, nothing co
     await Bun.sleep(delay);
     await daemon.kill();
     await Promise.all(drivers);
-    const problems: string[] = [];
+    const problems: string[] = [...recorder.late];
     for (const turnId of recorder.sealed) problems.push(...turnProblems(turnId, recorder.turns.get(turnId)!));
     fail(problems, daemon);
   }

@@ -68,7 +68,7 @@ function steadyClient(probe: WsProbe) {
         return;
       }
       const sealedBefore = recorder.sealed.size;
-      await probe.waitFor(() => recorder.sealed.size > sealedBefore, 60_000, `turn ${turns + 1} sealed`);
+      await probe.until(() => recorder.sealed.size > sealedBefore, 60_000, `turn ${turns + 1} sealed`);
       turns++;
     }
   })();
@@ -76,6 +76,7 @@ function steadyClient(probe: WsProbe) {
     async stop() {
       running = false;
       await done;
+      problems.push(...recorder.late);
       for (const [turnId, events] of recorder.turns) {
         problems.push(...turnProblems(turnId, events));
         const text = recorder.text(turnId);
@@ -159,7 +160,7 @@ describe("fuzzing the live WebSocket", () => {
         }
       };
       await fuzz
-        .waitFor(
+        .until(
           () => {
             countAnswers();
             return [...expectedIds.keys()].every((id) => answersById.has(id));

@@ -61,7 +61,7 @@ async function streamTurn(conversationId: string, readers: Reader[]) {
   expect(answer.type).toBe("ack");
   await Promise.all(
     readers.map((r) =>
-      r.probe.waitFor(() => r.recorder.sealed.size > 0, 120_000, `${r.probe.label}: the long turn sealed`),
+      r.probe.until(() => r.recorder.sealed.size > 0, 120_000, `${r.probe.label}: the long turn sealed`),
     ),
   );
   return sampler.stop();
@@ -69,7 +69,7 @@ async function streamTurn(conversationId: string, readers: Reader[]) {
 
 function readerProblems(r: Reader): string[] {
   const expected = `${LOCAL_INTRO} stream ${Array.from({ length: WORDS }, (_, i) => `word${i + 1}`).join(" ")}`;
-  const problems: string[] = [];
+  const problems = r.recorder.late.map((p) => `${r.probe.label}: ${p}`);
   for (const [turnId, events] of r.recorder.turns) {
     problems.push(...turnProblems(turnId, events).map((p) => `${r.probe.label}: ${p}`));
     if (r.recorder.text(turnId) !== expected) problems.push(`${r.probe.label}: turn ${turnId} text differs`);

@@ -13,22 +13,41 @@ export interface SeenEvent {
   n: number | undefined;
 }
 
+/** What is kept of a sealed turn when the recorder does not keep events. */
+export interface SealedTurn {
+  conversationId: string;
+  userText: string | undefined;
+  text: string;
+  problems: string[];
+}
+
 /**
  * Collects the `chat.delta` events of one connection per turn (in arrival order), and remembers which
- * turns were sealed. Feed it every frame.
+ * turns were sealed. Feed it every frame. With `keepEvents: false` a sealed turn is checked at once
+ * (`turnProblems`) and only its summary is kept, so long load runs hold only the turns in flight.
  */
 export class TurnRecorder {
-  /** turnId → events in arrival order. */
+  /** turnId → events in arrival order (sealed turns are moved to `summaries` unless keepEvents). */
   readonly turns = new Map<string, SeenEvent[]>();
   /** conversationId → its turn ids in the order their first event arrived. */
   readonly byConversation = new Map<string, string[]>();
   readonly sealed = new Set<string>();
+  /** Sealed turns, checked (only when keepEvents is false). */
+  readonly summaries = new Map<string, SealedTurn>();
+  /** Events that arrived for a turn after its `turn-sealed` (always a failure). */
+  readonly late: string[] = [];
   private readonly sealListeners: ((conversationId: string, turnId: string) => void)[] = [];
+
+  constructor(private readonly opts: { keepEvents?: boolean } = {}) {}
 
   feed(frame: ServerMessage): void {
     if (frame.type !== "chat.delta") return;
     const event = frame.event;
     if (event.type === "status") return;
+    if (this.sealed.has(event.turnId)) {
+      this.late.push(`turn ${event.turnId}: ${event.type} (n=${frame.n}) after turn-sealed`);
+      return;
+    }
     let list = this.turns.get(event.turnId);
     if (!list) {
       list = [];
@@ -41,6 +60,15 @@ export class TurnRecorder {
     if (event.type === "turn-sealed") {
       this.sealed.add(event.turnId);
       for (const l of this.sealListeners) l(event.conversationId, event.turnId);
+      if (this.opts.keepEvents === false) {
+        this.summaries.set(event.turnId, {
+          conversationId: event.conversationId,
+          userText: this.userText(event.turnId),
+          text: this.text(event.turnId),
+          problems: turnProblems(event.turnId, list),
+        });
+        this.turns.delete(event.turnId);
+      }
     }
   }
 

@@ -166,6 +166,15 @@ export class WsProbe {
     });
   }
 
+  /**
+   * Resolves once `condition()` holds: checked now, then after every frame (for state kept outside the
+   * probe, such as a TurnRecorder fed by `onFrame`).
+   */
+  async until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (condition()) return;
+    await this.waitFor(() => condition(), timeoutMs, what, { since: Number.POSITIVE_INFINITY });
+  }
+
   /** Stops reading from the socket: the daemon sees TCP backpressure (a slow consumer). */
   pause(): boolean {
     return (this.socket as unknown as { pause(): boolean }).pause();
