@@ -158,6 +158,8 @@ export interface TextChunk {
 export interface ThinkingChunk {
   type: "thinking";
   text: string;
+  /** (ext) Provider signature of the thinking block (Anthropic requires it back with tool results). */
+  signature?: string;
 }
 export interface ToolCallChunk {
   type: "tool-call";

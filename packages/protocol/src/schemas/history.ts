@@ -3,7 +3,7 @@ import { named, PositiveInt, RoleSchema } from "./common";
 
 export const TextChunkSchema = named(z.object({ type: z.literal("text"), text: z.string() }), "TextChunk");
 export const ThinkingChunkSchema = named(
-  z.object({ type: z.literal("thinking"), text: z.string() }),
+  z.object({ type: z.literal("thinking"), text: z.string(), signature: z.string().optional() }),
   "ThinkingChunk",
 );
 export const ToolCallChunkSchema = named(
