@@ -32,11 +32,7 @@ import type {
   StopResponse,
   TitleSettingResponse,
 } from "@dispatch/protocol/types";
-import type {
-  ConversationSettings,
-  Orchestrator,
-  SettingsPatch,
-} from "@dispatch/session-orchestrator/contract";
+import type { ConversationSettings, Orchestrator, SettingsPatch } from "@dispatch/session-orchestrator";
 import type { BunRequest, Server } from "bun";
 import type { z } from "zod";
 import { readBodyText } from "./body";

@@ -3,18 +3,19 @@ import { ConversationStore } from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
 import { openApiDocument, protocolJsonSchema } from "@dispatch/protocol";
 import { ModelCatalog } from "@dispatch/providers";
-import { Orchestrator } from "@dispatch/session-orchestrator/contract";
+import { Orchestrator } from "@dispatch/session-orchestrator";
+import packageJson from "../package.json";
 import { apiRoutes } from "./api";
 import { parseHttpTransportConfig } from "./config";
 import { HTTP_TRANSPORT_ID, HttpTransport } from "./contract";
-import { type RunningHttpServer, startHttpServer } from "./server";
+import { startHttpServer } from "./server";
 
 export interface HttpTransportExtensionOptions {
   /** Reported by `GET /health`; default this package's version. */
   version?: string;
 }
 
-const PACKAGE_VERSION = "0.1.0";
+const PACKAGE_VERSION: string = packageJson.version;
 
 /** Serializes a document once, on first use. */
 function lazyJson(make: () => unknown): () => string {
@@ -31,7 +32,6 @@ function lazyJson(make: () => unknown): () => string {
  * `HttpTransport`.
  */
 export function httpTransportExtension(options: HttpTransportExtensionOptions = {}): Extension {
-  let server: RunningHttpServer | undefined;
   return {
     manifest: {
       id: HTTP_TRANSPORT_ID,
@@ -73,7 +73,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         routes,
         logger: ctx.logger,
       });
-      server = running;
+      // Shutdown cuts what is left (streams included); the daemon stops turns before that.
       ctx.scope.add(() => running.stop(true));
       ctx.provide(HttpTransport, {
         port: running.port,
@@ -85,10 +85,6 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         },
       });
       ctx.logger.info("HTTP API listening", { url: running.url });
-    },
-    async deactivate() {
-      await server?.stop(true);
-      server = undefined;
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Disposer } from "@dispatch/kernel";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
+import type { Orchestrator } from "@dispatch/session-orchestrator";
 
 /** Pure: the events of one turn that belong in its NDJSON stream (its own, plus conversation status). */
 export function belongsToTurn(event: AgentEvent, turnId: string): boolean {

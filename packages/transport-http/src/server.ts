@@ -113,21 +113,31 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
   }
   const fallback = guard(undefined, undefined);
 
-  const server = Bun.serve({
-    hostname: opts.host,
-    port: opts.port,
-    development: false,
-    idleTimeout: opts.idleTimeoutSec,
-    // Our own cap (413 as JSON) runs first; Bun's is a backstop for absurd bodies.
-    maxRequestBodySize: Math.max(opts.maxBodyBytes * 2, opts.maxBodyBytes + 1024 * 1024),
-    routes,
-    fetch: (req, srv) => fallback(req as BunRequest, srv as Server<undefined>),
-    error(e) {
-      const requestId = `req-${++requestCounter}`;
-      opts.logger.error("HTTP server error", { requestId, err: e });
-      return errorResponse(internalFailure(requestId));
-    },
-  });
+  const listen = (): Server<undefined> =>
+    Bun.serve({
+      hostname: opts.host,
+      port: opts.port,
+      development: false,
+      idleTimeout: opts.idleTimeoutSec,
+      // Our own cap (413 as JSON) runs first; Bun's is a backstop for absurd bodies.
+      maxRequestBodySize: Math.max(opts.maxBodyBytes * 2, opts.maxBodyBytes + 1024 * 1024),
+      routes,
+      fetch: (req, srv) => fallback(req as BunRequest, srv as Server<undefined>),
+      error(e) {
+        const requestId = `req-${++requestCounter}`;
+        opts.logger.error("HTTP server error", { requestId, err: e });
+        return errorResponse(internalFailure(requestId));
+      },
+    });
+  let server: Server<undefined>;
+  try {
+    server = listen();
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(
+      `cannot listen on ${opts.host}:${opts.port}: ${why} (choose another port: [http] port in dispatch.toml or DISPATCH_HTTP_PORT; 0 = a free port)`,
+    );
+  }
   const port = server.port as number;
   policy = createConnectionPolicy({
     bindHost: opts.host,
