@@ -1,4 +1,4 @@
-import type { ConversationRecord, ConversationStore } from "@dispatch/conversation-store";
+import type { ConversationStore } from "@dispatch/conversation-store";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent, ConversationStatus, QueuedMessage } from "@dispatch/protocol/types";
 import {
@@ -109,18 +109,31 @@ export class ConversationStates {
 
   /** Persists and announces the status derived from the in-memory state, when it changed. */
   refreshStatus(state: ConversationState): void {
-    const record = this.deps.store.getConversation(state.id);
-    if (!record || record.status === "closed") return;
-    this.setStatus(
-      state,
-      deriveStatus({ closed: false, running: !!state.turn, queued: state.queue.size }),
-      record,
-    );
+    this.persistStatus(state)?.();
   }
 
-  setStatus(state: ConversationState, status: ConversationStatus, record?: ConversationRecord): void {
-    const current = record ?? this.deps.store.getConversation(state.id);
-    if (!current || current.status === status) return;
+  setStatus(state: ConversationState, status: ConversationStatus): void {
+    this.writeStatus(state, status)?.();
+  }
+
+  /**
+   * Persists the derived status when it changed and returns the announcement (a `status` event and
+   * ConversationStatusChanged with the persisted workspace) for the caller to make: the end of a turn
+   * writes before `turn-sealed` and announces after it, so `done` is directly followed by `turn-sealed`.
+   */
+  persistStatus(state: ConversationState): (() => void) | undefined {
+    const derived = deriveStatus({ closed: false, running: !!state.turn, queued: state.queue.size });
+    return this.writeStatus(state, derived, true);
+  }
+
+  private writeStatus(
+    state: ConversationState,
+    status: ConversationStatus,
+    keepClosed = false,
+  ): (() => void) | undefined {
+    const current = this.deps.store.getConversation(state.id);
+    if (!current || current.status === status || (keepClosed && current.status === "closed"))
+      return undefined;
     const r = this.deps.store.updateConversation(state.id, { status });
     if (!r.ok) {
       this.deps.logger.error("status not persisted", {
@@ -128,14 +141,13 @@ export class ConversationStates {
         status,
         error: r.error.message,
       });
-      return;
+      return undefined;
     }
-    state.hub.publish({ type: "status", conversationId: state.id, status });
-    this.deps.emit(ConversationStatusChanged, {
-      conversationId: state.id,
-      status,
-      workspaceId: r.value.workspaceId,
-    });
+    const workspaceId = r.value.workspaceId;
+    return () => {
+      state.hub.publish({ type: "status", conversationId: state.id, status });
+      this.deps.emit(ConversationStatusChanged, { conversationId: state.id, status, workspaceId });
+    };
   }
 
   /** Forgets idle conversations beyond the retention bound (oldest first). */

@@ -57,7 +57,7 @@ describe("end to end over real HTTP", () => {
     ).toBe("Reading.The secret word is mango.");
     expect(rec.of("done")[0]).toMatchObject({ reason: "stop", usage: { inputTokens: 60, outputTokens: 12 } });
     expect(rec.types.slice(0, 2)).toEqual(["user-message", "turn-start"]);
-    expect(rec.types.at(-1)).toBe("turn-sealed");
+    expect(rec.turnTypes.at(-1)).toBe("turn-sealed");
 
     // The second request carried the assistant tool call and its result back to the model.
     const second = requestBody(1).messages;

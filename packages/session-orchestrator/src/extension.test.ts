@@ -72,7 +72,7 @@ test("host.stop() aborts running turns and seals them before the store closes", 
   const { turnId } = ok(d.orch.startTurn({ conversationId, message: "go" }));
   await rec.waitForType("text-delta");
   await d.host.stop();
-  expect(rec.types.at(-1)).toBe("turn-sealed");
+  expect(rec.turnTypes.at(-1)).toBe("turn-sealed");
   expect(rec.of("done")[0]!.reason).toBe("aborted");
   const store = openConversationStore({ path: dbPath });
   try {

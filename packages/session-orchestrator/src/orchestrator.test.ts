@@ -357,8 +357,8 @@ describe("orchestrator", () => {
     await r1.waitForType("text-delta");
     await r2.waitForType("text-delta");
     await withTimeout(h.orch.shutdown(), WAIT_MS, "shutdown");
-    expect(r1.types.at(-1)).toBe("turn-sealed");
-    expect(r2.types.at(-1)).toBe("turn-sealed");
+    expect(r1.turnTypes.at(-1)).toBe("turn-sealed");
+    expect(r2.turnTypes.at(-1)).toBe("turn-sealed");
     expect(h.store.getTurn(c1.turnId)?.status).toBe("aborted");
     expect(h.orch.startTurn({ message: "three" })).toMatchObject({
       ok: false,

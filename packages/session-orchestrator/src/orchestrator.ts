@@ -224,9 +224,11 @@ export class OrchestratorService implements Orchestrator {
     // Queued messages are carried into a new turn unless the conversation is closing or the daemon stops.
     const carried = state.closing || this.shuttingDown ? [] : this.states.takeQueue(state, false);
     state.turn = undefined;
-    if (carried.length === 0) this.states.refreshStatus(state);
+    // The status is written before `turn-sealed` (the last write) and announced after it.
+    const announce = carried.length === 0 && !state.closing ? this.states.persistStatus(state) : undefined;
     emit({ conversationId, turnId, type: "turn-sealed" });
     state.hub.endTurn(turnId);
+    announce?.();
     const settled: TurnSettled = {
       conversationId,
       turnId,

@@ -212,6 +212,11 @@ export class Recorder {
     return this.entries.map((e) => e.event.type);
   }
 
+  /** The types of the turn events (without the conversation's `status` events). */
+  get turnTypes(): AgentEventType[] {
+    return this.types.filter((t) => t !== "status");
+  }
+
   of<T extends AgentEventType>(type: T): Extract<AgentEvent, { type: T }>[] {
     return this.entries
       .map((e) => e.event)

@@ -38,8 +38,8 @@ describe("turn loop", () => {
       "usage",
       "step-complete",
       "done",
-      "status",
       "turn-sealed",
+      "status",
     ]);
     expect(rec.entries.filter((e) => e.event.type !== "status").map((e) => e.n)).toEqual(
       Array.from({ length: 13 }, (_, i) => i + 1),
@@ -79,6 +79,26 @@ describe("turn loop", () => {
       "turn.settled",
     ]);
     expect(h.emitted[1]!.payload).toEqual({ conversationId, status: "active", workspaceId: "default" });
+  });
+
+  test("turn-sealed comes after the last write: turn recorded, status persisted, history final", async () => {
+    using h = harness();
+    h.model.script(say("hi"));
+    const conversationId = crypto.randomUUID();
+    const atSeal: unknown[] = [];
+    h.orch.subscribe(conversationId, (e) => {
+      if (e.type !== "turn-sealed") return;
+      atSeal.push(
+        h.store.getTurn(e.turnId)?.status,
+        h.store.getConversation(conversationId)?.status,
+        ok(h.store.readWindow(conversationId)).chunks.length,
+      );
+    });
+    const rec = new Recorder();
+    h.orch.subscribe(conversationId, rec.listener);
+    const { turnId } = ok(h.orch.startTurn({ conversationId, message: "hello" }));
+    await rec.sealed(turnId);
+    expect(atSeal).toEqual(["completed", "idle", 2]);
   });
 
   test("each finished step is persisted before the next step starts", async () => {
@@ -171,7 +191,7 @@ describe("turn loop", () => {
     await rec.sealed(turnId);
     expect(rec.of("provider-retry").length).toBe(1);
     expect(rec.of("error")[0]).toMatchObject({ code: "PROVIDER_HTTP_ERROR" });
-    expect(rec.types.slice(-3)).toEqual(["done", "status", "turn-sealed"]);
+    expect(rec.types.slice(-3)).toEqual(["done", "turn-sealed", "status"]);
     expect(h.store.getTurn(turnId)?.status).toBe("error");
   });
 
@@ -194,7 +214,7 @@ describe("turn loop", () => {
     await rec.sealed(turnId);
     expect(rec.of("provider-retry")).toEqual([]);
     expect(rec.of("error")[0]).toMatchObject({ message: "stream cut", code: "PROVIDER_NETWORK" });
-    expect(rec.types.slice(-4)).toEqual(["error", "done", "status", "turn-sealed"]);
+    expect(rec.types.slice(-4)).toEqual(["error", "done", "turn-sealed", "status"]);
     const stored = ok(h.store.readWindow(conversationId)).chunks.map((c) => c.chunk);
     expect(stored.slice(1)).toEqual([
       { type: "text", text: "half an ans" },
@@ -241,7 +261,7 @@ describe("turn loop", () => {
     await rec.sealed(turnId);
     expect(requestSignal?.aborted).toBe(true);
     expect(rec.of("done")[0]!.reason).toBe("aborted");
-    expect(rec.types.at(-1)).toBe("turn-sealed");
+    expect(rec.turnTypes.at(-1)).toBe("turn-sealed");
     const stored = ok(h.store.readWindow(conversationId)).chunks.map((c) => c.chunk);
     expect(stored.at(-1)).toEqual({ type: "text", text: "working on" });
     expect(h.store.getTurn(turnId)?.status).toBe("aborted");
