@@ -239,6 +239,40 @@ describe("conversation endpoints", () => {
     }
   });
 
+  test("compact summarizes older messages; with nothing left to summarize it is 409; pages and cursors", async () => {
+    const first = await chat({ message: "one" });
+    await readUntil(first.events, (e) => e.type === "turn-sealed", "turn-sealed");
+    const id = first.conversationId;
+    for (const message of ["two", "three"]) {
+      const next = await chat({ conversationId: id, message });
+      await readUntil(next.events, (e) => e.type === "turn-sealed", "turn-sealed");
+    }
+    const compacted = await post(`/conversations/${id}/compact`, { keepLastN: 2 });
+    expect(compacted.status).toBe(200);
+    const body = (await compacted.json()) as {
+      conversationId: string;
+      newConversationId: string;
+      messagesKept: number;
+    };
+    expect(body).toMatchObject({ conversationId: id, messagesKept: 2 });
+    expect(body.newConversationId).not.toBe(id);
+    // An empty body means the defaults.
+    const again = await d.api(`/conversations/${id}/compact`, { method: "POST" });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: "ORCH_NOTHING_TO_COMPACT" });
+
+    const page = (await (await d.api("/conversations?limit=1")).json()) as {
+      conversations: unknown[];
+      nextCursor: string;
+    };
+    expect(page.conversations).toHaveLength(1);
+    const nextPage = await d.api(`/conversations?limit=1&cursor=${encodeURIComponent(page.nextCursor)}`);
+    expect(nextPage.status).toBe(200);
+    const bogus = await d.api("/conversations?cursor=bogus");
+    expect(bogus.status).toBe(400);
+    expect(await bogus.json()).toMatchObject({ code: "STORE_INVALID_CURSOR" });
+  });
+
   test("close ends a conversation: later turns are refused with 409", async () => {
     const { conversationId, events } = await chat({ message: "to be closed" });
     await readUntil(events, (e) => e.type === "turn-sealed", "turn-sealed");
