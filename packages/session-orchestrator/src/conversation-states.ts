@@ -61,6 +61,7 @@ export class ConversationStates {
   ensure(conversationId: string): ConversationState {
     let s = this.states.get(conversationId);
     if (!s) {
+      this.prune();
       s = {
         id: conversationId,
         hub: new ConversationHub(conversationId, {
