@@ -142,3 +142,19 @@ describe("renderEvent", () => {
     );
   });
 });
+
+test("text after a tool call starts on a new line, and done closes the line once", () => {
+  const base = { conversationId: "c", turnId: "t" };
+  const opts = { color: false, showReasoning: false };
+  const state: RenderState = { mode: "start" };
+  const out: string[] = [];
+  const events = [
+    { ...base, type: "text-delta" as const, delta: "Calling a tool." },
+    { ...base, type: "tool-call" as const, toolCallId: "1", toolName: "x", input: {} },
+    { ...base, type: "tool-result" as const, toolCallId: "1", toolName: "x", content: "ok", isError: false },
+    { ...base, type: "text-delta" as const, delta: "Done." },
+    { ...base, type: "done" as const, reason: "stop" as const },
+  ];
+  for (const e of events) out.push(renderEvent(e, state, opts).stdout ?? "");
+  expect(out.join("")).toBe("Calling a tool.\nDone.\n");
+});

@@ -8,6 +8,8 @@ export interface RenderOptions {
 export interface RenderState {
   /** What the last written text was, so sections get separated by a newline exactly once. */
   mode: "start" | "text" | "reasoning" | "other";
+  /** stdout has text on a line that is not finished yet. */
+  openLine?: boolean;
 }
 
 export interface Rendered {
@@ -35,8 +37,10 @@ export function renderEvent(event: AgentEvent, state: RenderState, opts: RenderO
   const breakLine = state.mode === "text" ? "\n" : "";
   switch (event.type) {
     case "text-delta": {
-      const prefix = state.mode === "reasoning" ? "\n" : "";
+      // Text resuming after reasoning or a tool call starts on a fresh line.
+      const prefix = state.mode === "reasoning" || (state.mode === "other" && state.openLine) ? "\n" : "";
       state.mode = "text";
+      state.openLine = !event.delta.endsWith("\n");
       return { stdout: prefix + event.delta };
     }
     case "reasoning-delta":
@@ -78,8 +82,9 @@ export function renderEvent(event: AgentEvent, state: RenderState, opts: RenderO
         stderr: `${breakLine}${red(color, `error: ${event.message}${event.code ? ` (${event.code})` : ""}`)}\n`,
       };
     case "done": {
-      const out: Rendered = state.mode === "text" ? { stdout: "\n" } : {};
+      const out: Rendered = state.openLine ? { stdout: "\n" } : {};
       state.mode = "start";
+      state.openLine = false;
       if (event.reason !== "stop" && event.reason !== "tool-calls") {
         out.stderr = dim(color, `[turn ended: ${event.reason}]\n`);
       }

@@ -339,7 +339,7 @@ async function askPermission(
   if (!io.stdinIsTTY) {
     io.stderr.write(
       `dispatch: denied ${event.toolName} (stdin is not a terminal, so nobody can answer). ` +
-        `Run in a terminal to answer, or allow it in dispatch.toml: [permissions.tools] ${event.toolName} = "allow"\n`,
+        `Run in a terminal to answer, or allow it in dispatch.toml: [permission-gate] tools = { ${event.toolName} = "allow" }\n`,
     );
     return "deny";
   }
