@@ -2,8 +2,9 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { parseConfigFile, resolveConfig } from "./config";
 import { DaemonError } from "./contract";
-import { alreadyRunningMessage, banner, runDaemon } from "./daemon";
+import { alreadyRunningMessage, banner, knownSecrets, runDaemon } from "./daemon";
 import { tempHome } from "./test-support";
 
 const env = { DISPATCH_WS_PORT: "0", DISPATCH_HTTP_PORT: "0" };
@@ -71,4 +72,20 @@ test("alreadyRunningMessage and banner", () => {
   });
   expect(text).toContain("model  default/llama3\n");
   expect(text).not.toContain("offline");
+});
+
+test("knownSecrets: the token, provider keys from the environment and from the config file", () => {
+  const file = parseConfigFile(
+    "f.toml",
+    `[providers.credentials.mine]\nkind = "openai-compatible"\nbaseUrl = "http://127.0.0.1:1/v1"\napiKey = "sk-from-the-file-123"\n`,
+  );
+  if (!file.ok) throw new Error(file.errors.join("\n"));
+  const config = resolveConfig(file.value, {});
+  if (!config.ok) throw new Error(config.errors.join("\n"));
+  expect(
+    knownSecrets(config.config, "the-token-value-xyz", {
+      DISPATCH_API_KEY: "sk-env-key-456",
+      OPENAI_API_KEY: "",
+    }),
+  ).toEqual(["the-token-value-xyz", "sk-env-key-456", "sk-from-the-file-123"]);
 });

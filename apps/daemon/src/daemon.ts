@@ -27,6 +27,19 @@ const HARD_DEADLINE_MS = 6000;
 /** Environment variables whose values are secrets: scrubbed from every log line. */
 const SECRET_ENV = ["DISPATCH_API_KEY", "DISPATCH_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"];
 
+/** Pure: every secret the daemon knows of (token, API keys from the environment and the config file). */
+export function knownSecrets(
+  config: DaemonConfig,
+  token: string,
+  env: Record<string, string | undefined>,
+): string[] {
+  const secrets = [token, ...SECRET_ENV.map((k) => env[k] ?? "")];
+  const credentials = (config.sections.providers?.credentials ?? {}) as Record<string, { apiKey?: unknown }>;
+  for (const c of Object.values(credentials)) if (typeof c?.apiKey === "string") secrets.push(c.apiKey);
+  // Very short values would scrub ordinary words out of log lines; real keys are long.
+  return secrets.filter((v) => v.length >= 8);
+}
+
 /** Pure: the refusal of a second daemon on the same data folder. */
 export function alreadyRunningMessage(held: Extract<LockResult, { ok: false }>): string {
   const ports =
@@ -142,7 +155,7 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
       maxBytes: config.log.maxBytes,
       keep: config.log.keep,
       ...(stderr ? { stderr } : {}),
-      secrets: [token, ...SECRET_ENV.map((k) => env[k] ?? "").filter((v) => v.length >= 8)],
+      secrets: knownSecrets(config, token, env),
     });
   } catch (e) {
     lock.release();
