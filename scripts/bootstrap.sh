@@ -13,6 +13,14 @@ if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version)" != "$BUN_VERSION" ];
 fi
 bun install --frozen-lockfile >&2
 
+# The browser end-to-end test needs Chromium (Debian's package; tests never download a browser).
+# Best effort, only where we may install system packages; without it that one test is skipped.
+if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "bootstrap: installing chromium for the browser test (apt-get)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 ||
+    echo "bootstrap: could not install chromium; the browser test will be skipped" >&2
+fi
+
 case "${1:-}" in
   start) shift; exec bun apps/cli/src/main.ts serve "$@" ;;
   test) exec bun scripts/run-tests.ts ;;
