@@ -5,6 +5,7 @@
  */
 
 export { DispatchHttpClient } from "../../packages/client/src/http";
+export { openConversationStore } from "../../packages/conversation-store/src/conversation-store";
 export type { DaemonInfo } from "../../packages/discovery/src/discovery";
 export { DAEMON_JSON, daemonUrls, readDaemonInfo } from "../../packages/discovery/src/discovery";
 export { exampleClientMessages } from "../../packages/protocol/src/examples";

@@ -7,7 +7,7 @@
  * stable `code`; nothing here throws except opening a database that cannot be used
  * (`StoreOpenError`: STORE_SCHEMA_TOO_NEW, STORE_OPEN_FAILED).
  */
-import { defineService } from "@dispatch/kernel";
+import { defineService, type Result as KernelResult } from "@dispatch/kernel";
 import type {
   Chunk,
   ConversationMeta,
@@ -49,7 +49,7 @@ export interface StoreError {
   message: string;
 }
 
-export type Result<T, E = StoreError> = { ok: true; value: T } | { ok: false; error: E };
+export type Result<T, E = StoreError> = KernelResult<T, E>;
 
 export class StoreOpenError extends Error {
   override readonly name = "StoreOpenError";

@@ -29,6 +29,12 @@ export interface FilterHandle<T> {
 }
 
 /** Undoes one registration. Idempotent: calling it twice does the work once. */
+/**
+ * An expected outcome as a value: packages alias it with their own error type as the default
+ * (`type Result<T, E = StoreError> = kernel.Result<T, E>`), so every `Result` in the daemon has one shape.
+ */
+export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
+
 export type Disposer = () => void | Promise<void>;
 
 export type LogLevel = "debug" | "info" | "warn" | "error";

@@ -6,7 +6,7 @@
  * Turns run detached from any connection. Every event of a turn goes through the conversation's hub:
  * `user-message`, `turn-start`, deltas…, `done`, then `turn-sealed` once the turn is fully persisted.
  */
-import { type Disposer, defineEvent, defineService } from "@dispatch/kernel";
+import { type Disposer, defineEvent, defineService, type Result as KernelResult } from "@dispatch/kernel";
 import type {
   AgentEvent,
   ChatRequestBody,
@@ -56,7 +56,7 @@ export interface OrchestratorError {
   message: string;
 }
 
-export type Result<T, E = OrchestratorError> = { ok: true; value: T } | { ok: false; error: E };
+export type Result<T, E = OrchestratorError> = KernelResult<T, E>;
 
 /**
  * The fields of `chat.send` / `POST /chat`. No `conversationId`: a new conversation with a minted UUID.

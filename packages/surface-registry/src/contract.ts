@@ -7,7 +7,7 @@
  * run its actions (`invoke`) and say when it changed (`subscribe`); the registry keeps the catalog,
  * turns provider failures into values and fans change notifications out to transports.
  */
-import { type Disposer, defineService } from "@dispatch/kernel";
+import { type Disposer, defineService, type Result as KernelResult } from "@dispatch/kernel";
 import type { CatalogEntry, SurfaceSpec } from "@dispatch/protocol/types";
 
 export type { CatalogEntry, Field, SurfaceScope, SurfaceSpec } from "@dispatch/protocol/types";
@@ -59,7 +59,7 @@ export interface SurfaceError {
   message: string;
 }
 
-export type Result<T, E = SurfaceError> = { ok: true; value: T } | { ok: false; error: E };
+export type Result<T, E = SurfaceError> = KernelResult<T, E>;
 
 /** Codes a provider may report from `invoke`. */
 export type SurfaceActionErrorCode =

@@ -7,7 +7,7 @@
  * A failed validation or a deny becomes an error tool result the model can read.
  */
 
-import type { Disposer } from "@dispatch/kernel";
+import type { Disposer, Result as KernelResult } from "@dispatch/kernel";
 import { defineService } from "@dispatch/kernel";
 import type {
   AgentEvent,
@@ -17,7 +17,7 @@ import type {
 } from "@dispatch/protocol/types";
 
 /** `{ ok: true, value } | { ok: false, error }`: expected failures are values. */
-export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
+export type Result<T, E> = KernelResult<T, E>;
 
 /** What one tool call runs with. */
 export interface ToolContext {
