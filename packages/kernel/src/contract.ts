@@ -28,13 +28,13 @@ export interface FilterHandle<T> {
   readonly [brand]: T;
 }
 
-/** Undoes one registration. Idempotent: calling it twice does the work once. */
 /**
  * An expected outcome as a value: packages alias it with their own error type as the default
  * (`type Result<T, E = StoreError> = kernel.Result<T, E>`), so every `Result` in the daemon has one shape.
  */
 export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
 
+/** Undoes one registration. Idempotent: calling it twice does the work once. */
 export type Disposer = () => void | Promise<void>;
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -146,7 +146,10 @@ export interface HostOptions {
   /** Config sections keyed by extension id. */
   config?: Record<string, unknown>;
   logger?: Logger;
-  /** Per-extension activation timeout; default 10 000 ms. */
+  /**
+   * Per-extension activation timeout in milliseconds; default 10 000. `Infinity` turns it off (for
+   * debugging). Zero, negative and NaN are rejected with KERNEL_INVALID_OPTIONS.
+   */
   activationTimeoutMs?: number;
 }
 
@@ -165,6 +168,7 @@ export interface Host extends KernelBus, HostIntrospection, AsyncDisposable {
 }
 
 export const KernelErrorCodes = [
+  "KERNEL_INVALID_OPTIONS",
   "KERNEL_INVALID_HANDLE",
   "KERNEL_INVALID_MANIFEST",
   "KERNEL_DUPLICATE_EXTENSION",

@@ -7,6 +7,9 @@ import {
   isKernelError,
   type KernelError,
   KernelHost,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
 } from "./contract";
 import { createHost } from "./host";
 import { createMemoryLogger } from "./logger";
@@ -219,14 +222,14 @@ describe("failure isolation", () => {
 
   test("an activation that hangs is timed out, rolled back, and cannot register afterwards", async () => {
     const log: string[] = [];
-    const logger = createMemoryLogger();
+    const logger = signallingLogger();
     let release: () => void = () => {};
     const released = new Promise<void>((r) => {
       release = r;
     });
     let lateError: unknown;
     const host = createHost({
-      logger,
+      logger: logger.logger,
       activationTimeoutMs: 20,
       extensions: [
         ext(log, "slow", {
@@ -251,16 +254,7 @@ describe("failure isolation", () => {
     ]);
     expect(report.disabled[0]?.reason).toContain("20 ms");
     expect(host.tryGet(CounterService)).toBeUndefined();
-    const lateLogged = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("timed out waiting for the late-failure log")), 5000);
-      const poll = setInterval(() => {
-        if (logger.records.some((r) => r.msg === "activate failed after its timeout")) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve();
-        }
-      }, 5);
-    });
+    const lateLogged = logger.written("activate failed after its timeout");
     release();
     await lateLogged;
     expect(isKernelError(lateError, "KERNEL_CONTEXT_REVOKED")).toBe(true);
@@ -276,6 +270,34 @@ describe("failure isolation", () => {
     });
     const report = await host.start();
     expect(report.disabled[0]).toMatchObject({ id: "never", code: "KERNEL_ACTIVATION_TIMEOUT" });
+  });
+
+  test("activationTimeoutMs: Infinity (or past setTimeout's range) means no timeout, not an instant one", async () => {
+    // setTimeout turns Infinity and delays >= 2^31 ms into 1 ms; an activation that outlasts a later
+    // timer would then be disabled at once.
+    const outlastTimer = () => new Promise<void>((resolve) => setTimeout(resolve, 30));
+    for (const activationTimeoutMs of [Infinity, 2 ** 31]) {
+      await using host = createHost({
+        activationTimeoutMs,
+        extensions: [ext([], "slow", { activate: outlastTimer }), ext([], "bad", { activate: failing })],
+      });
+      const report = await host.start();
+      expect({ activationTimeoutMs, active: report.active }).toEqual({
+        activationTimeoutMs,
+        active: ["slow"],
+      });
+      expect(report.disabled.map((d) => d.code)).toEqual(["KERNEL_ACTIVATION_FAILED"]);
+    }
+  });
+
+  test("a timeout that makes no sense is rejected when the host is created", () => {
+    for (const activationTimeoutMs of [0, -5, Number.NaN]) {
+      const e = rejectionSync(() => createHost({ activationTimeoutMs, extensions: [] }));
+      expect({ activationTimeoutMs, code: (e as KernelError).code }).toEqual({
+        activationTimeoutMs,
+        code: "KERNEL_INVALID_OPTIONS",
+      });
+    }
   });
 
   test("a second provider for a service fails the second extension", async () => {
@@ -449,12 +471,52 @@ describe("shutdown", () => {
     expect(log).toEqual(["activate a", "early", "deactivate a", "dispose a"]);
   });
 
-  test("stop before start is a no-op", async () => {
-    const host = createHost({ extensions: [ext([], "a")] });
+  test("stop before start is a no-op, and the stopped host cannot be started", async () => {
+    const log: string[] = [];
+    const host = createHost({ extensions: [ext(log, "a")] });
     await host.stop();
     expect(host.extensions()).toEqual([]);
+    expect(isKernelError(await rejection(host.start()), "KERNEL_ALREADY_STARTED")).toBe(true);
+    expect(log).toEqual([]);
   });
 });
+
+function failing(): never {
+  throw new Error("broken on purpose");
+}
+
+/** A logger that keeps records and resolves `written(msg)` once a record with that message appears. */
+function signallingLogger() {
+  const records: LogRecord[] = [];
+  const waiters: { msg: string; resolve: () => void }[] = [];
+  const make = (bindings: Record<string, unknown>): Logger => {
+    const write = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
+      records.push({ level, msg, fields: { ...bindings, ...fields } });
+      for (const w of waiters.filter((x) => x.msg === msg)) w.resolve();
+    };
+    return {
+      debug: write("debug"),
+      info: write("info"),
+      warn: write("warn"),
+      error: write("error"),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  const written = (msg: string): Promise<void> => {
+    if (records.some((r) => r.msg === msg)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for the log "${msg}"`)), 5000);
+      waiters.push({
+        msg,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  };
+  return { logger: make({}), records, written };
+}
 
 function rejectionSync(fn: () => unknown): unknown {
   try {

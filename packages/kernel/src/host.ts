@@ -18,6 +18,8 @@ import { ExtensionScope, once } from "./scope";
 import { ServiceRegistry } from "./services";
 
 export const DEFAULT_ACTIVATION_TIMEOUT_MS = 10_000;
+/** setTimeout's largest delay. Longer ones (and Infinity) would fire at once, so they mean "no timeout". */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const KERNEL_OWNER = "kernel";
 
 interface Slot {
@@ -38,7 +40,7 @@ type Phase = "idle" | "starting" | "started" | "stopping" | "stopped";
  */
 export function createHost(opts: HostOptions): Host {
   const logger = opts.logger ?? silentLogger;
-  const timeoutMs = opts.activationTimeoutMs ?? DEFAULT_ACTIVATION_TIMEOUT_MS;
+  const timeoutMs = activationTimeout(opts.activationTimeoutMs);
   const services = new ServiceRegistry();
   const bus = new Bus(logger);
   const slots = new Map<string, Slot>();
@@ -223,9 +225,11 @@ export function createHost(opts: HostOptions): Host {
   return {
     start() {
       if (phase !== "idle") {
-        return Promise.reject(
-          new KernelError("KERNEL_ALREADY_STARTED", `host.start() was called twice (host is ${phase})`),
-        );
+        const problem =
+          stopped === undefined
+            ? `host.start() was called twice (host is ${phase})`
+            : "host.start() was called after stop(); a stopped host cannot restart, create a new one";
+        return Promise.reject(new KernelError("KERNEL_ALREADY_STARTED", problem));
       }
       phase = "starting";
       started = boot();
@@ -253,9 +257,29 @@ type Outcome =
   | { ok: false; timedOut: false; error: unknown }
   | { ok: false; timedOut: true; late: Promise<unknown> };
 
+/** Pure: the activation timeout to use, or a KERNEL_INVALID_OPTIONS error for a value that makes no sense. */
+function activationTimeout(ms: number | undefined): number {
+  if (ms === undefined) return DEFAULT_ACTIVATION_TIMEOUT_MS;
+  if (typeof ms !== "number" || Number.isNaN(ms) || ms <= 0) {
+    throw new KernelError(
+      "KERNEL_INVALID_OPTIONS",
+      `activationTimeoutMs must be a positive number of milliseconds, or Infinity for none (got ${String(ms)})`,
+    );
+  }
+  return ms;
+}
+
 /** Runs `fn` (sync or async); settles with its outcome or a timeout, whichever comes first. */
 async function runWithTimeout(fn: () => void | Promise<void>, ms: number): Promise<Outcome> {
   const run = (async () => fn())();
+  if (ms > MAX_TIMER_MS) {
+    try {
+      await run;
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, timedOut: false, error };
+    }
+  }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), ms);
