@@ -151,6 +151,11 @@ export interface HostOptions {
    * debugging). Zero, negative and NaN are rejected with KERNEL_INVALID_OPTIONS.
    */
   activationTimeoutMs?: number;
+  /**
+   * How long one step of shutdown or rollback (a `deactivate`, one disposer) may take before it is
+   * reported as failed and the next step runs; default 5 000 ms, `Infinity` for none.
+   */
+  disposeTimeoutMs?: number;
 }
 
 /** The composition root's handle on the kernel. Registrations made through it are not scoped. */

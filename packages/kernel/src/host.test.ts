@@ -291,12 +291,16 @@ describe("failure isolation", () => {
   });
 
   test("a timeout that makes no sense is rejected when the host is created", () => {
-    for (const activationTimeoutMs of [0, -5, Number.NaN]) {
-      const e = rejectionSync(() => createHost({ activationTimeoutMs, extensions: [] }));
-      expect({ activationTimeoutMs, code: (e as KernelError).code }).toEqual({
-        activationTimeoutMs,
-        code: "KERNEL_INVALID_OPTIONS",
-      });
+    for (const ms of [0, -5, Number.NaN]) {
+      for (const option of ["activationTimeoutMs", "disposeTimeoutMs"]) {
+        const e = rejectionSync(() => createHost({ [option]: ms, extensions: [] }));
+        expect({ option, ms, code: (e as KernelError).code }).toEqual({
+          option,
+          ms,
+          code: "KERNEL_INVALID_OPTIONS",
+        });
+        expect((e as KernelError).message).toContain(option);
+      }
     }
   });
 
@@ -441,6 +445,64 @@ describe("shutdown", () => {
     // idempotent: the same outcome, no second run
     expect(await rejection(host.stop())).toBe(e);
     expect(log).toHaveLength(7);
+  });
+
+  test("a hanging deactivate or disposer is reported after disposeTimeoutMs and shutdown goes on", async () => {
+    const log: string[] = [];
+    const never = () => new Promise<void>(() => {});
+    const host = createHost({
+      disposeTimeoutMs: 20,
+      extensions: [
+        ext(log, "a", {
+          activate(ctx) {
+            ctx.scope.add(() => {
+              log.push("a before the hang");
+            });
+            ctx.scope.add(never);
+          },
+        }),
+        ext(log, "b", { dependsOn: ["a"], deactivate: never }),
+      ],
+    });
+    await host.start();
+    const e = await rejection(host.stop());
+    expect(isKernelError(e, "KERNEL_SHUTDOWN_ERRORS")).toBe(true);
+    expect((e as KernelError).errors.map((x) => (x as KernelError).message)).toEqual([
+      `extension "b": deactivate failed: did not finish within 20 ms`,
+      `extension "a": disposer failed: did not finish within 20 ms`,
+    ]);
+    expect(log).toEqual([
+      "activate a",
+      "activate b",
+      "deactivate b",
+      "dispose b",
+      "deactivate a",
+      "dispose a",
+      "a before the hang",
+    ]);
+    expect(host.extensions().map((x) => x.state)).toEqual(["stopped", "stopped"]);
+  });
+
+  test("a hanging rollback disposer does not block boot", async () => {
+    const logger = createMemoryLogger();
+    await using host = createHost({
+      logger,
+      disposeTimeoutMs: 20,
+      extensions: [
+        ext([], "bad", {
+          activate(ctx) {
+            ctx.scope.add(() => new Promise<void>(() => {}));
+            throw new Error("bad");
+          },
+        }),
+        ext([], "good"),
+      ],
+    });
+    expect((await host.start()).active).toEqual(["good"]);
+    expect(logger.records.find((r) => r.msg === "rollback disposer failed")?.fields).toEqual({
+      ext: "bad",
+      error: "did not finish within 20 ms",
+    });
   });
 
   test("await using stops the host", async () => {

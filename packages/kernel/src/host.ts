@@ -16,10 +16,10 @@ import { planActivation } from "./graph";
 import { silentLogger } from "./logger";
 import { ExtensionScope, once } from "./scope";
 import { ServiceRegistry } from "./services";
+import { checkTimeout, runWithTimeout, timedOut } from "./timeout";
 
 export const DEFAULT_ACTIVATION_TIMEOUT_MS = 10_000;
-/** setTimeout's largest delay. Longer ones (and Infinity) would fire at once, so they mean "no timeout". */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const DEFAULT_DISPOSE_TIMEOUT_MS = 5_000;
 const KERNEL_OWNER = "kernel";
 
 interface Slot {
@@ -40,14 +40,19 @@ type Phase = "idle" | "starting" | "started" | "stopping" | "stopped";
  */
 export function createHost(opts: HostOptions): Host {
   const logger = opts.logger ?? silentLogger;
-  const timeoutMs = activationTimeout(opts.activationTimeoutMs);
+  const timeoutMs = checkTimeout(
+    "activationTimeoutMs",
+    opts.activationTimeoutMs,
+    DEFAULT_ACTIVATION_TIMEOUT_MS,
+  );
+  const disposeMs = checkTimeout("disposeTimeoutMs", opts.disposeTimeoutMs, DEFAULT_DISPOSE_TIMEOUT_MS);
   const services = new ServiceRegistry();
   const bus = new Bus(logger);
   const slots = new Map<string, Slot>();
   const activationOrder: string[] = [];
   const changeListeners = new Set<{ fn: () => void }>();
   /** The kernel's own registrations (the KernelHost service), disposed last. */
-  const kernelScope = new ExtensionScope(KERNEL_OWNER);
+  const kernelScope = new ExtensionScope(KERNEL_OWNER, disposeMs);
   let phase: Phase = "idle";
   let sealed = false;
   let started: Promise<BootReport> | undefined;
@@ -121,7 +126,7 @@ export function createHost(opts: HostOptions): Host {
 
   const activate = async (slot: Slot): Promise<void> => {
     const id = slot.info.id;
-    const scope = new ExtensionScope(id);
+    const scope = new ExtensionScope(id, disposeMs);
     slot.scope = scope;
     const ctx = makeContext(slot, scope);
     const t0 = performance.now();
@@ -133,7 +138,7 @@ export function createHost(opts: HostOptions): Host {
     }
     const rollbackErrors = await scope.dispose();
     for (const e of rollbackErrors) {
-      logger.error("rollback disposer threw", { ext: id, error: describeError(e) });
+      logger.error("rollback disposer failed", { ext: id, error: describeError(e) });
     }
     if (outcome.timedOut) {
       outcome.late.then(undefined, (e) =>
@@ -203,15 +208,21 @@ export function createHost(opts: HostOptions): Host {
       );
     for (const id of [...activationOrder].reverse()) {
       const slot = slots.get(id)!;
-      try {
-        await slot.ext.deactivate?.();
-      } catch (e) {
-        record(id, "deactivate threw", e);
+      const deactivate = slot.ext.deactivate;
+      if (deactivate !== undefined) {
+        const outcome = await runWithTimeout(() => deactivate.call(slot.ext), disposeMs);
+        if (!outcome.ok) {
+          record(
+            id,
+            "deactivate failed",
+            outcome.timedOut ? timedOut(outcome.late, disposeMs) : outcome.error,
+          );
+        }
       }
-      for (const e of (await slot.scope?.dispose()) ?? []) record(id, "disposer threw", e);
+      for (const e of (await slot.scope?.dispose()) ?? []) record(id, "disposer failed", e);
       setInfo(slot, { state: "stopped" });
     }
-    for (const e of await kernelScope.dispose()) record(KERNEL_OWNER, "disposer threw", e);
+    for (const e of await kernelScope.dispose()) record(KERNEL_OWNER, "disposer failed", e);
     phase = "stopped";
     if (failures.length > 0) {
       throw new KernelError(
@@ -250,46 +261,4 @@ export function createHost(opts: HostOptions): Host {
     applyFilters: (f, value) => bus.applyFilters(f, value),
     ...introspection,
   };
-}
-
-type Outcome =
-  | { ok: true }
-  | { ok: false; timedOut: false; error: unknown }
-  | { ok: false; timedOut: true; late: Promise<unknown> };
-
-/** Pure: the activation timeout to use, or a KERNEL_INVALID_OPTIONS error for a value that makes no sense. */
-function activationTimeout(ms: number | undefined): number {
-  if (ms === undefined) return DEFAULT_ACTIVATION_TIMEOUT_MS;
-  if (typeof ms !== "number" || Number.isNaN(ms) || ms <= 0) {
-    throw new KernelError(
-      "KERNEL_INVALID_OPTIONS",
-      `activationTimeoutMs must be a positive number of milliseconds, or Infinity for none (got ${String(ms)})`,
-    );
-  }
-  return ms;
-}
-
-/** Runs `fn` (sync or async); settles with its outcome or a timeout, whichever comes first. */
-async function runWithTimeout(fn: () => void | Promise<void>, ms: number): Promise<Outcome> {
-  const run = (async () => fn())();
-  if (ms > MAX_TIMER_MS) {
-    try {
-      await run;
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, timedOut: false, error };
-    }
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    const winner = await Promise.race([run.then(() => "done" as const), timeout]);
-    return winner === "done" ? { ok: true } : { ok: false, timedOut: true, late: run };
-  } catch (error) {
-    return { ok: false, timedOut: false, error };
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,4 +1,5 @@
 import { type Disposer, KernelError, type Scope } from "./contract";
+import { runWithTimeout, timedOut } from "./timeout";
 
 /** Wraps `fn` so it runs at most once; later calls return the first call's result. */
 export function once(fn: Disposer): Disposer {
@@ -15,13 +16,17 @@ export function once(fn: Disposer): Disposer {
 
 /**
  * An extension's scope: every registration it makes is recorded here. `dispose()` runs the disposers
- * in reverse registration order, runs every one even when some throw, and returns the failures.
+ * in reverse registration order, runs every one even when some throw or hang (each gets `timeoutMs`),
+ * and returns the failures.
  */
 export class ExtensionScope implements Scope {
   private readonly entries = new Set<Disposer>();
   private disposed = false;
 
-  constructor(private readonly owner: string) {}
+  constructor(
+    private readonly owner: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** Throws KERNEL_CONTEXT_REVOKED once the scope has been disposed. */
   assertOpen(): void {
@@ -48,11 +53,8 @@ export class ExtensionScope implements Scope {
     this.disposed = true;
     const errors: unknown[] = [];
     for (const entry of [...this.entries].reverse()) {
-      try {
-        await entry();
-      } catch (e) {
-        errors.push(e);
-      }
+      const outcome = await runWithTimeout(entry, this.timeoutMs);
+      if (!outcome.ok) errors.push(outcome.timedOut ? timedOut(outcome.late, this.timeoutMs) : outcome.error);
     }
     return errors;
   }
