@@ -35,6 +35,8 @@ export const OrchestratorConfigSchema = z
     toolConcurrency: positiveInt.default(4),
     /** Characters of one tool result kept in history and sent to the model; the rest is cut with a note. */
     toolOutputCap: positiveInt.default(50_000),
+    /** Messages one conversation may have waiting for its running turn; more are refused (ORCH_QUEUE_FULL). */
+    maxQueuedMessages: positiveInt.default(100),
     /** Events of one turn kept for late joiners and `resume`. */
     replayBufferLimit: positiveInt.default(10_000),
     /** Compact automatically when the last turn's input tokens exceed this share of the context window. */

@@ -41,6 +41,8 @@ export const OrchestratorErrorCodes = [
   "ORCH_NOTHING_TO_COMPACT",
   /** The summarizing model call failed or returned nothing. */
   "ORCH_COMPACTION_FAILED",
+  /** enqueue while `maxQueuedMessages` messages already wait for the running turn. */
+  "ORCH_QUEUE_FULL",
   /** A compaction of this conversation is already running. */
   "ORCH_COMPACTING",
   /** No permission gate is installed, or it does not know the request. */
@@ -141,6 +143,8 @@ export interface Orchestrator {
   /**
    * Idle conversation: starts a turn with `text`. Running turn: queues `text`; it is delivered as a
    * `steering` message at the next tool-result boundary, or carried into a new turn when the turn ends.
+   * At shutdown, queued messages are written into the stopped turn (as `steering`) so they survive the
+   * restart in the history. At most `maxQueuedMessages` wait; more are refused with ORCH_QUEUE_FULL.
    */
   enqueue(conversationId: string, text: string, opts?: EnqueueOptions): Result<EnqueueResult>;
   cancelQueued(conversationId: string, messageId: string): CancelQueuedResult;

@@ -4,9 +4,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
+import { ConversationStore } from "@dispatch/conversation-store";
+import type { Chunk } from "@dispatch/protocol/types";
 import { openaiError, openaiText, openaiToolCalls } from "@dispatch/testkit";
 import type { OrchestratorConfigInput } from "./config";
-import { startDaemonFixture } from "./daemon-fixture";
+import { type DaemonFixture, startDaemonFixture } from "./daemon-fixture";
 import { loopbackEnv, ok, Recorder } from "./test-support";
 
 const env = loopbackEnv("the secret word is mango\n");
@@ -30,6 +32,11 @@ function requestBody(n: number): { messages: { role: string; content?: unknown; 
 }
 
 const numbered = (r: Recorder) => r.entries.filter((e) => e.n !== undefined);
+
+/** The conversation's raw log as persisted. */
+function storedChunks(d: DaemonFixture, conversationId: string): Chunk[] {
+  return ok(d.host.get(ConversationStore).readWindow(conversationId)).chunks.map((c) => c.chunk);
+}
 
 describe("end to end over real HTTP", () => {
   test("a multi-step turn with a real tool call", async () => {
@@ -163,6 +170,24 @@ describe("end to end over real HTTP", () => {
     expect(rec.of("done")[0]!.reason).toBe("aborted");
     const settings = d.orch.status(conversationId);
     expect(settings).toEqual({ conversationId, isActive: false, status: "idle" });
+    // The partial output is persisted, and the turn is recorded as aborted.
+    expect(storedChunks(d, conversationId).at(-1)).toEqual({ type: "text", text: "starting a long answer" });
+    expect(d.host.get(ConversationStore).getTurn(turnId)?.status).toBe("aborted");
+  });
+
+  test("closing a conversation mid-stream cancels the request, persists the partial output and closes it", async () => {
+    await using d = await boot();
+    env.server.script({ type: "stream", steps: [{ type: "text", text: "partial words" }, { type: "hang" }] });
+    const conversationId = crypto.randomUUID();
+    const rec = new Recorder();
+    d.orch.subscribe(conversationId, rec.listener);
+    ok(d.orch.startTurn({ conversationId, message: "go on" }));
+    await rec.waitForType("text-delta");
+    expect(ok(await d.orch.closeConversation(conversationId)).abortedTurn).toBe(true);
+    await env.server.waitForAborts(1);
+    expect(rec.turnTypes.slice(-2)).toEqual(["done", "turn-sealed"]);
+    expect(storedChunks(d, conversationId).at(-1)).toEqual({ type: "text", text: "partial words" });
+    expect(d.orch.status(conversationId)?.status).toBe("closed");
   });
 
   test("HTTP 500 before content is retried; a stream cut after content ends the turn with error", async () => {
@@ -189,6 +214,34 @@ describe("end to end over real HTTP", () => {
     expect(second.map((e) => e.type).slice(-3)).toEqual(["error", "done", "turn-sealed"]);
     expect(rec.of("done")[1]!.reason).toBe("error");
     expect(d.orch.status(conversationId)?.status).toBe("idle");
+    // The half answer is kept, followed by the error that ended it.
+    const error = rec.of("error")[0]!;
+    expect(storedChunks(d, conversationId).slice(-2)).toEqual([
+      { type: "text", text: "half" },
+      { type: "error", message: error.message, ...(error.code ? { code: error.code } : {}) },
+    ]);
+  });
+
+  test("a server error reported in the stream after content ends the turn with error, without retry", async () => {
+    await using d = await boot();
+    env.server.script({
+      type: "stream",
+      steps: [
+        { type: "text", text: "so far " },
+        { type: "error-chunk", message: "upstream model crashed", code: "500" },
+      ],
+    });
+    const conversationId = crypto.randomUUID();
+    const rec = new Recorder();
+    d.orch.subscribe(conversationId, rec.listener);
+    const { turnId } = ok(d.orch.startTurn({ conversationId, message: "go" }));
+    await rec.sealed(turnId);
+    expect(rec.of("provider-retry")).toEqual([]);
+    expect(rec.of("error")[0]!.message).toContain("upstream model crashed");
+    expect(rec.turnTypes.slice(-3)).toEqual(["error", "done", "turn-sealed"]);
+    expect(rec.of("done")[0]!.reason).toBe("error");
+    expect(env.server.requests.filter((r) => r.path.endsWith("/chat/completions")).length).toBe(1);
+    expect(storedChunks(d, conversationId)[1]).toEqual({ type: "text", text: "so far " });
   });
 
   test("malformed tool arguments become an error result the model reads", async () => {

@@ -1,11 +1,16 @@
 import { expect, test } from "bun:test";
 import path from "node:path";
-import { conversationStoreExtension, openConversationStore } from "@dispatch/conversation-store";
+import {
+  ConversationStore,
+  conversationStoreExtension,
+  openConversationStore,
+} from "@dispatch/conversation-store";
 import { createHost } from "@dispatch/kernel";
 import { providersExtension } from "@dispatch/providers";
 import { SurfaceRegistry } from "@dispatch/surface-registry";
+import { openaiText } from "@dispatch/testkit";
 import { MESSAGE_QUEUE_SURFACE_ID } from "./contract";
-import { startDaemonFixture } from "./daemon-fixture";
+import { type DaemonFixture, startDaemonFixture } from "./daemon-fixture";
 import { sessionOrchestratorExtension } from "./extension";
 import { loopbackEnv, ok, Recorder } from "./test-support";
 
@@ -62,15 +67,21 @@ test("the message-queue surface is registered and lists a conversation's queue",
   await rec.sealed();
 });
 
-test("host.stop() aborts running turns and seals them before the store closes", async () => {
-  const dbPath = path.join(env.dir, "d.db");
-  const d = await startDaemonFixture({ dbPath, baseUrl: env.server.url, cwd: env.dir });
+/** Starts a turn whose answer streams "long" and then hangs; resolves once "long" arrived. */
+async function startLongTurn(d: DaemonFixture) {
   env.server.script({ type: "stream", steps: [{ type: "text", text: "long" }, { type: "hang" }] });
   const conversationId = crypto.randomUUID();
   const rec = new Recorder();
   d.orch.subscribe(conversationId, rec.listener);
   const { turnId } = ok(d.orch.startTurn({ conversationId, message: "go" }));
   await rec.waitForType("text-delta");
+  return { conversationId, turnId, rec };
+}
+
+test("host.stop() aborts running turns and seals them before the store closes", async () => {
+  const dbPath = path.join(env.dir, "d.db");
+  const d = await startDaemonFixture({ dbPath, baseUrl: env.server.url, cwd: env.dir });
+  const { conversationId, turnId, rec } = await startLongTurn(d);
   await d.host.stop();
   expect(rec.turnTypes.at(-1)).toBe("turn-sealed");
   expect(rec.of("done")[0]!.reason).toBe("aborted");
@@ -83,4 +94,33 @@ test("host.stop() aborts running turns and seals them before the store closes", 
   } finally {
     store.close();
   }
+});
+
+test("host.stop() keeps queued messages: written into the stopped turn, read by the next turn after a restart", async () => {
+  const dbPath = path.join(env.dir, "d.db");
+  const boot = () => startDaemonFixture({ dbPath, baseUrl: env.server.url, cwd: env.dir });
+  const d = await boot();
+  const { conversationId, turnId, rec } = await startLongTurn(d);
+  const queued = ok(d.orch.enqueue(conversationId, "and then this"));
+  await d.host.stop();
+  expect(rec.turnTypes.slice(-3)).toEqual(["steering", "done", "turn-sealed"]);
+  expect(rec.of("steering")[0]).toMatchObject({ turnId, text: "and then this" });
+
+  await using again = await boot();
+  const stored = ok(again.host.get(ConversationStore).readWindow(conversationId)).chunks;
+  expect(stored.at(-1)).toMatchObject({
+    role: "user",
+    messageId: queued.messageId,
+    chunk: { type: "text", text: "and then this" },
+  });
+  env.server.script(openaiText("done"));
+  const next = new Recorder();
+  again.orch.subscribe(conversationId, next.listener);
+  const t2 = ok(again.orch.startTurn({ conversationId, message: "continue" }));
+  await next.sealed(t2.turnId);
+  const body = env.server.requests.filter((r) => r.path.endsWith("/chat/completions"))[1]?.body as {
+    messages: { role: string; content?: unknown }[];
+  };
+  expect(body.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user", "user"]);
+  expect(JSON.stringify(body.messages[3])).toContain("and then this");
 });

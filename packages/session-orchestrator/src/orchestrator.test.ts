@@ -224,6 +224,23 @@ describe("orchestrator", () => {
     expect(turns.map((t) => t.status)).toEqual(["completed", "completed"]);
   });
 
+  test("the queue is bounded: past maxQueuedMessages enqueue is refused and nothing is queued", async () => {
+    using h = harness({ config: { maxQueuedMessages: 2 } });
+    const g = gated("x");
+    h.model.script(g.script, say("y"));
+    const { conversationId, turnId } = ok(h.orch.startTurn({ message: "go" }));
+    ok(h.orch.enqueue(conversationId, "one"));
+    ok(h.orch.enqueue(conversationId, "two"));
+    const third = h.orch.enqueue(conversationId, "three");
+    expect(third).toMatchObject({ ok: false, error: { code: "ORCH_QUEUE_FULL" } });
+    expect(third.ok ? "" : third.error.message).toContain("maxQueuedMessages");
+    expect(h.orch.queue(conversationId).map((m) => m.text)).toEqual(["one", "two"]);
+    g.release();
+    await h.orch.whenSettled(conversationId, turnId);
+    const carried = h.orch.runningTurn(conversationId);
+    if (carried) await h.orch.whenSettled(conversationId, carried);
+  });
+
   test("enqueue on an idle conversation starts a turn", async () => {
     using h = harness();
     h.model.script(say("ok"));

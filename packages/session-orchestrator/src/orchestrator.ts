@@ -215,6 +215,7 @@ export class OrchestratorService implements Orchestrator {
       emit({ conversationId, turnId, type: "error", message });
       outcome = crashedOutcome(message);
     }
+    if (this.shuttingDown && !state.closing) this.keepQueueAtShutdown(state, turnId, emit);
     const endedAt = this.now();
     emit(doneEvent({ conversationId, turnId }, outcome, endedAt - turn.startedAt));
     const ended = this.deps.store.endTurn(turnId, turnEnd(outcome, endedAt));
@@ -246,6 +247,39 @@ export class OrchestratorService implements Orchestrator {
     if (carried.length > 0) this.carry(state, carried);
     this.states.prune();
     return settled;
+  }
+
+  /**
+   * Shutdown starts no new turn, so the queue cannot be carried. Its messages are written into the ending
+   * turn instead (as `steering`, before `done`): the restarted daemon finds them in the history, and the
+   * model reads them with the next message, rather than having them vanish with the process.
+   */
+  private keepQueueAtShutdown(state: ConversationState, turnId: string, emit: (e: AgentEvent) => void): void {
+    const queued = this.states.takeQueue(state, false);
+    if (queued.length === 0) return;
+    const conversationId = state.id;
+    const written = this.deps.store.appendStep(
+      conversationId,
+      queued.map((m) => ({
+        messageId: m.messageId,
+        role: "user" as const,
+        chunks: [{ type: "text" as const, text: m.text }],
+        turnId,
+      })),
+    );
+    if (!written.ok) {
+      this.log.error("queued messages lost at shutdown", {
+        conversationId,
+        texts: queued.map((m) => m.text),
+        error: written.error.message,
+      });
+      return;
+    }
+    for (const m of queued) emit({ conversationId, turnId, type: "steering", text: m.text });
+    this.log.info("queued messages kept in the history at shutdown", {
+      conversationId,
+      count: queued.length,
+    });
   }
 
   /** Starts a turn with messages that waited for the previous one; re-queues them if that fails. */
@@ -289,6 +323,13 @@ export class OrchestratorService implements Orchestrator {
     }
     if (this.deps.store.getConversation(conversationId)?.status === "closed" || state.closing) {
       return fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
+    }
+    const limit = this.deps.config.maxQueuedMessages;
+    if (state.queue.size >= limit) {
+      return fail(
+        "ORCH_QUEUE_FULL",
+        `conversation "${conversationId}" already has ${limit} queued messages (the maxQueuedMessages setting); wait for the turn or cancel some`,
+      );
     }
     const message: QueuedMessage = { messageId: crypto.randomUUID(), text, createdAt: this.now() };
     state.queue.add(message);

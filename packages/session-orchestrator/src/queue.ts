@@ -5,7 +5,8 @@ import type { QueuedMessage } from "@dispatch/protocol/types";
  *
  * `drain` empties the queue in one go: the turn loop calls it at a tool-result boundary (the messages
  * become one `steering` delivery) and the orchestrator when a turn ends (they are carried into a new
- * turn). The queue lives in memory only: a daemon restart forgets it, like the turn it was waiting for.
+ * turn). The queue lives in memory. A clean shutdown writes it into the history (the orchestrator's
+ * `keepQueueAtShutdown`); a crash loses it, together with the unfinished step of the turn it waited for.
  */
 export class MessageQueue {
   private items: QueuedMessage[] = [];
