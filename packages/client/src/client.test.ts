@@ -44,6 +44,41 @@ describe("advanceCursor", () => {
   });
 });
 
+describe("advanceCursor and re-sent permission requests", () => {
+  const ask = (turnId: string, requestId: string): AgentEvent => ({
+    type: "permission-request",
+    conversationId: "c",
+    turnId,
+    requestId,
+    toolCallId: "call",
+    toolName: "run_shell",
+    input: {},
+    reason: "why",
+  });
+  test("a pending request re-sent without n after a resume is dropped once delivered", () => {
+    const first = advanceCursor(undefined, ask("t1", "r1"), 4);
+    expect(first).toEqual({ deliver: true, cursor: { turnId: "t1", n: 4, requests: ["r1"] } });
+    expect(advanceCursor(first.cursor, ask("t1", "r1"), undefined).deliver).toBe(false);
+    // The later events of the turn keep the record; a new request of the turn is still delivered.
+    const later = advanceCursor(first.cursor, { type: "turn-start", conversationId: "c", turnId: "t1" }, 5);
+    expect(later.cursor).toEqual({ turnId: "t1", n: 5, requests: ["r1"] });
+    expect(advanceCursor(later.cursor, ask("t1", "r2"), undefined)).toEqual({
+      deliver: true,
+      cursor: { turnId: "t1", n: 5, requests: ["r1", "r2"] },
+    });
+  });
+  test("a new turn forgets the requests of the last one", () => {
+    const cursor = { turnId: "t1", n: 9, requests: ["r1"] };
+    expect(advanceCursor(cursor, ask("t2", "r1"), 3)).toEqual({
+      deliver: true,
+      cursor: { turnId: "t2", n: 3, requests: ["r1"] },
+    });
+    expect(
+      advanceCursor(cursor, { type: "turn-start", conversationId: "c", turnId: "t2" }, 1).cursor,
+    ).toEqual({ turnId: "t2", n: 1 });
+  });
+});
+
 describe("ndjsonLines", () => {
   const streamOf = (...parts: string[]) =>
     new ReadableStream<Uint8Array>({

@@ -33,18 +33,12 @@ test("a daemon-side disconnect mid-turn loses and duplicates nothing", async () 
   const conversationId = crypto.randomUUID();
   const seen: { event: AgentEvent; n: number | undefined }[] = [];
   let cutDone = false;
-  let resolveSealed: () => void = () => {};
-  const sealed = new Promise<void>((resolve) => {
-    resolveSealed = resolve;
-  });
-  let resolveSome: () => void = () => {};
-  const some = new Promise<void>((resolve) => {
-    resolveSome = resolve;
-  });
+  const sealed = Promise.withResolvers<void>();
+  const some = Promise.withResolvers<void>();
   socket.addChatListener(conversationId, (event, n) => {
     seen.push({ event, n });
-    if (seen.length === 15) resolveSome();
-    if (event.type === "turn-sealed") resolveSealed();
+    if (seen.length === 15) some.resolve();
+    if (event.type === "turn-sealed") sealed.resolve();
   });
 
   // ~120 words at 15 ms each: long enough to cut in the middle.
@@ -54,10 +48,10 @@ test("a daemon-side disconnect mid-turn loses and duplicates nothing", async () 
     model: "local/echo",
     message: "/slow 15\n/long 120\nstream this",
   });
-  await withTimeout(some, 15_000, "the first 15 events of the turn");
+  await withTimeout(some.promise, 15_000, "the first 15 events of the turn");
   expect(proxy.cutAll()).toBeGreaterThan(0);
   cutDone = true;
-  await withTimeout(sealed, 30_000, "turn-sealed after the reconnect");
+  await withTimeout(sealed.promise, 30_000, "turn-sealed after the reconnect");
   socket.close();
 
   expect(cutDone).toBe(true);
@@ -77,4 +71,52 @@ test("a daemon-side disconnect mid-turn loses and duplicates nothing", async () 
     .join("");
   expect(text).toBe(stored);
   expect(text).toContain("word120");
+});
+
+test("a permission request pending across a disconnect is delivered once and can be answered after it", async () => {
+  const socket = new DispatchSocket({
+    endpoint: { url: `ws://127.0.0.1:${proxy.port}`, token: daemon.token },
+    backoff: { baseMs: 20, maxMs: 200 },
+  });
+  const reopened = Promise.withResolvers<void>();
+  let wasCut = false;
+  socket.onState((s) => {
+    if (s === "reconnecting") wasCut = true;
+    if (s === "open" && wasCut) reopened.resolve();
+  });
+  await socket.connect();
+
+  const conversationId = crypto.randomUUID();
+  const seen: AgentEvent[] = [];
+  const asked = Promise.withResolvers<Extract<AgentEvent, { type: "permission-request" }>>();
+  const sealed = Promise.withResolvers<void>();
+  socket.addChatListener(conversationId, (event) => {
+    seen.push(event);
+    if (event.type === "permission-request") asked.resolve(event);
+    if (event.type === "turn-sealed") sealed.resolve();
+  });
+
+  await socket.request({
+    type: "chat.send",
+    conversationId,
+    model: "local/echo",
+    message: '/tool run_shell {"command":"echo asked once"}',
+    cwd: await tempHome(),
+  });
+  const pending = await withTimeout(asked.promise, 15_000, "the permission request");
+  expect(proxy.cutAll()).toBeGreaterThan(0);
+  await withTimeout(reopened.promise, 15_000, "the socket to reconnect");
+  // The re-subscription (sent on open) is answered before this request: the server's re-sent pending
+  // request, if the client let it through, is already in `seen` when the turn goes on.
+  await socket.request({
+    type: "chat.permission",
+    conversationId,
+    requestId: pending.requestId,
+    decision: "allow",
+  });
+  await withTimeout(sealed.promise, 15_000, "turn-sealed after the answer");
+  socket.close();
+
+  expect(seen.filter((e) => e.type === "permission-request")).toHaveLength(1);
+  expect(seen.find((e) => e.type === "tool-result")).toMatchObject({ toolName: "run_shell", isError: false });
 });

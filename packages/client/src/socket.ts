@@ -186,6 +186,8 @@ export class DispatchSocket {
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
     const endpoint =
       typeof this.opts.endpoint === "function" ? await this.opts.endpoint() : this.opts.endpoint;
+    // close() while the endpoint was being looked up: no new connection.
+    if (this.closedByUser) throw new DispatchSocketError("client closed", "CLIENT_CLOSED");
     const protocols = endpoint.token ? [`dispatch.token.${endpoint.token}`] : [];
     const ws = new WebSocket(endpoint.url, protocols);
     this.ws = ws;
@@ -230,7 +232,9 @@ export class DispatchSocket {
     this.attempt++;
     this.setState("reconnecting");
     this.reconnectTimer = setTimeout(() => {
-      this.open().catch(() => this.scheduleReconnect());
+      this.open().catch(() => {
+        if (!this.closedByUser) this.scheduleReconnect();
+      });
     }, delay);
   }
 

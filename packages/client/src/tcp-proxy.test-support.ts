@@ -11,10 +11,42 @@ export interface CuttableProxy {
   close(): void;
 }
 
+/** One direction of a connection: bytes the kernel did not take yet wait here until `drain`. */
+class Pipe {
+  private backlog: Uint8Array[] = [];
+  private target: Socket<Pair> | undefined;
+
+  attach(target: Socket<Pair>): void {
+    this.target = target;
+    this.flush();
+  }
+  push(chunk: Uint8Array): void {
+    this.backlog.push(new Uint8Array(chunk));
+    this.flush();
+  }
+  /** Writes as much of the backlog as the socket takes (Bun's `write` may accept only a part). */
+  flush(): void {
+    const target = this.target;
+    if (!target) return;
+    while (this.backlog.length > 0) {
+      const head = this.backlog[0] as Uint8Array;
+      const written = target.write(head);
+      if (written < head.byteLength) {
+        this.backlog[0] = head.subarray(Math.max(written, 0));
+        return;
+      }
+      this.backlog.shift();
+    }
+  }
+}
+
 interface Pair {
   client: Socket<Pair>;
   upstream?: Socket<Pair>;
-  pending: Uint8Array[];
+  /** client → daemon */
+  up: Pipe;
+  /** daemon → client */
+  down: Pipe;
 }
 
 export async function startProxy(targetPort: number): Promise<CuttableProxy> {
@@ -24,7 +56,8 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
     port: 0,
     socket: {
       open(client) {
-        const pair: Pair = { client, pending: [] };
+        const pair: Pair = { client, up: new Pipe(), down: new Pipe() };
+        pair.down.attach(client);
         client.data = pair;
         pairs.add(pair);
         Bun.connect<Pair>({
@@ -34,11 +67,13 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
           socket: {
             open(upstream) {
               pair.upstream = upstream;
-              for (const chunk of pair.pending) upstream.write(chunk);
-              pair.pending = [];
+              pair.up.attach(upstream);
             },
             data(_upstream, chunk) {
-              pair.client.write(chunk);
+              pair.down.push(chunk);
+            },
+            drain() {
+              pair.up.flush();
             },
             close() {
               pair.client.end();
@@ -51,9 +86,10 @@ export async function startProxy(targetPort: number): Promise<CuttableProxy> {
         }).catch(() => client.end());
       },
       data(client, chunk) {
-        const pair = client.data;
-        if (pair.upstream) pair.upstream.write(chunk);
-        else pair.pending.push(new Uint8Array(chunk));
+        client.data.up.push(chunk);
+      },
+      drain(client) {
+        client.data.down.flush();
       },
       close(client) {
         client.data.upstream?.end();
