@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Tool } from "./contract";
 import { defineTool } from "./define-tool";
 import { failure, filePathParam, limit, pathSubject, success, withRoot } from "./file-tool";
-import { clipLine, formatBytes, isBinaryFile, readLines } from "./text";
+import { formatBytes, isBinaryFile, readLines } from "./text";
 
 export const ReadFileLimits = z.object({
   /** Lines returned when the call gives no `limit`; also the largest `limit` honoured. */
@@ -65,14 +65,14 @@ export function readFileTool(limits: Partial<ReadFileLimits> = {}): Tool {
           let last = offset - 1;
           let more = false;
           let capped = false;
-          for await (const line of readLines(fh)) {
+          for await (const line of readLines(fh, lim.maxLineChars)) {
             lineNo++;
             if (lineNo < offset) continue;
             if (lineNo >= offset + limit) {
               more = true;
               break;
             }
-            const text = numberedLine(lineNo, clipLine(line, lim.maxLineChars));
+            const text = numberedLine(lineNo, line);
             bytes += Buffer.byteLength(text) + 1;
             if (bytes > lim.maxOutputBytes && out.length > 0) {
               capped = true;

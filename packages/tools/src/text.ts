@@ -20,35 +20,67 @@ export async function isBinaryFile(fh: FileHandle): Promise<boolean> {
 /**
  * The lines of `fh` from its start, without their `\n` / `\r\n`, read in chunks so a huge file is
  * never loaded whole. A final line without a newline is yielded; an empty file yields nothing.
+ * Lines longer than `maxLineChars` are clipped as `clipLine` does, keeping only that many characters
+ * in memory: a file that is one huge line costs O(size) time and O(maxLineChars) memory.
  */
-export async function* readLines(fh: FileHandle): AsyncGenerator<string> {
+export async function* readLines(
+  fh: FileHandle,
+  maxLineChars = Number.POSITIVE_INFINITY,
+): AsyncGenerator<string> {
   const decoder = new TextDecoder("utf-8");
   const buf = new Uint8Array(CHUNK_BYTES);
   let position = 0;
-  let carry = "";
+  let kept = "";
+  let cut = 0;
+  let endsWithCr = false;
+  const add = (part: string) => {
+    if (part.length === 0) return;
+    const room = Math.max(0, maxLineChars - kept.length);
+    if (part.length <= room) kept += part;
+    else {
+      kept += part.slice(0, room);
+      cut += part.length - room;
+    }
+    endsWithCr = part.endsWith("\r");
+  };
+  const finish = (): string => {
+    // The "\r" of a "\r\n" is dropped: it is the last character, so it was cut if anything was.
+    if (endsWithCr) {
+      if (cut > 0) cut--;
+      else kept = kept.slice(0, -1);
+    }
+    const line = cut > 0 ? clipMarker(kept, cut) : kept;
+    kept = "";
+    cut = 0;
+    endsWithCr = false;
+    return line;
+  };
   for (;;) {
     const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, position);
     if (bytesRead === 0) break;
     position += bytesRead;
-    carry += decoder.decode(buf.subarray(0, bytesRead), { stream: true });
+    // Only the new text is scanned for newlines, so a long line costs linear time.
+    const text = decoder.decode(buf.subarray(0, bytesRead), { stream: true });
     let start = 0;
-    for (let nl = carry.indexOf("\n", start); nl !== -1; nl = carry.indexOf("\n", start)) {
-      yield stripCr(carry.slice(start, nl));
+    for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", start)) {
+      add(text.slice(start, nl));
+      yield finish();
       start = nl + 1;
     }
-    carry = carry.slice(start);
+    add(text.slice(start));
   }
-  carry += decoder.decode();
-  if (carry.length > 0) yield stripCr(carry);
+  add(decoder.decode());
+  if (kept.length > 0 || cut > 0) yield finish();
 }
 
-function stripCr(line: string): string {
-  return line.endsWith("\r") ? line.slice(0, -1) : line;
+/** Pure: `kept` followed by the marker saying `cut` more characters were dropped. */
+function clipMarker(kept: string, cut: number): string {
+  return `${kept}… [+${cut} chars]`;
 }
 
 /** Pure: `line` cut to `max` characters with a marker saying how much was cut. */
 export function clipLine(line: string, max: number): string {
-  return line.length <= max ? line : `${line.slice(0, max)}… [+${line.length - max} chars]`;
+  return line.length <= max ? line : clipMarker(line.slice(0, max), line.length - max);
 }
 
 /** Pure: a byte count for messages ("1.5 MB"). */
