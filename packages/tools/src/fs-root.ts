@@ -55,6 +55,28 @@ export interface OpenedDir extends ResolvedPath {
 
 const procAvailable = existsSync("/proc/self/fd");
 
+/**
+ * Kernel pseudo-filesystems (Linux): their "files" are process memory and environment
+ * (/proc/self/environ holds the daemon's secrets, /proc/self/mem its memory) and kernel knobs, so
+ * no file tool touches them, even when the cwd is "/".
+ */
+const PSEUDO_ROOTS = process.platform === "linux" ? ["/proc", "/sys"] : [];
+
+/** Pure: the pseudo-filesystem root `real` lies in, if any. */
+export function pseudoRootOf(real: string): string | undefined {
+  return PSEUDO_ROOTS.find((root) => isInside(root, real));
+}
+
+/** Pure: what kind of non-regular file `st` is, for messages. */
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isDirectory()) return "a directory";
+  return "not a regular file";
+}
+
 export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
 export const fail = (code: ToolErrorCode, message: string): { ok: false; error: Failure } => ({
   ok: false,
@@ -83,6 +105,13 @@ function ioFailure(e: unknown, what: string): { ok: false; error: Failure } {
     return fail("TOOL_PATH_OUTSIDE_CWD", `${what} is (or became) a symlink; refusing to follow it`);
   return fail("TOOL_IO_ERROR", `${what}: ${e instanceof Error ? e.message : String(e)}`);
 }
+
+/**
+ * Flags of every file open: never follow a final symlink (swapped in after the check), never block
+ * (a FIFO swapped in), never acquire a controlling terminal (a tty swapped in). The fstat after the
+ * open refuses anything that is not a regular file.
+ */
+const OPEN_GUARDS = C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY;
 
 /** Opens the cwd as a containment root. The cwd must be an existing directory. */
 export async function openRoot(cwd: string, opts: FsRootOptions = {}): Promise<Outcome<FsRoot>> {
@@ -136,6 +165,13 @@ export class FsRoot {
         `"${p}" resolves to ${real}, which is outside the working directory ${this.dir}`,
       );
     }
+    const pseudo = pseudoRootOf(real);
+    if (pseudo !== undefined) {
+      return fail(
+        "TOOL_PATH_WRONG_TYPE",
+        `"${p}" resolves to ${real}, on the kernel pseudo-filesystem ${pseudo}; file tools do not touch it`,
+      );
+    }
     const stat = await fs.lstat(real).catch(() => undefined);
     return ok({ real, rel: this.display(real), stat });
   }
@@ -167,7 +203,10 @@ export class FsRoot {
     if (!r.value.stat) return fail("TOOL_PATH_NOT_FOUND", `"${p}" does not exist`);
     if (r.value.stat.isDirectory())
       return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is a directory, not a file (use list_dir)`);
-    const flags = (opts.write ? C.O_RDWR : C.O_RDONLY) | C.O_NOFOLLOW | C.O_NONBLOCK;
+    // Devices, FIFOs and sockets are refused before the open: opening one can block or act.
+    if (!r.value.stat.isFile())
+      return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is ${kindOf(r.value.stat)}, not a regular file`);
+    const flags = (opts.write ? C.O_RDWR : C.O_RDONLY) | OPEN_GUARDS;
     return this.openResolved(p, r.value, flags, false);
   }
 
@@ -179,10 +218,12 @@ export class FsRoot {
     const r = await this.resolve(p);
     if (!r.ok) return r;
     if (r.value.stat?.isDirectory()) return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is a directory`);
+    if (r.value.stat && !r.value.stat.isFile())
+      return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is ${kindOf(r.value.stat)}, not a regular file`);
     if (r.value.stat && !opts.overwrite) {
       return fail("TOOL_FILE_EXISTS", `"${p}" already exists; pass overwrite: true to replace it`);
     }
-    const base = C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
+    const base = C.O_WRONLY | OPEN_GUARDS;
     if (!r.value.stat) {
       const created = await this.openResolved(p, r.value, base | C.O_CREAT | C.O_EXCL, true);
       if (created.ok || created.error.code !== "TOOL_FILE_EXISTS" || !opts.overwrite) return created;
@@ -243,7 +284,7 @@ export class FsRoot {
   /** Confirms the opened fd is a regular file at `real` (inside the root). */
   private async verifyOpened(p: string, real: string, fh: fs.FileHandle): Promise<Outcome<Stats>> {
     const st = await fh.stat();
-    if (!st.isFile()) return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is not a regular file`);
+    if (!st.isFile()) return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is ${kindOf(st)}, not a regular file`);
     const now =
       this.strategy === "proc"
         ? await fs.readlink(`/proc/self/fd/${fh.fd}`).catch(() => undefined)
