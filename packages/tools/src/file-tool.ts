@@ -4,16 +4,10 @@ import * as path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { z } from "zod";
 import type { PermissionKind, PermissionSubject, ToolContext, ToolResult } from "./contract";
-import { type Failure, type FsRoot, type FsRootOptions, openRoot } from "./fs-root";
+import { type FsRoot, type FsRootOptions, openRoot } from "./fs-root";
+import { failure } from "./tool-result";
 
-/** An error result carrying the failure's code. */
-export function failure(f: Failure): ToolResult {
-  return { content: f.message, isError: true, code: f.code };
-}
-
-export function success(content: string): ToolResult {
-  return { content, isError: false };
-}
+export { failure, success } from "./tool-result";
 
 /** Opens ctx.cwd as the containment root and runs `fn` in it; a bad cwd is a TOOL_CWD_INVALID result. */
 export async function withRoot(

@@ -11,7 +11,7 @@ import {
   success,
   withRoot,
 } from "./file-tool";
-import { DEFAULT_IGNORED_DIRS, type WalkStats, walkFiles } from "./walk";
+import { searchWalk, underBase, type WalkStats, walkFiles } from "./walk";
 
 export const GlobLimits = z.object({
   /** Matches returned at most (also the largest `limit` honoured). */
@@ -34,11 +34,6 @@ export const GlobParams = Type.Object(
   { additionalProperties: false },
 );
 
-/** Pure: `rel` (relative to the search base) as a path relative to the working directory. */
-export function underBase(baseRel: string, rel: string): string {
-  return baseRel === "." ? rel : `${baseRel}/${rel}`;
-}
-
 export function globTool(limits: Partial<GlobLimits> = {}): Tool {
   const lim = GlobLimits.parse(limits);
   return defineTool({
@@ -54,14 +49,17 @@ export function globTool(limits: Partial<GlobLimits> = {}): Tool {
         if (!dir.ok) return failure(dir.error);
         const limit = Math.min(args.limit ?? lim.maxResults, lim.maxResults);
         const glob = new Bun.Glob(args.pattern);
-        const ignore = new Set(args.includeIgnored ? [] : DEFAULT_IGNORED_DIRS);
         const stats: WalkStats = { visited: 0, truncated: false };
         const found: string[] = [];
         let more = false;
         try {
           for await (const entry of walkFiles(
             dir.value.path,
-            { ignore, maxVisited: lim.maxVisited, signal: ctx.signal },
+            searchWalk(dir.value.real, {
+              includeIgnored: args.includeIgnored,
+              maxVisited: lim.maxVisited,
+              signal: ctx.signal,
+            }),
             stats,
           )) {
             if (!glob.match(entry.rel)) continue;

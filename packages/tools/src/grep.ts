@@ -1,20 +1,12 @@
 import { Type } from "@sinclair/typebox";
 import { z } from "zod";
-import type { Tool, ToolContext } from "./contract";
+import type { Tool, ToolResult } from "./contract";
 import { defineTool } from "./define-tool";
-import {
-  failure,
-  folderParam,
-  includeIgnoredParam,
-  limit,
-  pathSubject,
-  success,
-  withRoot,
-} from "./file-tool";
-import type { FsRoot } from "./fs-root";
-import { underBase } from "./glob";
-import { clipLine, formatBytes, isBinaryFile, readLines } from "./text";
-import { DEFAULT_IGNORED_DIRS, type WalkStats, walkFiles } from "./walk";
+import { failure, folderParam, includeIgnoredParam, limit, pathSubject } from "./file-tool";
+import { compilePattern, type GrepRequest } from "./grep-search";
+import { formatBytes } from "./text";
+
+export { fileFilter } from "./grep-search";
 
 export const GrepLimits = z.object({
   /** Matching lines returned at most (also the largest `maxMatches` honoured). */
@@ -23,6 +15,11 @@ export const GrepLimits = z.object({
   maxFileBytes: limit(2 * 1024 * 1024),
   maxLineChars: limit(300),
   maxVisited: limit(200_000),
+  /**
+   * The search is stopped after this long. It runs in a worker, so a pattern that backtracks for
+   * ever ("(a+)+$") costs that worker this much time and never blocks the daemon.
+   */
+  timeoutMs: limit(30_000),
 });
 export type GrepLimits = z.infer<typeof GrepLimits>;
 
@@ -43,49 +40,43 @@ export const GrepParams = Type.Object(
   { additionalProperties: false },
 );
 
-/** Pure: whether `rel` passes the file filter (a pattern without "/" matches the file name). */
-export function fileFilter(pattern: string | undefined): (rel: string) => boolean {
-  if (pattern === undefined) return () => true;
-  const glob = new Bun.Glob(pattern);
-  return pattern.includes("/")
-    ? (rel) => glob.match(rel)
-    : (rel) => glob.match(rel.slice(rel.lastIndexOf("/") + 1));
-}
+const WORKER_URL = new URL("./grep-worker.ts", import.meta.url);
 
-interface Search {
-  regex: RegExp;
-  max: number;
-  matches: string[];
-  skipped: number;
-}
-
-async function searchFile(
-  root: FsRoot,
-  rel: string,
-  s: Search,
-  lim: GrepLimits,
-  ctx: ToolContext,
-): Promise<boolean> {
-  const opened = await root.openFile(rel);
-  if (!opened.ok) return true;
-  const { fh, size } = opened.value;
-  try {
-    if (size > lim.maxFileBytes || (await isBinaryFile(fh))) {
-      s.skipped++;
-      return true;
-    }
-    let n = 0;
-    for await (const line of readLines(fh)) {
-      n++;
-      s.regex.lastIndex = 0;
-      if (!s.regex.test(line)) continue;
-      if (s.matches.length === s.max) return false;
-      s.matches.push(`${rel}:${n}: ${clipLine(line, lim.maxLineChars)}`);
-    }
-    return !ctx.signal.aborted;
-  } finally {
-    await fh.close();
-  }
+/**
+ * Runs the search in a fresh worker and settles with its result, or terminates it on `signal`
+ * (TOOL_ABORTED) or after `timeoutMs` (TOOL_TIMEOUT).
+ */
+function searchInWorker(req: GrepRequest, signal: AbortSignal, timeoutMs: number): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    const worker = new Worker(WORKER_URL);
+    let settled = false;
+    const finish = (result: ToolResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      worker.terminate();
+      resolve(result);
+    };
+    const onAbort = () => finish(failure({ code: "TOOL_ABORTED", message: "the turn was stopped" }));
+    const timer = setTimeout(
+      () =>
+        finish(
+          failure({
+            code: "TOOL_TIMEOUT",
+            message:
+              `grep: the search ran past ${timeoutMs} ms and was stopped. A pattern with nested repetition ` +
+              "such as (a+)+ can take forever on some lines: simplify /pattern, or narrow /path or /glob",
+          }),
+        ),
+      timeoutMs,
+    );
+    signal.addEventListener("abort", onAbort, { once: true });
+    worker.onmessage = (event: MessageEvent<ToolResult>) => finish(event.data);
+    worker.onerror = (event) =>
+      finish(failure({ code: "TOOL_IO_ERROR", message: `grep: the search failed: ${event.message}` }));
+    worker.postMessage(req);
+  });
 }
 
 export function grepTool(limits: Partial<GrepLimits> = {}): Tool {
@@ -99,56 +90,12 @@ export function grepTool(limits: Partial<GrepLimits> = {}): Tool {
       ", node_modules and .git (unless includeIgnored).",
     parameters: GrepParams,
     permission: (args, cwd) => pathSubject("read", cwd, args.path),
-    execute: (args, ctx) =>
-      withRoot(ctx, async (root) => {
-        let regex: RegExp;
-        try {
-          regex = new RegExp(args.pattern, args.ignoreCase ? "i" : "");
-        } catch (e) {
-          return failure({
-            code: "TOOL_INVALID_PATTERN",
-            message: `grep: /pattern is not a valid regular expression: ${(e as Error).message}`,
-          });
-        }
-        const s: Search = {
-          regex,
-          max: Math.min(args.maxMatches ?? lim.maxMatches, lim.maxMatches),
-          matches: [],
-          skipped: 0,
-        };
-        const target = await root.resolve(args.path ?? ".");
-        if (!target.ok) return failure(target.error);
-        const stats: WalkStats = { visited: 0, truncated: false };
-        let complete = true;
-        if (target.value.stat?.isFile()) {
-          complete = await searchFile(root, target.value.rel, s, lim, ctx);
-        } else {
-          const dir = await root.openDir(target.value.rel);
-          if (!dir.ok) return failure(dir.error);
-          const wanted = fileFilter(args.glob);
-          const ignore = new Set(args.includeIgnored ? [] : DEFAULT_IGNORED_DIRS);
-          try {
-            for await (const entry of walkFiles(
-              dir.value.path,
-              { ignore, maxVisited: lim.maxVisited, signal: ctx.signal },
-              stats,
-            )) {
-              if (!wanted(entry.rel)) continue;
-              complete = await searchFile(root, underBase(dir.value.rel, entry.rel), s, lim, ctx);
-              if (!complete) break;
-            }
-          } finally {
-            await dir.value.close();
-          }
-        }
-        if (ctx.signal.aborted) return failure({ code: "TOOL_ABORTED", message: "the turn was stopped" });
-        const notes: string[] = [];
-        if (!complete) notes.push(`[stopped at ${s.max} matches; narrow the pattern, path or glob]`);
-        if (stats.truncated) notes.push(`[search stopped after visiting ${stats.visited} entries]`);
-        if (s.skipped > 0) notes.push(`[${s.skipped} binary or large file(s) skipped]`);
-        if (s.matches.length === 0)
-          return success([`No matches for /${args.pattern}/ in ${target.value.rel}`, ...notes].join("\n"));
-        return success([...s.matches, ...notes].join("\n"));
-      }),
+    async execute(args, ctx) {
+      if (ctx.signal.aborted) return failure({ code: "TOOL_ABORTED", message: "the turn was stopped" });
+      // A syntax error is reported without starting a worker.
+      const regex = compilePattern(args.pattern, args.ignoreCase);
+      if (!(regex instanceof RegExp)) return regex;
+      return searchInWorker({ cwd: ctx.cwd, args, limits: lim }, ctx.signal, lim.timeoutMs);
+    },
   });
 }

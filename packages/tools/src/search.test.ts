@@ -4,6 +4,7 @@ import { globTool } from "./glob";
 import { fileFilter, grepTool } from "./grep";
 import { listDirTool } from "./list-dir";
 import { tempDir, toolContext } from "./test-support";
+import { searchWalk } from "./walk";
 
 async function project() {
   const t = await tempDir();
@@ -124,6 +125,38 @@ describe("grep", () => {
     expect((await grepTool().execute({ pattern: "x", path: outside.path }, toolContext(t.path))).code).toBe(
       "TOOL_PATH_OUTSIDE_CWD",
     );
+  });
+
+  test("a pattern that backtracks for ever is stopped by the timeout; the daemon's loop stays free", async () => {
+    await using t = await tempDir();
+    await t.write("evil.txt", `${"a".repeat(64)}b\nfine\n`);
+    // (a+)+$ on 64 a's and a b takes ~2^64 steps. It runs in a worker, so this thread's timer fires.
+    const r = await grepTool({ timeoutMs: 300 }).execute({ pattern: "(a+)+$" }, toolContext(t.path));
+    expect(r.code).toBe("TOOL_TIMEOUT");
+    expect(r.content).toContain("nested repetition");
+    // Stopping the turn ends a runaway search too.
+    const ctx = toolContext(t.path);
+    const run = grepTool().execute({ pattern: "(a+)+$" }, ctx);
+    setTimeout(() => ctx.controller.abort(), 50);
+    expect((await run).code).toBe("TOOL_ABORTED");
+  });
+
+  test("kernel pseudo-filesystems are neither searched nor walked, even from /", async () => {
+    const ctx = toolContext("/");
+    const proc = await grepTool().execute({ pattern: "PATH", path: "/proc/self/environ" }, ctx);
+    expect(proc.code).toBe("TOOL_PATH_WRONG_TYPE");
+    expect(proc.content).toContain("pseudo-filesystem /proc");
+    const listed = await globTool().execute({ pattern: "**", path: "/sys" }, ctx);
+    expect(listed.code).toBe("TOOL_PATH_WRONG_TYPE");
+    const walk = searchWalk("/", { includeIgnored: true, maxVisited: 10 });
+    expect(["proc", "sys", "proc/self", "procs", "usr", "home/sys"].map((d) => walk.skipDir?.(d))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
   });
 
   test("the file filter matches names without a slash and paths with one", () => {

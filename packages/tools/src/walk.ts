@@ -3,6 +3,7 @@
 import type { Dirent } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { pseudoRootOf } from "./fs-root";
 
 /** Folder names skipped unless a call asks to include them. */
 export const DEFAULT_IGNORED_DIRS: readonly string[] = ["node_modules", ".git"];
@@ -13,6 +14,8 @@ export interface WalkOptions {
   /** Stop after visiting this many entries (files and folders). */
   maxVisited: number;
   signal?: AbortSignal;
+  /** Folders (relative to the base) not descended into, whatever their name. */
+  skipDir?: (rel: string) => boolean;
 }
 
 export interface WalkEntry {
@@ -57,7 +60,7 @@ export async function* walkFiles(
       stats.visited++;
       const rel = relDir === "" ? e.name : `${relDir}/${e.name}`;
       if (e.isDirectory()) {
-        if (!opts.ignore.has(e.name)) subdirs.push(rel);
+        if (!opts.ignore.has(e.name) && !opts.skipDir?.(rel)) subdirs.push(rel);
       } else if (e.isFile()) {
         yield { rel, kind: "file" };
       } else if (e.isSymbolicLink()) {
@@ -66,4 +69,25 @@ export async function* walkFiles(
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i] as string);
   }
+}
+
+/**
+ * The walk of glob and grep below the folder whose real path is `realBase`: node_modules and .git
+ * pruned unless `includeIgnored`, kernel pseudo-filesystems (/proc, /sys) always.
+ */
+export function searchWalk(
+  realBase: string,
+  o: { includeIgnored: boolean | undefined; maxVisited: number; signal?: AbortSignal },
+): WalkOptions {
+  return {
+    ignore: new Set(o.includeIgnored ? [] : DEFAULT_IGNORED_DIRS),
+    maxVisited: o.maxVisited,
+    ...(o.signal ? { signal: o.signal } : {}),
+    skipDir: (rel) => pseudoRootOf(path.join(realBase, rel)) !== undefined,
+  };
+}
+
+/** Pure: `rel` (relative to the search base) as a path relative to the working directory. */
+export function underBase(baseRel: string, rel: string): string {
+  return baseRel === "." ? rel : `${baseRel}/${rel}`;
 }
