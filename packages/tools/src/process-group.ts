@@ -1,4 +1,9 @@
-/** Signalling and observing a process group (run_shell starts each command as its own group). */
+/**
+ * Signalling and observing what one run_shell command started. The command runs as its own process
+ * group, so `kill(-pgid)` reaches its whole tree, except processes that left the group (`setsid`,
+ * daemons that double-fork into a new session). Those are found by a marker variable every
+ * descendant inherits in its environment (/proc/<pid>/environ), unless it clears its environment.
+ */
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
@@ -53,6 +58,69 @@ export function groupIsRunning(pgid: number): boolean {
     } catch {
       // the process exited while we looked
     }
+  }
+  return false;
+}
+
+/** Pure: whether a /proc/<pid>/environ blob (NUL-separated) holds the entry `marker` ("NAME=value"). */
+export function environHas(environ: string, marker: string): boolean {
+  return environ.startsWith(`${marker}\0`) || environ.includes(`\0${marker}\0`);
+}
+
+/** The pids (other than ours) whose environment holds `marker`; [] where /proc is missing. */
+export function markedProcesses(marker: string): number[] {
+  if (!procfs) return [];
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    try {
+      if (environHas(readFileSync(`/proc/${name}/environ`, "latin1"), marker) && isRunning(pid))
+        found.push(pid);
+    } catch {
+      // another user's process, or it exited while we looked
+    }
+  }
+  return found;
+}
+
+function signalAll(pgid: number, marker: string, signal: NodeJS.Signals): void {
+  signalGroup(pgid, signal);
+  for (const pid of markedProcesses(marker)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function until(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(50);
+  }
+  return true;
+}
+
+/** How many SIGKILL sweeps are made at most: each catches what forked since the previous one. */
+const KILL_ROUNDS = 10;
+
+/**
+ * Ends everything a command left running: group `pgid` and every process carrying `marker`. SIGTERM
+ * first; after `graceMs` SIGKILL, repeated so a process that keeps forking cannot outrun the sweep.
+ * Resolves true when nothing is left.
+ */
+export async function terminateTree(pgid: number, marker: string, graceMs: number): Promise<boolean> {
+  const alive = () => groupIsRunning(pgid) || markedProcesses(marker).length > 0;
+  if (!alive()) return true;
+  signalAll(pgid, marker, "SIGTERM");
+  if (await until(() => !alive(), graceMs)) return true;
+  for (let round = 0; round < KILL_ROUNDS; round++) {
+    signalAll(pgid, marker, "SIGKILL");
+    if (await until(() => !alive(), 250)) return true;
   }
   return false;
 }

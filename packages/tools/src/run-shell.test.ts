@@ -2,20 +2,24 @@ import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs/promises";
 import type { ToolResult } from "./contract";
 import { isRunning } from "./process-group";
-import { runShellTool } from "./run-shell";
+import { commandEnv, MARKER_ENV, RunShellLimits, runShellTool } from "./run-shell";
 import { tempDir, toolContext, waitFor } from "./test-support";
 
 const shell = runShellTool({ killGraceMs: 300 });
 
-/** The first line of streamed output that is a pid, once it arrives. */
-async function streamedPid(ctx: ReturnType<typeof toolContext>): Promise<number> {
-  let pid = 0;
-  await waitFor("the command to print its background pid", () => {
-    const m = /^(\d+)$/m.exec(ctx.output.map((o) => o.data).join(""));
-    if (m) pid = Number(m[1]);
-    return pid > 0;
+/** The first `n` lines of streamed output that are pids, once they arrive. */
+async function streamedPids(ctx: ReturnType<typeof toolContext>, n = 1): Promise<number[]> {
+  let pids: number[] = [];
+  await waitFor(`the command to print ${n} background pid(s)`, () => {
+    pids = [
+      ...ctx.output
+        .map((o) => o.data)
+        .join("")
+        .matchAll(/^(\d+)$/gm),
+    ].map((m) => Number(m[1]));
+    return pids.length >= n;
   });
-  return pid;
+  return pids.slice(0, n);
 }
 
 describe("run_shell", () => {
@@ -49,33 +53,85 @@ describe("run_shell", () => {
       { command: "sh -c 'sleep 300 & echo $!; wait'; echo unreachable", timeoutMs: 1500 },
       ctx,
     );
-    const grandchild = await streamedPid(ctx);
+    const [grandchild = 0] = await streamedPids(ctx);
     const r = await run;
     expect(r.code).toBe("TOOL_TIMEOUT");
     expect(r.content).not.toContain("unreachable");
     await waitFor(`grandchild sleep ${grandchild} to be gone`, () => !isRunning(grandchild));
   });
 
-  test("abort kills the tree, escalating to SIGKILL when SIGTERM is ignored", async () => {
+  test("abort kills the tree, escalating to SIGKILL when SIGTERM is ignored, setsid escapees too", async () => {
     await using t = await tempDir();
     const ctx = toolContext(t.path);
-    const run = shell.execute({ command: `sh -c 'trap "" TERM; sleep 300 & echo $!; wait'` }, ctx);
-    const grandchild = await streamedPid(ctx);
+    const run = shell.execute(
+      {
+        command:
+          "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!; " +
+          `sh -c 'trap "" TERM; sleep 300 & echo $!; wait'`,
+      },
+      ctx,
+    );
+    const pids = await streamedPids(ctx, 2);
     ctx.controller.abort();
     const r: ToolResult = await run;
     expect(r.code).toBe("TOOL_ABORTED");
     expect(r.isError).toBe(true);
-    await waitFor(`grandchild sleep ${grandchild} to be gone`, () => !isRunning(grandchild));
+    for (const pid of pids) await waitFor(`sleep ${pid} to be gone`, () => !isRunning(pid));
   });
 
   test("background processes left behind are terminated when the command exits", async () => {
     await using t = await tempDir();
     const ctx = toolContext(t.path);
-    const r = await shell.execute({ command: "sleep 300 & echo $!" }, ctx);
+    const r = await shell.execute(
+      { command: "sleep 300 & echo $!; nohup sleep 300 >/dev/null 2>&1 & echo $!" },
+      ctx,
+    );
     expect(r.isError).toBe(false);
-    const pid = Number(r.content.split("\n")[0]);
-    expect(pid).toBeGreaterThan(0);
-    await waitFor(`background sleep ${pid} to be gone`, () => !isRunning(pid));
+    const pids = r.content.split("\n").slice(0, 2).map(Number);
+    expect(pids.every((pid) => pid > 0)).toBe(true);
+    for (const pid of pids) await waitFor(`background sleep ${pid} to be gone`, () => !isRunning(pid));
+  });
+
+  test("a daemon that escapes the group (setsid, ignoring SIGTERM) is found by its marker and killed", async () => {
+    await using t = await tempDir();
+    const ctx = toolContext(t.path);
+    // The escapee makes itself a session (and group) leader, ignores SIGTERM, and closes our pipes.
+    const command =
+      `setsid sh -c 'trap "" TERM; echo $$ > esc.pid; exec sleep 300' </dev/null >/dev/null 2>&1 & ` +
+      "while [ ! -s esc.pid ]; do sleep 0.02; done; p=$(cat esc.pid); " +
+      'echo "leader $$ escapee $p session $(cut -d" " -f6 /proc/$p/stat)"';
+    const r = await shell.execute({ command }, ctx);
+    expect(r.isError).toBe(false);
+    const m = /leader (\d+) escapee (\d+) session (\d+)/.exec(r.content);
+    if (!m) throw new Error(`unexpected output: ${r.content}`);
+    const [, leader, escapee, session] = m.map(Number) as [number, number, number, number];
+    // It really left the command's process group: kill(-pgid) alone would have missed it.
+    expect(session).toBe(escapee);
+    expect(session).not.toBe(leader);
+    await waitFor(`escaped daemon ${escapee} to be gone`, () => !isRunning(escapee));
+  });
+
+  test("the daemon's credentials are not in the command's environment", async () => {
+    await using t = await tempDir();
+    const name = "DISPATCH_TOOLS_TEST_SECRET";
+    process.env[name] = "s3cret-value";
+    try {
+      const r = await runShellTool({ scrubEnv: [name] }).execute(
+        { command: `echo "[$${name}]"; echo "$${MARKER_ENV}"` },
+        toolContext(t.path),
+      );
+      expect(r.content).toMatch(/^\[\]\n[0-9a-f-]{36}\n\[exit code 0\]$/);
+    } finally {
+      delete process.env[name];
+    }
+    const defaults = RunShellLimits.parse({}).scrubEnv;
+    expect(
+      commandEnv({ DISPATCH_TOKEN: "tok", OPENAI_API_KEY: "k", HOME: "/h" }, defaults, "/c", "id"),
+    ).toEqual({
+      HOME: "/h",
+      PWD: "/c",
+      [MARKER_ENV]: "id",
+    });
   });
 
   test("output past the cap is cut in the middle with a notice; live output stops at the cap", async () => {

@@ -5,7 +5,18 @@ import type { Tool, ToolContext, ToolErrorCode, ToolResult } from "./contract";
 import { defineTool } from "./define-tool";
 import { failure, limit, withRoot } from "./file-tool";
 import { OutputCapture } from "./output-capture";
-import { groupIsRunning, signalGroup } from "./process-group";
+import { signalGroup, terminateTree } from "./process-group";
+
+/** The daemon's credentials (the same names the daemon scrubs from its logs). */
+export const DEFAULT_SCRUBBED_ENV = [
+  "DISPATCH_TOKEN",
+  "DISPATCH_API_KEY",
+  "ANTHROPIC_API_KEY",
+  "OPENAI_API_KEY",
+];
+
+/** Every process a command starts inherits `<MARKER_ENV>=<random id>`, so escapees can be found. */
+export const MARKER_ENV = "DISPATCH_RUN_SHELL_ID";
 
 export const RunShellLimits = z.object({
   defaultTimeoutMs: limit(120_000),
@@ -17,6 +28,11 @@ export const RunShellLimits = z.object({
   killGraceMs: limit(2_000),
   /** The shell run as `<shell> -c <command>`; default bash when present, else /bin/sh. */
   shell: z.string().min(1).optional(),
+  /**
+   * Variables of the daemon's environment not passed to commands: the daemon's own credentials, so
+   * a command cannot read its API token (and answer its own permission requests) or the model keys.
+   */
+  scrubEnv: z.array(z.string().min(1)).default(DEFAULT_SCRUBBED_ENV),
 });
 export type RunShellLimits = z.infer<typeof RunShellLimits>;
 
@@ -35,13 +51,18 @@ export const RunShellParams = Type.Object(
 
 const defaultShell = existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
 
-async function until(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() >= deadline) return false;
-    await Bun.sleep(25);
-  }
-  return true;
+/** Pure: the environment of a command: the daemon's minus `scrub`, plus PWD and the marker. */
+export function commandEnv(
+  base: Record<string, string | undefined>,
+  scrub: readonly string[],
+  cwd: string,
+  marker: string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !scrub.includes(k)) env[k] = v;
+  env.PWD = cwd;
+  env[MARKER_ENV] = marker;
+  return env;
 }
 
 interface Cancellable {
@@ -79,7 +100,8 @@ export function runShellTool(limits: Partial<RunShellLimits> = {}): Tool {
       "Run a shell command in the working directory (non-interactive; stdin is empty). stdout and stderr are " +
       `streamed and returned combined, capped at ${lim.maxOutputChars} characters. Default timeout ` +
       `${lim.defaultTimeoutMs} ms (max ${lim.maxTimeoutMs}). The command's whole process group is killed on ` +
-      "timeout or stop, and background processes it leaves are terminated when it exits.",
+      "timeout or stop, and background processes it leaves (even with setsid or nohup) are terminated when it " +
+      "exits: start long-running servers outside this tool.",
     parameters: RunShellParams,
     exclusive: true,
     permission: (args) => ({ kind: "shell", command: args.command }),
@@ -94,11 +116,13 @@ async function runCommand(
   ctx: ToolContext,
 ): Promise<ToolResult> {
   const timeoutMs = Math.min(requestedTimeout ?? lim.defaultTimeoutMs, lim.maxTimeoutMs);
+  const markerValue = crypto.randomUUID();
+  const marker = `${MARKER_ENV}=${markerValue}`;
   let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   try {
     proc = Bun.spawn([lim.shell ?? defaultShell, "-c", command], {
       cwd: ctx.cwd,
-      env: { ...process.env, PWD: ctx.cwd },
+      env: commandEnv(process.env, lim.scrubEnv, ctx.cwd, markerValue),
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -141,18 +165,17 @@ async function runCommand(
   await proc.exited;
   clearTimeout(timer);
   ctx.signal.removeEventListener("abort", onAbort);
-  // The leader is gone; whatever is left in its group (background jobs, a tree that ignored SIGTERM)
-  // is terminated too, otherwise it would outlive the call and hold our pipes open.
-  if (groupIsRunning(pgid)) {
-    signalGroup(pgid, "SIGTERM");
-    if (!(await until(() => !groupIsRunning(pgid), lim.killGraceMs))) signalGroup(pgid, "SIGKILL");
-  }
+  // The leader is gone; whatever is left (background jobs, a tree that ignored SIGTERM, daemons
+  // that moved to their own session) is terminated too, otherwise it would outlive the call and
+  // hold our pipes open.
+  const cleared = await terminateTree(pgid, marker, lim.killGraceMs);
   clearTimeout(killTimer);
   const drained = await Promise.race([pumps.then(() => true), Bun.sleep(lim.killGraceMs).then(() => false)]);
   if (!drained) await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
 
   const out = capture.text();
   const lines = [out.length > 0 ? out.replace(/\n$/, "") : "(no output)"];
+  if (!cleared) lines.push("[some processes the command started could not be killed]");
   if (!drained) lines.push("[stopped reading: a process outside the command's group kept its output open]");
   let code: ToolErrorCode | undefined;
   if (ended === "timeout") {
