@@ -26,6 +26,21 @@ export const EditFileParams = Type.Object(
   { additionalProperties: false },
 );
 
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Pure: `bytes` as text, or undefined when they are not valid UTF-8: decoding with replacement
+ * characters and writing back would silently corrupt every other non-UTF-8 byte (Latin-1 files).
+ * A byte-order mark is kept.
+ */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pure: the start offsets of the non-overlapping occurrences of `needle` in `text`. */
 export function occurrences(text: string, needle: string): number[] {
   const at: number[] = [];
@@ -75,7 +90,13 @@ export function editFileTool(limits: Partial<EditFileLimits> = {}): Tool {
               message: `${rel} looks like a binary file; edit_file only edits text`,
             });
           }
-          const text = bytes.toString("utf8");
+          const text = decodeUtf8(bytes);
+          if (text === undefined) {
+            return failure({
+              code: "TOOL_BINARY_FILE",
+              message: `${rel} is not valid UTF-8 text; edit_file refuses it rather than corrupt its other bytes (use run_shell, e.g. sed)`,
+            });
+          }
           const at = occurrences(text, args.oldString);
           if (at.length === 0) {
             return failure({

@@ -115,6 +115,20 @@ describe("edit_file", () => {
     });
   });
 
+  test("a file that is not UTF-8 is refused untouched; a byte-order mark survives an edit", async () => {
+    await using t = await tempDir();
+    const latin1 = new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a, 0x78, 0x3d, 0x31, 0x0a]); // "café\nx=1\n" in Latin-1
+    const file = await t.write("latin1.txt", latin1);
+    const ctx = toolContext(t.path);
+    const r = await edit.execute({ path: "latin1.txt", oldString: "x=1", newString: "x=2" }, ctx);
+    expect(r.code).toBe("TOOL_BINARY_FILE");
+    expect(r.content).toContain("not valid UTF-8");
+    expect(new Uint8Array(await fs.readFile(file))).toEqual(latin1);
+    const bom = await t.write("bom.txt", "\uFEFFx=1\n");
+    await edit.execute({ path: "bom.txt", oldString: "x=1", newString: "x=2" }, ctx);
+    expect(await fs.readFile(bom, "utf8")).toBe("\uFEFFx=2\n");
+  });
+
   test("occurrences and lineOf", () => {
     expect(occurrences("aaaa", "aa")).toEqual([0, 2]);
     expect(lineOf("a\nb\nc", 4)).toBe(3);
