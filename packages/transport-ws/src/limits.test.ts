@@ -143,15 +143,46 @@ describe("slow consumers", () => {
 });
 
 describe("rate limit", () => {
-  test("a flood gets an error, then the connection is closed with 1008", async () => {
+  test("a flood gets an error, then the connection is closed with 1008; every id is answered once", async () => {
+    const strict = await startTestDaemon({ ws: { rateLimit: { burst: 5, perSecond: 1, maxStrikes: 10 } } });
+    try {
+      const c = await TestClient.connect(strict.url);
+      const ids = Array.from({ length: 40 }, (_, i) => `f${i}`);
+      // Chat ops and others alike: a dropped chat op is answered with chat.error.
+      for (const [i, id] of ids.entries())
+        c.send(i % 2 === 0 ? { type: "ping", id } : { type: "chat.stop", conversationId: "flood", id });
+      const end = await c.closed;
+      expect(end.code).toBe(1008);
+
+      const answers = c.frames.flatMap((f) => ("replyTo" in f && f.replyTo !== undefined ? [f] : []));
+      const answered = answers.map((f) => f.replyTo);
+      // Each frame before the one that closed the connection got exactly one answer, in order.
+      expect(answered).toEqual(ids.slice(0, answered.length));
+      expect(answered.length).toBeGreaterThanOrEqual(5 + 9);
+      expect(answered.length).toBeLessThan(ids.length);
+      const limited = answers.flatMap((f) => (f.type !== "ack" && f.code === "WS_RATE_LIMITED" ? [f] : []));
+      expect(limited.length).toBeGreaterThanOrEqual(9);
+      expect(limited[0]?.message).toContain("frames are being dropped");
+      for (const f of limited) {
+        const i = ids.indexOf(f.replyTo ?? "");
+        expect(f.type).toBe(i % 2 === 0 ? "error" : "chat.error");
+      }
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  test("without ids only the first dropped frame is answered", async () => {
     const strict = await startTestDaemon({ ws: { rateLimit: { burst: 5, perSecond: 1, maxStrikes: 10 } } });
     try {
       const c = await TestClient.connect(strict.url);
       for (let i = 0; i < 40; i++) c.send({ type: "ping" });
-      const warned = await c.nextOf("error", (f) => f.code === "WS_RATE_LIMITED");
-      expect(warned.message).toContain("rate limit");
-      const end = await c.closed;
-      expect(end.code).toBe(1008);
+      expect((await c.closed).code).toBe(1008);
+      const limited = c.frames.flatMap((f) =>
+        f.type === "error" && f.code === "WS_RATE_LIMITED" ? [f] : [],
+      );
+      expect(limited.length).toBe(1);
+      expect(limited[0]?.message).toContain("rate limit");
       expect(c.frames.filter((f) => f.type === "pong").length).toBeLessThan(40);
     } finally {
       await strict.stop();

@@ -3,8 +3,10 @@ import type { AgentEvent, SurfaceSpec } from "@dispatch/protocol/types";
 import {
   chatReplies,
   deltaFrame,
+  glanceAtFrame,
   internalErrorFrame,
   invokeReplies,
+  rateLimitedReplies,
   specReplies,
   TURN_RUNNING_MESSAGE,
   updateFrame,
@@ -73,5 +75,37 @@ describe("result → reply mappings", () => {
       code: "WS_INTERNAL_ERROR",
     });
     expect(internalErrorFrame(false, "q")).toMatchObject({ type: "error", replyTo: "q" });
+  });
+});
+
+describe("frames dropped by the rate limit", () => {
+  test("glanceAtFrame reads id and chat-ness without validating", () => {
+    expect(glanceAtFrame('{"type":"chat.send","id":"a"}')).toEqual({ id: "a", isChat: true });
+    expect(glanceAtFrame('{"type":"ping","id":"b","junk":1}')).toEqual({ id: "b", isChat: false });
+    expect(glanceAtFrame('{"type":"chat.stop","id":7}')).toEqual({ isChat: true });
+    for (const bad of ["{nope", "42", "null", '"s"']) expect(glanceAtFrame(bad)).toEqual({ isChat: false });
+    expect(glanceAtFrame(new Uint8Array([123, 125]))).toEqual({ isChat: false });
+  });
+
+  test("warn is always answered; a later drop only when it carried an id", () => {
+    expect(rateLimitedReplies("warn", { isChat: false }, 100)).toEqual([
+      {
+        type: "error",
+        message: "rate limit exceeded (100 frames/s); frames are being dropped",
+        code: "WS_RATE_LIMITED",
+      },
+    ]);
+    expect(rateLimitedReplies("drop", { isChat: false }, 100)).toEqual([]);
+    expect(rateLimitedReplies("drop", { id: "x", isChat: true }, 100)).toEqual([
+      {
+        type: "chat.error",
+        message: "rate limit exceeded (100 frames/s); this frame was dropped",
+        replyTo: "x",
+        code: "WS_RATE_LIMITED",
+      },
+    ]);
+    expect(rateLimitedReplies("warn", { id: "y", isChat: false }, 5)).toMatchObject([
+      { type: "error", replyTo: "y", code: "WS_RATE_LIMITED" },
+    ]);
   });
 });

@@ -99,6 +99,46 @@ export function presenceFrame(conversationId: string, watchers: number): Convers
   return { type: "conversation.presence", conversationId, watchers };
 }
 
+/** What the shell can tell about a frame it will not handle: its `id`, and whether it is a chat op. */
+export interface FrameGlance {
+  id?: string;
+  isChat: boolean;
+}
+
+/** Pure: the `id` and chat-ness of a raw frame, without validating it (binary or invalid → neither). */
+export function glanceAtFrame(raw: string | Uint8Array): FrameGlance {
+  if (typeof raw !== "string") return { isChat: false };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { isChat: false };
+  }
+  if (typeof value !== "object" || value === null) return { isChat: false };
+  const { id, type } = value as { id?: unknown; type?: unknown };
+  const isChat = typeof type === "string" && type.startsWith("chat.");
+  return typeof id === "string" ? { id, isChat } : { isChat };
+}
+
+/**
+ * Pure: answers a frame the rate limit dropped. The first drop of a burst ("warn") is always answered;
+ * later drops are answered only when the frame carried an `id`, which gets its one error with `replyTo`
+ * (PROTOCOL.md §2) instead of leaving the client waiting.
+ */
+export function rateLimitedReplies(
+  verdict: "warn" | "drop",
+  frame: FrameGlance,
+  perSecond: number,
+): ServerMessage[] {
+  if (verdict === "drop" && frame.id === undefined) return [];
+  const message =
+    verdict === "warn"
+      ? `rate limit exceeded (${perSecond} frames/s); frames are being dropped`
+      : `rate limit exceeded (${perSecond} frames/s); this frame was dropped`;
+  const opts = { code: "WS_RATE_LIMITED", replyTo: frame.id };
+  return [frame.isChat ? chatErrorFrame(message, opts) : errorFrame(message, opts)];
+}
+
 /** Pure: replies to `subscribe` once the spec is known: `surface` then the ack, or one `error`. */
 export function specReplies(
   ref: SurfaceRef,

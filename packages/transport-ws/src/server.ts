@@ -25,9 +25,10 @@ import {
   ackFrames,
   catalogFrame,
   chatReplies,
-  errorFrame,
+  glanceAtFrame,
   internalErrorFrame,
   invokeReplies,
+  rateLimitedReplies,
   specReplies,
 } from "./replies";
 import { type RouteOutcome, type RouterView, routeClientMessage } from "./router";
@@ -186,12 +187,12 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         ws.close(CloseCodes.policyViolation, "rate limit exceeded");
         return;
       }
-      if (charged.verdict === "warn") {
-        const msg = `rate limit exceeded (${config.rateLimit.perSecond} frames/s); frames are being dropped`;
-        send(ws, [errorFrame(msg, { code: "WS_RATE_LIMITED" })]);
+      const frame = typeof raw === "string" ? raw : new Uint8Array(raw);
+      if (charged.verdict !== "allow") {
+        send(ws, rateLimitedReplies(charged.verdict, glanceAtFrame(frame), config.rateLimit.perSecond));
+        return;
       }
-      if (charged.verdict !== "allow") return;
-      parsed = parseClientMessage(typeof raw === "string" ? raw : new Uint8Array(raw));
+      parsed = parseClientMessage(frame);
       send(ws, apply(ws, routeClientMessage(view, ws.data, parsed)));
     } catch (err) {
       const isChat = parsed?.ok === true ? parsed.message.type.startsWith("chat.") : false;
