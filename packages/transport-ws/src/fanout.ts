@@ -13,12 +13,13 @@
  * slow consumers after Bun reported backpressure or a drop.
  */
 import type { Logger } from "@dispatch/kernel";
-import type { AgentEvent, ResumePoint, ServerMessage } from "@dispatch/protocol/types";
+import type { AgentEvent, ResumePoint, ServerMessage, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { SurfaceContext, SurfaceRegistry } from "@dispatch/surface-registry";
 import type { ServerWebSocket } from "bun";
 import { CloseCodes } from "./contract";
 import type { RateState } from "./rate-limit";
+import type { OpResult } from "./replies";
 import { deltaFrame, presenceFrame, updateFrame } from "./replies";
 import type { ConnectionState, SurfaceTarget } from "./router";
 
@@ -51,6 +52,10 @@ interface SurfaceEntry {
   sockets: Set<Socket>;
   fetching: boolean;
   dirty: boolean;
+  /** Spec fetches started for this entry (refreshes and subscribers' own), in order. */
+  fetches: number;
+  /** The newest published `update`: the number of its fetch and its spec. */
+  published?: { fetch: number; spec: SurfaceSpec };
 }
 
 export const GLOBAL_TOPIC = "global";
@@ -178,7 +183,14 @@ export class Fanout {
   addSurface(ws: Socket, target: SurfaceTarget): void {
     let entry = this.surfaces.get(target.key);
     if (entry === undefined) {
-      entry = { target, topic: surfaceTopic(target.key), sockets: new Set(), fetching: false, dirty: false };
+      entry = {
+        target,
+        topic: surfaceTopic(target.key),
+        sockets: new Set(),
+        fetching: false,
+        dirty: false,
+        fetches: 0,
+      };
       this.surfaces.set(target.key, entry);
     }
     entry.sockets.add(ws);
@@ -193,6 +205,20 @@ export class Fanout {
     if (ws.data.open) ws.unsubscribe(entry.topic);
     entry.sockets.delete(ws);
     if (entry.sockets.size === 0) this.surfaces.delete(key);
+  }
+
+  /**
+   * The spec a (new or repeated) subscriber gets as `surface`. The socket is already on the topic, so
+   * an `update` from a fetch started after this one may overtake it (async providers); then that newer
+   * spec is answered instead, never an older one after a newer.
+   */
+  async subscriberSpec(target: SurfaceTarget): Promise<OpResult<SurfaceSpec>> {
+    const entry = this.surfaces.get(target.key);
+    const fetch = entry === undefined ? 0 : ++entry.fetches;
+    const r = await this.deps.registry.getSpec(target.surfaceId, surfaceCtx(target));
+    const newer = entry?.published;
+    if (r.ok && newer !== undefined && newer.fetch > fetch) return { ok: true, value: newer.spec };
+    return r;
   }
 
   /** The registry says a spec may have changed (all of `surfaceId`'s, or one conversation's). */
@@ -217,11 +243,13 @@ export class Fanout {
     try {
       do {
         entry.dirty = false;
+        const fetch = ++entry.fetches;
         const r = await this.deps.registry.getSpec(entry.target.surfaceId, surfaceCtx(entry.target));
         if (entry.sockets.size === 0) break;
-        if (r.ok)
+        if (r.ok) {
+          entry.published = { fetch, spec: r.value };
           this.publish(entry.topic, JSON.stringify(updateFrame(entry.target, r.value)), entry.sockets);
-        else
+        } else
           this.deps.logger.warn("surface refresh failed", {
             surfaceId: entry.target.surfaceId,
             code: r.error.code,

@@ -18,7 +18,7 @@ import {
   type WsTransport,
   WsTransportError,
 } from "./contract";
-import { type ConnData, errorText, Fanout, type Socket, surfaceCtx } from "./fanout";
+import { type ConnData, errorText, Fanout, type Socket } from "./fanout";
 import { type ConnectionPolicy, checkUpgrade, createConnectionPolicy } from "./policy";
 import { chargeFrame, initialRateState } from "./rate-limit";
 import {
@@ -119,7 +119,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         const { target, added, replyTo } = outcome;
         if (added) fanout.addSurface(ws, target);
         runAsync(ws, false, replyTo, async () => {
-          const r = await registry.getSpec(target.surfaceId, surfaceCtx(target));
+          const r = await fanout.subscriberSpec(target);
           if (!r.ok && added) fanout.removeSurface(ws, target.key);
           send(ws, specReplies(target, r, replyTo));
         });

@@ -8,14 +8,31 @@ import {
   SurfaceRegistry,
   unknownAction,
 } from "@dispatch/surface-registry";
-import { startTestDaemon, TestClient, type TestDaemon } from "./test-support";
+import { withTimeout } from "@dispatch/testkit";
+import { startTestDaemon, TestClient, type TestDaemon, WAIT_MS } from "./test-support";
 
 type Change = (ctx?: SurfaceContext) => void;
+
+/** The change listeners of a test surface: its `subscribe`, and `notify` to announce a change. */
+function changeListeners() {
+  const listeners = new Set<Change>();
+  return {
+    notify(ctx?: SurfaceContext): void {
+      for (const l of listeners) l(ctx);
+    },
+    subscribe(onChange: Change): () => void {
+      listeners.add(onChange);
+      return () => {
+        listeners.delete(onChange);
+      };
+    },
+  };
+}
 
 /** A global surface with a counter: `increment` bumps it, `fail` refuses. */
 function counterSurface(): SurfaceProvider {
   let count = 0;
-  const listeners = new Set<Change>();
+  const changes = changeListeners();
   return {
     catalogEntry: { id: "counter", region: "sidebar", title: "Counter", scope: "global" },
     getSpec: (): SurfaceSpec => ({
@@ -31,22 +48,17 @@ function counterSurface(): SurfaceProvider {
       if (actionId === "fail") throw new SurfaceActionError("SURFACE_ACTION_FAILED", "the counter refused");
       if (actionId !== "increment") throw unknownAction(actionId);
       count++;
-      for (const l of listeners) l();
+      changes.notify();
       return count;
     },
-    subscribe(onChange) {
-      listeners.add(onChange);
-      return () => {
-        listeners.delete(onChange);
-      };
-    },
+    subscribe: changes.subscribe,
   };
 }
 
 /** A conversation-scoped surface holding one note per conversation: `set` { text }. */
 function notesSurface(): SurfaceProvider {
   const notes = new Map<string, string>();
-  const listeners = new Set<Change>();
+  const changes = changeListeners();
   return {
     catalogEntry: { id: "notes", region: "panel", title: "Notes" },
     getSpec: (ctx): SurfaceSpec => ({
@@ -59,17 +71,62 @@ function notesSurface(): SurfaceProvider {
       if (actionId !== "set") throw unknownAction(actionId);
       const conversationId = ctx?.conversationId ?? "";
       notes.set(conversationId, String((payload as { text?: unknown }).text));
-      for (const l of listeners) l({ conversationId });
+      changes.notify({ conversationId });
       return undefined;
     },
-    subscribe(onChange) {
-      listeners.add(onChange);
-      return () => {
-        listeners.delete(onChange);
-      };
-    },
+    subscribe: changes.subscribe,
   };
 }
+
+/**
+ * A global surface whose `getSpec` reads the value when called and answers asynchronously; `holdNext`
+ * makes the next call wait until released (a slow provider), so fetches can finish out of order.
+ */
+function slowSurface() {
+  let value = 0;
+  let hold: { started: () => void; gate: Promise<void> } | undefined;
+  const changes = changeListeners();
+  const provider: SurfaceProvider = {
+    catalogEntry: { id: "slow", region: "sidebar", title: "Slow", scope: "global" },
+    async getSpec(): Promise<SurfaceSpec> {
+      const seen = value;
+      const h = hold;
+      hold = undefined;
+      if (h !== undefined) {
+        h.started();
+        await h.gate;
+      }
+      return {
+        id: "slow",
+        region: "sidebar",
+        title: "Slow",
+        fields: [{ kind: "stat", label: "v", value: String(seen) }],
+      };
+    },
+    invoke(actionId) {
+      if (actionId !== "bump") throw unknownAction(actionId);
+      value++;
+      changes.notify();
+      return value;
+    },
+    subscribe: changes.subscribe,
+  };
+  /** Holds the next getSpec call: resolves `started` when it has read the value; `release` lets it answer. */
+  function holdNext(): { started: Promise<void>; release: () => void } {
+    let release = () => {};
+    let started = () => {};
+    const startedP = new Promise<void>((r) => {
+      started = r;
+    });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    hold = { started, gate };
+    return { started: startedP, release };
+  }
+  return { provider, holdNext };
+}
+const slow = slowSurface();
 
 const testSurfaces: Extension = {
   manifest: { id: "test-surfaces", version: "0.0.0", dependsOn: ["surface-registry"] },
@@ -77,6 +134,7 @@ const testSurfaces: Extension = {
     const registry = ctx.get(SurfaceRegistry);
     ctx.scope.add(registry.register(counterSurface()));
     ctx.scope.add(registry.register(notesSurface()));
+    ctx.scope.add(registry.register(slow.provider));
   },
 };
 
@@ -168,6 +226,23 @@ describe("global surfaces", () => {
     await a.request({ type: "invoke", surfaceId: "counter", actionId: "increment" }, "inc2");
     await b.next(updateOf("counter", after), `counter update ${after} at b`);
     expect(b.frames.filter(updateOf("counter", next)).length).toBe(1);
+  });
+
+  test("a slow initial spec never arrives after a newer update (it is answered with the newer spec)", async () => {
+    const a = await connect();
+    await a.nextOf("catalog");
+    const held = slow.holdNext();
+    a.send({ type: "subscribe", surfaceId: "slow", id: "sub" });
+    await withTimeout(held.started, WAIT_MS, "the subscriber's getSpec call");
+    // The value changes while the subscriber's fetch (which read the old value) is still pending.
+    await a.request({ type: "invoke", surfaceId: "slow", actionId: "bump" }, "bump");
+    const update = await a.nextOf("update", (f) => f.update.surfaceId === "slow");
+    held.release();
+    await a.next((f) => "replyTo" in f && f.replyTo === "sub", "the subscribe ack");
+    const surface = a.frames.find((f) => f.type === "surface" && f.spec.id === "slow");
+    expect(surface).toBeDefined();
+    expect(a.frames.indexOf(surface as ServerMessage)).toBeGreaterThan(a.frames.indexOf(update));
+    expect(statValue((surface as { spec: SurfaceSpec }).spec)).toBe(statValue(update.update.spec));
   });
 
   test("invoke failures are reported as error with the surface, code and replyTo", async () => {
