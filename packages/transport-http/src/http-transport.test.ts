@@ -104,3 +104,11 @@ test("a client that goes away does not stop the turn", async () => {
   };
   expect(window.chunks.some((c) => c.chunk.text?.includes("word20"))).toBe(true);
 }, 30_000);
+
+test("a service refusal with a 5xx code keeps its status: chat during shutdown is 503", async () => {
+  // Last in this file: the orchestrator refuses new turns from here on.
+  await host.get(Orchestrator).shutdown();
+  const res = await api("/chat", { method: "POST", body: JSON.stringify({ message: "too late" }) });
+  expect(res.status).toBe(503);
+  expect(await res.json()).toMatchObject({ code: "ORCH_SHUTTING_DOWN" });
+});
