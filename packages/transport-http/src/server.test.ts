@@ -60,7 +60,7 @@ test("an exception in a handler is a 500 { error, code } naming a request id; th
   expect(requestId).toBeDefined();
   const logged = logger.records.find((r) => r.level === "error" && r.fields.requestId === requestId);
   expect(logged?.fields).toMatchObject({ method: "GET", path: "/boom" });
-  expect(String((logged?.fields.err as Error).message)).toContain(SECRET);
+  expect(String((logged?.fields.err as Error | undefined)?.message)).toContain(SECRET);
 });
 
 test("a rejected async handler, even with a non-Error, is a 500 with CORS for an allowed origin", async () => {
