@@ -10,6 +10,34 @@ test("types.ts imports nothing at runtime and exports no values", async () => {
   expect(Object.keys(await import("./types"))).toEqual([]);
 });
 
+/**
+ * Bundles a browser consumer of `specifier` (resolved through the package's `exports`, as a frontend
+ * would) and returns the bundle's input files, relative to this package.
+ */
+async function bundledInputs(specifier: string): Promise<string[]> {
+  // A virtual entry beside this file, so the package name resolves through the workspace.
+  const entry = join(import.meta.dir, "virtual-frontend-entry.ts");
+  const result = await Bun.build({
+    entrypoints: [entry],
+    files: { [entry]: `import * as protocol from "${specifier}";\nconsole.log(protocol);\n` },
+    target: "browser",
+    metafile: true,
+  });
+  if (!result.success || result.metafile === undefined) {
+    throw new Error(`bundling ${specifier} failed: ${result.logs.map(String).join("\n")}`);
+  }
+  return Object.keys(result.metafile.inputs);
+}
+
+test("a frontend bundle of @dispatch/protocol/types contains no zod (a bundle of the schemas does)", async () => {
+  const typesInputs = await bundledInputs("@dispatch/protocol/types");
+  expect(typesInputs.filter((path) => path.includes("node_modules"))).toEqual([]);
+  expect(typesInputs.filter((path) => path.endsWith("src/types.ts"))).toHaveLength(1);
+  // the control: the same check sees zod when it is there
+  const schemaInputs = await bundledInputs("@dispatch/protocol/schemas");
+  expect(schemaInputs.some((path) => /node_modules\/.*\bzod\//.test(path))).toBe(true);
+});
+
 test("limits.ts imports nothing, so the caps can be used without zod too", async () => {
   const source = await readFile(join(import.meta.dir, "limits.ts"), "utf8");
   expect(new Bun.Transpiler({ loader: "ts" }).scanImports(source)).toEqual([]);
