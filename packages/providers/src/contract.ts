@@ -26,6 +26,11 @@ export type ProviderPart =
    */
   | { type: "reasoning-signature"; signature: string }
   /**
+   * A fragment of a tool call's arguments as the model writes them. Informational: the complete call
+   * follows as `tool-call`. It shows the response is alive while a long argument (a whole file) streams.
+   */
+  | { type: "tool-input-delta"; toolCallId: string; delta: string }
+  /**
    * A complete tool call. `input` is the parsed JSON arguments; when they are not valid JSON, `input`
    * is the raw string and `inputError` says why (the turn loop turns that into an error result).
    */

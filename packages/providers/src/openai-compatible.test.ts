@@ -85,6 +85,18 @@ describe("streaming through the OpenAI-compatible provider", () => {
       },
     ]);
     expect(parts.at(-1)).toEqual({ type: "finish", reason: "tool-calls" });
+    // The fragments arrive as they are written (they keep the turn's idle timer alive), then the whole call.
+    const deltas = parts.filter((p) => p.type === "tool-input-delta");
+    expect(deltas.length).toBeGreaterThan(2);
+    const written = (id: string) =>
+      deltas
+        .filter((d) => d.toolCallId === id)
+        .map((d) => d.delta)
+        .join("");
+    expect(JSON.parse(written("call_a"))).toEqual({ path: "src/index.ts", range: [1, 20] });
+    expect(parts.findIndex((p) => p.type === "tool-input-delta")).toBeLessThan(
+      parts.findIndex((p) => p.type === "tool-call"),
+    );
   });
 
   test("arguments that are not valid JSON keep the raw string and set inputError", async () => {

@@ -102,6 +102,8 @@ export function mapStreamPart(part: LanguageModelV4StreamPart, ctx: FailureConte
       if (typeof signature === "string") out.push({ type: "reasoning-signature", signature });
       return out;
     }
+    case "tool-input-delta":
+      return part.delta ? [{ type: "tool-input-delta", toolCallId: part.id, delta: part.delta }] : [];
     case "tool-call":
       return [
         {

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import path from "node:path";
 import { ConversationStore } from "@dispatch/conversation-store";
 import type { Chunk } from "@dispatch/protocol/types";
-import { openaiError, openaiText, openaiToolCalls } from "@dispatch/testkit";
+import { fragments, openaiError, openaiText, openaiToolCalls } from "@dispatch/testkit";
 import type { OrchestratorConfigInput } from "./config";
 import { type DaemonFixture, startDaemonFixture } from "./daemon-fixture";
 import { loopbackEnv, ok, Recorder } from "./test-support";
@@ -33,6 +33,15 @@ function requestBody(n: number): { messages: { role: string; content?: unknown; 
 
 const numbered = (r: Recorder) => r.entries.filter((e) => e.n !== undefined);
 
+/** Subscribes a recorder to a new conversation (as a client would), then starts a turn with `message`. */
+function watchedTurn(d: DaemonFixture, message: string) {
+  const conversationId = crypto.randomUUID();
+  const rec = new Recorder();
+  d.orch.subscribe(conversationId, rec.listener);
+  const { turnId } = ok(d.orch.startTurn({ conversationId, message }));
+  return { conversationId, turnId, rec };
+}
+
 /** The conversation's raw log as persisted. */
 function storedChunks(d: DaemonFixture, conversationId: string): Chunk[] {
   return ok(d.host.get(ConversationStore).readWindow(conversationId)).chunks.map((c) => c.chunk);
@@ -47,10 +56,7 @@ describe("end to end over real HTTP", () => {
       }),
       openaiText("The secret word is mango.", { usage: { promptTokens: 50, completionTokens: 7 } }),
     );
-    const conversationId = crypto.randomUUID();
-    const rec = new Recorder();
-    d.orch.subscribe(conversationId, rec.listener);
-    const { turnId } = ok(d.orch.startTurn({ conversationId, message: "what is the secret word?" }));
+    const { conversationId, turnId, rec } = watchedTurn(d, "what is the secret word?");
     await rec.sealed(turnId);
 
     const result = rec.of("tool-result")[0]!;
@@ -108,10 +114,7 @@ describe("end to end over real HTTP", () => {
       openaiToolCalls([{ id: "call_1", name: "read_file", args: { path: "notes.txt" } }]),
       openaiText("Noted, and mango."),
     );
-    const conversationId = crypto.randomUUID();
-    const rec = new Recorder();
-    d.orch.subscribe(conversationId, rec.listener);
-    const { turnId } = ok(d.orch.startTurn({ conversationId, message: "read notes" }));
+    const { conversationId, turnId, rec } = watchedTurn(d, "read notes");
     const ask = await rec.waitForType("permission-request");
     if (ask.type !== "permission-request") throw new Error("unreachable");
     ok(d.orch.enqueue(conversationId, "and answer in one line"));
@@ -159,10 +162,7 @@ describe("end to end over real HTTP", () => {
       type: "stream",
       steps: [{ type: "text", text: "starting a long answer" }, { type: "hang" }],
     });
-    const conversationId = crypto.randomUUID();
-    const rec = new Recorder();
-    d.orch.subscribe(conversationId, rec.listener);
-    const { turnId } = ok(d.orch.startTurn({ conversationId, message: "go on" }));
+    const { conversationId, turnId, rec } = watchedTurn(d, "go on");
     await rec.waitForType("text-delta");
     expect(d.orch.stopTurn(conversationId).abortedTurn).toBe(true);
     await env.server.waitForAborts(1);
@@ -178,10 +178,7 @@ describe("end to end over real HTTP", () => {
   test("closing a conversation mid-stream cancels the request, persists the partial output and closes it", async () => {
     await using d = await boot();
     env.server.script({ type: "stream", steps: [{ type: "text", text: "partial words" }, { type: "hang" }] });
-    const conversationId = crypto.randomUUID();
-    const rec = new Recorder();
-    d.orch.subscribe(conversationId, rec.listener);
-    ok(d.orch.startTurn({ conversationId, message: "go on" }));
+    const { conversationId, rec } = watchedTurn(d, "go on");
     await rec.waitForType("text-delta");
     expect(ok(await d.orch.closeConversation(conversationId)).abortedTurn).toBe(true);
     await env.server.waitForAborts(1);
@@ -231,10 +228,7 @@ describe("end to end over real HTTP", () => {
         { type: "error-chunk", message: "upstream model crashed", code: "500" },
       ],
     });
-    const conversationId = crypto.randomUUID();
-    const rec = new Recorder();
-    d.orch.subscribe(conversationId, rec.listener);
-    const { turnId } = ok(d.orch.startTurn({ conversationId, message: "go" }));
+    const { conversationId, turnId, rec } = watchedTurn(d, "go");
     await rec.sealed(turnId);
     expect(rec.of("provider-retry")).toEqual([]);
     expect(rec.of("error")[0]!.message).toContain("upstream model crashed");
@@ -251,10 +245,7 @@ describe("end to end over real HTTP", () => {
       openaiToolCalls([{ id: "call_wrong", name: "read_file", args: { file: "notes.txt" } }]),
       openaiText("I could not read it."),
     );
-    const conversationId = crypto.randomUUID();
-    const rec = new Recorder();
-    d.orch.subscribe(conversationId, rec.listener);
-    const { turnId } = ok(d.orch.startTurn({ conversationId, message: "read" }));
+    const { turnId, rec } = watchedTurn(d, "read");
     await rec.sealed(turnId);
     const results = rec.of("tool-result");
     expect(results.map((r) => [r.toolCallId, r.isError])).toEqual([
@@ -265,16 +256,35 @@ describe("end to end over real HTTP", () => {
     expect(JSON.stringify(requestBody(1).messages.at(-1))).toContain("call_bad");
   });
 
+  test("a long tool argument streamed slowly is activity, not an idle timeout", async () => {
+    // Each fragment comes well within idleMs; all of them together take longer than idleMs.
+    await using d = await boot({ timeouts: { idleMs: 600 } });
+    const args = JSON.stringify({ path: "notes.txt" });
+    env.server.script(
+      {
+        type: "stream",
+        steps: [
+          { type: "text", text: "Reading." },
+          { type: "tool-call", id: "call_1", name: "read_file", args: fragments(args, 4), delayMs: 200 },
+          { type: "finish", reason: "tool_calls" },
+        ],
+      },
+      openaiText("mango"),
+    );
+    const { turnId, rec } = watchedTurn(d, "read it");
+    await rec.sealed(turnId);
+    expect(rec.of("error")).toEqual([]);
+    expect(rec.of("tool-result")[0]).toMatchObject({ toolCallId: "call_1", isError: false });
+    expect(rec.of("done")[0]!.reason).toBe("stop");
+  });
+
   test("step cap ends the turn with max-steps", async () => {
     await using d = await boot({ maxSteps: 2 });
     env.server.script(
       openaiToolCalls([{ id: "c1", name: "read_file", args: { path: "notes.txt" } }]),
       openaiToolCalls([{ id: "c2", name: "read_file", args: { path: "notes.txt" } }]),
     );
-    const conversationId = crypto.randomUUID();
-    const rec = new Recorder();
-    d.orch.subscribe(conversationId, rec.listener);
-    const { turnId } = ok(d.orch.startTurn({ conversationId, message: "loop" }));
+    const { turnId, rec } = watchedTurn(d, "loop");
     await rec.sealed(turnId);
     expect(rec.of("done")[0]!.reason).toBe("max-steps");
     expect(env.server.pending()).toBe(0);

@@ -71,6 +71,8 @@ export async function streamStep(env: StreamStepEnv, content: StepContent): Prom
         else if ((part.type === "text-delta" || part.type === "reasoning-delta") && part.delta === "")
           continue;
         else if (part.type === "reasoning-signature") content.signReasoning(part.signature);
+        // Arguments being written: the response is alive (the idle timer restarted); the call comes whole.
+        else if (part.type === "tool-input-delta") firstAt ??= env.clock();
         else {
           firstAt ??= env.clock();
           emitPart(env, content, part);
@@ -128,7 +130,7 @@ export async function streamStep(env: StreamStepEnv, content: StepContent): Prom
 function emitPart(
   env: StreamStepEnv,
   content: StepContent,
-  part: Exclude<ProviderPart, { type: "usage" | "finish" | "reasoning-signature" }>,
+  part: Exclude<ProviderPart, { type: "usage" | "finish" | "reasoning-signature" | "tool-input-delta" }>,
 ) {
   const base = { conversationId: env.conversationId, turnId: env.turnId };
   switch (part.type) {

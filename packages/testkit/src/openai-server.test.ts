@@ -1,5 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import {
+  encodeOpenAI,
   type OpenAIServer,
   openaiError,
   openaiText,
@@ -62,6 +63,23 @@ test("splits tool call arguments across chunks after an id+name chunk", async ()
   expect(calls[0]).toMatchObject({ id: "call_1", function: { name: "read_file", arguments: "" } });
   expect(calls.length).toBeGreaterThan(2);
   expect(JSON.parse(calls.map((c) => c.function.arguments).join(""))).toEqual({ path: "/tmp/some/file.txt" });
+});
+
+test("pure: a tool call with delayMs pauses before each argument fragment", () => {
+  const wire = encodeOpenAI({
+    type: "stream",
+    steps: [{ type: "tool-call", id: "c", name: "t", args: ["{", "}"], delayMs: 30 }],
+  });
+  if (wire.type !== "stream") throw new Error("expected a stream");
+  expect(wire.frames.map((f) => f.type)).toEqual([
+    "write",
+    "write",
+    "delay",
+    "write",
+    "delay",
+    "write",
+    "write",
+  ]);
 });
 
 test("answers HTTP errors with an OpenAI error body and retry-after", async () => {

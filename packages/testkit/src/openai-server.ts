@@ -14,9 +14,9 @@ export type OpenAIStep =
   | { type: "reasoning"; text: string }
   /**
    * A tool call split across chunks: the first chunk carries `id` and `name` (and empty arguments), each
-   * later chunk one fragment of `args`.
+   * later chunk one fragment of `args`, each after `delayMs` when set (a model writing a long argument).
    */
-  | { type: "tool-call"; index?: number; id: string; name: string; args: string[] }
+  | { type: "tool-call"; index?: number; id: string; name: string; args: string[]; delayMs?: number }
   | { type: "usage"; promptTokens: number; completionTokens: number; cachedTokens?: number }
   | { type: "finish"; reason: "stop" | "tool_calls" | "length" | "content_filter" | (string & {}) }
   /** Written verbatim: malformed lines, comments, anything. Include the trailing blank line yourself. */
@@ -134,6 +134,7 @@ export function encodeOpenAI(response: OpenAIResponse): WireResponse {
           }),
         );
         for (const part of step.args) {
+          if (step.delayMs) frames.push({ type: "delay", ms: step.delayMs });
           frames.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }));
         }
         break;
