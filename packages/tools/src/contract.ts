@@ -73,7 +73,10 @@ export interface ToolResult {
 
 export type PermissionKind = "read" | "write" | "shell";
 
-/** What a call touches, for the gate's policy. Paths are absolute (resolved lexically against cwd). */
+/**
+ * What a call touches, for the gate's policy. Paths are absolute, resolved against the cwd with the
+ * symlinks of their existing part followed (inside the cwd they are expressed under the cwd as given).
+ */
 export interface PermissionSubject {
   kind: PermissionKind;
   paths?: string[];
@@ -95,7 +98,7 @@ export interface Tool<A = unknown> extends ToolSpec {
   exclusive?: boolean;
   /** Checks the model's arguments; the message names the tool, the field path and the problem. */
   validate(args: unknown): Validation<A>;
-  /** Pure: what the call touches. `cwd` is the conversation's effective cwd. */
+  /** What the call touches (no side effects; file tools look up symlinks). `cwd` is the effective cwd. */
   permission(args: A, cwd: string): PermissionSubject;
   /** Never throws for expected failures: they are `isError` results with a `code`. */
   execute(args: A, ctx: ToolContext): Promise<ToolResult>;

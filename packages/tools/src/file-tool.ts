@@ -1,10 +1,11 @@
 /** Helpers shared by the file tools: one containment root per call, failures as coded results. */
 
+import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import { Type } from "@sinclair/typebox";
 import { z } from "zod";
 import type { PermissionKind, PermissionSubject, ToolContext, ToolResult } from "./contract";
-import { type FsRoot, type FsRootOptions, openRoot } from "./fs-root";
+import { type FsRoot, type FsRootOptions, isInside, openRoot } from "./fs-root";
 import { failure } from "./tool-result";
 
 export { failure, success } from "./tool-result";
@@ -20,9 +21,41 @@ export async function withRoot(
   return root.ok ? fn(root.value) : failure(root.error);
 }
 
-/** Pure: the permission subject of a file tool touching `p` (resolved lexically against cwd). */
+/**
+ * The permission subject of a file tool touching `p`: absolute, with the symlinks of its existing
+ * part resolved, so policy path rules judge what the tool will really touch (a deny rule on
+ * "secrets/**" is not dodged through a symlink "src/s -> ../secrets"). A path inside the cwd is
+ * expressed under the cwd as given, which rules and the "always" memory are relative to.
+ */
 export function pathSubject(kind: PermissionKind, cwd: string, p: string | undefined): PermissionSubject {
-  return { kind, paths: [path.resolve(cwd, p ?? ".")] };
+  return { kind, paths: [effectivePath(cwd, path.resolve(cwd, p ?? "."))] };
+}
+
+/** `abs` with the symlinks of its existing part resolved; lexical when nothing can be resolved. */
+export function effectivePath(cwd: string, abs: string): string {
+  const real = realpathOfExisting(abs);
+  if (real === undefined) return abs;
+  const realCwd = realpathOfExisting(cwd);
+  if (realCwd !== undefined && isInside(realCwd, real))
+    return path.resolve(cwd, path.relative(realCwd, real));
+  return real;
+}
+
+/** realpath of the nearest existing ancestor of `abs`, joined with the missing segments. */
+function realpathOfExisting(abs: string): string | undefined {
+  const missing: string[] = [];
+  for (let cur = abs; ; ) {
+    try {
+      return path.join(realpathSync(cur), ...missing);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") return undefined;
+    }
+    const parent = path.dirname(cur);
+    if (parent === cur) return undefined;
+    missing.unshift(path.basename(cur));
+    cur = parent;
+  }
 }
 
 /** A positive integer limit with a default, for the tools' zod limit schemas. */

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import * as fs from "node:fs/promises";
 import type { PermissionCheckRequest, PermissionSubject } from "./contract";
 import {
   commandPatternRegex,
@@ -8,6 +9,9 @@ import {
   remembered,
   rememberFor,
 } from "./policy";
+import { readFileTool } from "./read-file";
+import { tempDir } from "./test-support";
+import { writeFileTool } from "./write-file";
 
 const CWD = "/proj";
 
@@ -103,5 +107,35 @@ describe("always memory", () => {
     const s = rememberFor(shell("bun test"));
     expect(remembered(s, shell("bun test"))).toBe(true);
     expect(remembered(s, shell("bun test && rm -rf /"))).toBe(false);
+  });
+});
+
+describe("path rules judge the real target", () => {
+  test("a deny rule is not dodged through a symlink; a cwd reached through a symlink keeps its name", async () => {
+    await using t = await tempDir();
+    await t.write("proj/secrets/key", "k");
+    await t.write("proj/src/a.ts", "a");
+    await fs.symlink("../secrets", t.join("proj/src/s"));
+    await fs.symlink(t.join("proj"), t.join("alias"));
+    const config = PermissionConfig.parse({
+      rules: [
+        { tools: ["write_file"], paths: ["src/**"], action: "allow" },
+        { paths: ["secrets/**"], action: "deny" },
+      ],
+    });
+    const decideWrite = (cwd: string, p: string) => {
+      const subject = writeFileTool().permission({ path: p, content: "", overwrite: true }, cwd);
+      return { paths: subject.paths, action: decide(config, { ...write(), cwd, subject }).action };
+    };
+    const cwd = t.join("proj");
+    expect(decideWrite(cwd, "src/a.ts")).toEqual({ paths: [t.join("proj/src/a.ts")], action: "allow" });
+    expect(decideWrite(cwd, "src/s/key")).toEqual({ paths: [t.join("proj/secrets/key")], action: "deny" });
+    expect(decideWrite(cwd, "src/s/new/deeper.txt").action).toBe("deny");
+    // The conversation's cwd is the alias: paths stay under it, so relative rules and defaults hold.
+    const alias = t.join("alias");
+    expect(decideWrite(alias, "src/s/key")).toEqual({ paths: [t.join("alias/secrets/key")], action: "deny" });
+    const readSubject = readFileTool().permission({ path: "src/a.ts" }, alias);
+    expect(readSubject.paths).toEqual([t.join("alias/src/a.ts")]);
+    expect(decide(config, { ...read(), cwd: alias, subject: readSubject }).action).toBe("allow");
   });
 });
