@@ -47,8 +47,18 @@ const WORKER_URL = new URL("./grep-worker.ts", import.meta.url);
  * (TOOL_ABORTED) or after `timeoutMs` (TOOL_TIMEOUT).
  */
 function searchInWorker(req: GrepRequest, signal: AbortSignal, timeoutMs: number): Promise<ToolResult> {
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_URL);
+  } catch (e) {
+    return Promise.resolve(
+      failure({
+        code: "TOOL_IO_ERROR",
+        message: `grep: could not start the search: ${(e as Error).message}`,
+      }),
+    );
+  }
   return new Promise((resolve) => {
-    const worker = new Worker(WORKER_URL);
     let settled = false;
     const finish = (result: ToolResult) => {
       if (settled) return;

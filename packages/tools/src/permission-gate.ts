@@ -110,7 +110,8 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
           io.signal.removeEventListener("abort", onAbort);
           if (decision === "always") {
             const list = memory.get(req.conversationId) ?? [];
-            list.push(rememberFor(req));
+            // An entry already covering this call would make the new one redundant.
+            if (!list.some((m) => remembered(m, req))) list.push(rememberFor(req));
             memory.set(req.conversationId, list);
           }
           if (store) persist("resolve", store.resolvePermissionRequest(requestId, decision, clock()));

@@ -66,6 +66,7 @@ export function readFileTool(limits: Partial<ReadFileLimits> = {}): Tool {
           let more = false;
           let capped = false;
           for await (const line of readLines(fh, lim.maxLineChars)) {
+            if (ctx.signal.aborted) return failure({ code: "TOOL_ABORTED", message: "the turn was stopped" });
             lineNo++;
             if (lineNo < offset) continue;
             if (lineNo >= offset + limit) {
@@ -80,7 +81,6 @@ export function readFileTool(limits: Partial<ReadFileLimits> = {}): Tool {
             }
             out.push(text);
             last = lineNo;
-            if (ctx.signal.aborted) return failure({ code: "TOOL_ABORTED", message: "the turn was stopped" });
           }
           if (lineNo === 0) return success(`(${rel} is empty)`);
           if (lineNo < offset) {
