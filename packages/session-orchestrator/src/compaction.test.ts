@@ -191,6 +191,30 @@ describe("compaction", () => {
     expect(ok(h.store.loadHistory(id)).messages.map((m) => m.role)).toEqual(["system", "user", "assistant"]);
   });
 
+  test("no automatic compaction starts under a turn that a turn-sealed listener already began", async () => {
+    const small = new ScriptedModel("fake/small", { contextWindow: 100 });
+    using h = harness({ models: [small], config: { autoCompactShare: 0.5, keepLastN: 1 } });
+    small.script(
+      say("a1", { inputTokens: 60, outputTokens: 1 }),
+      say("a2", { inputTokens: 10, outputTokens: 1 }),
+      say("a summary nobody should ask for"),
+    );
+    const id = crypto.randomUUID();
+    let second: string | undefined;
+    h.orch.subscribe(id, (e) => {
+      if (e.type === "turn-sealed" && second === undefined) {
+        second = ok(h.orch.startTurn({ conversationId: id, message: "u2" })).turnId;
+      }
+    });
+    const first = ok(h.orch.startTurn({ conversationId: id, message: "u1", model: "fake/small" }));
+    await h.orch.whenSettled(id, first.turnId);
+    expect((await h.orch.whenSettled(id, second))?.reason).toBe("stop");
+    // Only the two turns asked the model: no summary was requested while the second turn ran.
+    expect(small.requests.length).toBe(2);
+    expect(small.pending).toBe(1);
+    expect(h.emitted.some((e) => e.event === "conversation.compacted")).toBe(false);
+  });
+
   test("a turn started while compacting waits for it and keeps its own message", async () => {
     using h = harness();
     h.model.script(say("a1"), say("a2"));

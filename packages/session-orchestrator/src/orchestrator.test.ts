@@ -241,6 +241,28 @@ describe("orchestrator", () => {
     if (carried) await h.orch.whenSettled(conversationId, carried);
   });
 
+  test("a turn started from a turn-sealed listener is announced active, never overtaken by the old idle", async () => {
+    using h = harness();
+    h.model.script(say("one"), say("two"));
+    const conversationId = crypto.randomUUID();
+    const rec = new Recorder();
+    let second: string | undefined;
+    h.orch.subscribe(conversationId, (e, n) => {
+      rec.listener(e, n);
+      if (e.type === "turn-sealed" && second === undefined) {
+        second = ok(h.orch.startTurn({ conversationId, message: "again" })).turnId;
+      }
+    });
+    const { turnId } = ok(h.orch.startTurn({ conversationId, message: "go" }));
+    await rec.sealed(turnId);
+    expect(h.orch.status(conversationId)).toEqual({ conversationId, isActive: true, status: "active" });
+    expect(rec.of("status").at(-1)?.status).toBe("active");
+    await rec.sealed(second);
+    // The first turn's idle was written but never announced: the second turn had begun by then.
+    expect(rec.of("status").map((s) => s.status)).toEqual(["active", "active", "idle"]);
+    expect(h.store.getConversation(conversationId)?.status).toBe("idle");
+  });
+
   test("enqueue on an idle conversation starts a turn", async () => {
     using h = harness();
     h.model.script(say("ok"));

@@ -229,7 +229,8 @@ export class OrchestratorService implements Orchestrator {
     const announce = carried.length === 0 && !state.closing ? this.states.persistStatus(state) : undefined;
     emit({ conversationId, turnId, type: "turn-sealed" });
     state.hub.endTurn(turnId);
-    announce?.();
+    // A listener of `turn-sealed` may have started the next turn, which announced its own status.
+    if (!state.turn) announce?.();
     const settled: TurnSettled = {
       conversationId,
       turnId,
@@ -242,6 +243,7 @@ export class OrchestratorService implements Orchestrator {
     const compact =
       !state.closing &&
       !this.shuttingDown &&
+      !state.turn &&
       shouldAutoCompact(outcome.lastInputTokens, model.info.contextWindow, this.deps.config.autoCompactShare);
     if (compact) this.startCompaction(state, this.deps.config.keepLastN, true);
     if (carried.length > 0) this.carry(state, carried);
