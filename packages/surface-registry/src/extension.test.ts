@@ -24,12 +24,28 @@ function noteExtension(id: string, opts: { dependsOn?: string[]; fail?: string }
   };
 }
 
-/** An extension that records every spec change of every surface from its activation on. */
-function watcher(changes: string[]): Extension {
+/**
+ * An extension that records every spec change of every surface from its activation on and, like a
+ * transport, fetches the spec of loaded-extensions on each change (`states`: the state word per row).
+ */
+function watcher(changes: string[], states: Promise<string>[] = []): Extension {
   return {
     manifest: { id: "watcher", version: "1.0.0", dependsOn: ["surface-registry"] },
     activate(ctx) {
-      ctx.scope.add(ctx.get(SurfaceRegistry).onSpecChanged((surfaceId) => changes.push(surfaceId)));
+      const registry = ctx.get(SurfaceRegistry);
+      const off = registry.onSpecChanged((surfaceId) => {
+        changes.push(surfaceId);
+        if (surfaceId !== LOADED_EXTENSIONS_SURFACE_ID) return;
+        const spec = registry.getSpec(surfaceId);
+        states.push(
+          spec.then((r) =>
+            Object.values(rows(value(r)))
+              .map((row) => row.split(/[ :]/)[0])
+              .join(","),
+          ),
+        );
+      });
+      ctx.scope.add(off);
     },
   };
 }
@@ -46,10 +62,11 @@ function rows(spec: SurfaceSpec): Record<string, string> {
 describe("surfaceRegistryExtension in a real host", () => {
   test("provides the registry; loaded-extensions lists every extension and follows disabling", async () => {
     const changes: string[] = [];
+    const states: Promise<string>[] = [];
     await using host = createHost({
       extensions: [
         surfaceRegistryExtension(),
-        watcher(changes),
+        watcher(changes, states),
         noteExtension("good"),
         noteExtension("broken", { fail: "no disk" }),
         noteExtension("after-broken", { dependsOn: ["broken"] }),
@@ -68,12 +85,19 @@ describe("surfaceRegistryExtension in a real host", () => {
     const byId = rows(spec);
     expect(Object.keys(byId)).toEqual(["surface-registry", "watcher", "good", "broken", "after-broken"]);
     expect(byId.good).toMatch(/^active · v2\.0\.0 · (<1 ms|\d+ ms|\d+\.\d s)$/);
-    expect(byId.broken).toBe("disabled: activate threw: no disk");
-    expect(byId["after-broken"]).toBe(`disabled: depends on "broken", which failed`);
+    expect(byId.broken).toBe("disabled · v2.0.0: activate threw: no disk");
+    expect(byId["after-broken"]).toBe(`disabled · v2.0.0: depends on "broken", which failed`);
 
     // live: after the watcher subscribed it heard one change per state change: watcher and good
     // activated, broken and after-broken disabled
     expect(changes).toEqual(Array(4).fill(LOADED_EXTENSIONS_SURFACE_ID));
+    // and the spec fetched on each change already shows that change
+    expect(await Promise.all(states)).toEqual([
+      "active,active,pending,pending,pending",
+      "active,active,active,pending,pending",
+      "active,active,active,disabled,pending",
+      "active,active,active,disabled,disabled",
+    ]);
     expect(value(await registry.invoke("good-note", "anything"))).toBe("ok");
   });
 
@@ -126,7 +150,7 @@ describe("describeExtension", () => {
         code: "KERNEL_ACTIVATION_TIMEOUT",
         disabledReason: "activate did not finish within 10000 ms",
       }),
-    ).toBe("disabled: activate did not finish within 10000 ms");
+    ).toBe("disabled · v0.1.0: activate did not finish within 10000 ms");
     expect([formatMs(0.2), formatMs(12.6), formatMs(2345)]).toEqual(["<1 ms", "13 ms", "2.3 s"]);
   });
 });

@@ -12,7 +12,10 @@ export interface LoadedExtensionsOptions {
   title?: string;
 }
 
-/** Pure: one extension's row value, e.g. "active · v0.1.0 · 3 ms" or "disabled: <reason>". */
+/**
+ * Pure: one extension's row value: state, version, then how long activation took (active) or why it is
+ * disabled, e.g. "active · v0.1.0 · 3 ms" or "disabled · v0.1.0: <reason>".
+ */
 export function describeExtension(info: ExtensionInfo): string {
   switch (info.state) {
     case "active":
@@ -20,7 +23,7 @@ export function describeExtension(info: ExtensionInfo): string {
         ? `active · v${info.version}`
         : `active · v${info.version} · ${formatMs(info.activationMs)}`;
     case "disabled":
-      return `disabled: ${info.disabledReason ?? "unknown reason"}`;
+      return `disabled · v${info.version}: ${info.disabledReason ?? "unknown reason"}`;
     default:
       return `${info.state} · v${info.version}`;
   }

@@ -216,6 +216,80 @@ describe("specs", () => {
       "liar",
     ]);
   });
+  test("a spec that breaks the wire schema is SURFACE_SPEC_FAILED naming the field", async () => {
+    const logger = createMemoryLogger();
+    const registry = createSurfaceRegistry({ logger });
+    const base = { region: "r", title: "t", scope: "global" as const };
+    const cases: [string, unknown, string][] = [
+      [
+        "nan",
+        { fields: [{ kind: "number", label: "n", value: Number.NaN, action: { actionId: "a" } }] },
+        "fields[0].value",
+      ],
+      ["progress", { fields: [{ kind: "progress", label: "p", value: 1.5 }] }, "fields[0].value"],
+      ["kind", { fields: [{ kind: "slider", label: "s", value: 1 }] }, "fields[0].kind"],
+      ["action", { fields: [{ kind: "button", label: "b" }] }, "fields[0].action"],
+      ["no-fields", {}, "fields"],
+      ["not-an-object", null, "object"],
+    ];
+    for (const [id, spec] of cases) {
+      registry.register({
+        catalogEntry: { id, ...base },
+        getSpec: () =>
+          (spec === null ? null : { id, ...base, ...(spec as object) }) as unknown as SurfaceSpec,
+        invoke: () => undefined,
+      });
+    }
+    for (const [id, , field] of cases) {
+      const r = await registry.getSpec(id);
+      if (r.ok) throw new Error(`surface ${id}: malformed spec accepted`);
+      expect({ id, code: r.error.code }).toEqual({ id, code: "SURFACE_SPEC_FAILED" });
+      expect(r.error.message).toStartWith(`surface "${id}" returned a malformed spec: `);
+      expect(r.error.message).toContain(field);
+    }
+    expect(logger.records.filter((r) => r.msg === "surface getSpec returned a malformed spec")).toHaveLength(
+      cases.length,
+    );
+  });
+
+  test("a valid spec comes back in its wire shape (unknown keys dropped)", async () => {
+    const registry = createSurfaceRegistry();
+    registry.register({
+      catalogEntry: { id: "extra", region: "r", title: "t" },
+      getSpec: () =>
+        ({
+          id: "extra",
+          region: "r",
+          title: "t",
+          internal: { cache: true },
+          fields: [{ kind: "stat", label: "a", value: "1", debug: "x" }],
+        }) as unknown as SurfaceSpec,
+      invoke: () => undefined,
+    });
+    expect(value(await registry.getSpec("extra"))).toEqual({
+      id: "extra",
+      region: "r",
+      title: "t",
+      fields: [{ kind: "stat", label: "a", value: "1" }],
+    });
+  });
+
+  test("specTimeoutMs: Infinity means no limit; a nonsense value is rejected", async () => {
+    const registry = createSurfaceRegistry({ specTimeoutMs: Infinity });
+    registry.register({
+      catalogEntry: { id: "slow", region: "r", title: "t" },
+      // outlasts a later timer: setTimeout would have turned Infinity into 1 ms
+      getSpec: () =>
+        new Promise<SurfaceSpec>((resolve) =>
+          setTimeout(() => resolve({ id: "slow", region: "r", title: "t", fields: [] }), 30),
+        ),
+      invoke: () => undefined,
+    });
+    expect(value(await registry.getSpec("slow")).id).toBe("slow");
+    for (const specTimeoutMs of [0, -1, Number.NaN]) {
+      expect(() => createSurfaceRegistry({ specTimeoutMs })).toThrow(/specTimeoutMs/);
+    }
+  });
 });
 
 describe("invoke", () => {

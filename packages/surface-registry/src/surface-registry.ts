@@ -1,4 +1,5 @@
 import { type Disposer, type Logger, silentLogger } from "@dispatch/kernel";
+import { parseBody, SurfaceSpecSchema } from "@dispatch/protocol";
 import {
   type CatalogEntry,
   type Result,
@@ -14,7 +15,10 @@ export const DEFAULT_SPEC_TIMEOUT_MS = 10_000;
 
 export interface SurfaceRegistryOptions {
   logger?: Logger;
-  /** How long `getSpec` waits for a provider before answering SURFACE_SPEC_FAILED; default 10 000 ms. */
+  /**
+   * How long `getSpec` waits for a provider before answering SURFACE_SPEC_FAILED; default 10 000 ms,
+   * `Infinity` for no limit.
+   */
   specTimeoutMs?: number;
 }
 
@@ -31,6 +35,11 @@ interface Registration {
 export function createSurfaceRegistry(opts: SurfaceRegistryOptions = {}): SurfaceRegistry {
   const logger = opts.logger ?? silentLogger;
   const specTimeoutMs = opts.specTimeoutMs ?? DEFAULT_SPEC_TIMEOUT_MS;
+  if (typeof specTimeoutMs !== "number" || Number.isNaN(specTimeoutMs) || specTimeoutMs <= 0) {
+    throw new RangeError(
+      `specTimeoutMs must be a positive number of milliseconds, or Infinity for none (got ${String(specTimeoutMs)})`,
+    );
+  }
   const surfaces = new Map<string, Registration>();
   const catalogListeners = new Set<{ fn: (catalog: CatalogEntry[]) => void }>();
   const specListeners = new Set<{ fn: (surfaceId: string, ctx?: SurfaceContext) => void }>();
@@ -109,15 +118,18 @@ export function createSurfaceRegistry(opts: SurfaceRegistryOptions = {}): Surfac
           `surface "${surfaceId}" failed to describe itself: ${describe(outcome.error)}`,
         );
       }
-      const spec = outcome.value;
-      if (spec?.id !== surfaceId || !Array.isArray(spec.fields)) {
-        logger.error("surface getSpec returned a malformed spec", { surface: surfaceId });
-        return fail(
-          "SURFACE_SPEC_FAILED",
-          `surface "${surfaceId}" returned a malformed spec (wrong id or no fields)`,
-        );
+      // The spec goes to every frontend: check it against the wire schema (a NaN would reach them as
+      // null, a misspelt field kind would break their renderer).
+      const label = `surface "${surfaceId}" returned a malformed spec`;
+      const parsed = parseBody(SurfaceSpecSchema, outcome.value, label);
+      if (!parsed.ok || parsed.value.id !== surfaceId) {
+        const problem = parsed.ok
+          ? `${label}: its id is ${JSON.stringify(parsed.value.id)}`
+          : parsed.error.message;
+        logger.error("surface getSpec returned a malformed spec", { surface: surfaceId, problem });
+        return fail("SURFACE_SPEC_FAILED", problem);
       }
-      return { ok: true, value: spec };
+      return { ok: true, value: parsed.value };
     },
 
     async invoke(surfaceId, actionId, payload, ctx) {
@@ -180,16 +192,20 @@ function validateProvider(provider: SurfaceProvider): CatalogEntry {
 
 type Settled<T> = { kind: "value"; value: T } | { kind: "threw"; error: unknown } | { kind: "timeout" };
 
+/** setTimeout's largest delay; longer ones (and Infinity) would fire at once, so they mean "no limit". */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Runs `fn` (sync or async) and settles with its value, its error, or a timeout. */
 async function settleWithin<T>(fn: () => T | Promise<T>, ms: number): Promise<Settled<T>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<Settled<T>>((resolve) => {
-    timer = setTimeout(() => resolve({ kind: "timeout" }), ms);
-  });
   const run = (async () => fn())().then(
     (value): Settled<T> => ({ kind: "value", value }),
     (error): Settled<T> => ({ kind: "threw", error }),
   );
+  if (ms > MAX_TIMER_MS) return run;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<Settled<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "timeout" }), ms);
+  });
   try {
     return await Promise.race([run, timeout]);
   } finally {
