@@ -1,38 +1,18 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createMemoryLogger, type Disposer, type MemoryLogger } from "@dispatch/kernel";
-import type { Orchestrator } from "@dispatch/session-orchestrator";
+import { createMemoryLogger, type MemoryLogger } from "@dispatch/kernel";
 import { createSurfaceRegistry } from "@dispatch/surface-registry";
 import { parseWsConfig } from "./config";
 import { startWsServer, type WsServer } from "./server";
-import { TEST_TOKEN, TestClient } from "./test-support";
-
-/** An orchestrator whose every operation fails unexpectedly (a bug somewhere behind the transport). */
-class BrokenOrchestrator implements Orchestrator {
-  private fail(): never {
-    throw new Error("orchestrator exploded");
-  }
-  startTurn = () => this.fail();
-  enqueue = () => this.fail();
-  cancelQueued = () => this.fail();
-  queue = () => this.fail();
-  stopTurn = () => this.fail();
-  closeConversation = () => this.fail();
-  openConversation = () => this.fail();
-  status = () => this.fail();
-  runningTurn = () => this.fail();
-  subscribe = () => this.fail();
-  replay = () => this.fail();
-  onConversationEvent = (): Disposer => () => {};
-  whenSettled = () => this.fail();
-  compact = () => this.fail();
-  getSettings = () => this.fail();
-  updateSettings = () => this.fail();
-  resolvePermission = () => this.fail();
-  shutdown = () => this.fail();
-}
+import { StubOrchestrator, TEST_TOKEN, TestClient } from "./test-support";
 
 let server: WsServer;
 const logger: MemoryLogger = createMemoryLogger();
+
+/** Every operation fails unexpectedly, replay included (a bug somewhere behind the transport). */
+const broken = new StubOrchestrator();
+broken.replayed = () => {
+  throw new Error("orchestrator exploded");
+};
 
 function start(port: number): WsServer {
   const parsed = parseWsConfig({ port });
@@ -41,7 +21,7 @@ function start(port: number): WsServer {
     config: parsed.config,
     token: TEST_TOKEN,
     registry: createSurfaceRegistry({ logger }),
-    orchestrator: new BrokenOrchestrator(),
+    orchestrator: broken,
     logger,
     newConversationId: () => "minted",
     now: () => 0,

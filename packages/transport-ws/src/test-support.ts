@@ -7,10 +7,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
-import { createHost, type Extension, type Host, silentLogger } from "@dispatch/kernel";
-import type { ServerMessage } from "@dispatch/protocol/types";
+import { createHost, type Disposer, type Extension, type Host, silentLogger } from "@dispatch/kernel";
+import type { AgentEvent, ServerMessage } from "@dispatch/protocol/types";
 import { providersExtension } from "@dispatch/providers";
-import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
+import {
+  type GlobalConversationListener,
+  type Orchestrator,
+  type ReplayEntry,
+  sessionOrchestratorExtension,
+} from "@dispatch/session-orchestrator";
 import { surfaceRegistryExtension } from "@dispatch/surface-registry";
 import { withTimeout } from "@dispatch/testkit";
 import { toolsExtensions } from "@dispatch/tools";
@@ -72,6 +77,46 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * An orchestrator that only streams the events a test emits. `replay` answers `replayed()`; every other
+ * operation throws, like a bug somewhere behind the transport.
+ */
+export class StubOrchestrator implements Orchestrator {
+  private readonly listeners = new Set<GlobalConversationListener>();
+  replayed: () => ReplayEntry[] = () => [];
+
+  /** Delivers one live event to the transport, as the real orchestrator does. */
+  emit(conversationId: string, event: AgentEvent, n?: number): void {
+    for (const l of this.listeners) l(conversationId, event, n);
+  }
+  private fail(): never {
+    throw new Error("orchestrator exploded");
+  }
+  startTurn = () => this.fail();
+  enqueue = () => this.fail();
+  cancelQueued = () => this.fail();
+  queue = () => this.fail();
+  stopTurn = () => this.fail();
+  closeConversation = () => this.fail();
+  openConversation = () => this.fail();
+  status = () => this.fail();
+  runningTurn = () => this.fail();
+  subscribe = () => this.fail();
+  replay = () => this.replayed();
+  onConversationEvent = (listener: GlobalConversationListener): Disposer => {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  };
+  whenSettled = () => this.fail();
+  compact = () => this.fail();
+  getSettings = () => this.fail();
+  updateSettings = () => this.fail();
+  resolvePermission = () => this.fail();
+  shutdown = () => this.fail();
 }
 
 type Frame = ServerMessage;
