@@ -355,6 +355,38 @@ describe("spec change notifications", () => {
     ]);
   });
 
+  test("a provider may report a change from inside subscribe; a throwing subscribe registers nothing", async () => {
+    const registry = createSurfaceRegistry();
+    const specs: Promise<Result<SurfaceSpec>>[] = [];
+    registry.onSpecChanged((id) => specs.push(registry.getSpec(id)));
+    const spec = { id: "eager", region: "r", title: "t", fields: [] };
+    registry.register({
+      catalogEntry: { id: "eager", region: "r", title: "t", scope: "global" },
+      getSpec: () => spec,
+      invoke: () => undefined,
+      subscribe(onChange) {
+        onChange(); // "here is my current state"
+        return () => {};
+      },
+    });
+    expect(await Promise.all(specs)).toEqual([{ ok: true, value: spec }]);
+
+    const catalogs: string[][] = [];
+    registry.onCatalogChanged((c) => catalogs.push(c.map((e) => e.id)));
+    const broken = {
+      catalogEntry: { id: "broken", region: "r", title: "t" },
+      getSpec: () => ({ ...spec, id: "broken" }),
+      invoke: () => undefined,
+      subscribe(): Disposer {
+        throw new Error("cannot subscribe");
+      },
+    };
+    expect(() => registry.register(broken)).toThrow("cannot subscribe");
+    expect(registry.catalog().map((e) => e.id)).toEqual(["eager"]);
+    expect(catalogs).toEqual([]);
+    expect(errorCode(await registry.getSpec("broken"))).toBe("SURFACE_UNKNOWN");
+  });
+
   test("a throwing listener does not stop the others; a provider's late change after unregister is ignored", async () => {
     const logger = createMemoryLogger();
     const registry = createSurfaceRegistry({ logger });

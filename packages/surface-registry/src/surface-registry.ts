@@ -87,8 +87,16 @@ export function createSurfaceRegistry(opts: SurfaceRegistryOptions = {}): Surfac
         );
       }
       const reg: Registration = { provider, entry, live: true };
-      const unsubscribe = provider.subscribe?.((ctx) => specChanged(reg, ctx));
+      // In the catalog before subscribing: a provider may report a change from inside subscribe.
       surfaces.set(entry.id, reg);
+      let unsubscribe: Disposer | undefined;
+      try {
+        unsubscribe = provider.subscribe?.((ctx) => specChanged(reg, ctx));
+      } catch (e) {
+        reg.live = false;
+        surfaces.delete(entry.id);
+        throw e;
+      }
       notify(catalogListeners, "catalog-changed", [catalog()]);
       return () => {
         if (!reg.live) return;
