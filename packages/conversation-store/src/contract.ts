@@ -3,9 +3,13 @@
  * of chunks with a gap-free `seq`, conversation metadata and settings, turns, workspaces and pending
  * permission requests. Every operation is synchronous (bun:sqlite, one writer).
  *
- * Expected failures (unknown ids, invalid input, a write SQLite refused) are `Result` values with a
- * stable `code`; nothing here throws except opening a database that cannot be used
- * (`StoreOpenError`: STORE_SCHEMA_TOO_NEW, STORE_OPEN_FAILED).
+ * Expected failures (unknown ids, invalid input, a write SQLite refused, rows a damaged file cannot
+ * give back) are `Result` values with a stable `code`; a row that cannot be decoded is skipped and
+ * reported with its seq. Nothing here throws except opening a database that cannot be used
+ * (`StoreOpenError`: STORE_SCHEMA_TOO_NEW, STORE_OPEN_FAILED), using a closed store, and the plain
+ * getters (getConversation, getTurn, list…) on a physically damaged file (SQLITE_CORRUPT), which
+ * have no error channel; the log reads (readWindow, loadHistory, listConversations) return
+ * STORE_READ_FAILED instead.
  */
 import { defineService, type Result as KernelResult } from "@dispatch/kernel";
 import type {
@@ -31,7 +35,9 @@ export type StoreErrorCode =
   | "STORE_UNKNOWN_TURN"
   | "STORE_TURN_EXISTS"
   | "STORE_UNKNOWN_PERMISSION_REQUEST"
-  | "STORE_WRITE_FAILED";
+  | "STORE_WRITE_FAILED"
+  /** SQLite could not read the rows (a damaged file: SQLITE_CORRUPT, an I/O error). */
+  | "STORE_READ_FAILED";
 
 /**
  * Thrown only while opening: the database cannot be used by this build. The message starts with the
@@ -187,6 +193,29 @@ export interface CopyResult {
   lastSeq: number;
 }
 
+/** The archive a compaction snapshots the summarized range into (a new conversation). */
+export interface CompactionArchive {
+  /** Created in the same transaction; status defaults to `closed`, compactedFrom to the source. */
+  conversation: CreateConversationInput;
+  /** The source's chunks `[fromSeq, uptoSeq]` (inclusive; fromSeq default 1) are copied into it. */
+  fromSeq?: number;
+  uptoSeq: number;
+}
+
+export interface CompactionInput {
+  /** Omit to compact without keeping a copy of the summarized range. */
+  archive?: CompactionArchive;
+  /** Appended to the source as one step: the summary (the marker) first, then the kept messages. */
+  messages: AppendMessage[];
+}
+
+export interface CompactionResult extends AppendResult {
+  /** The source's new historyStartSeq: `firstSeq`, the marker. */
+  historyStartSeq: number;
+  /** What was copied into the archive; absent without one. */
+  archive?: CopyResult;
+}
+
 export type TurnStatus = "running" | "completed" | "error" | "aborted" | "interrupted";
 export type TurnEndStatus = Exclude<TurnStatus, "running">;
 
@@ -287,6 +316,15 @@ export interface ConversationStore {
   loadHistory(conversationId: string, opts?: { fromSeq?: number }): Result<History>;
   /** Copies chunks `[fromSeq, uptoSeq]` of `fromId` to the end of `toId` in one transaction. */
   copyMessages(fromId: string, toId: string, range: CopyRange): Result<CopyResult>;
+  /**
+   * Compaction in place, in ONE transaction: creates the archive and copies the summarized range into
+   * it (when `archive` is given), appends `messages` to the existing conversation `conversationId`
+   * (seqs continue after its last seq: nothing is reset or reused) and moves its historyStartSeq to
+   * the first of them, so the model view is either the old one or the compacted one, never a mix.
+   * Fails with STORE_UNKNOWN_CONVERSATION (no implicit creation) or STORE_CONVERSATION_EXISTS (archive
+   * id taken), leaving everything as it was.
+   */
+  appendCompaction(conversationId: string, input: CompactionInput): Result<CompactionResult>;
 
   // ── turns ──
   beginTurn(turn: BeginTurn): Result<TurnRecord>;

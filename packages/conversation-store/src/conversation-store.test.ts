@@ -3,7 +3,19 @@ import { describe, expect, test } from "bun:test";
 import { createMemoryLogger } from "@dispatch/kernel";
 import type { AppendMessage } from "./contract";
 import { WINDOW_SQL } from "./statements";
-import { codeOf, fill, msg, openTestStore, seqs, steppingClock, tempDb, text, unwrap } from "./test-support";
+import {
+  codeOf,
+  fill,
+  injectChunkFailure,
+  msg,
+  openTestStore,
+  seqs,
+  snapshot,
+  steppingClock,
+  tempDb,
+  text,
+  unwrap,
+} from "./test-support";
 
 describe("appendStep", () => {
   test("assigns consecutive 1-based seqs across steps and messages", () => {
@@ -117,17 +129,6 @@ describe("appendStep", () => {
 });
 
 describe("a failed append leaves the log exactly as before", () => {
-  function snapshot(file: string) {
-    const db = new Database(file, { readonly: true });
-    const out = {
-      chunks: db.query("SELECT * FROM chunks ORDER BY conversation_id, seq").all(),
-      messages: db.query("SELECT * FROM messages ORDER BY conversation_id, message_id").all(),
-      conversations: db.query("SELECT * FROM conversations ORDER BY id").all(),
-    };
-    db.close();
-    return out;
-  }
-
   test("a chunk that cannot be serialized, after earlier chunks of the step were inserted", () => {
     using tmp = tempDb();
     using store = openTestStore(tmp.file);
@@ -152,10 +153,7 @@ describe("a failed append leaves the log exactly as before", () => {
     using tmp = tempDb();
     using store = openTestStore(tmp.file);
     fill(store, "c", 2);
-    const raw = new Database(tmp.file);
-    raw.run(`CREATE TRIGGER boom BEFORE INSERT ON chunks WHEN NEW.chunk LIKE '%BOOM%'
-             BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
-    raw.close();
+    injectChunkFailure(tmp.file, "BOOM");
     const before = snapshot(tmp.file);
     const step = [msg("a", "assistant", text("one"), text("two")), msg("b", "assistant", text("BOOM"))];
     const r = store.appendStep("c", step);

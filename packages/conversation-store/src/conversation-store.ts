@@ -5,10 +5,12 @@
  */
 import { type Database, SQLiteError } from "bun:sqlite";
 import { type Logger, silentLogger } from "@dispatch/kernel";
-import type { Chunk, ConversationStatus, StoredChunk } from "@dispatch/protocol/types";
+import type { Chunk, StoredChunk } from "@dispatch/protocol/types";
 import type {
   AppendMessage,
   AppendResult,
+  CompactionInput,
+  CompactionResult,
   ConversationInit,
   ConversationPatch,
   ConversationRecord,
@@ -26,22 +28,27 @@ import type {
   WindowQuery,
 } from "./contract";
 import { DEFAULT_WORKSPACE_ID } from "./contract";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { decodeCursor } from "./cursor";
+import { listPage } from "./list";
+import { appendMessages, copyRange } from "./log-writes";
 import { type LogRow, reconcile } from "./reconcile";
-import { fail, ok, serialize, unknownConversation } from "./result";
-import { type ChunkRow, type ConversationRow, decodeChunk, toMeta, toRecord } from "./rows";
+import { fail, ok, unknownConversation } from "./result";
+import { type ChunkRow, type ConversationRow, decodeChunk, toRecord } from "./rows";
 import { type OpenOptions, openDatabase } from "./schema";
 import { SideTables } from "./side-tables";
 import { prepareStatements, type Statements } from "./statements";
 import { titleFromStep } from "./title";
 import {
   AppendStepSchema,
+  CompactionSchema,
   ConversationInitSchema,
   ConversationPatchSchema,
   CopyRangeSchema,
   CreateConversationSchema,
+  HistoryOptionsSchema,
   IdSchema,
   InitWithoutIdSchema,
+  KeySchema,
   ListQuerySchema,
   parseInput,
   WindowQuerySchema,
@@ -108,7 +115,9 @@ export class SqliteConversationStore implements ConversationStore {
 
   // ── conversations ──
 
+  /** Non-strings (possible from untyped callers) are never ids; bun:sqlite would bind them oddly. */
   #row(id: string): ConversationRow | undefined {
+    if (typeof id !== "string") return undefined;
     return this.#s.conversationById.get(id) ?? undefined;
   }
 
@@ -154,7 +163,9 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   updateConversation(id: string, patch: ConversationPatch): Result<ConversationRecord> {
-    const p = parseInput(ConversationPatchSchema, patch, `updateConversation "${id}"`);
+    const key = parseInput(KeySchema, id, "updateConversation id");
+    if (!key.ok) return key;
+    const p = parseInput(ConversationPatchSchema, patch, `updateConversation "${id}" patch`);
     if (!p.ok) return p;
     const v = p.value;
     return this.#write(() => {
@@ -163,7 +174,7 @@ export class SqliteConversationStore implements ConversationStore {
       if (v.historyStartSeq !== undefined && v.historyStartSeq > current.last_seq + 1) {
         return fail(
           "STORE_INVALID_INPUT",
-          `updateConversation "${id}": historyStartSeq ${v.historyStartSeq} is past the log end (${current.last_seq})`,
+          `updateConversation "${id}" patch.historyStartSeq: ${v.historyStartSeq} is past the log end (${current.last_seq})`,
         );
       }
       if (v.workspaceId !== undefined)
@@ -187,30 +198,18 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   listConversations(query: ListQuery = {}): Result<ListPage> {
-    const p = parseInput(ListQuerySchema, query, "listConversations");
+    const p = parseInput(ListQuerySchema, query, "listConversations query");
     if (!p.ok) return p;
-    const { status, workspaceId, q, cursor } = p.value;
+    const { cursor } = p.value;
     const limit = p.value.limit ?? DEFAULT_LIST_LIMIT;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && !after)
-      return fail("STORE_INVALID_CURSOR", `cursor "${cursor}" is not valid`);
-    const like = q ? escapeLike(q) : undefined;
-    const rows = this.#s.listConversations.all({
-      workspace: workspaceId ?? null,
-      statuses: status && status.length > 0 ? JSON.stringify(status satisfies ConversationStatus[]) : null,
-      idPrefix: like === undefined ? null : `${like}%`,
-      titleLike: like === undefined ? null : `%${like}%`,
-      afterT: after?.lastActivityAt ?? null,
-      afterId: after?.id ?? null,
-      limit: limit + 1,
-    });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    const result: ListPage = { conversations: page.map(toMeta) };
-    if (rows.length > limit && last) {
-      result.nextCursor = encodeCursor({ lastActivityAt: last.last_activity_at, id: last.id });
+    if (cursor !== undefined && !after) {
+      return fail(
+        "STORE_INVALID_CURSOR",
+        `listConversations query.cursor: "${cursor}" is not a nextCursor of a previous page`,
+      );
     }
-    return ok(result);
+    return this.#read("listConversations", () => ok(listPage(this.#s, p.value, limit, after)));
   }
 
   // ── the log ──
@@ -226,92 +225,73 @@ export class SqliteConversationStore implements ConversationStore {
     if (!step.ok) return step;
     const settings = parseInput(InitWithoutIdSchema, init, `appendStep "${conversationId}" init`);
     if (!settings.ok) return settings;
-    const title = titleFromStep(step.value);
     return this.#write(() => {
+      const title = titleFromStep(step.value);
       const conv =
         this.#row(conversationId) ?? this.#insert({ ...settings.value, id: conversationId }, title);
-      const firstSeq = conv.last_seq + 1;
-      let seq = conv.last_seq;
-      for (const [i, m] of step.value.entries()) {
-        const known = this.#s.messageRole.get({ id: conversationId, messageId: m.messageId });
-        if (known && known.role !== m.role) {
-          return fail(
-            "STORE_INVALID_INPUT",
-            `appendStep "${conversationId}" messages.${i}: message "${m.messageId}" is ${known.role}, not ${m.role}`,
-          );
-        }
-        if (!known) {
-          this.#s.insertMessage.run({
-            id: conversationId,
-            messageId: m.messageId,
-            role: m.role,
-            turnId: m.turnId ?? null,
-            firstSeq: seq + 1,
-          });
-        }
-        for (const [j, chunk] of m.chunks.entries()) {
-          const json = serialize(chunk);
-          if (json === undefined) {
-            return fail(
-              "STORE_INVALID_INPUT",
-              `appendStep "${conversationId}" messages.${i}.chunks.${j}: chunk is not JSON-serializable`,
-            );
-          }
-          seq += 1;
-          this.#s.insertChunk.run({
-            id: conversationId,
-            seq,
-            messageId: m.messageId,
-            role: m.role,
-            chunk: json,
-          });
-        }
-      }
-      this.#s.advanceConversation.run({
-        id: conversationId,
-        lastSeq: seq,
-        activity: this.#now(),
-        title: title ?? null,
-      });
-      return ok({ firstSeq, lastSeq: seq });
+      return appendMessages(this.#s, conv, step.value, { title, at: this.#now(), what: "appendStep" });
     });
   }
 
   readWindow(conversationId: string, query: WindowQuery = {}): Result<ConversationWindow> {
-    const p = parseInput(WindowQuerySchema, query, `readWindow "${conversationId}"`);
+    const id = parseInput(KeySchema, conversationId, "readWindow conversationId");
+    if (!id.ok) return id;
+    const p = parseInput(WindowQuerySchema, query, `readWindow "${conversationId}" query`);
     if (!p.ok) return p;
-    if (!this.#s.conversationExists.get(conversationId)) return unknownConversation(conversationId);
-    const since = p.value.sinceSeq ?? 0;
-    const rows = this.#s.window.all({
-      id: conversationId,
-      since,
-      before: p.value.beforeSeq ?? NO_UPPER_BOUND,
-      limit: p.value.limit ?? -1,
+    return this.#read(`readWindow "${conversationId}"`, () => {
+      if (!this.#s.conversationExists.get(conversationId)) return unknownConversation(conversationId);
+      const since = p.value.sinceSeq ?? 0;
+      const rows = this.#s.window.all({
+        id: conversationId,
+        since,
+        before: p.value.beforeSeq ?? NO_UPPER_BOUND,
+        limit: p.value.limit ?? -1,
+      });
+      rows.reverse();
+      const problems: RowProblem[] = [];
+      const chunks: StoredChunk[] = [];
+      for (const row of rows) {
+        const chunk = this.#decode(conversationId, row, problems);
+        if (chunk) chunks.push({ seq: row.seq, role: row.role, chunk, messageId: row.message_id });
+      }
+      return ok({ chunks, latestSeq: rows.at(-1)?.seq ?? since, problems });
     });
-    rows.reverse();
-    const problems: RowProblem[] = [];
-    const chunks: StoredChunk[] = [];
-    for (const row of rows) {
-      const chunk = this.#decode(conversationId, row, problems);
-      if (chunk) chunks.push({ seq: row.seq, role: row.role, chunk, messageId: row.message_id });
-    }
-    return ok({ chunks, latestSeq: rows.at(-1)?.seq ?? since, problems });
   }
 
   loadHistory(conversationId: string, opts: { fromSeq?: number } = {}): Result<History> {
-    const conv = this.#row(conversationId);
-    if (!conv) return unknownConversation(conversationId);
-    const from = opts.fromSeq ?? conv.history_start_seq;
-    const problems: RowProblem[] = [];
-    const rows: LogRow[] = [];
-    for (const row of this.#s.history.iterate({ id: conversationId, from })) {
-      const chunk = this.#decode(conversationId, row, problems);
-      if (!chunk) continue;
-      const r: LogRow = { seq: row.seq, messageId: row.message_id, role: row.role, chunk };
-      if (row.turn_id !== null) r.turnId = row.turn_id;
-      rows.push(r);
+    const id = parseInput(KeySchema, conversationId, "loadHistory conversationId");
+    if (!id.ok) return id;
+    const p = parseInput(HistoryOptionsSchema, opts, `loadHistory "${conversationId}" opts`);
+    if (!p.ok) return p;
+    return this.#read(`loadHistory "${conversationId}"`, () => {
+      const conv = this.#row(conversationId);
+      if (!conv) return unknownConversation(conversationId);
+      const from = p.value.fromSeq ?? conv.history_start_seq;
+      const problems: RowProblem[] = [];
+      const rows: LogRow[] = [];
+      for (const row of this.#s.history.iterate({ id: conversationId, from })) {
+        const chunk = this.#decode(conversationId, row, problems);
+        if (!chunk) continue;
+        const r: LogRow = { seq: row.seq, messageId: row.message_id, role: row.role, chunk };
+        if (row.turn_id !== null) r.turnId = row.turn_id;
+        rows.push(r);
+      }
+      return ok({ messages: reconcile(rows), problems });
+    });
+  }
+
+  /**
+   * Runs a read; a SQLite failure (a damaged page: SQLITE_CORRUPT, an I/O error) becomes
+   * STORE_READ_FAILED naming `what`, so a bad file fails one request instead of throwing.
+   */
+  #read<T>(what: string, fn: () => Result<T>): Result<T> {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof SQLiteError)) throw err;
+      this.#log.error("read failed", { what, code: err.code, problem: err.message });
+      return fail("STORE_READ_FAILED", `${what}: ${err.message} (${err.code ?? "SQLITE_ERROR"})`);
     }
-    return ok({ messages: reconcile(rows), problems });
   }
 
   #decode(conversationId: string, row: ChunkRow, problems: RowProblem[]): Chunk | undefined {
@@ -323,7 +303,11 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   copyMessages(fromId: string, toId: string, range: CopyRange): Result<CopyResult> {
-    const p = parseInput(CopyRangeSchema, range, `copyMessages "${fromId}" → "${toId}"`);
+    const from = parseInput(KeySchema, fromId, "copyMessages fromId");
+    if (!from.ok) return from;
+    const to = parseInput(KeySchema, toId, "copyMessages toId");
+    if (!to.ok) return to;
+    const p = parseInput(CopyRangeSchema, range, `copyMessages "${fromId}" → "${toId}" range`);
     if (!p.ok) return p;
     if (fromId === toId)
       return fail("STORE_INVALID_INPUT", `copyMessages: source and target are both "${fromId}"`);
@@ -332,15 +316,50 @@ export class SqliteConversationStore implements ConversationStore {
       if (!src) return unknownConversation(fromId);
       const dst = this.#row(toId);
       if (!dst) return unknownConversation(toId);
-      const from = p.value.fromSeq ?? 1;
-      const upto = Math.min(p.value.uptoSeq, src.last_seq);
-      if (upto < from) return ok({ chunks: 0, messages: 0, firstSeq: 0, lastSeq: 0 });
-      const args = { src: fromId, to: toId, base: dst.last_seq, from, upto };
-      const messages = this.#s.copyMessages.run(args).changes;
-      const chunks = this.#s.copyChunks.run(args).changes;
-      const lastSeq = dst.last_seq + chunks;
-      this.#s.setLastSeq.run({ id: toId, lastSeq });
-      return ok({ chunks, messages, firstSeq: dst.last_seq + 1, lastSeq });
+      return ok(copyRange(this.#s, src, dst, p.value.fromSeq ?? 1, p.value.uptoSeq));
+    });
+  }
+
+  appendCompaction(conversationId: string, input: CompactionInput): Result<CompactionResult> {
+    const id = parseInput(KeySchema, conversationId, "appendCompaction conversationId");
+    if (!id.ok) return id;
+    const p = parseInput(CompactionSchema, input, `appendCompaction "${conversationId}" input`);
+    if (!p.ok) return p;
+    const { archive, messages } = p.value;
+    if (archive?.conversation.id === conversationId) {
+      return fail(
+        "STORE_INVALID_INPUT",
+        `appendCompaction "${conversationId}" input.archive.conversation.id: the archive cannot be the conversation itself`,
+      );
+    }
+    return this.#write(() => {
+      const conv = this.#row(conversationId);
+      if (!conv) return unknownConversation(conversationId, "appendCompaction");
+      let copied: CopyResult | undefined;
+      if (archive) {
+        const a = archive.conversation;
+        if (this.#row(a.id)) {
+          return fail(
+            "STORE_CONVERSATION_EXISTS",
+            `appendCompaction "${conversationId}": archive conversation "${a.id}" already exists`,
+          );
+        }
+        const target = this.#insert(
+          { ...a, status: a.status ?? "closed", compactedFrom: a.compactedFrom ?? conversationId },
+          undefined,
+        );
+        copied = copyRange(this.#s, conv, target, archive.fromSeq ?? 1, archive.uptoSeq);
+      }
+      const appended = appendMessages(this.#s, conv, messages, {
+        title: titleFromStep(messages),
+        at: this.#now(),
+        what: "appendCompaction",
+      });
+      if (!appended.ok) return appended;
+      this.#s.setHistoryStart.run({ id: conversationId, seq: appended.value.firstSeq });
+      const result: CompactionResult = { ...appended.value, historyStartSeq: appended.value.firstSeq };
+      if (copied) result.archive = copied;
+      return ok(result);
     });
   }
 
@@ -382,9 +401,4 @@ export class SqliteConversationStore implements ConversationStore {
     for (const stmt of Object.values(this.#s)) stmt.finalize();
     this.#db.close(false);
   }
-}
-
-/** Pure: `text` with LIKE's wildcards and the escape character escaped (ESCAPE '\'). */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

@@ -2,14 +2,13 @@
  * Row shapes as SQLite returns them, and their pure mappings to contract records. Optional fields are
  * omitted when NULL (the protocol never sends `null` for an absent field).
  */
-import { ChunkSchema } from "@dispatch/protocol";
+import { ChunkSchema, UsageSchema } from "@dispatch/protocol";
 import type {
   Chunk,
   ConversationMeta,
   ConversationStatus,
   ReasoningEffort,
   Role,
-  Usage,
 } from "@dispatch/protocol/types";
 import type {
   ConversationRecord,
@@ -109,7 +108,10 @@ function parseJson(text: string | null): unknown {
   }
 }
 
-/** Pure. */
+/**
+ * Pure. A usage or metrics column that does not hold what endTurn writes (a damaged or hand-edited
+ * row) is left out rather than handed on with the wrong type.
+ */
 export function toTurn(r: TurnRow): TurnRecord {
   const t: TurnRecord = {
     turnId: r.id,
@@ -118,10 +120,12 @@ export function toTurn(r: TurnRow): TurnRecord {
     startedAt: r.started_at,
   };
   if (r.ended_at !== null) t.endedAt = r.ended_at;
-  const usage = parseJson(r.usage);
-  if (usage !== undefined) t.usage = usage as Usage;
+  const usage = UsageSchema.safeParse(parseJson(r.usage));
+  if (usage.success) t.usage = usage.data;
   const metrics = parseJson(r.metrics);
-  if (metrics !== undefined) t.metrics = metrics as Record<string, unknown>;
+  if (typeof metrics === "object" && metrics !== null && !Array.isArray(metrics)) {
+    t.metrics = metrics as Record<string, unknown>;
+  }
   return t;
 }
 

@@ -22,8 +22,10 @@ import type { Statements } from "./statements";
 import {
   BeginTurnSchema,
   EndTurnSchema,
+  KeySchema,
   parseInput,
   SavePermissionRequestSchema,
+  time,
   WorkspaceIdSchema,
   WorkspaceInputSchema,
   WorkspacePatchSchema,
@@ -61,12 +63,14 @@ export class SideTables {
 
   /** Records how a turn ended; a later call overwrites (the last word wins). */
   endTurn(turnId: string, end: EndTurn): Result<TurnRecord> {
-    const p = parseInput(EndTurnSchema, end, `endTurn "${turnId}"`);
+    const key = parseInput(KeySchema, turnId, "endTurn turnId");
+    if (!key.ok) return key;
+    const p = parseInput(EndTurnSchema, end, `endTurn "${turnId}" end`);
     if (!p.ok) return p;
     const e = p.value;
     const metrics = e.metrics === undefined ? undefined : serialize(e.metrics);
     if (e.metrics !== undefined && metrics === undefined) {
-      return fail("STORE_INVALID_INPUT", `endTurn "${turnId}": metrics are not JSON-serializable`);
+      return fail("STORE_INVALID_INPUT", `endTurn "${turnId}" end.metrics: not JSON-serializable`);
     }
     return this.write(() => {
       const row = this.s.endTurn.get({
@@ -81,11 +85,13 @@ export class SideTables {
   }
 
   getTurn(turnId: string): TurnRecord | undefined {
+    if (typeof turnId !== "string") return undefined;
     const row = this.s.turnById.get(turnId);
     return row ? toTurn(row) : undefined;
   }
 
   listTurns(conversationId: string): TurnRecord[] {
+    if (typeof conversationId !== "string") return [];
     return this.s.turnsOf.all(conversationId).map(toTurn);
   }
 
@@ -99,7 +105,7 @@ export class SideTables {
     if (input === undefined) {
       return fail(
         "STORE_INVALID_INPUT",
-        `savePermissionRequest "${r.requestId}": input is not JSON-serializable`,
+        `savePermissionRequest "${r.requestId}" input: not JSON-serializable`,
       );
     }
     return this.write(() => {
@@ -131,13 +137,18 @@ export class SideTables {
     decision: PermissionDecision,
     resolvedAt?: number,
   ): Result<PermissionRequestRecord> {
-    const d = parseInput(PermissionDecisionSchema, decision, `resolvePermissionRequest "${requestId}"`);
+    const key = parseInput(KeySchema, requestId, "resolvePermissionRequest requestId");
+    if (!key.ok) return key;
+    const what = `resolvePermissionRequest "${requestId}"`;
+    const d = parseInput(PermissionDecisionSchema, decision, `${what} decision`);
     if (!d.ok) return d;
+    const at = parseInput(time.optional(), resolvedAt, `${what} resolvedAt`);
+    if (!at.ok) return at;
     return this.write(() => {
       const row = this.s.resolvePermission.get({
         id: requestId,
         status: d.value,
-        at: resolvedAt ?? this.now(),
+        at: at.value ?? this.now(),
       });
       if (row) return ok(toPermission(row));
       const existing = this.s.permissionById.get(requestId);
@@ -151,6 +162,7 @@ export class SideTables {
   }
 
   listPendingPermissionRequests(conversationId: string): PermissionRequestRecord[] {
+    if (typeof conversationId !== "string") return [];
     return this.s.pendingPermissions.all(conversationId).map(toPermission);
   }
 
@@ -162,6 +174,7 @@ export class SideTables {
   }
 
   getWorkspace(id: string): Workspace | undefined {
+    if (typeof id !== "string") return undefined;
     const row = this.s.workspaceById.get(id);
     return row ? toWorkspace(row) : undefined;
   }
@@ -184,7 +197,9 @@ export class SideTables {
   }
 
   updateWorkspace(id: string, patch: WorkspacePatch): Result<Workspace> {
-    const p = parseInput(WorkspacePatchSchema, patch, `updateWorkspace "${id}"`);
+    const key = parseInput(KeySchema, id, "updateWorkspace id");
+    if (!key.ok) return key;
+    const p = parseInput(WorkspacePatchSchema, patch, `updateWorkspace "${id}" patch`);
     if (!p.ok) return p;
     const v = p.value;
     return this.write(() => {
@@ -199,7 +214,7 @@ export class SideTables {
   }
 
   deleteWorkspace(id: string): Result<void> {
-    const p = parseInput(WorkspaceIdSchema, id, "deleteWorkspace");
+    const p = parseInput(WorkspaceIdSchema, id, "deleteWorkspace id");
     if (!p.ok) return p;
     if (id === DEFAULT_WORKSPACE_ID) {
       return fail("STORE_DEFAULT_WORKSPACE", `workspace "${DEFAULT_WORKSPACE_ID}" always exists`);

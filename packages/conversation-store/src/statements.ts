@@ -53,6 +53,7 @@ export function prepareStatements(db: Database) {
        WHERE id = :id`,
     ),
     setLastSeq: q("UPDATE conversations SET last_seq = :lastSeq WHERE id = :id"),
+    setHistoryStart: q("UPDATE conversations SET history_start_seq = :seq WHERE id = :id"),
     listConversations: q<ConversationRow>(LIST_SQL),
     resetConversations: db.prepare<never, []>(
       "UPDATE conversations SET status = 'idle' WHERE status IN ('active', 'queued')",
@@ -71,9 +72,10 @@ export function prepareStatements(db: Database) {
        VALUES (:id, :seq, :messageId, :role, :chunk)`,
     ),
     window: q<ChunkRow>(WINDOW_SQL),
+    /** LEFT JOIN: a chunk whose message row is missing still has its own id and role to load by. */
     history: q<HistoryRow>(
       `SELECT c.seq, c.message_id, c.role, c.chunk, m.turn_id FROM chunks c
-         JOIN messages m ON m.conversation_id = c.conversation_id AND m.message_id = c.message_id
+         LEFT JOIN messages m ON m.conversation_id = c.conversation_id AND m.message_id = c.message_id
        WHERE c.conversation_id = :id AND c.seq >= :from ORDER BY c.seq`,
     ),
     copyMessages: q(

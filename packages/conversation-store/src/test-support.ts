@@ -1,4 +1,5 @@
 /** Helpers for this package's tests: temp folders, stores on real files, and small step builders. */
+import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -66,3 +67,25 @@ export function fill(store: TestStore, id: string, n: number): void {
 }
 
 export const seqs = (chunks: { seq: number }[]) => chunks.map((c) => c.seq);
+
+/** Every row of the log tables, read through a separate read-only connection. */
+export function snapshot(file: string) {
+  const db = new Database(file, { readonly: true });
+  try {
+    return {
+      chunks: db.query("SELECT * FROM chunks ORDER BY conversation_id, seq").all(),
+      messages: db.query("SELECT * FROM messages ORDER BY conversation_id, message_id").all(),
+      conversations: db.query("SELECT * FROM conversations ORDER BY id").all(),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Makes every later insert of a chunk whose JSON contains `marker` fail inside its transaction. */
+export function injectChunkFailure(file: string, marker: string): void {
+  const raw = new Database(file);
+  raw.run(`CREATE TRIGGER inject_failure BEFORE INSERT ON chunks WHEN instr(NEW.chunk, '${marker}') > 0
+           BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+  raw.close();
+}

@@ -15,6 +15,11 @@ import type { StoreError } from "./contract";
 const nonEmpty = z.string().min(1);
 /** Ids are opaque but bounded, so a runaway value cannot bloat every index. */
 export const IdSchema = nonEmpty.max(256);
+/**
+ * An id that is only looked up: any string (one that was never stored is simply not found), but
+ * never another type, which bun:sqlite would bind in surprising ways (an array as positional values).
+ */
+export const KeySchema = z.string();
 
 /** Lowercase slug, 1–64 characters, starting with a letter or digit. */
 export const WorkspaceIdSchema = z
@@ -56,13 +61,13 @@ export const ConversationPatchSchema = z.strictObject({
   historyStartSeq: z.number().int().positive().optional(),
 });
 
-export const WindowQuerySchema = z.object({
+export const WindowQuerySchema = z.strictObject({
   sinceSeq: seq.optional(),
   beforeSeq: seq.optional(),
   limit: z.number().int().nonnegative().optional(),
 });
 
-export const ListQuerySchema = z.object({
+export const ListQuerySchema = z.strictObject({
   status: z.array(ConversationStatusSchema).optional(),
   workspaceId: z.string().optional(),
   q: z.string().optional(),
@@ -70,9 +75,18 @@ export const ListQuerySchema = z.object({
   cursor: z.string().optional(),
 });
 
-export const CopyRangeSchema = z.object({ fromSeq: seq.min(1).optional(), uptoSeq: seq });
+export const HistoryOptionsSchema = z.strictObject({ fromSeq: seq.optional() });
 
-const time = z.number().int().nonnegative();
+export const CopyRangeSchema = z.strictObject({ fromSeq: seq.min(1).optional(), uptoSeq: seq });
+
+export const CompactionSchema = z.strictObject({
+  archive: z
+    .strictObject({ conversation: CreateConversationSchema, fromSeq: seq.min(1).optional(), uptoSeq: seq })
+    .optional(),
+  messages: AppendStepSchema,
+});
+
+export const time = z.number().int().nonnegative();
 export const BeginTurnSchema = z.object({ turnId: IdSchema, conversationId: IdSchema, startedAt: time });
 export const EndTurnSchema = z.object({
   status: z.enum(["completed", "error", "aborted", "interrupted"]),
