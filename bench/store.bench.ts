@@ -4,13 +4,15 @@
  * - Append throughput, batched per step (one transaction per step through `appendStep`, validation
  *   included), against plain single-statement INSERT loops on the same file and connection settings.
  * - Latency of a 200-chunk window read at the end of a 100 000-chunk conversation (20 000 quick),
- *   against a full ordered scan of the same conversation (what a key-value prefix scan costs).
+ *   against a full ordered scan of the same conversation (what a key-value prefix scan costs), and
+ *   against the same window query on raw rows (what validation and decoding in the store cost).
  */
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type AppendMessage, openConversationStore } from "../packages/conversation-store/src/index";
+import { WINDOW_SQL } from "../packages/conversation-store/src/statements";
 import type { Chunk } from "../packages/protocol/src/types";
 import { type BenchOptions, type BenchResult, result } from "./types";
 
@@ -156,6 +158,11 @@ export async function benchStore(opts: BenchOptions): Promise<BenchResult[]> {
     const scan = raw.prepare<{ seq: number }, [string]>(
       "SELECT seq, message_id, role, chunk FROM chunks WHERE conversation_id = ?1 ORDER BY seq",
     );
+    const rawWindow = raw.prepare<{ seq: number }, [Record<string, string | number>]>(WINDOW_SQL);
+    const readRaw = () => {
+      const rows = rawWindow.all({ id: "big", since: 0, before: Number.MAX_SAFE_INTEGER, limit: WINDOW });
+      if (rows.length !== WINDOW || rows[0]?.seq !== total) throw new Error("bench raw window is wrong");
+    };
     const scanAndTake = () => {
       const rows = scan.all("big").slice(-WINDOW);
       if (rows[0]?.seq !== total - WINDOW + 1) throw new Error("bench scan returned the wrong rows");
@@ -164,11 +171,14 @@ export async function benchStore(opts: BenchOptions): Promise<BenchResult[]> {
     scanAndTake();
     const windowMs: number[] = [];
     const scanMs: number[] = [];
+    const rawMs: number[] = [];
     for (let r = 0; r < (opts.quick ? 5 : 9); r++) {
       windowMs.push(...time(opts.quick ? 20 : 40, read));
+      rawMs.push(...time(opts.quick ? 20 : 40, readRaw));
       scanMs.push(...time(1, scanAndTake));
     }
     scan.finalize();
+    rawWindow.finalize();
 
     const appendRate = median(appendRates);
     return [
@@ -192,6 +202,13 @@ export async function benchStore(opts: BenchOptions): Promise<BenchResult[]> {
         "ms (median)",
         median(scanMs),
         "lower is better; baseline: ordered scan of the whole conversation, keeping the last 200 (raw rows, no decoding)",
+      ),
+      result(
+        `${WINDOW}-chunk window vs the raw window query`,
+        median(windowMs),
+        "ms (median)",
+        median(rawMs),
+        "lower is better; baseline: the store's own window SQL on a second connection, raw rows (no validation, JSON decoding or chunk schema check)",
       ),
     ];
   } finally {
