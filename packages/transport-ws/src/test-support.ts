@@ -299,7 +299,11 @@ export class RawClient {
   }
 
   /** Waits until `check(received bytes)` returns a value. */
-  private waitFor<T>(check: (bytes: Uint8Array) => T | undefined, what: string): Promise<T> {
+  private waitFor<T>(
+    check: (bytes: Uint8Array) => T | undefined,
+    what: string,
+    timeoutMs = WAIT_MS,
+  ): Promise<T> {
     return withTimeout(
       new Promise<T>((resolve, reject) => {
         const test = () => {
@@ -312,7 +316,7 @@ export class RawClient {
         this.onData = test;
         test();
       }),
-      WAIT_MS,
+      timeoutMs,
       what,
     );
   }
@@ -345,6 +349,20 @@ export class RawClient {
     return this.waitFor((bytes) => closeCodeIn(bytes), "the close frame");
   }
 
+  /** Waits for a frame with `opcode` (0x9 = ping) from the server; never answers it. */
+  async frameOf(opcode: number, what: string, timeoutMs = WAIT_MS): Promise<void> {
+    await this.waitFor(
+      (bytes) => (serverFrames(bytes).some((f) => f.opcode === opcode) ? true : undefined),
+      what,
+      timeoutMs,
+    );
+  }
+
+  /** Waits until the server has closed the TCP connection. */
+  async whenEnded(timeoutMs = WAIT_MS): Promise<void> {
+    await this.waitFor(() => (this.ended ? true : undefined), "the end of the connection", timeoutMs);
+  }
+
   end(): void {
     this.socket?.end();
   }
@@ -357,26 +375,35 @@ function indexOfHeadEnd(b: Uint8Array): number {
   return -1;
 }
 
-/** Walks the (unmasked) server frames in `b`; the code of the first close frame, if complete. */
-function closeCodeIn(b: Uint8Array): number | undefined {
+/** The complete (unmasked) server frames at the start of `b`. */
+function serverFrames(b: Uint8Array): { opcode: number; payload: Uint8Array }[] {
+  const frames: { opcode: number; payload: Uint8Array }[] = [];
   let at = 0;
   while (at + 2 <= b.length) {
     const opcode = (b[at] ?? 0) & 0x0f;
     let len = (b[at + 1] ?? 0) & 0x7f;
     let head = 2;
     if (len === 126) {
-      if (at + 4 > b.length) return undefined;
+      if (at + 4 > b.length) break;
       len = ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0);
       head = 4;
     } else if (len === 127) {
-      if (at + 10 > b.length) return undefined;
+      if (at + 10 > b.length) break;
       len = 0;
       for (let i = 2; i < 10; i++) len = len * 256 + (b[at + i] ?? 0);
       head = 10;
     }
-    if (at + head + len > b.length) return undefined;
-    if (opcode === 0x8) return len >= 2 ? ((b[at + head] ?? 0) << 8) | (b[at + head + 1] ?? 0) : 1005;
+    if (at + head + len > b.length) break;
+    frames.push({ opcode, payload: b.subarray(at + head, at + head + len) });
     at += head + len;
   }
-  return undefined;
+  return frames;
+}
+
+/** The code of the first complete close frame in `b` (1005 when it carries none). */
+function closeCodeIn(b: Uint8Array): number | undefined {
+  const close = serverFrames(b).find((f) => f.opcode === 0x8);
+  if (close === undefined) return undefined;
+  const p = close.payload;
+  return p.length >= 2 ? ((p[0] ?? 0) << 8) | (p[1] ?? 0) : 1005;
 }
