@@ -6,10 +6,20 @@ set -eu
 cd "$(dirname "$0")/.."
 
 BUN_VERSION=$(node -p "require('./package.json').packageManager.replace(/^bun@/, '')")
+BUN_SERIES=${BUN_VERSION%.*} # any patch release of the pinned major.minor will do (as scripts/check-bun.ts)
 
-if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version)" != "$BUN_VERSION" ]; then
-  echo "bootstrap: installing bun@$BUN_VERSION with npm" >&2
-  npm install -g "bun@$BUN_VERSION" >&2
+bun_ok() { command -v bun >/dev/null 2>&1 && case "$(bun --version)" in "$BUN_SERIES".*) true ;; *) false ;; esac; }
+
+if ! bun_ok; then
+  # A project-local install first (no root, no PATH changes); a global one if that fails.
+  echo "bootstrap: installing bun@$BUN_VERSION from the npm registry into .tools/" >&2
+  if npm install --no-save --prefix .tools "bun@$BUN_VERSION" >&2 && [ -x .tools/node_modules/.bin/bun ]; then
+    PATH="$PWD/.tools/node_modules/.bin:$PATH"
+    export PATH
+  else
+    npm install -g "bun@$BUN_VERSION" >&2
+  fi
+  bun_ok || { echo "bootstrap: bun $BUN_SERIES.x is still not on PATH" >&2; exit 1; }
 fi
 bun install --frozen-lockfile >&2
 

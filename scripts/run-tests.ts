@@ -37,14 +37,29 @@ async function stage(name: string, cmd: string[], capture = false): Promise<stri
   return out;
 }
 
-function printSummary(output: string): void {
-  const pass = /^\s*(\d+) pass$/m.exec(output)?.[1] ?? "0";
-  const fail = /^\s*(\d+) fail$/m.exec(output)?.[1] ?? "0";
-  console.log(`\ntests: ${pass} passed, ${fail} failed`);
+/** Pure: bun test's own closing lines (pass/skip/todo/fail counts and "Ran N tests across M files."). */
+export function runnerSummary(output: string): { lines: string[]; passed: number; failed: number } {
+  const lines = output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /^\d+ (pass|skip|todo|fail)$/.test(l) || /^Ran \d+ tests? across \d+ files?\./.test(l));
+  const count = (word: string) =>
+    Number(/^\s*(\d+) /m.exec(lines.find((l) => l.endsWith(` ${word}`)) ?? "")?.[1] ?? 0);
+  return { lines, passed: count("pass"), failed: count("fail") };
 }
 
-await stage("lint", ["bun", "x", "biome", "check", "."]);
-await stage("typecheck", ["bun", "x", "tsc", "--noEmit", "-p", "tsconfig.json"]);
-const testOutput = await stage("test", ["bun", "test"], true);
-if (await Bun.file("bench/run.ts").exists()) await stage("bench:quick", ["bun", "bench/run.ts", "--quick"]);
-printSummary(testOutput);
+function printSummary(output: string): void {
+  const summary = runnerSummary(output);
+  console.log(`\n${summary.lines.join("\n")}`);
+  console.log(`tests: ${summary.passed} passed, ${summary.failed} failed`);
+}
+
+if (import.meta.main) await main();
+
+async function main(): Promise<void> {
+  await stage("lint", ["bun", "x", "biome", "check", "."]);
+  await stage("typecheck", ["bun", "x", "tsc", "--noEmit", "-p", "tsconfig.json"]);
+  const testOutput = await stage("test", ["bun", "test"], true);
+  if (await Bun.file("bench/run.ts").exists()) await stage("bench:quick", ["bun", "bench/run.ts", "--quick"]);
+  printSummary(testOutput);
+}
