@@ -53,6 +53,10 @@ describe("chat.send", () => {
       replyTo: "send-1",
     });
     await a.sealed(cid);
+    // The minted id is on every event (this connection watches nothing else).
+    const all = a.frames.filter((f) => f.type === "chat.delta");
+    expect(all.length).toBeGreaterThan(4);
+    expect(all.filter((f) => f.event.conversationId !== cid)).toEqual([]);
     const events = a.deltas(cid);
     const ns = nsOf(events);
     expect(ns).toEqual(ns.map((_, i) => i + 1));
