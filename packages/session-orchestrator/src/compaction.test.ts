@@ -4,7 +4,7 @@ import type { Role } from "@dispatch/protocol/types";
 import type { ProviderPart } from "@dispatch/providers";
 import { planCompaction, renderTranscript, SUMMARY_HEADER, shouldAutoCompact } from "./compaction";
 import type { ConversationCompacted } from "./contract";
-import { aborted, callTool, harness, ok, ScriptedModel, say, testTool } from "./test-support";
+import { aborted, callTool, harness, ok, ScriptedModel, say, testTool, throwingStore } from "./test-support";
 
 const msg = (role: Role, i: number): HistoryMessage => ({
   messageId: `m${i}`,
@@ -170,6 +170,23 @@ describe("compaction", () => {
     const r = await h.orch.compact(id, { keepLastN: 1 });
     expect(r).toMatchObject({ ok: false, error: { code: "ORCH_COMPACTION_FAILED" } });
     expect(h.store.getConversation(id)).toEqual(before);
+  });
+
+  test("a compaction that throws (a bug) is reported, and the next one runs", async () => {
+    let broken = true;
+    using h = harness({ storeView: (s) => throwingStore(s, "appendCompaction", () => broken) });
+    h.model.script(say("a1"), say("a2"));
+    const id = await converse(h, ["u1", "u2"]);
+    const before = h.store.getConversation(id)!;
+    h.model.script(say("summary one"), say("summary two"));
+    const failed = await h.orch.compact(id, { keepLastN: 1 });
+    expect(failed).toMatchObject({ ok: false, error: { code: "ORCH_COMPACTION_FAILED" } });
+    expect(failed.ok ? "" : failed.error.message).toContain("appendCompaction blew up");
+    expect(h.store.getConversation(id)).toEqual(before);
+    broken = false;
+    const r = ok(await h.orch.compact(id, { keepLastN: 1 }));
+    expect(r.messagesKept).toBe(1);
+    expect(ok(h.store.loadHistory(id)).messages.map((m) => m.role)).toEqual(["system", "assistant"]);
   });
 
   test("automatic: when the last turn used more than the share of the context window", async () => {

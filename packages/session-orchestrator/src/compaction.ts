@@ -128,14 +128,13 @@ export interface ApplyCompaction {
 }
 
 /**
- * Writes a compaction, non-destructively:
- * 1. an archive conversation (closed, `compactedFrom` = the original) gets a copy of the raw log of the
- *    summarized range;
- * 2. the original gets, in one transaction, a `system` summary chunk (the compaction marker) followed by
- *    copies of the kept messages — re-read now, so anything appended while the summary was generated
- *    (a queued turn's user message) is kept too;
- * 3. the original's model view (`historyStartSeq`) moves to the marker. Its log stays whole, its seq
- *    keeps growing. (Should the process die between 2 and 3, the view merely still starts earlier.)
+ * Writes a compaction, non-destructively and atomically (one store transaction, `appendCompaction`):
+ * - an archive conversation (closed, `compactedFrom` = the original) gets a copy of the raw log of the
+ *   summarized range;
+ * - the original gets a `system` summary chunk (the compaction marker) followed by copies of the kept
+ *   messages — re-read now, so anything appended while the summary was generated (a queued turn's user
+ *   message) is kept too — and its model view (`historyStartSeq`) moves to the marker.
+ * Its log stays whole and its seq keeps growing; a crash leaves either the old view or the new one.
  */
 export function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
   const { store, conversationId, plan } = a;
@@ -145,42 +144,39 @@ export function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
   if (!conv) return unknownConversation(conversationId);
   const keptFromSeq = plan.keep[0]?.firstSeq ?? conv.lastSeq + 1;
 
-  const archive = store.createConversation({
-    id: a.archiveId,
-    workspaceId: conv.workspaceId,
-    title: conv.title ? `${conv.title} (archived)` : "archived",
-    status: "closed",
-    compactedFrom: conversationId,
-    ...(conv.model ? { model: conv.model } : {}),
-    ...(conv.cwd ? { cwd: conv.cwd } : {}),
-  });
-  if (!archive.ok) return failed(archive.error.message);
-  const copied = store.copyMessages(conversationId, a.archiveId, {
-    fromSeq: conv.historyStartSeq,
-    uptoSeq: keptFromSeq - 1,
-  });
-  if (!copied.ok) return failed(copied.error.message);
-
   const kept =
     keptFromSeq <= conv.lastSeq ? store.loadHistory(conversationId, { fromSeq: keptFromSeq }) : undefined;
   if (kept && !kept.ok) return failed(kept.error.message);
   const keptMessages = kept?.value.messages ?? [];
-  const appended = store.appendStep(conversationId, [
-    {
-      messageId: crypto.randomUUID(),
-      role: "system",
-      chunks: [{ type: "system", text: `${SUMMARY_HEADER}\n\n${a.summary}` }],
+  const written = store.appendCompaction(conversationId, {
+    archive: {
+      conversation: {
+        id: a.archiveId,
+        workspaceId: conv.workspaceId,
+        title: conv.title ? `${conv.title} (archived)` : "archived",
+        status: "closed",
+        compactedFrom: conversationId,
+        ...(conv.model ? { model: conv.model } : {}),
+        ...(conv.cwd ? { cwd: conv.cwd } : {}),
+      },
+      fromSeq: conv.historyStartSeq,
+      uptoSeq: keptFromSeq - 1,
     },
-    ...keptMessages.map((m) => ({
-      messageId: crypto.randomUUID(),
-      role: m.role,
-      chunks: m.chunks,
-      ...(m.turnId ? { turnId: m.turnId } : {}),
-    })),
-  ]);
-  if (!appended.ok) return failed(appended.error.message);
-  const moved = store.updateConversation(conversationId, { historyStartSeq: appended.value.firstSeq });
-  if (!moved.ok) return failed(moved.error.message);
+    messages: [
+      {
+        messageId: crypto.randomUUID(),
+        role: "system",
+        chunks: [{ type: "system", text: `${SUMMARY_HEADER}\n\n${a.summary}` }],
+      },
+      ...keptMessages.map((m) => ({
+        messageId: crypto.randomUUID(),
+        role: m.role,
+        chunks: m.chunks,
+        ...(m.turnId ? { turnId: m.turnId } : {}),
+      })),
+    ],
+  });
+  if (!written.ok) return failed(written.error.message);
   return {
     ok: true,
     value: {

@@ -504,14 +504,20 @@ export class OrchestratorService implements Orchestrator {
   ): Promise<Result<CompactResult>> {
     const controller = new AbortController();
     const deps = { store: this.deps.store, catalog: this.deps.catalog, timeouts: this.deps.config.timeouts };
-    const promise = compactConversation(deps, state.id, keepLastN, controller.signal).then((r) => {
-      if (state.compacting?.promise === promise) state.compacting = undefined;
-      if (r.ok) this.deps.emit(ConversationCompacted, r.value);
-      else if (auto)
-        this.log.warn("automatic compaction failed", { conversationId: state.id, error: r.error.message });
-      this.states.prune();
-      return r;
-    });
+    const promise = compactConversation(deps, state.id, keepLastN, controller.signal)
+      // Only a bug throws here; it must still end the compaction, or every later one is refused.
+      .catch((e: unknown) => {
+        this.log.error("compaction threw", { conversationId: state.id, error: messageOf(e) });
+        return fail<CompactResult>("ORCH_COMPACTION_FAILED", `compaction failed: ${messageOf(e)}`);
+      })
+      .then((r) => {
+        if (state.compacting?.promise === promise) state.compacting = undefined;
+        if (r.ok) this.deps.emit(ConversationCompacted, r.value);
+        else if (auto)
+          this.log.warn("automatic compaction failed", { conversationId: state.id, error: r.error.message });
+        this.states.prune();
+        return r;
+      });
     state.compacting = { promise, controller };
     this.track(promise);
     return promise;

@@ -3,7 +3,11 @@ import { afterEach, beforeEach } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { openConversationStore, type SqliteConversationStore } from "@dispatch/conversation-store";
+import {
+  type ConversationStore,
+  openConversationStore,
+  type SqliteConversationStore,
+} from "@dispatch/conversation-store";
 import { createMemoryLogger, type EventHandle } from "@dispatch/kernel";
 import type { AgentEvent, AgentEventType } from "@dispatch/protocol/types";
 import type {
@@ -142,7 +146,13 @@ export interface Harness extends Disposable {
 
 /** An orchestrator over a real SQLite store in a temp folder, a scripted model and a tool registry. */
 export function harness(
-  opts: { config?: OrchestratorConfigInput; gate?: PermissionGate; models?: LanguageModel[] } = {},
+  opts: {
+    config?: OrchestratorConfigInput;
+    gate?: PermissionGate;
+    models?: LanguageModel[];
+    /** What the orchestrator sees of the real store (to make one operation fail). */
+    storeView?: (store: ConversationStore) => ConversationStore;
+  } = {},
 ): Harness {
   const dir = mkdtempSync(path.join(os.tmpdir(), "dispatch-orch-"));
   const store = openConversationStore({ path: path.join(dir, "store.db") });
@@ -157,7 +167,7 @@ export function harness(
   });
   if (!config.ok) throw new Error(config.message);
   const deps: OrchestratorDeps = {
-    store,
+    store: opts.storeView ? opts.storeView(store) : store,
     catalog: new StaticCatalog([model, ...(opts.models ?? [])]),
     tools,
     ...(opts.gate ? { gate: opts.gate } : {}),
@@ -272,4 +282,23 @@ export function loopbackEnv(notes: string): LoopbackEnv {
     rmSync(env.dir, { recursive: true, force: true });
   });
   return env;
+}
+
+/** A view of `store` whose `method` throws (as a bug would) while `when()` is true. */
+export function throwingStore(
+  store: ConversationStore,
+  method: keyof ConversationStore,
+  when: () => boolean,
+): ConversationStore {
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key === method && when()) {
+        return () => {
+          throw new Error(`${String(method)} blew up`);
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
