@@ -109,6 +109,22 @@ test("a failed listing is logged, not fatal; the credential keeps its configured
   );
 });
 
+test("a configured credential with no known model is the default anyway (with the fix), never a silent local/echo", async () => {
+  const server = openai();
+  const url = server.url;
+  await server.close();
+  const catalog = await catalogFor({}, { DISPATCH_BASE_URL: url });
+  expect(catalog.list().map((e) => e.name)).toEqual(["local/echo", "local/slow"]);
+  expect(catalog.defaultModel()).toBe("default/");
+  const resolved = catalog.resolve(catalog.defaultModel());
+  expect(resolved).toMatchObject({ ok: false, error: { code: "PROVIDER_UNKNOWN_MODEL" } });
+  const message = resolved.ok ? "" : resolved.error.message;
+  expect(message).toContain(`GET ${url}/models listed none`);
+  expect(message).toContain("DISPATCH_MODEL");
+  // The offline models stay available by name.
+  expect(catalog.resolve("local/echo").ok).toBe(true);
+});
+
 test("resolution: full names, unlisted ids, bare ids, unknown credentials and models, missing keys", async () => {
   const server = openai({ models: ["m1", "shared"] });
   const catalog = await catalogFor(

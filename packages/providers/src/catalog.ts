@@ -123,6 +123,7 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
     }
     const credential = prefix !== undefined ? credentials.get(prefix) : undefined;
     if (credential && modelId) return resolveFull(credential, modelId, name);
+    if (credential) return fail("PROVIDER_UNKNOWN_MODEL", noModelMessage(credential));
     // A bare id (or an id with slashes, like `openai/gpt-4o` on OpenRouter) listed by exactly one credential.
     const matches = list().filter((e) => e.name.slice(e.name.indexOf("/") + 1) === name);
     if (matches.length === 1) return resolve(matches[0]!.name);
@@ -153,9 +154,17 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
       .join(", ");
   }
 
+  /**
+   * The configured default, else the first model of a credential. `local/echo` only when no credential
+   * is configured: a configured credential whose models are unknown (its listing failed) yields
+   * `<credential>/`, which does not resolve and says how to fix it, rather than a silent echo.
+   */
   function defaultModel(): string {
     if (config.defaultModel) return config.defaultModel;
-    return list().find((e) => !e.name.startsWith(`${LOCAL_CREDENTIAL}/`))?.name ?? LOCAL_ECHO;
+    const first = list().find((e) => !e.name.startsWith(`${LOCAL_CREDENTIAL}/`))?.name;
+    if (first) return first;
+    const credential = config.credentials[0];
+    return credential ? `${credential.name}/` : LOCAL_ECHO;
   }
 
   async function refresh(): Promise<void> {
@@ -169,6 +178,16 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
   }
 
   return { list, defaultModel, resolve, refresh };
+}
+
+/** Pure: why `<credential>/` names no model, and how to name one. */
+function noModelMessage(credential: Credential): string {
+  const why = credential.missingKeyEnv
+    ? `its API key variable $${credential.missingKeyEnv} is not set`
+    : credential.listModels
+      ? `GET ${credential.baseUrl}/models listed none (see the log)`
+      : "none is configured";
+  return `credential "${credential.name}" has no known model (${why}): set DISPATCH_MODEL, or name its models in the providers config`;
 }
 
 function clampReasoning(effort: ReasoningEffort): ReasoningEffort {

@@ -111,7 +111,10 @@ export type ResolveResult = { ok: true; value: LanguageModel } | { ok: false; er
 export interface ModelCatalog {
   /** Every known model: configured ones, listed ones (`GET /models` at activation), then `local/*`. */
   list(): ModelEntry[];
-  /** The model to use when none is chosen; `local/echo` only when no other credential is configured. */
+  /**
+   * The model to use when none is chosen; `local/echo` only when no other credential is configured.
+   * A credential without any known model gives `<credential>/`, which fails to resolve with the fix.
+   */
   defaultModel(): string;
   /**
    * `<credential>/<model>`. A model id a credential did not list still resolves (servers accept ids
