@@ -101,3 +101,20 @@ describe("ndjsonLines", () => {
     await expect(run()).rejects.toThrow("NDJSON line 2 is not valid JSON");
   });
 });
+
+test("ndjsonLines: leaving the loop early cancels the stream", async () => {
+  let cancelled: unknown = "not cancelled";
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode('{"a":1}\n{"b":2}\n'));
+    },
+    cancel(reason) {
+      cancelled = reason;
+    },
+  });
+  for await (const line of ndjsonLines(body)) {
+    expect(line).toEqual({ a: 1 });
+    break;
+  }
+  expect(cancelled).toBeUndefined();
+});

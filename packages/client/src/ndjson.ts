@@ -1,4 +1,7 @@
-/** Splits a byte stream into parsed JSON lines. A malformed line is an error naming its line number. */
+/**
+ * Splits a byte stream into parsed JSON lines. A malformed line is an error naming its line number. Leaving
+ * the loop early cancels the stream.
+ */
 export async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
   const decoder = new TextDecoder();
   let buffered = "";
@@ -12,17 +15,24 @@ export async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGener
     }
   };
   const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffered += decoder.decode(value, { stream: true });
-    let newline = buffered.indexOf("\n");
-    while (newline >= 0) {
-      const line = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (line) yield parse(line);
-      newline = buffered.indexOf("\n");
+  let ended = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+      let newline = buffered.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line) yield parse(line);
+        newline = buffered.indexOf("\n");
+      }
     }
+    ended = true;
+  } finally {
+    // A consumer that stops early (break, an error) lets go of the connection.
+    if (!ended) await reader.cancel().catch(() => {});
   }
   buffered += decoder.decode();
   if (buffered.trim()) yield parse(buffered.trim());
