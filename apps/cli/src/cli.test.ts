@@ -1,8 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { parseCommand } from "./args";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { COMMANDS, parseCommand } from "./args";
 import { helpFor } from "./help";
 import { resolveShortId } from "./ids";
 import { type RenderState, renderEvent } from "./render";
+import { runCli } from "./run";
 
 const ok = (argv: string[]) => {
   const r = parseCommand(argv, (p) => (p === "notes.txt" ? "file body" : new Error("no such file")));
@@ -104,6 +108,27 @@ describe("parseCommand", () => {
     }
     expect(helpFor("local/echo")).toContain("--show-reasoning");
   });
+});
+
+test("--help and -h on every command print its help on stdout, exit 0 and touch no daemon", async () => {
+  const home = join(tmpdir(), `dispatch-no-daemon-${crypto.randomUUID()}`);
+  for (const command of [...COMMANDS.filter((c) => c !== "help"), "local/echo"]) {
+    for (const flag of ["--help", "-h"]) {
+      let stdout = "";
+      let stderr = "";
+      const code = await runCli([command, flag], {
+        stdout: { write: (t) => (stdout += t) },
+        stderr: { write: (t) => (stderr += t) },
+        stdinIsTTY: false,
+        env: { DISPATCH_HOME: home },
+      });
+      expect({ command, flag, code, stderr }).toEqual({ command, flag, code: 0, stderr: "" });
+      expect(stdout).toContain(
+        command === "local/echo" ? "dispatch <credential>/<model>" : `dispatch ${command}`,
+      );
+    }
+  }
+  expect(existsSync(home)).toBe(false);
 });
 
 describe("resolveShortId", () => {

@@ -18,7 +18,7 @@ export interface Rendered {
 }
 
 const paint = (on: boolean, code: string, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
-const dim = (on: boolean, s: string) => paint(on, "2", s);
+export const dim = (on: boolean, s: string) => paint(on, "2", s);
 const red = (on: boolean, s: string) => paint(on, "31", s);
 const cyan = (on: boolean, s: string) => paint(on, "36", s);
 const yellow = (on: boolean, s: string) => paint(on, "33", s);

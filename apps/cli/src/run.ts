@@ -10,14 +10,16 @@ import { currentHome, findDaemon, isPidAlive } from "@dispatch/discovery";
 import type {
   AgentEvent,
   ChatRequestBody,
+  ConversationMeta,
   ConversationStatus,
   PermissionDecision,
 } from "@dispatch/protocol/types";
+import packageJson from "../package.json";
 import { type Command, type GlobalFlags, parseCommand } from "./args";
 import { startDaemonInBackground } from "./autostart";
 import { helpFor } from "./help";
 import { resolveShortId } from "./ids";
-import { type RenderState, renderChunk, renderEvent } from "./render";
+import { dim, type RenderState, renderChunk, renderEvent } from "./render";
 
 export interface CliIo {
   stdout: { write(s: string): void; isTTY?: boolean };
@@ -26,8 +28,11 @@ export interface CliIo {
   env: Record<string, string | undefined>;
 }
 
-/** Exit codes: 0 ok, 1 failed (daemon error, turn error), 2 usage, 3 no daemon / cannot reach it. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3 } as const;
+/**
+ * Exit codes: 0 ok, 1 failed (daemon error, turn error), 2 usage, 3 no daemon / cannot reach it, 130
+ * interrupted (Ctrl-C at a permission prompt).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3, interrupted: 130 } as const;
 
 class CliError extends Error {
   constructor(
@@ -38,7 +43,7 @@ class CliError extends Error {
   }
 }
 
-const VERSION = "0.1.0";
+const VERSION: string = packageJson.version;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const parsed = parseCommand(argv, (path) => {
@@ -73,9 +78,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT.unavailable;
     }
     const e = err as Error & { code?: string };
-    if (e.code === "ConnectionRefused" || e.code === "ECONNREFUSED") {
+    if (isConnectionError(e)) {
       io.stderr.write(
-        `dispatch: cannot reach the daemon (${e.message}); is it still running? try: dispatch status\n`,
+        `dispatch: cannot reach the daemon (${e.code}: ${e.message}); is it still running? try: dispatch status\n`,
       );
       return EXIT.unavailable;
     }
@@ -84,9 +89,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** Pure: colours only on a terminal, and never with NO_COLOR set (https://no-color.org). */
+export function useColor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
+  return Boolean(stream.isTTY) && !env.NO_COLOR;
+}
+
+const CONNECTION_ERRORS = new Set(["ConnectionRefused", "ECONNREFUSED", "ECONNRESET", "ConnectionClosed"]);
+
+/** Pure: the daemon went away or cannot be reached (fetch's codes in Bun and Node). */
+function isConnectionError(e: { code?: string }): boolean {
+  return e.code !== undefined && CONNECTION_ERRORS.has(e.code);
+}
+
 async function execute(command: Command, flags: GlobalFlags, io: CliIo): Promise<number> {
   const home = flags.home ?? currentHome(io.env);
-  const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;
+  const color = useColor(io.stdout, io.env);
   const print = (text: string) => io.stdout.write(`${text}\n`);
   const printJson = (value: unknown) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
@@ -105,7 +122,8 @@ async function execute(command: Command, flags: GlobalFlags, io: CliIo): Promise
         return EXIT.ok;
       } catch (err) {
         if (err instanceof DaemonError) {
-          io.stderr.write(`dispatch serve: ${err.message}\n`);
+          if (err.code === "DAEMON_HELP") io.stdout.write(`${err.message}\n`);
+          else io.stderr.write(`dispatch serve: ${err.message}\n`);
           return err.exitCode;
         }
         throw err;
@@ -155,12 +173,20 @@ async function execute(command: Command, flags: GlobalFlags, io: CliIo): Promise
   const conn = await ensureDaemon(home, io);
   const http = conn.http;
   const resolveId = async (input: string): Promise<string> => {
-    const { conversations } = await http.listConversations({
-      q: input,
-      status: ["active", "queued", "idle", "closed"],
-      limit: 50,
-    });
-    const r = resolveShortId(input, conversations);
+    // `q` matches id prefixes and title substrings: page through so titles cannot crowd out ids.
+    const candidates: ConversationMeta[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await http.listConversations({
+        q: input,
+        status: ["active", "queued", "idle", "closed"],
+        limit: 500,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      candidates.push(...page.conversations.filter((c) => c.id.startsWith(input)));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    const r = resolveShortId(input, candidates);
     if (!r.ok) throw new CliError(r.message, EXIT.usage);
     return r.id;
   };
@@ -293,10 +319,12 @@ async function chat(
   flags: ChatFlags,
   io: CliIo,
 ): Promise<number> {
-  const color = Boolean(io.stdout.isTTY) && !io.env.NO_COLOR;
+  // Everything painted in chat mode goes to stderr (the answer on stdout stays plain for pipes).
+  const color = useColor(io.stderr, io.env);
+  const connection = new AbortController();
   let res: Awaited<ReturnType<typeof conn.http.chat>>;
   try {
-    res = await conn.http.chat(body);
+    res = await conn.http.chat(body, { signal: connection.signal });
   } catch (err) {
     if (err instanceof DispatchApiError && err.status === 409) {
       throw new CliError(
@@ -308,34 +336,57 @@ async function chat(
   }
   const conversationId = res.conversationId;
   if (flags.open) await conn.http.open(conversationId);
-  if (!flags.json && io.stderr.isTTY) io.stderr.write(`\x1b[2mconversation ${conversationId}\x1b[0m\n`);
+  if (!flags.json && io.stderr.isTTY) io.stderr.write(`${dim(color, `conversation ${conversationId}`)}\n`);
 
   const spinner = io.stderr.isTTY && !flags.json ? startSpinner(io.stderr) : undefined;
   const state: RenderState = { mode: "start" };
   let failed = false;
-  for await (const event of res.events) {
-    if (spinner && event.type !== "user-message" && event.type !== "turn-start") spinner.stop();
-    if (flags.json) io.stdout.write(`${JSON.stringify(event)}\n`);
-    else {
-      const out = renderEvent(event, state, { color, showReasoning: flags.showReasoning });
-      if (out.stdout) io.stdout.write(out.stdout);
-      if (out.stderr) io.stderr.write(out.stderr);
+  try {
+    for await (const event of res.events) {
+      if (spinner && event.type !== "user-message" && event.type !== "turn-start") spinner.stop();
+      if (flags.json) io.stdout.write(`${JSON.stringify(event)}\n`);
+      else {
+        const out = renderEvent(event, state, { color, showReasoning: flags.showReasoning });
+        if (out.stdout) io.stdout.write(out.stdout);
+        if (out.stderr) io.stderr.write(out.stderr);
+      }
+      if (event.type === "error") failed = true;
+      if (event.type === "done" && (event.reason === "error" || event.reason === "aborted")) failed = true;
+      if (event.type === "permission-request") {
+        const answer = await askPermission(event, io);
+        const decision = answer === "interrupted" ? "deny" : answer;
+        await conn.http.answerPermission(conversationId, event.requestId, decision);
+        if (answer === "interrupted") {
+          throw new CliError(
+            `interrupted: denied ${event.toolName}; the turn goes on in the daemon (follow it with: dispatch read ${conversationId}, stop it with: dispatch stop ${conversationId})`,
+            EXIT.interrupted,
+          );
+        }
+      }
     }
-    if (event.type === "error") failed = true;
-    if (event.type === "done" && (event.reason === "error" || event.reason === "aborted")) failed = true;
-    if (event.type === "permission-request") {
-      const decision = await askPermission(event, io);
-      await conn.http.answerPermission(conversationId, event.requestId, decision);
+  } catch (err) {
+    if (isConnectionError(err as { code?: string })) {
+      throw new CliError(
+        `lost the connection to the daemon during the turn (${(err as Error & { code: string }).code}); what it produced is saved in ${conversationId} — see: dispatch status, dispatch read ${conversationId}`,
+        EXIT.unavailable,
+      );
     }
+    throw err;
+  } finally {
+    spinner?.stop();
+    connection.abort();
   }
-  spinner?.stop();
   return failed ? EXIT.failed : EXIT.ok;
 }
 
+/**
+ * Asks on the terminal. Ctrl-D (end of input) denies; Ctrl-C denies and ends the command, since the
+ * user wants out and an unanswered request would hold the turn until the daemon's timeout.
+ */
 async function askPermission(
   event: Extract<AgentEvent, { type: "permission-request" }>,
   io: CliIo,
-): Promise<PermissionDecision> {
+): Promise<PermissionDecision | "interrupted"> {
   if (!io.stdinIsTTY) {
     io.stderr.write(
       `dispatch: denied ${event.toolName} (stdin is not a terminal, so nobody can answer). ` +
@@ -346,15 +397,26 @@ async function askPermission(
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const input = JSON.stringify(event.input);
-    const answer = await rl.question(
-      `Allow ${event.toolName} ${input.length > 200 ? `${input.slice(0, 200)}…` : input}? [y]es / [n]o / [a]lways: `,
-    );
+    const prompt = `Allow ${event.toolName} ${input.length > 200 ? `${input.slice(0, 200)}…` : input}? [y]es / [n]o / [a]lways: `;
+    const answer = await new Promise<string | typeof INTERRUPTED | typeof END_OF_INPUT>((resolve) => {
+      rl.on("SIGINT", () => resolve(INTERRUPTED));
+      rl.on("close", () => resolve(END_OF_INPUT));
+      rl.question(prompt).then(resolve, () => resolve(END_OF_INPUT));
+    });
+    if (answer === INTERRUPTED) return "interrupted";
+    if (answer === END_OF_INPUT) {
+      io.stderr.write(`\ndispatch: end of input: denied ${event.toolName}\n`);
+      return "deny";
+    }
     const a = answer.trim().toLowerCase();
     return a === "y" || a === "yes" ? "allow" : a === "a" || a === "always" ? "always" : "deny";
   } finally {
     rl.close();
   }
 }
+
+const INTERRUPTED = Symbol("interrupted");
+const END_OF_INPUT = Symbol("end of input");
 
 function startSpinner(stream: { write(s: string): void }): { stop(): void } {
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];

@@ -19,7 +19,7 @@ export async function tempHome(): Promise<string> {
 }
 
 /** The parent environment without anything that would point the daemon at a real provider or folder. */
-function cleanEnv(): Record<string, string | undefined> {
+export function cleanEnv(): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (

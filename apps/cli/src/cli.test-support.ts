@@ -1,0 +1,146 @@
+/**
+ * Test support: runs the real `dispatch` binary (`bun main.ts`) against a data folder, with pipes or on
+ * a pseudo-terminal. Not part of the package API.
+ */
+import { afterAll, beforeAll } from "bun:test";
+import { join } from "node:path";
+import { cleanEnv, type RunningTestDaemon, reap, startDaemon, tempHome } from "@dispatch/daemon/test-support";
+import { findDaemon } from "@dispatch/discovery";
+import { withTimeout } from "@dispatch/testkit/wait";
+
+export const MAIN = join(import.meta.dir, "main.ts");
+
+/** The test daemon's clean environment, without a colour choice, pointed at `home` on free ports. */
+export function cliEnv(home: string, extra: Record<string, string> = {}): Record<string, string | undefined> {
+  const { NO_COLOR: _ignored, ...env } = cleanEnv();
+  return { ...env, DISPATCH_HOME: home, DISPATCH_WS_PORT: "0", DISPATCH_HTTP_PORT: "0", ...extra };
+}
+
+/**
+ * One daemon for the tests of a file: started before them, stopped after them together with any daemon
+ * a CLI run started in the background in its folder (which happens only if the test daemon died).
+ */
+export function daemonForFile(): { readonly daemon: RunningTestDaemon; readonly home: string } {
+  let daemon: RunningTestDaemon | undefined;
+  beforeAll(async () => {
+    daemon = await startDaemon(await tempHome());
+  });
+  afterAll(async () => {
+    if (!daemon) return;
+    await daemon.stop().catch(() => reap(daemon));
+    const autostarted = findDaemon(daemon.home);
+    if (autostarted) process.kill(autostarted.pid, "SIGTERM");
+  });
+  const started = () => {
+    if (!daemon) throw new Error("the test daemon has not started");
+    return daemon;
+  };
+  return {
+    get daemon() {
+      return started();
+    },
+    get home() {
+      return started().home;
+    },
+  };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `dispatch …` with pipes (not a terminal) and waits for it to exit. */
+export async function cli(
+  home: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<CliRun> {
+  const proc = Bun.spawn(["bun", MAIN, ...args], {
+    env: cliEnv(home, opts.env),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await withTimeout(
+    Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]),
+    opts.timeoutMs ?? 20_000,
+    `dispatch ${args.join(" ")} to finish`,
+  ).catch((err) => {
+    proc.kill("SIGKILL");
+    throw err;
+  });
+  return { code, stdout, stderr };
+}
+
+/** `dispatch …` on a pseudo-terminal: stdin, stdout and stderr are all the terminal. */
+export interface TtyRun {
+  /** Everything the program wrote so far (stdout and stderr interleaved, as a terminal shows them). */
+  readonly output: string;
+  /** Resolves once `needle` has been written; fails after `ms` naming it. */
+  waitFor(needle: string, ms?: number): Promise<void>;
+  /** Types on the keyboard (`\r` is Enter, `\x03` Ctrl-C, `\x04` Ctrl-D). */
+  type(keys: string): void;
+  /** The exit code; fails (and kills the program) after `ms`. */
+  exited(ms?: number): Promise<number>;
+}
+
+export function ttyCli(home: string, args: string[], env: Record<string, string> = {}): TtyRun {
+  let output = "";
+  let waiters: { needle: string; resolve: () => void }[] = [];
+  const decoder = new TextDecoder();
+  const drained = Promise.withResolvers<void>();
+  // Inline terminal options: the pty belongs to the program, so its end reaches `exit` (EOF).
+  const proc = Bun.spawn(["bun", MAIN, ...args], {
+    env: cliEnv(home, env),
+    terminal: {
+      cols: 200,
+      rows: 50,
+      data(_t, bytes) {
+        output += decoder.decode(bytes, { stream: true });
+        waiters = waiters.filter((w) => {
+          if (!output.includes(w.needle)) return true;
+          w.resolve();
+          return false;
+        });
+      },
+      exit() {
+        drained.resolve();
+      },
+    },
+  });
+  const terminal = proc.terminal as Bun.Terminal;
+  return {
+    get output() {
+      return output;
+    },
+    waitFor(needle, ms = 20_000) {
+      if (output.includes(needle)) return Promise.resolve();
+      const seen = new Promise<void>((resolve) => waiters.push({ needle, resolve }));
+      return withTimeout(seen, ms, `"${needle}" on the terminal`).catch((err: Error) => {
+        throw new Error(`${err.message}; the terminal shows:\n${output}`);
+      });
+    },
+    type(keys) {
+      terminal.write(keys);
+    },
+    async exited(ms = 20_000) {
+      try {
+        const code = await withTimeout(proc.exited, ms, `dispatch ${args.join(" ")} to exit`).catch(
+          (err: Error) => {
+            throw new Error(`${err.message}; the terminal shows:\n${output}`);
+          },
+        );
+        // What it wrote last may still be in the terminal; read it before closing.
+        await withTimeout(drained.promise, 5_000, "the end of the terminal's output");
+        return code;
+      } catch (err) {
+        proc.kill("SIGKILL");
+        throw err;
+      } finally {
+        terminal.close();
+      }
+    },
+  };
+}
