@@ -3,7 +3,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import type { Logger } from "@dispatch/kernel";
 import type { ReasoningEffort } from "@dispatch/protocol/types";
-import type { Credential, ResolvedProvidersConfig } from "./config";
+import { type Credential, credentialSecrets, type ResolvedProvidersConfig } from "./config";
 import type {
   CatalogError,
   LanguageModel,
@@ -91,7 +91,7 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
       name,
       info: infoOf(name),
       model: sdkModel(credential, modelId),
-      secrets: credential.apiKey ? [credential.apiKey] : [],
+      secrets: credentialSecrets(credential),
       logger,
       // Most OpenAI-compatible servers accept low/medium/high only; Anthropic maps all five itself.
       ...(credential.kind === "openai-compatible"

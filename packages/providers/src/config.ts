@@ -75,6 +75,15 @@ export interface Credential {
   source: "config" | "env";
 }
 
+/**
+ * Pure: the strings of `credential` that must never reach a message or a log: its key and every extra
+ * header value (custom auth headers such as `api-key` carry secrets too; redacting a harmless one costs
+ * nothing).
+ */
+export function credentialSecrets(credential: Credential): string[] {
+  return [...(credential.apiKey ? [credential.apiKey] : []), ...Object.values(credential.headers)];
+}
+
 export interface ResolvedProvidersConfig {
   credentials: Credential[];
   defaultModel?: string;

@@ -1,6 +1,6 @@
 import type { Logger } from "@dispatch/kernel";
 import { z } from "zod";
-import type { Credential } from "./config";
+import { type Credential, credentialSecrets } from "./config";
 import type { ModelInfo } from "./contract";
 import { redact } from "./errors";
 import { isChatModelId, listedModelInfo } from "./model-info";
@@ -33,7 +33,7 @@ export async function listModels(
   logger: Logger,
 ): Promise<ListedModel[]> {
   const url = `${credential.baseUrl}/models`;
-  const secrets = credential.apiKey ? [credential.apiKey] : [];
+  const secrets = credentialSecrets(credential);
   try {
     const res = await fetch(url, {
       headers: { accept: "application/json", ...credential.headers, ...authHeaders(credential) },

@@ -298,6 +298,32 @@ describe("failures become ProviderError", () => {
     const error = await failure(modelFor(server.url));
     expect(error.message).toContain("[redacted]");
   });
+
+  test("a secret in a custom header (api-key) never appears in error messages either", async () => {
+    server = startOpenAIServer();
+    const headerKey = "azure-SECRET-header-987654";
+    const config = resolveProvidersConfig(
+      {
+        credentials: {
+          az: {
+            kind: "openai-compatible",
+            baseUrl: server.url,
+            headers: { "api-key": headerKey },
+            models: ["m"],
+          },
+        },
+      },
+      {},
+    );
+    if (!config.ok) throw new Error(config.message);
+    const model = createModelCatalog({ config: config.value, logger: silentLogger }).resolve("az/m");
+    if (!model.ok) throw new Error(model.error.message);
+    server.script(openaiError(401, { message: `key ${headerKey} is not valid` }));
+    const error = await failure(model.value);
+    expect(server.requests[0]?.headers["api-key"]).toBe(headerKey);
+    expect(error.message).not.toContain(headerKey);
+    expect(error.message).toContain("[redacted]");
+  });
 });
 
 describe("abort", () => {
