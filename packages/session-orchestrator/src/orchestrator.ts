@@ -35,7 +35,7 @@ import {
 } from "./contract";
 import { type ConversationState, ConversationStates, type RunningTurn } from "./conversation-states";
 import type { HubEntry } from "./hub";
-import { joinQueued } from "./queue";
+import { joinQueued, steeringMessages } from "./queue";
 import { fail, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";
 import { effectiveCwd, settingsOf } from "./settings";
@@ -260,15 +260,7 @@ export class OrchestratorService implements Orchestrator {
     const queued = this.states.takeQueue(state, false);
     if (queued.length === 0) return;
     const conversationId = state.id;
-    const written = this.deps.store.appendStep(
-      conversationId,
-      queued.map((m) => ({
-        messageId: m.messageId,
-        role: "user" as const,
-        chunks: [{ type: "text" as const, text: m.text }],
-        turnId,
-      })),
-    );
+    const written = this.deps.store.appendStep(conversationId, steeringMessages(queued, turnId));
     if (!written.ok) {
       this.log.error("queued messages lost at shutdown", {
         conversationId,

@@ -1,3 +1,4 @@
+import type { AppendMessage } from "@dispatch/conversation-store/contract";
 import type { QueuedMessage } from "@dispatch/protocol/types";
 
 /**
@@ -44,4 +45,14 @@ export class MessageQueue {
 /** Pure: the text of one delivery of several queued messages (steering or a carried turn). */
 export function joinQueued(messages: readonly QueuedMessage[]): string {
   return messages.map((m) => m.text).join("\n\n");
+}
+
+/** Pure: queued messages as the user messages of turn `turnId` (steering), keeping their ids. */
+export function steeringMessages(messages: readonly QueuedMessage[], turnId: string): AppendMessage[] {
+  return messages.map((m) => ({
+    messageId: m.messageId,
+    role: "user",
+    chunks: [{ type: "text", text: m.text }],
+    turnId,
+  }));
 }

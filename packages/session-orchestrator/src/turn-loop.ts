@@ -4,6 +4,7 @@ import type { AgentEvent, DoneReason, QueuedMessage, ReasoningEffort, Usage } fr
 import type { FinishReason, LanguageModel } from "@dispatch/providers";
 import type { PermissionGate, Tool } from "@dispatch/tools";
 import type { OrchestratorConfig } from "./config";
+import { steeringMessages } from "./queue";
 import { runToolCall, type ToolRunResult } from "./run-tool";
 import { type PendingToolCall, resultChunk, StepContent } from "./step-content";
 import { type StreamMetrics, streamStep } from "./stream-step";
@@ -262,9 +263,7 @@ function persistStep(
     const chunks = content.toolCalls.map((call, i) => resultChunk(call, stepId, results[i]!));
     messages.push({ messageId: crypto.randomUUID(), role: "tool", chunks, turnId });
   }
-  for (const m of steering) {
-    messages.push({ messageId: m.messageId, role: "user", chunks: [{ type: "text", text: m.text }], turnId });
-  }
+  messages.push(...steeringMessages(steering, turnId));
   if (messages.length === 0) return undefined;
   const r = env.store.appendStep(input.conversationId, messages);
   if (r.ok) return undefined;
