@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline/promises";
 import {
   connectToDaemon,
   type DaemonConnection,
@@ -7,41 +6,15 @@ import {
   DispatchApiError,
 } from "@dispatch/client";
 import { currentHome, findDaemon, isPidAlive } from "@dispatch/discovery";
-import type {
-  AgentEvent,
-  ChatRequestBody,
-  ConversationMeta,
-  ConversationStatus,
-  PermissionDecision,
-} from "@dispatch/protocol/types";
+import type { ChatRequestBody, ConversationMeta, ConversationStatus } from "@dispatch/protocol/types";
 import packageJson from "../package.json";
 import { type Command, type GlobalFlags, parseCommand } from "./args";
 import { startDaemonInBackground } from "./autostart";
+import { chat } from "./chat";
 import { helpFor } from "./help";
 import { resolveShortId } from "./ids";
-import { dim, type RenderState, renderChunk, renderEvent } from "./render";
-
-export interface CliIo {
-  stdout: { write(s: string): void; isTTY?: boolean };
-  stderr: { write(s: string): void; isTTY?: boolean };
-  stdinIsTTY: boolean;
-  env: Record<string, string | undefined>;
-}
-
-/**
- * Exit codes: 0 ok, 1 failed (daemon error, turn error), 2 usage, 3 no daemon / cannot reach it, 130
- * interrupted (Ctrl-C at a permission prompt).
- */
-export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3, interrupted: 130 } as const;
-
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
+import { CliError, type CliIo, EXIT, isConnectionError, useColor } from "./io";
+import { renderChunk } from "./render";
 
 const VERSION: string = packageJson.version;
 
@@ -87,18 +60,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`dispatch: unexpected error: ${e.stack ?? e.message}\n`);
     return EXIT.failed;
   }
-}
-
-/** Pure: colours only on a terminal, and never with NO_COLOR set (https://no-color.org). */
-export function useColor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
-  return Boolean(stream.isTTY) && !env.NO_COLOR;
-}
-
-const CONNECTION_ERRORS = new Set(["ConnectionRefused", "ECONNREFUSED", "ECONNRESET", "ConnectionClosed"]);
-
-/** Pure: the daemon went away or cannot be reached (fetch's codes in Bun and Node). */
-function isConnectionError(e: { code?: string }): boolean {
-  return e.code !== undefined && CONNECTION_ERRORS.has(e.code);
 }
 
 async function execute(command: Command, flags: GlobalFlags, io: CliIo): Promise<number> {
@@ -305,133 +266,4 @@ async function ensureDaemon(home: string, io: CliIo): Promise<DaemonConnection> 
     io.stderr.write(`dispatch: daemon ready (pid ${info.pid}, http :${info.httpPort}, ws :${info.wsPort})\n`);
   }
   return connectToDaemon({ home });
-}
-
-interface ChatFlags {
-  json: boolean;
-  open: boolean;
-  showReasoning: boolean;
-}
-
-async function chat(
-  conn: DaemonConnection,
-  body: ChatRequestBody,
-  flags: ChatFlags,
-  io: CliIo,
-): Promise<number> {
-  // Everything painted in chat mode goes to stderr (the answer on stdout stays plain for pipes).
-  const color = useColor(io.stderr, io.env);
-  const connection = new AbortController();
-  let res: Awaited<ReturnType<typeof conn.http.chat>>;
-  try {
-    res = await conn.http.chat(body, { signal: connection.signal });
-  } catch (err) {
-    if (err instanceof DispatchApiError && err.status === 409) {
-      throw new CliError(
-        `${err.message} — wait for it, stop it (dispatch stop), or queue with: dispatch send <id> --queue`,
-        EXIT.failed,
-      );
-    }
-    throw err;
-  }
-  const conversationId = res.conversationId;
-  if (flags.open) await conn.http.open(conversationId);
-  if (!flags.json && io.stderr.isTTY) io.stderr.write(`${dim(color, `conversation ${conversationId}`)}\n`);
-
-  const spinner = io.stderr.isTTY && !flags.json ? startSpinner(io.stderr) : undefined;
-  const state: RenderState = { mode: "start" };
-  let failed = false;
-  try {
-    for await (const event of res.events) {
-      if (spinner && event.type !== "user-message" && event.type !== "turn-start") spinner.stop();
-      if (flags.json) io.stdout.write(`${JSON.stringify(event)}\n`);
-      else {
-        const out = renderEvent(event, state, { color, showReasoning: flags.showReasoning });
-        if (out.stdout) io.stdout.write(out.stdout);
-        if (out.stderr) io.stderr.write(out.stderr);
-      }
-      if (event.type === "error") failed = true;
-      if (event.type === "done" && (event.reason === "error" || event.reason === "aborted")) failed = true;
-      if (event.type === "permission-request") {
-        const answer = await askPermission(event, io);
-        const decision = answer === "interrupted" ? "deny" : answer;
-        await conn.http.answerPermission(conversationId, event.requestId, decision);
-        if (answer === "interrupted") {
-          throw new CliError(
-            `interrupted: denied ${event.toolName}; the turn goes on in the daemon (follow it with: dispatch read ${conversationId}, stop it with: dispatch stop ${conversationId})`,
-            EXIT.interrupted,
-          );
-        }
-      }
-    }
-  } catch (err) {
-    if (isConnectionError(err as { code?: string })) {
-      throw new CliError(
-        `lost the connection to the daemon during the turn (${(err as Error & { code: string }).code}); what it produced is saved in ${conversationId} — see: dispatch status, dispatch read ${conversationId}`,
-        EXIT.unavailable,
-      );
-    }
-    throw err;
-  } finally {
-    spinner?.stop();
-    connection.abort();
-  }
-  return failed ? EXIT.failed : EXIT.ok;
-}
-
-/**
- * Asks on the terminal. Ctrl-D (end of input) denies; Ctrl-C denies and ends the command, since the
- * user wants out and an unanswered request would hold the turn until the daemon's timeout.
- */
-async function askPermission(
-  event: Extract<AgentEvent, { type: "permission-request" }>,
-  io: CliIo,
-): Promise<PermissionDecision | "interrupted"> {
-  if (!io.stdinIsTTY) {
-    io.stderr.write(
-      `dispatch: denied ${event.toolName} (stdin is not a terminal, so nobody can answer). ` +
-        `Run in a terminal to answer, or allow it in dispatch.toml: [permission-gate] tools = { ${event.toolName} = "allow" }\n`,
-    );
-    return "deny";
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const input = JSON.stringify(event.input);
-    const prompt = `Allow ${event.toolName} ${input.length > 200 ? `${input.slice(0, 200)}…` : input}? [y]es / [n]o / [a]lways: `;
-    const answer = await new Promise<string | typeof INTERRUPTED | typeof END_OF_INPUT>((resolve) => {
-      rl.on("SIGINT", () => resolve(INTERRUPTED));
-      rl.on("close", () => resolve(END_OF_INPUT));
-      rl.question(prompt).then(resolve, () => resolve(END_OF_INPUT));
-    });
-    if (answer === INTERRUPTED) return "interrupted";
-    if (answer === END_OF_INPUT) {
-      io.stderr.write(`\ndispatch: end of input: denied ${event.toolName}\n`);
-      return "deny";
-    }
-    const a = answer.trim().toLowerCase();
-    return a === "y" || a === "yes" ? "allow" : a === "a" || a === "always" ? "always" : "deny";
-  } finally {
-    rl.close();
-  }
-}
-
-const INTERRUPTED = Symbol("interrupted");
-const END_OF_INPUT = Symbol("end of input");
-
-function startSpinner(stream: { write(s: string): void }): { stop(): void } {
-  const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-  let i = 0;
-  let stopped = false;
-  const timer = setInterval(
-    () => stream.write(`\r${frames[i++ % frames.length]} waiting for the model…`),
-    80,
-  );
-  return {
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      stream.write("\r\x1b[K");
-    },
-  };
 }
