@@ -235,6 +235,12 @@ describe("orchestrator", () => {
     expect(third).toMatchObject({ ok: false, error: { code: "ORCH_QUEUE_FULL" } });
     expect(third.ok ? "" : third.error.message).toContain("maxQueuedMessages");
     expect(h.orch.queue(conversationId).map((m) => m.text)).toEqual(["one", "two"]);
+    // Each queued message leaves a trace in the log (it would be the only one after a crash), without its text.
+    const traces = h.logger.records.filter((r) => r.msg === "message queued");
+    expect(traces.map((r) => r.fields)).toEqual([
+      { conversationId, messageId: expect.any(String), chars: 3 },
+      { conversationId, messageId: expect.any(String), chars: 3 },
+    ]);
     g.release();
     await h.orch.whenSettled(conversationId, turnId);
     const carried = h.orch.runningTurn(conversationId);

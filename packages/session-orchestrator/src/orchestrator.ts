@@ -328,6 +328,8 @@ export class OrchestratorService implements Orchestrator {
     const message: QueuedMessage = { messageId: crypto.randomUUID(), text, createdAt: this.now() };
     state.queue.add(message);
     this.states.queueChanged(state);
+    // The queue is in memory: should the process die, this line is the message's trace (no text logged).
+    this.log.info("message queued", { conversationId, messageId: message.messageId, chars: text.length });
     return {
       ok: true,
       value: { conversationId, startedTurn: false, messageId: message.messageId, queue: state.queue.list() },
