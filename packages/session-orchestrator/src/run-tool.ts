@@ -32,7 +32,8 @@ function fail(content: string, code?: ToolErrorCode): ToolResult {
 /**
  * Runs one tool call: unknown tool / unparsable arguments / failed validation → an error result the model
  * can read; then the permission gate (a deny is an error result); then `execute` under the tool timeout
- * and the turn's signal. Never throws: a tool that throws is reported as an error result.
+ * and the turn's signal. Never throws: a tool (its validation included) or a gate that throws is reported
+ * as an error result.
  */
 export async function runToolCall(
   call: PendingToolCall,
@@ -40,7 +41,14 @@ export async function runToolCall(
   clock: () => number,
 ): Promise<ToolRunResult> {
   const started = clock();
-  const result = await runChecked(call, env);
+  let result: ToolResult;
+  try {
+    result = await runChecked(call, env);
+  } catch (err) {
+    // A tool's validate or the gate threw (a bug): the call still gets a result the model can read.
+    env.logger.error("tool call failed before it ran", { tool: call.toolName, error: messageOf(err) });
+    result = fail(`tool ${call.toolName} failed: ${messageOf(err)}`, "TOOL_IO_ERROR");
+  }
   return {
     ...result,
     content: capOutput(result.content, env.outputCap),

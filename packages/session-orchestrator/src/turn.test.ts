@@ -340,6 +340,26 @@ describe("turn loop", () => {
     expect(rec.of("tool-result")[0]).toMatchObject({ isError: true, content: "tool boom failed: kaboom" });
   });
 
+  test("a tool whose validation throws becomes an error result, and the step is still persisted", async () => {
+    using h = harness();
+    h.tools.register({
+      ...testTool("fragile", async () => ({ content: "never", isError: false })),
+      validate: () => {
+        throw new Error("schema compiler exploded");
+      },
+    });
+    h.model.script(callTool("c1", "fragile", { value: "x" }, "trying"), say("ok"));
+    const { rec, turnId, conversationId } = start(h);
+    await rec.sealed(turnId);
+    expect(rec.of("tool-result")[0]).toMatchObject({
+      isError: true,
+      content: "tool fragile failed: schema compiler exploded",
+    });
+    expect(rec.of("done")[0]!.reason).toBe("stop");
+    const roles = ok(h.store.loadHistory(conversationId)).messages.map((m) => m.role);
+    expect(roles).toEqual(["user", "assistant", "tool", "assistant"]);
+  });
+
   test("identical tool calls each run, results in call order", async () => {
     using h = harness();
     let runs = 0;
