@@ -1,11 +1,14 @@
 /** runDaemon in-process, as `dispatch serve` uses it: the returned handle, stop(), and refusals as DaemonErrors. */
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfigFile, resolveConfig } from "./config";
 import { DaemonError } from "./contract";
 import { alreadyRunningMessage, banner, knownSecrets, runDaemon } from "./daemon";
 import { tempHome } from "./test-support";
+
+// Each test boots a daemon in-process; a loaded machine needs more than the default 5 s.
+setDefaultTimeout(30_000);
 
 const env = { DISPATCH_WS_PORT: "0", DISPATCH_HTTP_PORT: "0" };
 

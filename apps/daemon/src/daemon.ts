@@ -183,30 +183,6 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
   }
   const { http, ws } = transports;
 
-  const startedAt = new Date().toISOString();
-  writeDaemonInfo(paths.daemonJson, {
-    pid: process.pid,
-    version: DAEMON_VERSION,
-    httpPort: http.port,
-    wsPort: ws.port,
-    host: config.host,
-    token,
-    startedAt,
-  });
-  const defaultModel = host.tryGet(ModelCatalog)?.defaultModel();
-  logger.info("ready", { httpPort: http.port, wsPort: ws.port, host: config.host, defaultModel });
-  (opts.out ?? ((t: string) => process.stdout.write(t)))(
-    banner({
-      version: DAEMON_VERSION,
-      pid: process.pid,
-      home,
-      httpUrl: http.url,
-      wsUrl: ws.url,
-      defaultModel,
-      logFile: paths.logFile,
-    }),
-  );
-
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => {
     resolveStopped = r;
@@ -272,6 +248,39 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
       () => process.off("uncaughtException", onException),
     );
   }
+
+  // Announced only now that a signal stops it cleanly: a Ctrl-C right after the banner must not kill it.
+  const startedAt = new Date().toISOString();
+  try {
+    writeDaemonInfo(paths.daemonJson, {
+      pid: process.pid,
+      version: DAEMON_VERSION,
+      httpPort: http.port,
+      wsPort: ws.port,
+      host: config.host,
+      token,
+      startedAt,
+    });
+  } catch (e) {
+    await stop();
+    throw new DaemonError(
+      "DAEMON_BOOT_FAILED",
+      `cannot write ${paths.daemonJson}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  const defaultModel = host.tryGet(ModelCatalog)?.defaultModel();
+  logger.info("ready", { httpPort: http.port, wsPort: ws.port, host: config.host, defaultModel });
+  (opts.out ?? ((t: string) => process.stdout.write(t)))(
+    banner({
+      version: DAEMON_VERSION,
+      pid: process.pid,
+      home,
+      httpUrl: http.url,
+      wsUrl: ws.url,
+      defaultModel,
+      logFile: paths.logFile,
+    }),
+  );
 
   return {
     home,

@@ -2,24 +2,35 @@
  * End to end: the daemon's process lifecycle. Single instance per data folder, stale lock recovery,
  * bad config at startup, and SIGTERM in the middle of a turn followed by a restart.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import { withTimeout } from "@dispatch/testkit/wait";
 import {
+  cleanEnv,
   type DaemonProcess,
+  MAIN,
   ndjson,
   type RunningTestDaemon,
   reap,
   spawnDaemon,
+  spawnOnTerminal,
   startDaemon,
+  type TerminalProcess,
   tempHome,
   writeConfig,
 } from "./test-support";
 
+// Daemons boot as subprocesses; a loaded machine needs more than the default 5 s.
+setDefaultTimeout(30_000);
+
 const started: DaemonProcess[] = [];
-afterAll(() => reap(...started));
+const onTerminals: TerminalProcess[] = [];
+afterAll(() => {
+  reap(...started);
+  for (const t of onTerminals) t.kill();
+});
 
 async function start(home: string, env: Record<string, string> = {}): Promise<RunningTestDaemon> {
   const d = await startDaemon(home, env);
@@ -197,5 +208,33 @@ describe("SIGTERM during a turn", () => {
     };
     expect(after.chunks[0]).toMatchObject({ role: "user", chunk: { text: "and go on" } });
     expect(await again.stop()).toBe(0);
+  });
+});
+
+describe("on a terminal", () => {
+  test("logs are coloured human-readable lines; Ctrl-C stops the daemon cleanly with exit 0", async () => {
+    const home = await tempHome();
+    const d = spawnOnTerminal(["bun", MAIN], {
+      ...cleanEnv(),
+      DISPATCH_HOME: home,
+      DISPATCH_WS_PORT: "0",
+      DISPATCH_HTTP_PORT: "0",
+    });
+    onTerminals.push(d);
+    await d.waitFor(" ready (pid ");
+    // formatHuman on a TTY: dim time, coloured padded level, then the message.
+    const ESC = "\x1b";
+    const line = new RegExp(
+      `${ESC}\\[90m\\d\\d:\\d\\d:\\d\\d${ESC}\\[0m ${ESC}\\[36mINFO ${ESC}\\[0m starting`,
+    );
+    expect(d.output).toMatch(line);
+    expect(existsSync(join(home, "daemon.json"))).toBe(true);
+    d.type("\x03");
+    expect(await d.exited()).toBe(0);
+    expect(d.output).toContain("signal=SIGINT");
+    expect(existsSync(join(home, "daemon.json"))).toBe(false);
+    // The database was closed: SQLite folds the write-ahead log back in and removes it.
+    expect(existsSync(join(home, "dispatch.db"))).toBe(true);
+    expect(existsSync(join(home, "dispatch.db-wal"))).toBe(false);
   });
 });

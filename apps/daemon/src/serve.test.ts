@@ -2,7 +2,7 @@
  * End to end: the real daemon as a subprocess on free ports, driven with fetch and a real WebSocket.
  * One daemon serves every test of this file; the last test stops it.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,6 +18,9 @@ import {
   WsClient,
   writeConfig,
 } from "./test-support";
+
+// One daemon subprocess serves the file; a loaded machine needs more than the default 5 s (hooks too).
+setDefaultTimeout(30_000);
 
 const MAX_BODY = 65_536;
 let d: RunningTestDaemon;
@@ -357,6 +360,8 @@ test("SIGTERM: closes sockets with 1001, exits 0 and removes daemon.json and the
   expect((await withTimeout(ws.closed, 5_000, "the socket to close")).code).toBe(1001);
   expect(existsSync(join(d.home, "daemon.json"))).toBe(false);
   expect(existsSync(join(d.home, "daemon.lock"))).toBe(false);
+  // The database was closed: SQLite folds the write-ahead log back in and removes it.
+  expect(existsSync(join(d.home, "dispatch.db-wal"))).toBe(false);
   expect(d.stderr.text).not.toContain(d.token);
   const log = await Bun.file(join(d.home, "logs", "daemon.log")).text();
   expect(log).toContain('"msg":"stopped"');

@@ -203,3 +203,78 @@ export class WsClient {
     return withTimeout(new Promise((resolve) => this.waiters.push({ pred, resolve })), ms, what);
   }
 }
+
+/** A program on a pseudo-terminal (Bun's PTY): stdin, stdout and stderr are all the terminal. */
+export interface TerminalProcess {
+  /** Everything the program wrote so far (stdout and stderr interleaved, as a terminal shows them). */
+  readonly output: string;
+  readonly pid: number;
+  /** Resolves once `needle` has been written; fails after `ms` naming it and showing the output. */
+  waitFor(needle: string, ms?: number): Promise<void>;
+  /** Types on the keyboard (`\r` is Enter, `\x03` Ctrl-C, `\x04` Ctrl-D). */
+  type(keys: string): void;
+  /** The exit code, once the terminal's output is read to its end; fails (and kills) after `ms`. */
+  exited(ms?: number): Promise<number>;
+  /** Kills a program that is still running (afterAll safety net). */
+  kill(): void;
+}
+
+export function spawnOnTerminal(cmd: string[], env: Record<string, string | undefined>): TerminalProcess {
+  let output = "";
+  let waiters: { needle: string; resolve: () => void }[] = [];
+  const decoder = new TextDecoder();
+  const drained = Promise.withResolvers<void>();
+  const withOutput = (err: Error): never => {
+    throw new Error(`${err.message}; the terminal shows:\n${output}`);
+  };
+  // Inline terminal options: the pty belongs to the program, so its end reaches `exit` (EOF).
+  const proc = Bun.spawn(cmd, {
+    env,
+    terminal: {
+      cols: 200,
+      rows: 50,
+      data(_t, bytes) {
+        output += decoder.decode(bytes, { stream: true });
+        waiters = waiters.filter((w) => {
+          if (!output.includes(w.needle)) return true;
+          w.resolve();
+          return false;
+        });
+      },
+      exit() {
+        drained.resolve();
+      },
+    },
+  });
+  const terminal = proc.terminal as Bun.Terminal;
+  return {
+    get output() {
+      return output;
+    },
+    pid: proc.pid,
+    waitFor(needle, ms = 20_000) {
+      if (output.includes(needle)) return Promise.resolve();
+      const seen = new Promise<void>((resolve) => waiters.push({ needle, resolve }));
+      return withTimeout(seen, ms, `"${needle}" on the terminal`).catch(withOutput);
+    },
+    type(keys) {
+      terminal.write(keys);
+    },
+    async exited(ms = 20_000) {
+      try {
+        const code = await withTimeout(proc.exited, ms, `${cmd.join(" ")} to exit`).catch(withOutput);
+        // What it wrote last may still be in the terminal; read it before closing.
+        await withTimeout(drained.promise, 5_000, "the end of the terminal's output");
+        return code;
+      } catch (err) {
+        proc.kill("SIGKILL");
+        throw err;
+      } finally {
+        terminal.close();
+      }
+    },
+    kill() {
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+    },
+  };
+}
