@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeAll } from "bun:test";
 import { join } from "node:path";
-import { cleanEnv, type RunningTestDaemon, reap, startDaemon, tempHome } from "@dispatch/daemon/test-support";
+import {
+  cleanEnv,
+  type RunningTestDaemon,
+  reap,
+  spawnOnTerminal,
+  startDaemon,
+  type TerminalProcess,
+  tempHome,
+} from "@dispatch/daemon/test-support";
 import { findDaemon } from "@dispatch/discovery";
 import { withTimeout } from "@dispatch/testkit/wait";
 
@@ -75,72 +83,6 @@ export async function cli(
 }
 
 /** `dispatch …` on a pseudo-terminal: stdin, stdout and stderr are all the terminal. */
-export interface TtyRun {
-  /** Everything the program wrote so far (stdout and stderr interleaved, as a terminal shows them). */
-  readonly output: string;
-  /** Resolves once `needle` has been written; fails after `ms` naming it. */
-  waitFor(needle: string, ms?: number): Promise<void>;
-  /** Types on the keyboard (`\r` is Enter, `\x03` Ctrl-C, `\x04` Ctrl-D). */
-  type(keys: string): void;
-  /** The exit code; fails (and kills the program) after `ms`. */
-  exited(ms?: number): Promise<number>;
-}
-
-export function ttyCli(home: string, args: string[], env: Record<string, string> = {}): TtyRun {
-  let output = "";
-  let waiters: { needle: string; resolve: () => void }[] = [];
-  const decoder = new TextDecoder();
-  const drained = Promise.withResolvers<void>();
-  // Inline terminal options: the pty belongs to the program, so its end reaches `exit` (EOF).
-  const proc = Bun.spawn(["bun", MAIN, ...args], {
-    env: cliEnv(home, env),
-    terminal: {
-      cols: 200,
-      rows: 50,
-      data(_t, bytes) {
-        output += decoder.decode(bytes, { stream: true });
-        waiters = waiters.filter((w) => {
-          if (!output.includes(w.needle)) return true;
-          w.resolve();
-          return false;
-        });
-      },
-      exit() {
-        drained.resolve();
-      },
-    },
-  });
-  const terminal = proc.terminal as Bun.Terminal;
-  return {
-    get output() {
-      return output;
-    },
-    waitFor(needle, ms = 20_000) {
-      if (output.includes(needle)) return Promise.resolve();
-      const seen = new Promise<void>((resolve) => waiters.push({ needle, resolve }));
-      return withTimeout(seen, ms, `"${needle}" on the terminal`).catch((err: Error) => {
-        throw new Error(`${err.message}; the terminal shows:\n${output}`);
-      });
-    },
-    type(keys) {
-      terminal.write(keys);
-    },
-    async exited(ms = 20_000) {
-      try {
-        const code = await withTimeout(proc.exited, ms, `dispatch ${args.join(" ")} to exit`).catch(
-          (err: Error) => {
-            throw new Error(`${err.message}; the terminal shows:\n${output}`);
-          },
-        );
-        // What it wrote last may still be in the terminal; read it before closing.
-        await withTimeout(drained.promise, 5_000, "the end of the terminal's output");
-        return code;
-      } catch (err) {
-        proc.kill("SIGKILL");
-        throw err;
-      } finally {
-        terminal.close();
-      }
-    },
-  };
+export function ttyCli(home: string, args: string[], env: Record<string, string> = {}): TerminalProcess {
+  return spawnOnTerminal(["bun", MAIN, ...args], cliEnv(home, env));
 }

@@ -2,11 +2,14 @@
  * The reconnecting socket across a daemon restart: SIGTERM mid-turn, a new daemon on the same data
  * folder (new ports, new token, found again through daemon.json), and the conversation goes on.
  */
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { type RunningTestDaemon, reap, startDaemon, tempHome } from "@dispatch/daemon/test-support";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import { withTimeout } from "@dispatch/testkit/wait";
 import { connectToDaemon } from "./connect";
+
+// Two daemon subprocesses boot in one test; a loaded machine needs more than the default 5 s.
+setDefaultTimeout(30_000);
 
 const daemons: RunningTestDaemon[] = [];
 afterAll(() => reap(...daemons));
@@ -94,4 +97,4 @@ test("a daemon restart mid-turn: the aborted turn ends once, the socket finds th
   expect(text).toBe(stored);
   expect(text).toContain("after the restart");
   expect(await second.stop()).toBe(0);
-}, 60_000);
+});

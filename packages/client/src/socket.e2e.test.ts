@@ -2,12 +2,15 @@
  * The reconnecting socket against a real daemon, through a proxy that cuts the connection mid-turn:
  * the consumer must see every event of the turn exactly once, in order.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { type RunningTestDaemon, reap, startDaemon, tempHome } from "@dispatch/daemon/test-support";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import { withTimeout } from "@dispatch/testkit/wait";
 import { DispatchSocket } from "./socket";
 import { type CuttableProxy, startProxy } from "./tcp-proxy.test-support";
+
+// A daemon subprocess boots in beforeAll; a loaded machine needs more than the default 5 s.
+setDefaultTimeout(30_000);
 
 let daemon: RunningTestDaemon;
 let proxy: CuttableProxy;

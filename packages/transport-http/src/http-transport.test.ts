@@ -2,7 +2,7 @@
  * The extension in a real kernel host with the real store (temp SQLite file), providers (offline
  * model) and orchestrator, driven over real HTTP.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,9 @@ import { Orchestrator, sessionOrchestratorExtension } from "@dispatch/session-or
 import { withTimeout } from "@dispatch/testkit/wait";
 import { HttpTransport } from "./contract";
 import { httpTransportExtension } from "./extension";
+
+// A real host boots in beforeAll and turns stream over HTTP; give a loaded machine room.
+setDefaultTimeout(30_000);
 
 const TOKEN = "test-token-0123456789abcdef";
 let host: Host;
