@@ -139,6 +139,20 @@ describe("POST /chat", () => {
     expect(second.status).toBe(409);
     expect(await second.json()).toMatchObject({ code: "ORCH_TURN_RUNNING" });
 
+    // While it runs, text is queued; a queued message can be cancelled by its id.
+    const queued = (await (
+      await post(`/conversations/${conversationId}/queue`, { text: "later" })
+    ).json()) as {
+      startedTurn: boolean;
+      queue: { messageId: string; text: string }[];
+    };
+    expect(queued).toMatchObject({ conversationId, startedTurn: false, queue: [{ text: "later" }] });
+    const messageId = queued.queue[0]?.messageId as string;
+    const cancelled = await d.api(`/conversations/${conversationId}/queue/${messageId}`, {
+      method: "DELETE",
+    });
+    expect(await cancelled.json()).toEqual({ conversationId, cancelled: true, queue: [] });
+
     const stop = await post(`/conversations/${conversationId}/stop`, {});
     expect(await stop.json()).toEqual({ conversationId, abortedTurn: true });
     const rest = await readUntil(events, (e) => e.type === "turn-sealed", "turn-sealed after stop");
