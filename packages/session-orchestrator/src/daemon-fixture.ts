@@ -1,6 +1,6 @@
 /**
  * Test fixture: a host with the real store (SQLite file), the real providers (pointed at a loopback
- * OpenAI-format server), the real tools and permission gate, the surface registry and the orchestrator.
+ * OpenAI- or Anthropic-format server), the real tools and permission gate, the surface registry and the orchestrator.
  */
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { createHost, type Host, type Logger } from "@dispatch/kernel";
@@ -15,8 +15,10 @@ export const TEST_MODEL = "test/test-model";
 
 export interface DaemonFixtureOptions {
   dbPath: string;
-  /** Base URL of the loopback OpenAI server (with /v1). */
+  /** Base URL of the loopback server (with /v1). */
   baseUrl: string;
+  /** The kind of server at `baseUrl` (default openai-compatible). */
+  kind?: "openai-compatible" | "anthropic";
   cwd: string;
   config?: OrchestratorConfigInput;
   permissions?: PermissionConfigInput;
@@ -44,7 +46,7 @@ export async function startDaemonFixture(opts: DaemonFixtureOptions): Promise<Da
       providers: {
         credentials: {
           test: {
-            kind: "openai-compatible",
+            kind: opts.kind ?? "openai-compatible",
             baseUrl: opts.baseUrl,
             apiKey: "test-key",
             models: ["test-model"],

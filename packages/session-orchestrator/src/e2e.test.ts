@@ -6,7 +6,14 @@ import { describe, expect, test } from "bun:test";
 import path from "node:path";
 import { ConversationStore } from "@dispatch/conversation-store";
 import type { Chunk } from "@dispatch/protocol/types";
-import { fragments, openaiError, openaiText, openaiToolCalls } from "@dispatch/testkit";
+import {
+  anthropicText,
+  fragments,
+  openaiError,
+  openaiText,
+  openaiToolCalls,
+  startAnthropicServer,
+} from "@dispatch/testkit";
 import type { OrchestratorConfigInput } from "./config";
 import { type DaemonFixture, startDaemonFixture } from "./daemon-fixture";
 import { loopbackEnv, ok, Recorder } from "./test-support";
@@ -288,5 +295,48 @@ describe("end to end over real HTTP", () => {
     await rec.sealed(turnId);
     expect(rec.of("done")[0]!.reason).toBe("max-steps");
     expect(env.server.pending()).toBe(0);
+  });
+});
+
+describe("end to end over real HTTP with the Anthropic provider", () => {
+  test("thinking, a tool call and its result make a second request with the signed thinking sent back", async () => {
+    await using server = startAnthropicServer();
+    await using d = await startDaemonFixture({
+      dbPath: path.join(env.dir, "dispatch.db"),
+      baseUrl: server.url,
+      kind: "anthropic",
+      cwd: env.dir,
+    });
+    server.script(
+      {
+        type: "stream",
+        steps: [
+          { type: "thinking", text: "The file has it." },
+          { type: "signature", signature: "sig-e2e" },
+          { type: "tool-use", id: "toolu_1", name: "read_file", args: ['{"path":', '"notes.txt"}'] },
+          { type: "stop", reason: "tool_use" },
+        ],
+        usage: { inputTokens: 40, cacheReadTokens: 30 },
+      },
+      anthropicText("It is mango."),
+    );
+    const { turnId, rec } = watchedTurn(d, "what is the secret word?");
+    await rec.sealed(turnId);
+    expect(rec.of("reasoning-delta").map((e) => e.delta)).toEqual(["The file has it."]);
+    expect(rec.of("tool-result")[0]).toMatchObject({ toolCallId: "toolu_1", isError: false });
+    expect(rec.of("usage")[0]!.usage).toMatchObject({ inputTokens: 70, cacheReadTokens: 30 });
+    expect(rec.of("done")[0]!.reason).toBe("stop");
+
+    // The thinking block went through the store with its signature and back to the API with the tool result.
+    const second = server.requests.filter((r) => r.path.endsWith("/messages"))[1]?.body as {
+      messages: { role: string; content: { type: string; [k: string]: unknown }[] }[];
+    };
+    expect(second.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(second.messages[1]!.content).toMatchObject([
+      { type: "thinking", thinking: "The file has it.", signature: "sig-e2e" },
+      { type: "tool_use", id: "toolu_1", name: "read_file", input: { path: "notes.txt" } },
+    ]);
+    expect(second.messages[2]!.content[0]).toMatchObject({ type: "tool_result", tool_use_id: "toolu_1" });
+    expect(JSON.stringify(second.messages[2]!.content)).toContain("mango");
   });
 });
