@@ -2,7 +2,15 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { connectHost, daemonUrls, findDaemon, readDaemonInfo, resolveHome } from "./discovery";
+import {
+  connectHost,
+  daemonUrls,
+  findDaemon,
+  processKey,
+  readDaemonInfo,
+  resolveHome,
+  startTicksFromStat,
+} from "./discovery";
 
 describe("resolveHome", () => {
   const homedir = "/home/ada";
@@ -45,6 +53,18 @@ describe("daemon.json", () => {
     writeFileSync(join(dir, "daemon.json"), JSON.stringify({ ...info, pid: 2 ** 22 + 17 }));
     expect(findDaemon(dir)).toBeUndefined();
   });
+  test.if(process.platform === "linux")(
+    "a live pid that is not the process that wrote the file is not a running daemon",
+    () => {
+      // As after a crash or a reboot: the pid now belongs to another process.
+      const key = processKey(process.pid);
+      expect(key).toBeDefined();
+      writeFileSync(join(dir, "daemon.json"), JSON.stringify({ ...info, processKey: key }));
+      expect(findDaemon(dir)?.pid).toBe(process.pid);
+      writeFileSync(join(dir, "daemon.json"), JSON.stringify({ ...info, processKey: `${key}0` }));
+      expect(findDaemon(dir)).toBeUndefined();
+    },
+  );
   test("garbage and missing files read as undefined", () => {
     writeFileSync(join(dir, "bad.json"), "{not json");
     expect(readDaemonInfo(join(dir, "bad.json"))).toBeUndefined();
@@ -62,4 +82,21 @@ test("urls bracket IPv6 and map wildcard binds to loopback", () => {
   expect(connectHost("0.0.0.0")).toBe("127.0.0.1");
   expect(connectHost("::")).toBe("[::1]");
   expect(connectHost("localhost")).toBe("localhost");
+});
+
+describe("process keys", () => {
+  test("the start time is read after the command name, whatever that name holds", () => {
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+    expect(startTicksFromStat(`42 (we (ird) na me) ${fields.join(" ")}`)).toBe("22");
+    expect(startTicksFromStat("42 (short) S 1")).toBeUndefined();
+  });
+  test.if(process.platform === "linux")("stable for one process, different for another", async () => {
+    expect(processKey(process.pid)).toBe(processKey(process.pid) as string);
+    const other = Bun.spawn(["sleep", "30"]);
+    try {
+      expect(processKey(other.pid)).not.toBe(processKey(process.pid) as string);
+    } finally {
+      other.kill();
+    }
+  });
 });

@@ -17,6 +17,8 @@ export const daemonInfoSchema = z.object({
   host: z.string().min(1),
   token: z.string().min(1),
   startedAt: z.string(),
+  /** Which process `pid` was (see `processKey`), so a pid reused after a crash or reboot is not taken for it. */
+  processKey: z.string().optional(),
 });
 export type DaemonInfo = z.infer<typeof daemonInfoSchema>;
 
@@ -78,10 +80,46 @@ export function isPidAlive(pid: number): boolean {
   }
 }
 
-/** The running daemon of a data folder, or undefined when none is running (a stale file is ignored). */
+/** Pure: field 22 of `/proc/<pid>/stat`, the process's start time in clock ticks after boot. */
+export function startTicksFromStat(stat: string): string | undefined {
+  // Field 2 (the command name) may hold spaces and parentheses: count the fields after its last ")".
+  const ticks = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3];
+  return ticks !== undefined && /^\d+$/.test(ticks) ? ticks : undefined;
+}
+
+/**
+ * An identity of a running process that a later process with the same pid does not share: the boot id
+ * and the process's start time in ticks (Linux). Undefined where /proc is not available. Independent of
+ * the wall clock, so clock steps cannot make a live daemon look stale.
+ */
+export function processKey(pid: number): string | undefined {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const ticks = startTicksFromStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    return ticks === undefined ? undefined : `${boot}/${ticks}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when `pid` is alive and is the process `key` (from `processKey`) was taken of. Without a key, or
+ * where keys are not available, a live pid counts.
+ */
+export function isSameProcessAlive(pid: number, key: string | undefined): boolean {
+  if (!isPidAlive(pid)) return false;
+  if (key === undefined) return true;
+  const now = processKey(pid);
+  return now === undefined || now === key;
+}
+
+/**
+ * The running daemon of a data folder, or undefined when none is running: a stale file is ignored, also
+ * one whose pid now belongs to another process (after a crash or a reboot).
+ */
 export function findDaemon(home: string): DaemonInfo | undefined {
   const info = readDaemonInfo(join(home, DAEMON_JSON));
-  return info && isPidAlive(info.pid) ? info : undefined;
+  return info && isSameProcessAlive(info.pid, info.processKey) ? info : undefined;
 }
 
 /** Pure: the base URLs of a daemon; IPv6 hosts are bracketed. */
