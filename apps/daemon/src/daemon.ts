@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { processKey } from "@dispatch/discovery";
 import { createHost, type Host, type Logger } from "@dispatch/kernel";
 import { ModelCatalog } from "@dispatch/providers";
 import { Orchestrator } from "@dispatch/session-orchestrator";
@@ -73,6 +74,12 @@ export function banner(b: {
     `  log    ${b.logFile}`,
     "",
   ].join("\n");
+}
+
+/** `{ processKey }` where process keys are available, else nothing. */
+function keyOf(pid: number): { processKey?: string } {
+  const key = processKey(pid);
+  return key === undefined ? {} : { processKey: key };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -260,6 +267,7 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
       host: config.host,
       token,
       startedAt,
+      ...keyOf(process.pid),
     });
   } catch (e) {
     await stop();

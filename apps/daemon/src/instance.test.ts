@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processKey } from "@dispatch/discovery";
 import {
   acquireInstanceLock,
   type DaemonInfo,
@@ -10,6 +11,7 @@ import {
   removeDaemonInfo,
   writeDaemonInfo,
 } from "./instance";
+import { withUnrelatedProcess } from "./test-support";
 
 async function folder() {
   const home = await mkdtemp(join(tmpdir(), "dispatch-inst-"));
@@ -65,7 +67,7 @@ test("a stale lock or daemon.json of a dead pid is replaced", async () => {
   expect(r.ok).toBe(true);
   if (r.ok) {
     expect(r.replacedStale).toBe(4242);
-    expect(readFileSync(p.lock, "utf8").trim()).toBe(String(process.pid));
+    expect(readFileSync(p.lock, "utf8").split("\n")[0]).toBe(String(process.pid));
     r.release();
   }
 });
@@ -80,4 +82,31 @@ test("a daemon.json naming a live pid refuses even without a lock", async () => 
     wsPort: 5678,
   });
   expect(existsSync(p.lock)).toBe(false);
+});
+
+test.if(process.platform === "linux")(
+  "a lock or daemon.json whose live pid is another process now (reused after a crash or reboot) is stale",
+  async () => {
+    const p = await folder();
+    await withUnrelatedProcess(async (unrelated) => {
+      writeFileSync(p.lock, `${unrelated.pid}\nboot-before/12345\n`);
+      writeDaemonInfo(p.daemonJson, { ...info(unrelated.pid), processKey: "boot-before/12345" });
+      const r = acquireInstanceLock(p);
+      expect(r).toMatchObject({ ok: true, replacedStale: unrelated.pid });
+      if (r.ok) r.release();
+      // The same pid with its real key is a live holder.
+      writeDaemonInfo(p.daemonJson, {
+        ...info(unrelated.pid),
+        processKey: processKey(unrelated.pid) as string,
+      });
+      expect(acquireInstanceLock(p)).toEqual({ ok: false, pid: unrelated.pid, httpPort: 1234, wsPort: 5678 });
+    });
+  },
+);
+
+test("the lock names this process and its key", async () => {
+  const p = await folder();
+  const r = acquireInstanceLock(p);
+  expect(readFileSync(p.lock, "utf8")).toBe(`${process.pid}\n${processKey(process.pid) ?? ""}\n`);
+  if (r.ok) r.release();
 });

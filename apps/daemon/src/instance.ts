@@ -10,15 +10,25 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { type DaemonInfo, isPidAlive, readDaemonInfo } from "@dispatch/discovery";
+import {
+  type DaemonInfo,
+  isPidAlive,
+  isSameProcessAlive,
+  processKey,
+  readDaemonInfo,
+} from "@dispatch/discovery";
 
 export { type DaemonInfo, isPidAlive, readDaemonInfo };
 
 /**
- * One daemon per data folder. `daemon.lock` holds the owner's pid and is created atomically (a complete
- * temp file hard-linked into place, which fails when the lock exists). A lock or `daemon.json` naming a
- * dead pid is stale and replaced. `daemon.json` is written atomically (temp + rename), mode 0600.
+ * One daemon per data folder. `daemon.lock` holds the owner's pid and process key (see `processKey`) and
+ * is created atomically (a complete temp file hard-linked into place, which fails when the lock exists).
+ * A lock or `daemon.json` naming a dead pid, or a pid that now belongs to another process, is stale and
+ * replaced. `daemon.json` is written atomically (temp + rename), mode 0600.
  */
+
+/** Is `pid` alive and (when `key` is known) still the process the key was taken of? */
+export type LivenessCheck = (pid: number, key: string | undefined) => boolean;
 
 /** Writes `daemon.json` atomically with mode 0600. */
 export function writeDaemonInfo(path: string, info: DaemonInfo): void {
@@ -51,19 +61,26 @@ export type LockResult =
 /** Data folders locked by this process; a lock naming our own pid is only ours if listed here. */
 const heldHere = new Set<string>();
 
-function readLockPid(path: string): number | undefined {
+/** The lock's holder: its pid (first line) and process key (second line, absent in older locks). */
+function readLock(path: string): { pid?: number; key?: string } {
   try {
-    const n = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
+    const [first, second] = readFileSync(path, "utf8").split("\n");
+    const n = Number.parseInt(first?.trim() ?? "", 10);
+    const key = second?.trim();
+    return { ...(Number.isInteger(n) && n > 0 ? { pid: n } : {}), ...(key ? { key } : {}) };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
-function ownerAlive(pid: number | undefined, lockPath: string, isAlive: (pid: number) => boolean): boolean {
-  if (pid === undefined) return false;
-  if (pid === process.pid) return heldHere.has(lockPath);
-  return isAlive(pid);
+function ownerAlive(
+  holder: { pid?: number; key?: string },
+  lockPath: string,
+  isAlive: LivenessCheck,
+): boolean {
+  if (holder.pid === undefined) return false;
+  if (holder.pid === process.pid) return heldHere.has(lockPath);
+  return isAlive(holder.pid, holder.key);
 }
 
 function refusal(pid: number, paths: LockPaths): LockResult {
@@ -75,14 +92,14 @@ function refusal(pid: number, paths: LockPaths): LockResult {
 /** Takes the single-instance lock for a data folder (which must exist), replacing stale ones. */
 export function acquireInstanceLock(
   paths: LockPaths,
-  isAlive: (pid: number) => boolean = isPidAlive,
+  isAlive: LivenessCheck = isSameProcessAlive,
 ): LockResult {
   mkdirSync(dirname(paths.lock), { recursive: true });
   let replacedStale: number | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     const tmp = `${paths.lock}.${process.pid}.${attempt}.tmp`;
     const fd = openSync(tmp, "w", 0o600);
-    writeSync(fd, `${process.pid}\n`);
+    writeSync(fd, `${process.pid}\n${processKey(process.pid) ?? ""}\n`);
     closeSync(fd);
     let created = false;
     try {
@@ -99,7 +116,7 @@ export function acquireInstanceLock(
     if (created) {
       // A daemon.json naming another live process (its lock was deleted by hand) still counts.
       const info = readDaemonInfo(paths.daemonJson);
-      if (info && info.pid !== process.pid && isAlive(info.pid)) {
+      if (info && info.pid !== process.pid && isAlive(info.pid, info.processKey)) {
         rmSync(paths.lock, { force: true });
         return refusal(info.pid, paths);
       }
@@ -110,13 +127,14 @@ export function acquireInstanceLock(
         if (released) return;
         released = true;
         heldHere.delete(paths.lock);
-        if (readLockPid(paths.lock) === process.pid) rmSync(paths.lock, { force: true });
+        if (readLock(paths.lock).pid === process.pid) rmSync(paths.lock, { force: true });
       };
       return replacedStale === undefined ? { ok: true, release } : { ok: true, release, replacedStale };
     }
-    const holder = readLockPid(paths.lock);
-    if (holder !== undefined && ownerAlive(holder, paths.lock, isAlive)) return refusal(holder, paths);
-    replacedStale = holder ?? replacedStale;
+    const holder = readLock(paths.lock);
+    if (holder.pid !== undefined && ownerAlive(holder, paths.lock, isAlive))
+      return refusal(holder.pid, paths);
+    replacedStale = holder.pid ?? replacedStale;
     rmSync(paths.lock, { force: true });
   }
   throw new Error(`could not take ${paths.lock}: it keeps reappearing (another daemon starting?)`);

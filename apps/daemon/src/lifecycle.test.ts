@@ -19,7 +19,9 @@ import {
   startDaemon,
   type TerminalProcess,
   tempHome,
+  withUnrelatedProcess,
   writeConfig,
+  writeStaleDaemonFiles,
 } from "./test-support";
 
 // Daemons boot as subprocesses; a loaded machine needs more than the default 5 s.
@@ -69,27 +71,32 @@ describe("single instance", () => {
 
   test("a stale daemon.json and lock of a dead pid are replaced", async () => {
     const home = await tempHome();
-    const pid = await deadPid();
-    writeFileSync(join(home, "daemon.lock"), `${pid}\n`);
-    writeFileSync(
-      join(home, "daemon.json"),
-      JSON.stringify({
-        pid,
-        version: "0.0.1",
-        httpPort: 1,
-        wsPort: 2,
-        host: "127.0.0.1",
-        token: "old",
-        startedAt: "x",
-      }),
-    );
+    await writeStaleDaemonFiles(home, await deadPid());
     const d = await start(home);
     expect(d.info.pid).toBe(d.proc.pid as number);
     expect(d.info.token).not.toBe("old");
-    expect(readFileSync(join(home, "daemon.lock"), "utf8").trim()).toBe(String(d.proc.pid));
+    expect(readFileSync(join(home, "daemon.lock"), "utf8").split("\n")[0]).toBe(String(d.proc.pid));
     expect((await d.api("/health")).status).toBe(200);
     expect(await d.stop()).toBe(0);
   });
+});
+
+describe("reused pids", () => {
+  test.if(process.platform === "linux")(
+    "a lock and daemon.json whose pid now belongs to an unrelated live process are replaced",
+    async () => {
+      const home = await tempHome();
+      // As after a power loss: the files name a pid that another process has by now.
+      await withUnrelatedProcess(async (unrelated) => {
+        await writeStaleDaemonFiles(home, unrelated.pid, "an-earlier-boot/777");
+        const d = await start(home);
+        expect(d.info.pid).toBe(d.proc.pid as number);
+        expect(d.info.processKey).toBeDefined();
+        expect(unrelated.exitCode).toBeNull();
+        expect(await d.stop()).toBe(0);
+      });
+    },
+  );
 });
 
 describe("bad configuration", () => {

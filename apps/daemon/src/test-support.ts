@@ -278,3 +278,31 @@ export function spawnOnTerminal(cmd: string[], env: Record<string, string | unde
     },
   };
 }
+
+/**
+ * Writes what a daemon that is gone leaves behind: `daemon.lock` and `daemon.json` naming `pid` (with
+ * `processKey` when given, as a daemon of an earlier boot would have).
+ */
+export async function writeStaleDaemonFiles(home: string, pid: number, processKey?: string): Promise<void> {
+  await writeFile(join(home, "daemon.lock"), `${pid}\n${processKey ?? ""}\n`);
+  const info = {
+    pid,
+    version: "0.0.1",
+    httpPort: 1,
+    wsPort: 2,
+    host: "127.0.0.1",
+    token: "old",
+    startedAt: "x",
+  };
+  await writeFile(join(home, "daemon.json"), JSON.stringify(processKey ? { ...info, processKey } : info));
+}
+
+/** Runs `fn` with a live process that is not a daemon (a `sleep`), which is killed afterwards. */
+export async function withUnrelatedProcess<T>(fn: (proc: Subprocess) => Promise<T>): Promise<T> {
+  const proc = Bun.spawn(["sleep", "30"]);
+  try {
+    return await fn(proc);
+  } finally {
+    proc.kill();
+  }
+}
