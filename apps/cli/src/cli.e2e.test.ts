@@ -2,7 +2,14 @@
  * The real `dispatch` binary against a real daemon subprocess (free ports, temp data folder).
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { reap, startDaemon, tempHome, WsClient } from "@dispatch/daemon/test-support";
+import {
+  reap,
+  startDaemon,
+  tempHome,
+  WsClient,
+  withUnrelatedProcess,
+  writeStaleDaemonFiles,
+} from "@dispatch/daemon/test-support";
 import { findDaemon } from "@dispatch/discovery";
 import { withTimeout } from "@dispatch/testkit/wait";
 import { cliEnv, daemonForFile, MAIN, cli as runCli } from "./cli.test-support";
@@ -224,6 +231,24 @@ describe("when the daemon dies mid-answer", () => {
   });
 });
 
+describe("a stale daemon.json", () => {
+  test.if(process.platform === "linux")(
+    "stop-daemon never signals a process that merely reuses the pid it names",
+    async () => {
+      const stale = await tempHome();
+      await withUnrelatedProcess(async (unrelated) => {
+        await writeStaleDaemonFiles(stale, unrelated.pid, "an-earlier-boot/777");
+        const status = await cli(stale, ["status"]);
+        expect(status.code).toBe(3);
+        const stop = await cli(stale, ["stop-daemon"]);
+        expect(stop.code).toBe(0);
+        expect(stop.stdout).toContain("no dispatch daemon is running");
+        expect(unrelated.exitCode).toBeNull();
+      });
+    },
+  );
+});
+
 describe("without a running daemon", () => {
   test("status says so (exit 3); a client command starts one in the background; stop-daemon stops it", async () => {
     const fresh = await tempHome();
@@ -238,8 +263,10 @@ describe("without a running daemon", () => {
       expect(run.stdout).toContain("wake up");
       expect(findDaemon(fresh)).toBeDefined();
     } finally {
-      const stop = await cli(fresh, ["stop-daemon"]);
+      const pid = findDaemon(fresh)?.pid;
+      const stop = await cli(fresh, ["stop-daemon", "--json"]);
       expect(stop.code).toBe(0);
+      expect(JSON.parse(stop.stdout)).toEqual({ stopped: true, pid, home: fresh });
       expect(findDaemon(fresh)).toBeUndefined();
     }
   });

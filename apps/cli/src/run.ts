@@ -116,7 +116,8 @@ async function execute(command: Command, flags: GlobalFlags, io: CliIo): Promise
     case "stop-daemon": {
       const info = findDaemon(home);
       if (!info) {
-        print(`no dispatch daemon is running for ${home}`);
+        if (flags.json) printJson({ stopped: false, running: false, home });
+        else print(`no dispatch daemon is running for ${home}`);
         return EXIT.ok;
       }
       process.kill(info.pid, "SIGTERM");
@@ -124,7 +125,8 @@ async function execute(command: Command, flags: GlobalFlags, io: CliIo): Promise
       while (isPidAlive(info.pid) && Date.now() < deadline) await Bun.sleep(50);
       if (isPidAlive(info.pid))
         throw new CliError(`daemon (pid ${info.pid}) did not stop within 15 s`, EXIT.failed);
-      print(`stopped dispatch daemon (pid ${info.pid})`);
+      if (flags.json) printJson({ stopped: true, pid: info.pid, home });
+      else print(`stopped dispatch daemon (pid ${info.pid})`);
       return EXIT.ok;
     }
     default:
