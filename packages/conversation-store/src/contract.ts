@@ -35,6 +35,10 @@ export type StoreErrorCode =
   | "STORE_UNKNOWN_TURN"
   | "STORE_TURN_EXISTS"
   | "STORE_UNKNOWN_PERMISSION_REQUEST"
+  /** A `dequeue` id that is not (or no longer) queued in the conversation: nothing was written. */
+  | "STORE_UNKNOWN_QUEUED_MESSAGE"
+  /** enqueueMessage with a message id already queued or already in the conversation's log. */
+  | "STORE_MESSAGE_EXISTS"
   | "STORE_WRITE_FAILED"
   /** SQLite could not read the rows (a damaged file: SQLITE_CORRUPT, an I/O error). */
   | "STORE_READ_FAILED";
@@ -116,6 +120,16 @@ export interface AppendMessage {
   role: Role;
   chunks: Chunk[];
   turnId?: string;
+}
+
+/** Options of appendStep. */
+export interface AppendOptions {
+  /**
+   * Queued messages (ids of this conversation's queue) the step delivers: they leave the queue in the
+   * step's transaction, so a message is either still queued or in the log, never both and never
+   * neither. One that is not queued fails the step with STORE_UNKNOWN_QUEUED_MESSAGE.
+   */
+  dequeue?: string[];
 }
 
 export interface AppendResult {
@@ -278,6 +292,21 @@ export interface WorkspacePatch {
   defaultCwd?: string | null;
 }
 
+/** A message waiting for a running turn (the durable queue). */
+export interface QueueMessageInput {
+  conversationId: string;
+  messageId: string;
+  text: string;
+  /** The workspace the sender named, if any (kept as sent). */
+  workspaceId?: string;
+  createdAt: number;
+}
+
+export interface QueuedMessageRecord extends QueueMessageInput {
+  /** Arrival order within the conversation's queue (1-based, increasing; gaps after removals). */
+  position: number;
+}
+
 export interface RecoveryReport {
   conversationsReset: number;
   turnsInterrupted: number;
@@ -305,6 +334,7 @@ export interface ConversationStore {
     conversationId: string,
     messages: AppendMessage[],
     init?: Omit<ConversationInit, "id">,
+    opts?: AppendOptions,
   ): Result<AppendResult>;
   /** The raw log, served by the (conversation_id, seq) primary key. */
   readWindow(conversationId: string, query?: WindowQuery): Result<ConversationWindow>;
@@ -342,6 +372,22 @@ export interface ConversationStore {
   ): Result<PermissionRequestRecord>;
   listPendingPermissionRequests(conversationId: string): PermissionRequestRecord[];
 
+  // ── the message queue ──
+  /**
+   * Queues a message at the end of an existing conversation's queue; durable once this returns ok.
+   * Fails with STORE_UNKNOWN_CONVERSATION, STORE_MESSAGE_EXISTS (id queued or in the log) or
+   * STORE_INVALID_INPUT. Delivery is appendStep's `dequeue`.
+   */
+  enqueueMessage(input: QueueMessageInput): Result<QueuedMessageRecord>;
+  /** Removes a queued message (a cancel); the value says whether it was queued. */
+  removeQueuedMessage(conversationId: string, messageId: string): Result<boolean>;
+  /** Empties a conversation's queue (closing it); the value is how many were removed. */
+  clearQueuedMessages(conversationId: string): Result<number>;
+  /** One conversation's queue in arrival order. */
+  listQueuedMessages(conversationId: string): QueuedMessageRecord[];
+  /** Every queued message, by conversation then arrival order (boot rebuilds its queues from it). */
+  listAllQueuedMessages(): QueuedMessageRecord[];
+
   // ── workspaces ──
   listWorkspaces(): Workspace[];
   getWorkspace(id: string): Workspace | undefined;
@@ -353,7 +399,7 @@ export interface ConversationStore {
   // ── lifecycle ──
   /**
    * Boot recovery: active/queued conversations become idle, running turns become interrupted,
-   * pending permission requests expire. Idempotent.
+   * pending permission requests expire. Queued messages are left alone. Idempotent.
    */
   recover(): RecoveryReport;
   close(): void;

@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from "@dispatch/kernel";
 import type { Chunk, StoredChunk } from "@dispatch/protocol/types";
 import type {
   AppendMessage,
+  AppendOptions,
   AppendResult,
   CompactionInput,
   CompactionResult,
@@ -31,6 +32,7 @@ import { DEFAULT_WORKSPACE_ID } from "./contract";
 import { decodeCursor } from "./cursor";
 import { listPage } from "./list";
 import { appendMessages, copyRange } from "./log-writes";
+import { dequeueMessages, QueueTable } from "./queue-table";
 import { type LogRow, reconcile } from "./reconcile";
 import { fail, ok, unknownConversation } from "./result";
 import { type ChunkRow, type ConversationRow, decodeChunk, toRecord } from "./rows";
@@ -39,6 +41,7 @@ import { SideTables } from "./side-tables";
 import { prepareStatements, type Statements } from "./statements";
 import { titleFromStep } from "./title";
 import {
+  AppendOptionsSchema,
   AppendStepSchema,
   CompactionSchema,
   ConversationInitSchema,
@@ -84,6 +87,7 @@ export class SqliteConversationStore implements ConversationStore {
   readonly #now: () => number;
   readonly #tx: { immediate: (fn: () => unknown) => unknown };
   readonly #side: SideTables;
+  readonly #queue: QueueTable;
   #closed = false;
 
   constructor(db: Database, options: Omit<ConversationStoreOptions, "path"> = {}) {
@@ -93,6 +97,7 @@ export class SqliteConversationStore implements ConversationStore {
     this.#now = options.now ?? Date.now;
     this.#tx = db.transaction((fn: () => unknown) => fn());
     this.#side = new SideTables(this.#s, this.#now, (fn) => this.#write(fn));
+    this.#queue = new QueueTable(this.#s, (fn) => this.#write(fn));
   }
 
   /**
@@ -218,6 +223,7 @@ export class SqliteConversationStore implements ConversationStore {
     conversationId: string,
     messages: AppendMessage[],
     init: Omit<ConversationInit, "id"> = {},
+    opts: AppendOptions = {},
   ): Result<AppendResult> {
     const id = parseInput(IdSchema, conversationId, "appendStep conversationId");
     if (!id.ok) return id;
@@ -225,10 +231,14 @@ export class SqliteConversationStore implements ConversationStore {
     if (!step.ok) return step;
     const settings = parseInput(InitWithoutIdSchema, init, `appendStep "${conversationId}" init`);
     if (!settings.ok) return settings;
+    const options = parseInput(AppendOptionsSchema, opts, `appendStep "${conversationId}" opts`);
+    if (!options.ok) return options;
     return this.#write(() => {
       const title = titleFromStep(step.value);
       const conv =
         this.#row(conversationId) ?? this.#insert({ ...settings.value, id: conversationId }, title);
+      const dequeued = dequeueMessages(this.#s, conversationId, options.value.dequeue ?? [], "appendStep");
+      if (!dequeued.ok) return dequeued;
       return appendMessages(this.#s, conv, step.value, { title, at: this.#now(), what: "appendStep" });
     });
   }
@@ -363,7 +373,7 @@ export class SqliteConversationStore implements ConversationStore {
     });
   }
 
-  // ── turns, permission requests, workspaces ──
+  // ── turns, permission requests, the message queue, workspaces ──
 
   beginTurn: SideTables["beginTurn"] = (t) => this.#side.beginTurn(t);
   endTurn: SideTables["endTurn"] = (id, end) => this.#side.endTurn(id, end);
@@ -374,6 +384,11 @@ export class SqliteConversationStore implements ConversationStore {
     this.#side.resolvePermissionRequest(id, d, at);
   listPendingPermissionRequests: SideTables["listPendingPermissionRequests"] = (id) =>
     this.#side.listPendingPermissionRequests(id);
+  enqueueMessage: QueueTable["enqueueMessage"] = (m) => this.#queue.enqueueMessage(m);
+  removeQueuedMessage: QueueTable["removeQueuedMessage"] = (c, m) => this.#queue.removeQueuedMessage(c, m);
+  clearQueuedMessages: QueueTable["clearQueuedMessages"] = (c) => this.#queue.clearQueuedMessages(c);
+  listQueuedMessages: QueueTable["listQueuedMessages"] = (c) => this.#queue.listQueuedMessages(c);
+  listAllQueuedMessages: QueueTable["listAllQueuedMessages"] = () => this.#queue.listAllQueuedMessages();
   listWorkspaces: SideTables["listWorkspaces"] = () => this.#side.listWorkspaces();
   getWorkspace: SideTables["getWorkspace"] = (id) => this.#side.getWorkspace(id);
   createWorkspace: SideTables["createWorkspace"] = (w) => this.#side.createWorkspace(w);

@@ -14,6 +14,7 @@ import type {
   ConversationRecord,
   PermissionRequestRecord,
   PermissionRequestStatus,
+  QueuedMessageRecord,
   TurnRecord,
   TurnStatus,
   Workspace,
@@ -66,6 +67,15 @@ export interface PermissionRow {
   status: PermissionRequestStatus;
   created_at: number;
   resolved_at: number | null;
+}
+
+export interface QueuedRow {
+  conversation_id: string;
+  message_id: string;
+  text: string;
+  workspace_id: string | null;
+  created_at: number;
+  position: number;
 }
 
 export interface WorkspaceRow {
@@ -144,6 +154,19 @@ export function toPermission(r: PermissionRow): PermissionRequestRecord {
   };
   if (r.resolved_at !== null) p.resolvedAt = r.resolved_at;
   return p;
+}
+
+/** Pure. */
+export function toQueued(r: QueuedRow): QueuedMessageRecord {
+  const q: QueuedMessageRecord = {
+    conversationId: r.conversation_id,
+    messageId: r.message_id,
+    text: r.text,
+    createdAt: r.created_at,
+    position: r.position,
+  };
+  if (r.workspace_id !== null) q.workspaceId = r.workspace_id;
+  return q;
 }
 
 /** Pure. */

@@ -35,6 +35,7 @@ describe("openDatabase", () => {
         "conversations",
         "messages",
         "permission_requests",
+        "queued_messages",
         "turns",
         "workspaces",
       ]);

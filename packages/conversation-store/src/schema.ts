@@ -106,7 +106,29 @@ CREATE INDEX permission_requests_pending ON permission_requests (conversation_id
   WHERE status = 'pending';
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }];
+/**
+ * v2: the durable message queue. Messages a user sent while a turn was running wait here until they
+ * are delivered (as steering or at the start of a turn), so a crash cannot drop an acknowledged one.
+ * Delivery deletes the row in the same transaction that appends the message to the log. `position`
+ * orders a conversation's queue (arrival order) and is served by the unique index.
+ */
+const V2 = `
+CREATE TABLE queued_messages (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id),
+  message_id      TEXT NOT NULL,
+  text            TEXT NOT NULL CHECK (text <> ''),
+  workspace_id    TEXT,
+  created_at      INTEGER NOT NULL,
+  position        INTEGER NOT NULL CHECK (position >= 1),
+  PRIMARY KEY (conversation_id, message_id)
+) STRICT, WITHOUT ROWID;
+CREATE UNIQUE INDEX queued_messages_order ON queued_messages (conversation_id, position);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, up: V1 },
+  { version: 2, up: V2 },
+];
 
 /** The schema version this build writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

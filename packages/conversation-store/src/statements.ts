@@ -3,7 +3,15 @@
  * nullable parameters (`:x IS NULL OR …`) so that each query is one static, cached statement.
  */
 import type { Database } from "bun:sqlite";
-import type { ChunkRow, ConversationRow, HistoryRow, PermissionRow, TurnRow, WorkspaceRow } from "./rows";
+import type {
+  ChunkRow,
+  ConversationRow,
+  HistoryRow,
+  PermissionRow,
+  QueuedRow,
+  TurnRow,
+  WorkspaceRow,
+} from "./rows";
 
 type Params = Record<string, string | number | boolean | bigint | null>;
 
@@ -124,6 +132,21 @@ export function prepareStatements(db: Database) {
     expirePermissions: q(
       "UPDATE permission_requests SET status = 'expired', resolved_at = :now WHERE status = 'pending'",
     ),
+
+    // the message queue
+    insertQueued: q<QueuedRow>(
+      `INSERT INTO queued_messages (conversation_id, message_id, text, workspace_id, created_at, position)
+       VALUES (:id, :messageId, :text, :workspace, :createdAt,
+         (SELECT coalesce(max(position), 0) + 1 FROM queued_messages WHERE conversation_id = :id))
+       RETURNING *`,
+    ),
+    queuedExists: q<{ one: 1 }>(
+      "SELECT 1 AS one FROM queued_messages WHERE conversation_id = :id AND message_id = :messageId",
+    ),
+    deleteQueued: q("DELETE FROM queued_messages WHERE conversation_id = :id AND message_id = :messageId"),
+    clearQueued: q1("DELETE FROM queued_messages WHERE conversation_id = ?1"),
+    queuedOf: q1<QueuedRow>("SELECT * FROM queued_messages WHERE conversation_id = ?1 ORDER BY position"),
+    allQueued: db.prepare<QueuedRow, []>("SELECT * FROM queued_messages ORDER BY conversation_id, position"),
 
     // workspaces
     workspaces: db.prepare<WorkspaceRow, []>("SELECT * FROM workspaces ORDER BY id = 'default' DESC, id"),

@@ -68,7 +68,7 @@ export function fill(store: TestStore, id: string, n: number): void {
 
 export const seqs = (chunks: { seq: number }[]) => chunks.map((c) => c.seq);
 
-/** Every row of the log tables, read through a separate read-only connection. */
+/** Every row of the log tables and the queue, read through a separate read-only connection. */
 export function snapshot(file: string) {
   const db = new Database(file, { readonly: true });
   try {
@@ -76,6 +76,7 @@ export function snapshot(file: string) {
       chunks: db.query("SELECT * FROM chunks ORDER BY conversation_id, seq").all(),
       messages: db.query("SELECT * FROM messages ORDER BY conversation_id, message_id").all(),
       conversations: db.query("SELECT * FROM conversations ORDER BY id").all(),
+      queued: db.query("SELECT * FROM queued_messages ORDER BY conversation_id, position").all(),
     };
   } finally {
     db.close();

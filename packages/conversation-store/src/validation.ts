@@ -106,6 +106,21 @@ export const SavePermissionRequestSchema = z.object({
   createdAt: time,
 });
 
+export const QueueMessageSchema = z.object({
+  conversationId: IdSchema,
+  messageId: IdSchema,
+  text: nonEmpty,
+  workspaceId: WorkspaceIdSchema.optional(),
+  createdAt: time,
+});
+
+export const AppendOptionsSchema = z.strictObject({
+  dequeue: z
+    .array(IdSchema)
+    .refine((ids) => new Set(ids).size === ids.length, "message ids must be distinct")
+    .optional(),
+});
+
 export const WorkspaceInputSchema = z.object({
   id: WorkspaceIdSchema,
   title: z.string().optional(),
