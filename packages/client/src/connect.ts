@@ -14,6 +14,7 @@ export class DaemonNotRunningError extends Error {
 export interface DaemonConnection {
   home: string;
   info: DaemonInfo;
+  /** Re-reads `daemon.json` before every request (a restarted daemon has a new token, maybe new ports). */
   http: DispatchHttpClient;
   /** A socket that re-reads `daemon.json` before every reconnect (a restarted daemon has a new token). */
   socket(opts?: Omit<SocketOptions, "endpoint">): DispatchSocket;
@@ -30,7 +31,14 @@ export function connectToDaemon(
   return {
     home,
     info,
-    http: new DispatchHttpClient({ baseUrl: urls.http, token: info.token }),
+    http: new DispatchHttpClient({
+      baseUrl: urls.http,
+      token: info.token,
+      locate: () => {
+        const latest = findDaemon(home);
+        return latest && { baseUrl: daemonUrls(latest).http, token: latest.token };
+      },
+    }),
     socket: (socketOpts = {}) =>
       new DispatchSocket({
         ...socketOpts,

@@ -42,6 +42,11 @@ export interface HttpClientOptions {
   baseUrl: string;
   token?: string;
   fetch?: typeof fetch;
+  /**
+   * Called before every request: where the daemon is now (a restarted daemon may have a new port and
+   * token). Undefined keeps the last known endpoint.
+   */
+  locate?: () => { baseUrl: string; token?: string } | undefined;
 }
 
 export interface ChatStream {
@@ -54,14 +59,21 @@ const enc = encodeURIComponent;
 
 /** Typed client for the HTTP API (PROTOCOL.md §6). */
 export class DispatchHttpClient {
-  readonly baseUrl: string;
-  private readonly token: string | undefined;
+  private base: string;
+  private token: string | undefined;
   private readonly fetchImpl: typeof fetch;
+  private readonly locate: HttpClientOptions["locate"];
 
   constructor(opts: HttpClientOptions) {
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    this.base = opts.baseUrl.replace(/\/+$/, "");
     this.token = opts.token;
     this.fetchImpl = opts.fetch ?? fetch;
+    this.locate = opts.locate;
+  }
+
+  /** The daemon's base URL as of the last request. */
+  get baseUrl(): string {
+    return this.base;
   }
 
   health(): Promise<HealthResponse> {
@@ -168,13 +180,18 @@ export class DispatchHttpClient {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<Response> {
+    const where = this.locate?.();
+    if (where) {
+      this.base = where.baseUrl.replace(/\/+$/, "");
+      this.token = where.token;
+    }
     const headers: Record<string, string> = {};
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const init: RequestInit = { method, headers };
     if (body !== undefined) init.body = JSON.stringify(body);
     if (signal) init.signal = signal;
-    const res = await this.fetchImpl(`${this.baseUrl}${path}`, init);
+    const res = await this.fetchImpl(`${this.base}${path}`, init);
     if (res.ok) return res;
     let message = `${method} ${path} failed with HTTP ${res.status}`;
     let code: string | undefined;

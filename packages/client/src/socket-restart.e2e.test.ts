@@ -35,11 +35,12 @@ function recorder<T>() {
   };
 }
 
-test("a daemon restart mid-turn: the aborted turn ends once, the socket finds the new daemon, the next turn streams once", async () => {
+test("a daemon restart mid-turn: the aborted turn ends once, the socket and the HTTP client find the new daemon, the next turn streams once", async () => {
   const home = await tempHome();
   const first = await startDaemon(home);
   daemons.push(first);
-  const socket = connectToDaemon({ home }).socket({ backoff: { baseMs: 20, maxMs: 200 } });
+  const conn = connectToDaemon({ home });
+  const socket = conn.socket({ backoff: { baseMs: 20, maxMs: 200 } });
   const states = recorder<string>();
   socket.onState((s) => states.push(s));
   await socket.connect();
@@ -87,12 +88,11 @@ test("a daemon restart mid-turn: the aborted turn ends once, the socket finds th
 
   // What the consumer assembled is exactly what the daemon persisted, across both daemons.
   const text = numbered.map((s) => (s.event.type === "text-delta" ? s.event.delta : "")).join("");
-  const history = (await (await second.api(`/conversations/${conversationId}`)).json()) as {
-    chunks: { role: string; chunk: { type: string; text?: string } }[];
-  };
+  // The connection's HTTP client follows the daemon to its new port and token too.
+  const history = await conn.http.readConversation(conversationId);
+  expect(conn.http.baseUrl).toBe(second.base);
   const stored = history.chunks
-    .filter((c) => c.role === "assistant" && c.chunk.type === "text")
-    .map((c) => c.chunk.text)
+    .flatMap((c) => (c.role === "assistant" && c.chunk.type === "text" ? [c.chunk.text] : []))
     .join("");
   expect(text).toBe(stored);
   expect(text).toContain("after the restart");
