@@ -68,7 +68,7 @@ export function renderEvent(event: AgentEvent, state: RenderState, opts: RenderO
         stderr: `${breakLine}${yellow(color, `? ${event.toolName} needs permission: ${event.reason}`)}\n`,
       };
     case "permission-resolved":
-      return { stderr: dim(color, `  permission ${event.decision}\n`) };
+      return { stderr: `${dim(color, `  permission ${event.decision}`)}\n` };
     case "provider-retry":
       return {
         stderr: `${breakLine}${yellow(color, `↻ retry ${event.attempt} in ${event.delayMs} ms: ${event.message}`)}\n`,
@@ -86,7 +86,7 @@ export function renderEvent(event: AgentEvent, state: RenderState, opts: RenderO
       state.mode = "start";
       state.openLine = false;
       if (event.reason !== "stop" && event.reason !== "tool-calls") {
-        out.stderr = dim(color, `[turn ended: ${event.reason}]\n`);
+        out.stderr = `${dim(color, `[turn ended: ${event.reason}]`)}\n`;
       }
       return out;
     }
