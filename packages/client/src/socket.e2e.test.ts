@@ -32,6 +32,14 @@ test("a daemon-side disconnect mid-turn loses and duplicates nothing", async () 
   const states: string[] = [];
   socket.onState((s) => states.push(s));
   await socket.connect();
+  // A watched surface is subscribed again on the new connection: its spec arrives once per connection.
+  const surfaceSpecs = Promise.withResolvers<void>();
+  let specs = 0;
+  socket.onMessage((msg) => {
+    if (msg.type === "surface" && msg.spec.id === "loaded-extensions" && ++specs === 2)
+      surfaceSpecs.resolve();
+  });
+  await socket.subscribeSurface("loaded-extensions");
 
   const conversationId = crypto.randomUUID();
   const seen: { event: AgentEvent; n: number | undefined }[] = [];
@@ -55,6 +63,7 @@ test("a daemon-side disconnect mid-turn loses and duplicates nothing", async () 
   expect(proxy.cutAll()).toBeGreaterThan(0);
   cutDone = true;
   await withTimeout(sealed.promise, 30_000, "turn-sealed after the reconnect");
+  await withTimeout(surfaceSpecs.promise, 15_000, "the surface's spec again after the reconnect");
   socket.close();
 
   expect(cutDone).toBe(true);
