@@ -59,7 +59,7 @@ if (import.meta.main) await main();
 async function main(): Promise<void> {
   await stage("lint", ["bun", "x", "biome", "check", "."]);
   await stage("typecheck", ["bun", "x", "tsc", "--noEmit", "-p", "tsconfig.json"]);
-  const testOutput = await stage("test", ["bun", "test"], true);
+  const testOutput = await stage("test", ["bun", "test", "--timeout", "30000"], true);
   if (await Bun.file("bench/run.ts").exists()) await stage("bench:quick", ["bun", "bench/run.ts", "--quick"]);
   printSummary(testOutput);
 }
