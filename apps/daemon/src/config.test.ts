@@ -182,3 +182,29 @@ describe("loadConfig", () => {
     expect(r).toEqual({ ok: false, errors: [`${path}: ws.port: expected integer 0..65535`] });
   });
 });
+
+test("shell commands never get provider keys: apiKeyEnv names join the default scrub list", () => {
+  const file = parseConfigFile(
+    "f.toml",
+    `[providers.credentials.corp]\nkind = "openai-compatible"\nbaseUrl = "http://127.0.0.1:9/v1"\napiKeyEnv = "CORP_LLM_KEY"\n`,
+  );
+  expect(file.ok).toBe(true);
+  if (!file.ok) return;
+  const r = resolveConfig(file.value, {});
+  if (!r.ok) throw new Error(r.errors.join("\n"));
+  const scrub = (hostConfig(r.config, "t")["tool-run-shell"] as { scrubEnv: string[] }).scrubEnv;
+  expect(scrub).toContain("CORP_LLM_KEY");
+  expect(scrub).toContain("DISPATCH_TOKEN");
+  // An explicit list is kept, and the credential's variable is still added.
+  const own = parseConfigFile(
+    "f.toml",
+    `[tool-run-shell]\nscrubEnv = ["MY_SECRET"]\n[providers.credentials.corp]\nkind = "anthropic"\napiKeyEnv = "CORP_LLM_KEY"\n`,
+  );
+  if (!own.ok) throw new Error(own.errors.join("\n"));
+  const r2 = resolveConfig(own.value, {});
+  if (!r2.ok) throw new Error(r2.errors.join("\n"));
+  expect((hostConfig(r2.config, "t")["tool-run-shell"] as { scrubEnv: string[] }).scrubEnv).toEqual([
+    "MY_SECRET",
+    "CORP_LLM_KEY",
+  ]);
+});

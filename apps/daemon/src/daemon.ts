@@ -11,7 +11,7 @@ import packageJson from "../package.json";
 import { DAEMON_USAGE, parseDaemonArgs } from "./args";
 import { type DaemonConfig, loadConfig } from "./config";
 import { DaemonError, type RunDaemonOptions, type RunningDaemon } from "./contract";
-import { daemonExtensions, hostConfig } from "./extensions";
+import { credentialKeyEnvNames, daemonExtensions, hostConfig } from "./extensions";
 import { acquireInstanceLock, type LockResult, removeDaemonInfo, writeDaemonInfo } from "./instance";
 import { createDaemonLogger, type DaemonLogger } from "./logger";
 import { currentHome, type DaemonPaths, daemonPaths } from "./paths";
@@ -34,7 +34,7 @@ export function knownSecrets(
   token: string,
   env: Record<string, string | undefined>,
 ): string[] {
-  const secrets = [token, ...SECRET_ENV.map((k) => env[k] ?? "")];
+  const secrets = [token, ...[...SECRET_ENV, ...credentialKeyEnvNames(config)].map((k) => env[k] ?? "")];
   const credentials = (config.sections.providers?.credentials ?? {}) as Record<string, { apiKey?: unknown }>;
   for (const c of Object.values(credentials)) if (typeof c?.apiKey === "string") secrets.push(c.apiKey);
   // Very short values would scrub ordinary words out of log lines; real keys are long.
@@ -177,6 +177,9 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
     extensions: daemonExtensions({ database: paths.database, env, version: DAEMON_VERSION }),
     config: hostConfig(config, token),
     logger,
+    // Each extension's cleanup gets a slice of HOST_STOP_MS, so one that hangs cannot starve the rest
+    // (the database closes last).
+    disposeTimeoutMs: 500,
   });
   let transports: { http: HttpTransport; ws: WsTransport };
   try {

@@ -3,7 +3,7 @@ import type { Extension } from "@dispatch/kernel";
 import { providersExtension } from "@dispatch/providers";
 import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { surfaceRegistryExtension } from "@dispatch/surface-registry";
-import { toolsExtensions } from "@dispatch/tools";
+import { DEFAULT_SCRUBBED_ENV, toolsExtensions } from "@dispatch/tools";
 import { httpTransportExtension } from "@dispatch/transport-http";
 import { transportWsExtension } from "@dispatch/transport-ws";
 import type { DaemonConfig } from "./config";
@@ -30,6 +30,13 @@ export function daemonExtensions(opts: {
  * transports get the same bind address, origins and token; extension sections of the file pass through.
  */
 export function hostConfig(config: DaemonConfig, token: string): Record<string, unknown> {
+  const runShell = config.sections["tool-run-shell"] ?? {};
+  const scrubEnv = [
+    ...new Set([
+      ...((runShell.scrubEnv as string[] | undefined) ?? DEFAULT_SCRUBBED_ENV),
+      ...credentialKeyEnvNames(config),
+    ]),
+  ];
   const connection = {
     host: config.host,
     token,
@@ -47,5 +54,18 @@ export function hostConfig(config: DaemonConfig, token: string): Record<string, 
       ...(config.httpPort > 0 ? { httpPort: config.httpPort } : {}),
     },
     "transport-http": { ...config.http, ...connection, port: config.httpPort },
+    // Shell commands never see the daemon's credentials, including keys named by `apiKeyEnv`.
+    "tool-run-shell": { ...runShell, scrubEnv },
   };
+}
+
+/** Pure: the environment variables that hold provider keys according to the config file (`apiKeyEnv`). */
+export function credentialKeyEnvNames(config: DaemonConfig): string[] {
+  const credentials = (config.sections.providers?.credentials ?? {}) as Record<
+    string,
+    { apiKeyEnv?: unknown }
+  >;
+  return Object.values(credentials)
+    .map((c) => c?.apiKeyEnv)
+    .filter((name): name is string => typeof name === "string" && name.length > 0);
 }

@@ -4,6 +4,7 @@ import { errorResponse, failureFrom, internalFailure, statusForCode } from "./er
 
 test("statusForCode maps service and protocol codes", () => {
   expect(statusForCode("ORCH_TURN_RUNNING")).toBe(409);
+  expect(statusForCode("ORCH_QUEUE_FULL")).toBe(429);
   expect(statusForCode("ORCH_CONVERSATION_CLOSED")).toBe(409);
   expect(statusForCode("STORE_UNKNOWN_CONVERSATION")).toBe(404);
   expect(statusForCode("ORCH_UNKNOWN_PERMISSION_REQUEST")).toBe(404);
