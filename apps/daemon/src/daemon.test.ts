@@ -75,6 +75,17 @@ test("alreadyRunningMessage and banner", () => {
   });
   expect(text).toContain("model  default/llama3\n");
   expect(text).not.toContain("offline");
+  const broken = banner({
+    version: "1.0.0",
+    pid: 1,
+    home: "/h",
+    httpUrl: "http://127.0.0.1:1",
+    wsUrl: "ws://127.0.0.1:2",
+    defaultModel: "ollama/",
+    defaultModelProblem: 'credential "ollama" offers no models',
+    logFile: "/h/logs/daemon.log",
+  });
+  expect(broken).toContain('model  ollama/ — unusable: credential "ollama" offers no models\n');
 });
 
 test("knownSecrets: the token, provider keys from the environment and from the config file", () => {

@@ -58,9 +58,12 @@ export function banner(b: {
   httpUrl: string;
   wsUrl: string;
   defaultModel: string | undefined;
+  /** Why the default model cannot be resolved (e.g. its credential listed no models). */
+  defaultModelProblem?: string;
   logFile: string;
 }): string {
   let model = b.defaultModel ?? "none (the providers extension is not running)";
+  if (b.defaultModelProblem) model += ` — unusable: ${b.defaultModelProblem}`;
   if (b.defaultModel?.startsWith("local/")) {
     model +=
       " — the offline local model (configure a provider: DISPATCH_BASE_URL + DISPATCH_MODEL, or [providers] in dispatch.toml)";
@@ -279,8 +282,13 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
       `cannot write ${paths.daemonJson}: ${e instanceof Error ? e.message : String(e)}`,
     );
   }
-  const defaultModel = host.tryGet(ModelCatalog)?.defaultModel();
+  const catalog = host.tryGet(ModelCatalog);
+  const defaultModel = catalog?.defaultModel();
+  const resolved = defaultModel === undefined ? undefined : catalog?.resolve(defaultModel);
+  const defaultModelProblem = resolved && !resolved.ok ? resolved.error.message : undefined;
   logger.info("ready", { httpPort: http.port, wsPort: ws.port, host: config.host, defaultModel });
+  if (defaultModelProblem)
+    logger.warn("the default model cannot be used", { defaultModel, problem: defaultModelProblem });
   (opts.out ?? ((t: string) => process.stdout.write(t)))(
     banner({
       version: DAEMON_VERSION,
@@ -289,6 +297,7 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
       httpUrl: http.url,
       wsUrl: ws.url,
       defaultModel,
+      ...(defaultModelProblem ? { defaultModelProblem } : {}),
       logFile: paths.logFile,
     }),
   );
