@@ -137,14 +137,21 @@ export interface ReplayEntry {
 export interface Orchestrator {
   /**
    * Persists the user message, emits `user-message` then `turn-start`, and runs the turn detached.
+   * Messages still queued for the conversation (left by a crash, or by a carry that could not start)
+   * go first: the user message is their texts and `message`, joined by blank lines.
    * Refuses with ORCH_TURN_RUNNING ("a turn is already generating for this conversation") while one runs.
    */
   startTurn(req: StartTurnRequest): Result<StartedTurn>;
   /**
    * Idle conversation: starts a turn with `text`. Running turn: queues `text`; it is delivered as a
    * `steering` message at the next tool-result boundary, or carried into a new turn when the turn ends.
-   * At shutdown, queued messages are written into the stopped turn (as `steering`) so they survive the
-   * restart in the history. At most `maxQueuedMessages` wait; more are refused with ORCH_QUEUE_FULL.
+   * The queue is durable: a message is in the store before enqueue returns ok, and leaves it only in
+   * the transaction that writes it into the log, so a crash neither loses nor duplicates it. At
+   * shutdown, queued messages are written into the stopped turn (as `steering`). After a crash they
+   * are restored at boot but not started unattended: they stay queued (listed and cancellable in the
+   * `message-queue` surface) and go first in the user message of the conversation's next turn.
+   * At most `maxQueuedMessages` wait; more are refused with ORCH_QUEUE_FULL. A store failure is
+   * ORCH_STORE_FAILED (nothing queued).
    */
   enqueue(conversationId: string, text: string, opts?: EnqueueOptions): Result<EnqueueResult>;
   cancelQueued(conversationId: string, messageId: string): CancelQueuedResult;

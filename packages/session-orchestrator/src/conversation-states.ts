@@ -1,4 +1,4 @@
-import type { ConversationStore } from "@dispatch/conversation-store";
+import type { ConversationStore, QueuedMessageRecord } from "@dispatch/conversation-store";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent, ConversationStatus, QueuedMessage } from "@dispatch/protocol/types";
 import {
@@ -78,6 +78,56 @@ export class ConversationStates {
     return s;
   }
 
+  /**
+   * Rebuilds the in-memory queues from the durable one (at boot, after the store's recovery). Messages
+   * a crash left queued are NOT started unattended: a turn on a paid model nobody is watching would
+   * surprise the user, who may also no longer want them. They stay queued, listed (and cancellable) in
+   * the `message-queue` surface, and go ahead of the next message when the conversation's next turn
+   * starts. Queues of closed conversations are dropped. Returns the number of messages restored.
+   */
+  restoreQueues(): number {
+    let rows: QueuedMessageRecord[];
+    try {
+      rows = this.deps.store.listAllQueuedMessages();
+    } catch (e) {
+      this.deps.logger.error("queued messages not restored (they stay in the store)", {
+        error: messageOf(e),
+      });
+      return 0;
+    }
+    const byConversation = new Map<string, QueuedMessageRecord[]>();
+    for (const row of rows) {
+      const list = byConversation.get(row.conversationId) ?? [];
+      list.push(row);
+      byConversation.set(row.conversationId, list);
+    }
+    let restored = 0;
+    let conversations = 0;
+    for (const [conversationId, queued] of byConversation) {
+      if (this.deps.store.getConversation(conversationId)?.status === "closed") {
+        const r = this.deps.store.clearQueuedMessages(conversationId);
+        if (!r.ok)
+          this.deps.logger.error("queue of a closed conversation not cleared", {
+            conversationId,
+            error: r.error.message,
+          });
+        continue;
+      }
+      const state = this.ensure(conversationId);
+      for (const m of queued)
+        state.queue.add({ messageId: m.messageId, text: m.text, createdAt: m.createdAt });
+      restored += queued.length;
+      conversations += 1;
+    }
+    if (restored > 0) {
+      this.deps.logger.info("queued messages restored; each goes with its conversation's next turn", {
+        conversations,
+        messages: restored,
+      });
+    }
+    return restored;
+  }
+
   values(): IterableIterator<ConversationState> {
     return this.states.values();
   }
@@ -96,11 +146,14 @@ export class ConversationStates {
     };
   }
 
-  /** Empties the queue; `refresh` also updates the status (not when the messages are being carried). */
-  takeQueue(state: ConversationState, refresh = true): QueuedMessage[] {
-    const drained = state.queue.drain();
-    if (drained.length > 0) this.queueChanged(state, refresh);
-    return drained;
+  /**
+   * Drops delivered messages from the mirror (the store dequeued them with the write that delivered
+   * them); `refresh` also updates the status (not when a turn that carries them is starting).
+   */
+  removeDelivered(state: ConversationState, delivered: readonly QueuedMessage[], refresh = true): void {
+    if (delivered.length === 0) return;
+    state.queue.remove(delivered.map((m) => m.messageId));
+    this.queueChanged(state, refresh);
   }
 
   queueChanged(state: ConversationState, refresh = true): void {

@@ -107,6 +107,9 @@ test("host.stop() keeps queued messages: written into the stopped turn, read by 
   expect(rec.of("steering")[0]).toMatchObject({ turnId, text: "and then this" });
 
   await using again = await boot();
+  // Written into the history and out of the durable queue in one transaction: not both, not neither.
+  expect(again.host.get(ConversationStore).listQueuedMessages(conversationId)).toEqual([]);
+  expect(again.orch.queue(conversationId)).toEqual([]);
   const stored = ok(again.host.get(ConversationStore).readWindow(conversationId)).chunks;
   expect(stored.at(-1)).toMatchObject({
     role: "user",

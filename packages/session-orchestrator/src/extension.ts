@@ -31,7 +31,8 @@ export interface SessionOrchestratorOptions {
 /**
  * Provides the `Orchestrator`. Needs the conversation store and the model catalog; uses the tool
  * registry, the permission gate and the surface registry when they are installed. On activation it runs
- * the store's boot recovery (conversations left active by a crash become idle, their turns interrupted).
+ * the store's boot recovery (conversations left active by a crash become idle, their turns interrupted)
+ * and restores the durable message queues (delivered with each conversation's next turn).
  * On shutdown it aborts every turn and waits until all are sealed.
  */
 export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = {}): Extension {

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import type { ProviderPart } from "@dispatch/providers";
 import { withTimeout } from "@dispatch/testkit";
 import { createPermissionGate, PermissionConfig } from "@dispatch/tools";
 import { cancelActionId, messageQueueSurface } from "./message-queue-surface";
 import {
-  aborted,
+  blockingTool,
   callTool,
+  gated,
   harness,
   ok,
   Recorder,
@@ -14,22 +14,6 @@ import {
   testTool,
   WAIT_MS,
 } from "./test-support";
-
-/** A model response that streams `first`, then waits for `release()` before finishing. */
-function gated(first: string, rest = " end") {
-  let release = () => {};
-  const released = new Promise<void>((r) => {
-    release = r;
-  });
-  const script = (req: { signal: AbortSignal }) =>
-    (async function* (): AsyncGenerator<ProviderPart> {
-      yield { type: "text-delta", delta: first };
-      await Promise.race([released, aborted(req.signal)]);
-      if (req.signal.aborted) throw new Error("aborted");
-      yield* say(rest);
-    })();
-  return { script, release };
-}
 
 /** The real permission gate, asking for every call of the `echo` test tool. */
 function askingGate() {
@@ -150,32 +134,18 @@ describe("orchestrator", () => {
 
   test("queue → steering: a message queued during a tool is delivered at the tool-result boundary", async () => {
     using h = harness();
-    let releaseTool = () => {};
-    const toolGate = new Promise<void>((r) => {
-      releaseTool = r;
-    });
-    let toolStarted = () => {};
-    const started = new Promise<void>((r) => {
-      toolStarted = r;
-    });
-    h.tools.register(
-      testTool("slow", async () => {
-        toolStarted();
-        await toolGate;
-        return { content: "slow done", isError: false };
-      }),
-    );
+    const tool = blockingTool(h);
     h.model.script(callTool("c1", "slow", { value: "x" }), say("adjusted"));
     const conversationId = crypto.randomUUID();
     const rec = new Recorder();
     h.orch.subscribe(conversationId, rec.listener);
     const { turnId } = ok(h.orch.startTurn({ conversationId, message: "start" }));
-    await withTimeout(started, WAIT_MS, "the slow tool to start");
+    await tool.running();
     const q = ok(h.orch.enqueue(conversationId, "also do Y"));
     expect(q.startedTurn).toBe(false);
     expect(q.queue.map((m) => m.text)).toEqual(["also do Y"]);
     expect(h.orch.status(conversationId)?.status).toBe("queued");
-    releaseTool();
+    tool.release();
     await rec.sealed(turnId);
     expect(rec.of("steering").map((e) => e.text)).toEqual(["also do Y"]);
     const types = rec.types;

@@ -50,6 +50,9 @@ import {
   userMessageChunks,
 } from "./turn-records";
 
+/** A turn request; `message: null` carries the queued messages alone. */
+type TurnRequest = Omit<StartTurnRequest, "message"> & { message: string | null };
+
 export interface OrchestratorDeps {
   store: ConversationStore;
   catalog: ModelCatalog;
@@ -90,6 +93,8 @@ export class OrchestratorService implements Orchestrator {
       emit: (e, p) => deps.emit(e, p),
       replayBufferLimit: deps.config.replayBufferLimit,
     });
+    // Messages a crash left queued wait for the conversation's next turn (see restoreQueues).
+    this.states.restoreQueues();
   }
 
   // ───────────────────────────── turns ─────────────────────────────
@@ -99,14 +104,23 @@ export class OrchestratorService implements Orchestrator {
     return r.ok ? { ok: true, value: { conversationId: r.value.conversationId, turnId: r.value.turnId } } : r;
   }
 
-  private begin(req: StartTurnRequest): Result<StartedTurn & { messageId: string }> {
+  /**
+   * Starts a turn whose user message is the conversation's queued messages (if any: they were sent
+   * first) followed by `req.message`; `message: null` starts one with the queued messages alone (the
+   * carry). The queued messages leave the durable queue in the transaction that appends the message.
+   */
+  private begin(req: TurnRequest): Result<StartedTurn & { messageId: string }> {
     if (this.shuttingDown) return fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down; no new turns");
-    if (typeof req.message !== "string" || req.message.trim() === "") {
+    if (req.message !== null && (typeof req.message !== "string" || req.message.trim() === "")) {
       return fail("ORCH_INVALID_REQUEST", "startTurn: message must be a non-empty string");
     }
     const conversationId = req.conversationId ?? crypto.randomUUID();
     const state = this.states.ensure(conversationId);
     if (state.turn) return fail("ORCH_TURN_RUNNING", "a turn is already generating for this conversation");
+    const queued = state.queue.list();
+    if (req.message === null && queued.length === 0) {
+      return fail("ORCH_INVALID_REQUEST", `conversation "${conversationId}" has no queued messages to carry`);
+    }
     const record = this.deps.store.getConversation(conversationId);
     if (record?.status === "closed" || state.closing) {
       return fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
@@ -126,12 +140,16 @@ export class OrchestratorService implements Orchestrator {
 
     const turnId = crypto.randomUUID();
     const messageId = crypto.randomUUID();
+    const text = joinQueued(req.message === null ? queued : [...queued, { text: req.message }]);
+    const dequeue = queued.map((m) => m.messageId);
     const appended = this.deps.store.appendStep(
       conversationId,
-      [{ messageId, role: "user", chunks: userMessageChunks(req), turnId }],
+      [{ messageId, role: "user", chunks: userMessageChunks({ ...req, message: text }), turnId }],
       initialSettings(req, modelName),
+      dequeue.length > 0 ? { dequeue } : {},
     );
     if (!appended.ok) return fail("ORCH_STORE_FAILED", appended.error.message);
+    this.states.removeDelivered(state, queued, false);
     const startedAt = this.now();
     const begun = this.deps.store.beginTurn({ turnId, conversationId, startedAt });
     if (!begun.ok)
@@ -152,7 +170,7 @@ export class OrchestratorService implements Orchestrator {
     state.turn = turn;
     state.hub.beginTurn(turnId);
     const base = { conversationId, turnId };
-    state.hub.publish({ ...base, type: "user-message", text: req.message });
+    state.hub.publish({ ...base, type: "user-message", text });
     state.hub.publish({ ...base, type: "turn-start" });
     this.deps.emit(TurnStarted, { conversationId, turnId });
     this.states.refreshStatus(state);
@@ -205,7 +223,8 @@ export class OrchestratorService implements Orchestrator {
           system: (this.deps.config.systemPrompt ?? DEFAULT_SYSTEM_PROMPT).replaceAll("{cwd}", opts.cwd),
           signal: turn.controller.signal,
           emit,
-          takeSteering: () => this.states.takeQueue(state),
+          pendingSteering: () => state.queue.list(),
+          steeringDelivered: (delivered) => this.states.removeDelivered(state, delivered),
         },
       );
     } catch (e) {
@@ -223,10 +242,10 @@ export class OrchestratorService implements Orchestrator {
       this.log.error("turn end not recorded", { conversationId, turnId, error: ended.error.message });
 
     // Queued messages are carried into a new turn unless the conversation is closing or the daemon stops.
-    const carried = state.closing || this.shuttingDown ? [] : this.states.takeQueue(state, false);
+    const carry = !state.closing && !this.shuttingDown && state.queue.size > 0;
     state.turn = undefined;
     // The status is written before `turn-sealed` (the last write) and announced after it.
-    const announce = carried.length === 0 && !state.closing ? this.states.persistStatus(state) : undefined;
+    const announce = !carry && !state.closing ? this.states.persistStatus(state) : undefined;
     emit({ conversationId, turnId, type: "turn-sealed" });
     state.hub.endTurn(turnId);
     // A listener of `turn-sealed` may have started the next turn, which announced its own status.
@@ -246,29 +265,37 @@ export class OrchestratorService implements Orchestrator {
       !state.turn &&
       shouldAutoCompact(outcome.lastInputTokens, model.info.contextWindow, this.deps.config.autoCompactShare);
     if (compact) this.startCompaction(state, this.deps.config.keepLastN, true);
-    if (carried.length > 0) this.carry(state, carried);
+    if (carry) this.carry(state);
     this.states.prune();
     return settled;
   }
 
   /**
    * Shutdown starts no new turn, so the queue cannot be carried. Its messages are written into the ending
-   * turn instead (as `steering`, before `done`): the restarted daemon finds them in the history, and the
-   * model reads them with the next message, rather than having them vanish with the process.
+   * turn instead (as `steering`, before `done`, dequeued in the same transaction): the restarted daemon
+   * finds them in the history and the model reads them with the next message. Should that write fail,
+   * they simply stay in the durable queue and the restarted daemon delivers them with the next turn.
    */
   private keepQueueAtShutdown(state: ConversationState, turnId: string, emit: (e: AgentEvent) => void): void {
-    const queued = this.states.takeQueue(state, false);
+    const queued = state.queue.list();
     if (queued.length === 0) return;
     const conversationId = state.id;
-    const written = this.deps.store.appendStep(conversationId, steeringMessages(queued, turnId));
+    const dequeue = queued.map((m) => m.messageId);
+    const written = this.deps.store.appendStep(
+      conversationId,
+      steeringMessages(queued, turnId),
+      {},
+      { dequeue },
+    );
     if (!written.ok) {
-      this.log.error("queued messages lost at shutdown", {
+      this.log.error("queued messages not written into the stopped turn; they stay queued", {
         conversationId,
-        texts: queued.map((m) => m.text),
+        count: queued.length,
         error: written.error.message,
       });
       return;
     }
+    this.states.removeDelivered(state, queued, false);
     for (const m of queued) emit({ conversationId, turnId, type: "steering", text: m.text });
     this.log.info("queued messages kept in the history at shutdown", {
       conversationId,
@@ -276,20 +303,20 @@ export class OrchestratorService implements Orchestrator {
     });
   }
 
-  /** Starts a turn with messages that waited for the previous one; re-queues them if that fails. */
-  private carry(state: ConversationState, carried: QueuedMessage[]): void {
-    const r = this.startTurn({ conversationId: state.id, message: joinQueued(carried) });
+  /**
+   * Starts a turn with the messages that waited for the previous one. A listener of the ended turn may
+   * have started one already (which took them along). When no turn can start (the model is gone, a
+   * store failure) they stay queued, in the store too, for the next turn.
+   */
+  private carry(state: ConversationState): void {
+    if (state.turn || state.queue.size === 0) return;
+    const r = this.begin({ conversationId: state.id, message: null });
     if (r.ok) return;
-    this.log.warn("queued messages not carried into a new turn", {
+    this.log.warn("queued messages not carried into a new turn; they stay queued", {
       conversationId: state.id,
       error: r.error.message,
     });
-    if (r.error.code === "ORCH_TURN_RUNNING") {
-      for (const m of carried) state.queue.add(m);
-      this.states.queueChanged(state);
-    } else {
-      this.states.refreshStatus(state);
-    }
+    this.states.refreshStatus(state);
   }
 
   enqueue(conversationId: string, text: string, opts: EnqueueOptions = {}): Result<EnqueueResult> {
@@ -326,9 +353,19 @@ export class OrchestratorService implements Orchestrator {
       );
     }
     const message: QueuedMessage = { messageId: crypto.randomUUID(), text, createdAt: this.now() };
+    // Durable before it is acknowledged: the daemon never drops an acknowledged message.
+    const saved = this.deps.store.enqueueMessage({
+      conversationId,
+      ...message,
+      ...(opts.workspaceId !== undefined ? { workspaceId: opts.workspaceId } : {}),
+    });
+    if (!saved.ok) {
+      const code = saved.error.code === "STORE_INVALID_INPUT" ? "ORCH_INVALID_REQUEST" : "ORCH_STORE_FAILED";
+      return fail(code, saved.error.message);
+    }
     state.queue.add(message);
     this.states.queueChanged(state);
-    // The queue is in memory: should the process die, this line is the message's trace (no text logged).
+    // A trace for the logs (ids and length, never the text).
     this.log.info("message queued", { conversationId, messageId: message.messageId, chars: text.length });
     return {
       ok: true,
@@ -338,9 +375,21 @@ export class OrchestratorService implements Orchestrator {
 
   cancelQueued(conversationId: string, messageId: string): CancelQueuedResult {
     const state = this.states.get(conversationId);
-    const cancelled = state?.queue.cancel(messageId) ?? false;
-    if (state && cancelled) this.states.queueChanged(state);
-    return { conversationId, cancelled, queue: state?.queue.list() ?? [] };
+    if (!state?.queue.has(messageId))
+      return { conversationId, cancelled: false, queue: state?.queue.list() ?? [] };
+    const removed = this.deps.store.removeQueuedMessage(conversationId, messageId);
+    if (!removed.ok) {
+      // Still queued in the store, so it stays queued here too (it will be delivered).
+      this.log.error("queued message not cancelled", {
+        conversationId,
+        messageId,
+        error: removed.error.message,
+      });
+      return { conversationId, cancelled: false, queue: state.queue.list() };
+    }
+    state.queue.cancel(messageId);
+    this.states.queueChanged(state);
+    return { conversationId, cancelled: true, queue: state.queue.list() };
   }
 
   queue(conversationId: string): QueuedMessage[] {
@@ -361,6 +410,13 @@ export class OrchestratorService implements Orchestrator {
     const state = this.states.ensure(conversationId);
     state.closing = true;
     try {
+      const cleared = this.deps.store.clearQueuedMessages(conversationId);
+      // Left in the store, they are dropped at the next boot (the conversation is closed by then).
+      if (!cleared.ok)
+        this.log.error("queue of a closing conversation not cleared", {
+          conversationId,
+          error: cleared.error.message,
+        });
       state.queue.clear();
       this.states.queueChanged(state);
       const turn = state.turn;

@@ -3,16 +3,21 @@ import { joinQueued, MessageQueue } from "./queue";
 import { deriveStatus } from "./status";
 
 describe("MessageQueue", () => {
-  test("keeps arrival order, cancels by id, drains everything at once", () => {
+  test("keeps arrival order, cancels by id, removes delivered ids", () => {
     const q = new MessageQueue();
     q.add({ messageId: "a", text: "one", createdAt: 1 });
     q.add({ messageId: "b", text: "two", createdAt: 2 });
     q.add({ messageId: "c", text: "three", createdAt: 3 });
+    q.add({ messageId: "d", text: "four", createdAt: 4 });
     expect(q.cancel("b")).toBe(true);
     expect(q.cancel("b")).toBe(false);
-    expect(q.list().map((m) => m.messageId)).toEqual(["a", "c"]);
-    const drained = q.drain();
-    expect(joinQueued(drained)).toBe("one\n\nthree");
+    expect(q.has("b")).toBe(false);
+    expect(q.has("c")).toBe(true);
+    expect(q.list().map((m) => m.messageId)).toEqual(["a", "c", "d"]);
+    expect(joinQueued(q.list())).toBe("one\n\nthree\n\nfour");
+    q.remove(["a", "d"]);
+    expect(q.list().map((m) => m.messageId)).toEqual(["c"]);
+    q.clear();
     expect(q.size).toBe(0);
   });
 

@@ -2,12 +2,14 @@ import type { AppendMessage } from "@dispatch/conversation-store/contract";
 import type { QueuedMessage } from "@dispatch/protocol/types";
 
 /**
- * Messages waiting for a running turn of one conversation, in arrival order.
+ * The in-memory mirror of one conversation's durable queue (the store's `queued_messages`), in arrival
+ * order: what the message-queue surface lists and the status counts.
  *
- * `drain` empties the queue in one go: the turn loop calls it at a tool-result boundary (the messages
- * become one `steering` delivery) and the orchestrator when a turn ends (they are carried into a new
- * turn). The queue lives in memory. A clean shutdown writes it into the history (the orchestrator's
- * `keepQueueAtShutdown`); a crash loses it, together with the unfinished step of the turn it waited for.
+ * The store is written first and this mirror only after the write committed, so the two never
+ * disagree: `enqueueMessage` before `add`, `removeQueuedMessage` before `cancel`, and a delivery (the
+ * turn loop's steering at a tool-result boundary, a turn that carries the queue, the shutdown path)
+ * dequeues in the same transaction as the append that carries the messages, then calls `remove`.
+ * At boot the orchestrator rebuilds the mirrors from the store.
  */
 export class MessageQueue {
   private items: QueuedMessage[] = [];
@@ -18,6 +20,10 @@ export class MessageQueue {
 
   list(): QueuedMessage[] {
     return this.items.map((m) => ({ ...m }));
+  }
+
+  has(messageId: string): boolean {
+    return this.items.some((m) => m.messageId === messageId);
   }
 
   add(message: QueuedMessage): void {
@@ -31,10 +37,10 @@ export class MessageQueue {
     return this.items.length !== before;
   }
 
-  drain(): QueuedMessage[] {
-    const out = this.items;
-    this.items = [];
-    return out;
+  /** Removes delivered messages (by id). */
+  remove(messageIds: readonly string[]): void {
+    const gone = new Set(messageIds);
+    this.items = this.items.filter((m) => !gone.has(m.messageId));
   }
 
   clear(): void {
@@ -43,7 +49,7 @@ export class MessageQueue {
 }
 
 /** Pure: the text of one delivery of several queued messages (steering or a carried turn). */
-export function joinQueued(messages: readonly QueuedMessage[]): string {
+export function joinQueued(messages: readonly Pick<QueuedMessage, "text">[]): string {
   return messages.map((m) => m.text).join("\n\n");
 }
 

@@ -126,6 +126,42 @@ export function testTool(
   };
 }
 
+/** A model response that streams `first`, then waits for `release()` before finishing. */
+export function gated(first: string, rest = " end") {
+  let release = () => {};
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  const script = (req: { signal: AbortSignal }) =>
+    (async function* (): AsyncGenerator<ProviderPart> {
+      yield { type: "text-delta", delta: first };
+      await Promise.race([released, aborted(req.signal)]);
+      if (req.signal.aborted) throw new Error("aborted");
+      yield* say(rest);
+    })();
+  return { script, release };
+}
+
+/** Registers the tool `slow`, which signals when it starts and finishes only on `release()`. */
+export function blockingTool(h: Pick<Harness, "tools">) {
+  let release = () => {};
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  let started = () => {};
+  const running = new Promise<void>((r) => {
+    started = r;
+  });
+  h.tools.register(
+    testTool("slow", async () => {
+      started();
+      await released;
+      return { content: "slow done", isError: false };
+    }),
+  );
+  return { release, running: () => withTimeout(running, WAIT_MS, "the slow tool to start") };
+}
+
 /** Resolves when `signal` aborts. */
 export const aborted = (signal: AbortSignal) =>
   new Promise<void>((r) =>
@@ -152,6 +188,8 @@ export function harness(
     models?: LanguageModel[];
     /** What the orchestrator sees of the real store (to make one operation fail). */
     storeView?: (store: ConversationStore) => ConversationStore;
+    /** Writes to the store before the orchestrator is created (a state a crash left behind). */
+    seed?: (store: SqliteConversationStore) => void;
   } = {},
 ): Harness {
   const dir = mkdtempSync(path.join(os.tmpdir(), "dispatch-orch-"));
@@ -166,6 +204,7 @@ export function harness(
     ...opts.config,
   });
   if (!config.ok) throw new Error(config.message);
+  opts.seed?.(store);
   const deps: OrchestratorDeps = {
     store: opts.storeView ? opts.storeView(store) : store,
     catalog: new StaticCatalog([model, ...(opts.models ?? [])]),

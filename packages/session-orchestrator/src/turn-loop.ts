@@ -32,8 +32,13 @@ export interface TurnInput {
   /** Aborted by stop, close and shutdown. */
   signal: AbortSignal;
   emit(event: AgentEvent): void;
-  /** Takes the queued messages to deliver as steering (called at tool-result boundaries only). */
-  takeSteering(): QueuedMessage[];
+  /**
+   * The queued messages to deliver as steering now (called at tool-result boundaries only). They stay
+   * queued: the step's write dequeues them, then `steeringDelivered` is called.
+   */
+  pendingSteering(): QueuedMessage[];
+  /** The step carrying `messages` is persisted (and they left the durable queue in its transaction). */
+  steeringDelivered(messages: QueuedMessage[]): void;
 }
 
 export interface TurnOutcome {
@@ -190,10 +195,15 @@ async function runStep(
   acc.metrics.toolMs += env.clock() - toolsStarted;
 
   const aborted = input.signal.aborted;
-  const steering = !aborted && index < env.config.maxSteps ? input.takeSteering() : [];
-  for (const m of steering) input.emit({ ...base, type: "steering", text: m.text });
+  // Nothing is awaited between reading the queue and the write: no cancel can slip in between.
+  const steering = !aborted && index < env.config.maxSteps ? input.pendingSteering() : [];
   const failed = persist(results, steering);
+  // A failed write leaves the messages queued (store and mirror): the next turn carries them.
   if (failed) return failed;
+  if (steering.length > 0) {
+    input.steeringDelivered(steering);
+    for (const m of steering) input.emit({ ...base, type: "steering", text: m.text });
+  }
   stepComplete(input, stepId, streamed.metrics);
   return aborted ? { kind: "aborted" } : { kind: "continue" };
 }
@@ -243,7 +253,10 @@ function closeUnrun(
   });
 }
 
-/** Writes the step (assistant content, tool results, steering messages) in one transaction. */
+/**
+ * Writes the step (assistant content, tool results, steering messages) in one transaction, which also
+ * removes the steering messages from the durable queue: delivered exactly once, or still queued.
+ */
 function persistStep(
   env: TurnEnv,
   input: TurnInput,
@@ -265,7 +278,8 @@ function persistStep(
   }
   messages.push(...steeringMessages(steering, turnId));
   if (messages.length === 0) return undefined;
-  const r = env.store.appendStep(input.conversationId, messages);
+  const dequeue = steering.map((m) => m.messageId);
+  const r = env.store.appendStep(input.conversationId, messages, {}, dequeue.length > 0 ? { dequeue } : {});
   if (r.ok) return undefined;
   env.logger.error("step not persisted", {
     conversationId: input.conversationId,

@@ -8,13 +8,16 @@ import type { AgentEventOf, Chunk, DoneReason } from "@dispatch/protocol/types";
 import type { StartTurnRequest } from "./contract";
 import type { TurnOutcome } from "./turn-loop";
 
+/** The per-turn settings of a turn request (its message aside). */
+export type TurnSettingsRequest = Omit<StartTurnRequest, "message" | "images">;
+
 /**
  * Pure: the sticky settings a turn request changes on an existing conversation. A per-turn value
  * overrides and is remembered; the model actually used is remembered when none was set yet.
  */
 export function stickyPatch(
   record: ConversationRecord,
-  req: StartTurnRequest,
+  req: TurnSettingsRequest,
   modelName: string,
 ): ConversationPatch {
   return {
@@ -26,7 +29,7 @@ export function stickyPatch(
 }
 
 /** Pure: the settings a new conversation is created with by its first turn. */
-export function initialSettings(req: StartTurnRequest, modelName: string) {
+export function initialSettings(req: TurnSettingsRequest, modelName: string) {
   return {
     model: modelName,
     ...(req.workspaceId !== undefined ? { workspaceId: req.workspaceId } : {}),
