@@ -1,16 +1,15 @@
-import type { ConversationRecord, ConversationStore } from "@dispatch/conversation-store";
+import type { ConversationStore } from "@dispatch/conversation-store";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type {
-  AgentEvent,
   ConversationStatusResponse,
   PermissionDecision,
   QueuedMessage,
   ResumePoint,
 } from "@dispatch/protocol/types";
-import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
+import type { ModelCatalog } from "@dispatch/providers";
 import type { PermissionGate, ToolRegistry } from "@dispatch/tools";
-import { compactConversation, shouldAutoCompact } from "./compaction";
-import { DEFAULT_SYSTEM_PROMPT, type OrchestratorConfig } from "./config";
+import { compactConversation } from "./compaction";
+import type { OrchestratorConfig } from "./config";
 import {
   type CancelQueuedResult,
   type CompactOptions,
@@ -30,28 +29,14 @@ import {
   type StartedTurn,
   type StartTurnRequest,
   type StopResult,
-  TurnSettled,
-  TurnStarted,
+  type TurnSettled,
 } from "./contract";
-import { type ConversationState, ConversationStates, type RunningTurn } from "./conversation-states";
+import { type ConversationState, ConversationStates } from "./conversation-states";
 import type { HubEntry } from "./hub";
-import { joinQueued, steeringMessages } from "./queue";
 import { fail, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";
-import { effectiveCwd, settingsOf } from "./settings";
-import { guard } from "./timeouts";
-import { runTurnLoop, type TurnOutcome } from "./turn-loop";
-import {
-  crashedOutcome,
-  doneEvent,
-  initialSettings,
-  stickyPatch,
-  turnEnd,
-  userMessageChunks,
-} from "./turn-records";
-
-/** A turn request; `message: null` carries the queued messages alone. */
-type TurnRequest = Omit<StartTurnRequest, "message"> & { message: string | null };
+import { settingsOf } from "./settings";
+import { TurnLifecycle } from "./turn-lifecycle";
 
 export interface OrchestratorDeps {
   store: ConversationStore;
@@ -77,6 +62,7 @@ export interface OrchestratorDeps {
 
 export class OrchestratorService implements Orchestrator {
   private readonly states: ConversationStates;
+  private readonly turns: TurnLifecycle;
   private readonly background = new Set<Promise<unknown>>();
   private shuttingDown = false;
   private readonly now: () => number;
@@ -93,6 +79,24 @@ export class OrchestratorService implements Orchestrator {
       emit: (e, p) => deps.emit(e, p),
       replayBufferLimit: deps.config.replayBufferLimit,
     });
+    this.turns = new TurnLifecycle({
+      store: deps.store,
+      catalog: deps.catalog,
+      ...(deps.tools ? { tools: deps.tools } : {}),
+      ...(deps.gate ? { gate: deps.gate } : {}),
+      config: deps.config,
+      logger: deps.logger,
+      emit: (e, p) => deps.emit(e, p),
+      defaultCwd: deps.defaultCwd,
+      states: this.states,
+      now: this.now,
+      clock: this.clock,
+      shuttingDown: () => this.shuttingDown,
+      track: (p) => this.track(p),
+      autoCompact: (state) => {
+        this.startCompaction(state, deps.config.keepLastN, true);
+      },
+    });
     // Messages a crash left queued wait for the conversation's next turn (see restoreQueues).
     this.states.restoreQueues();
   }
@@ -100,223 +104,8 @@ export class OrchestratorService implements Orchestrator {
   // ───────────────────────────── turns ─────────────────────────────
 
   startTurn(req: StartTurnRequest): Result<StartedTurn> {
-    const r = this.begin(req);
+    const r = this.turns.begin(req);
     return r.ok ? { ok: true, value: { conversationId: r.value.conversationId, turnId: r.value.turnId } } : r;
-  }
-
-  /**
-   * Starts a turn whose user message is the conversation's queued messages (if any: they were sent
-   * first) followed by `req.message`; `message: null` starts one with the queued messages alone (the
-   * carry). The queued messages leave the durable queue in the transaction that appends the message.
-   */
-  private begin(req: TurnRequest): Result<StartedTurn & { messageId: string }> {
-    if (this.shuttingDown) return fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down; no new turns");
-    if (req.message !== null && (typeof req.message !== "string" || req.message.trim() === "")) {
-      return fail("ORCH_INVALID_REQUEST", "startTurn: message must be a non-empty string");
-    }
-    const conversationId = req.conversationId ?? crypto.randomUUID();
-    const state = this.states.ensure(conversationId);
-    if (state.turn) return fail("ORCH_TURN_RUNNING", "a turn is already generating for this conversation");
-    const queued = state.queue.list();
-    if (req.message === null && queued.length === 0) {
-      return fail("ORCH_INVALID_REQUEST", `conversation "${conversationId}" has no queued messages to carry`);
-    }
-    const record = this.deps.store.getConversation(conversationId);
-    if (record?.status === "closed" || state.closing) {
-      return fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
-    }
-    const modelName = req.model ?? record?.model ?? this.deps.catalog.defaultModel();
-    const resolved = this.deps.catalog.resolve(modelName);
-    if (!resolved.ok) return fail("ORCH_UNKNOWN_MODEL", resolved.error.message);
-
-    // Per-turn settings override the sticky ones and are remembered.
-    if (record) {
-      const patch = stickyPatch(record, req, modelName);
-      if (Object.keys(patch).length > 0) {
-        const u = this.deps.store.updateConversation(conversationId, patch);
-        if (!u.ok) return fail("ORCH_STORE_FAILED", u.error.message);
-      }
-    }
-
-    const turnId = crypto.randomUUID();
-    const messageId = crypto.randomUUID();
-    const text = joinQueued(req.message === null ? queued : [...queued, { text: req.message }]);
-    const dequeue = queued.map((m) => m.messageId);
-    const appended = this.deps.store.appendStep(
-      conversationId,
-      [{ messageId, role: "user", chunks: userMessageChunks({ ...req, message: text }), turnId }],
-      initialSettings(req, modelName),
-      dequeue.length > 0 ? { dequeue } : {},
-    );
-    if (!appended.ok) return fail("ORCH_STORE_FAILED", appended.error.message);
-    this.states.removeDelivered(state, queued, false);
-    const startedAt = this.now();
-    const begun = this.deps.store.beginTurn({ turnId, conversationId, startedAt });
-    if (!begun.ok)
-      this.log.error("turn not recorded", { conversationId, turnId, error: begun.error.message });
-
-    const conv = this.deps.store.getConversation(conversationId);
-    const cwd = effectiveCwd(this.deps.store, conv, this.deps.defaultCwd);
-    const controller = new AbortController();
-    let settle: (s: TurnSettled) => void = () => {};
-    const turn: RunningTurn = {
-      turnId,
-      controller,
-      startedAt,
-      settled: new Promise<TurnSettled>((r) => {
-        settle = r;
-      }),
-    };
-    state.turn = turn;
-    state.hub.beginTurn(turnId);
-    const base = { conversationId, turnId };
-    state.hub.publish({ ...base, type: "user-message", text });
-    state.hub.publish({ ...base, type: "turn-start" });
-    this.deps.emit(TurnStarted, { conversationId, turnId });
-    this.states.refreshStatus(state);
-
-    const run = this.runTurn(state, turn, resolved.value, {
-      cwd,
-      ...(conv?.reasoningEffort ? { reasoningEffort: conv.reasoningEffort } : {}),
-    }).then(settle, (e: unknown) => {
-      // Only a bug gets here (every step of runTurn handles its failures); never leave the turn hanging.
-      this.log.error("turn did not settle cleanly", { conversationId, turnId, error: messageOf(e) });
-      if (state.turn === turn) state.turn = undefined;
-      state.hub.endTurn(turnId);
-      settle({ conversationId, turnId, reason: "error" });
-    });
-    this.track(run);
-    return { ok: true, value: { conversationId, turnId, messageId } };
-  }
-
-  private async runTurn(
-    state: ConversationState,
-    turn: RunningTurn,
-    model: LanguageModel,
-    opts: { cwd: string; reasoningEffort?: ConversationRecord["reasoningEffort"] },
-  ): Promise<TurnSettled> {
-    const { id: conversationId } = state;
-    const { turnId } = turn;
-    const emit = (event: AgentEvent) => {
-      state.hub.publish(event);
-    };
-    let outcome: TurnOutcome;
-    try {
-      // A compaction that was running when the turn started finishes first (its view includes our message).
-      if (state.compacting)
-        await guard(state.compacting.promise, { signal: turn.controller.signal }).catch(() => {});
-      outcome = await runTurnLoop(
-        {
-          store: this.deps.store,
-          model,
-          tools: () => this.deps.tools?.list() ?? [],
-          gate: this.deps.gate,
-          config: this.deps.config,
-          logger: this.log.child({ conversationId, turnId }),
-          clock: this.clock,
-        },
-        {
-          conversationId,
-          turnId,
-          cwd: opts.cwd,
-          ...(opts.reasoningEffort ? { reasoningEffort: opts.reasoningEffort } : {}),
-          system: (this.deps.config.systemPrompt ?? DEFAULT_SYSTEM_PROMPT).replaceAll("{cwd}", opts.cwd),
-          signal: turn.controller.signal,
-          emit,
-          pendingSteering: () => state.queue.list(),
-          steeringDelivered: (delivered) => this.states.removeDelivered(state, delivered),
-        },
-      );
-    } catch (e) {
-      // A bug in the loop: the turn still ends properly.
-      this.log.error("turn loop failed", { conversationId, turnId, error: messageOf(e) });
-      const message = `internal error: ${messageOf(e)}`;
-      emit({ conversationId, turnId, type: "error", message });
-      outcome = crashedOutcome(message);
-    }
-    if (this.shuttingDown && !state.closing) this.keepQueueAtShutdown(state, turnId, emit);
-    const endedAt = this.now();
-    emit(doneEvent({ conversationId, turnId }, outcome, endedAt - turn.startedAt));
-    const ended = this.deps.store.endTurn(turnId, turnEnd(outcome, endedAt));
-    if (!ended.ok)
-      this.log.error("turn end not recorded", { conversationId, turnId, error: ended.error.message });
-
-    // Queued messages are carried into a new turn unless the conversation is closing or the daemon stops.
-    const carry = !state.closing && !this.shuttingDown && state.queue.size > 0;
-    state.turn = undefined;
-    // The status is written before `turn-sealed` (the last write) and announced after it.
-    const announce = !carry && !state.closing ? this.states.persistStatus(state) : undefined;
-    emit({ conversationId, turnId, type: "turn-sealed" });
-    state.hub.endTurn(turnId);
-    // A listener of `turn-sealed` may have started the next turn, which announced its own status.
-    if (!state.turn) announce?.();
-    const settled: TurnSettled = {
-      conversationId,
-      turnId,
-      reason: outcome.reason,
-      ...(outcome.usage ? { usage: outcome.usage } : {}),
-    };
-    state.lastSettled = settled;
-    this.deps.emit(TurnSettled, settled);
-
-    const compact =
-      !state.closing &&
-      !this.shuttingDown &&
-      !state.turn &&
-      shouldAutoCompact(outcome.lastInputTokens, model.info.contextWindow, this.deps.config.autoCompactShare);
-    if (compact) this.startCompaction(state, this.deps.config.keepLastN, true);
-    if (carry) this.carry(state);
-    this.states.prune();
-    return settled;
-  }
-
-  /**
-   * Shutdown starts no new turn, so the queue cannot be carried. Its messages are written into the ending
-   * turn instead (as `steering`, before `done`, dequeued in the same transaction): the restarted daemon
-   * finds them in the history and the model reads them with the next message. Should that write fail,
-   * they simply stay in the durable queue and the restarted daemon delivers them with the next turn.
-   */
-  private keepQueueAtShutdown(state: ConversationState, turnId: string, emit: (e: AgentEvent) => void): void {
-    const queued = state.queue.list();
-    if (queued.length === 0) return;
-    const conversationId = state.id;
-    const dequeue = queued.map((m) => m.messageId);
-    const written = this.deps.store.appendStep(
-      conversationId,
-      steeringMessages(queued, turnId),
-      {},
-      { dequeue },
-    );
-    if (!written.ok) {
-      this.log.error("queued messages not written into the stopped turn; they stay queued", {
-        conversationId,
-        count: queued.length,
-        error: written.error.message,
-      });
-      return;
-    }
-    this.states.removeDelivered(state, queued, false);
-    for (const m of queued) emit({ conversationId, turnId, type: "steering", text: m.text });
-    this.log.info("queued messages kept in the history at shutdown", {
-      conversationId,
-      count: queued.length,
-    });
-  }
-
-  /**
-   * Starts a turn with the messages that waited for the previous one. A listener of the ended turn may
-   * have started one already (which took them along). When no turn can start (the model is gone, a
-   * store failure) they stay queued, in the store too, for the next turn.
-   */
-  private carry(state: ConversationState): void {
-    if (state.turn || state.queue.size === 0) return;
-    const r = this.begin({ conversationId: state.id, message: null });
-    if (r.ok) return;
-    this.log.warn("queued messages not carried into a new turn; they stay queued", {
-      conversationId: state.id,
-      error: r.error.message,
-    });
-    this.states.refreshStatus(state);
   }
 
   enqueue(conversationId: string, text: string, opts: EnqueueOptions = {}): Result<EnqueueResult> {
@@ -325,7 +114,7 @@ export class OrchestratorService implements Orchestrator {
     }
     const state = this.states.ensure(conversationId);
     if (!state.turn && !state.closing) {
-      const started = this.begin({
+      const started = this.turns.begin({
         conversationId,
         message: text,
         ...(opts.workspaceId !== undefined ? { workspaceId: opts.workspaceId } : {}),

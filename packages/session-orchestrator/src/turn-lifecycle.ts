@@ -1,0 +1,272 @@
+/**
+ * Starting and ending turns. `begin` persists the user message (with whatever was queued before it,
+ * dequeued in the same transaction) and runs the turn detached through the turn loop; the end writes
+ * `done`, the turn record, `turn-sealed` and the status, then starts an automatic compaction and
+ * carries messages queued meanwhile into the next turn. At shutdown the queue is written into the
+ * stopped turn instead. The orchestrator owns the conversations' states and hands in what this needs.
+ */
+import type { ConversationRecord } from "@dispatch/conversation-store";
+import type { Logger } from "@dispatch/kernel";
+import type { AgentEvent } from "@dispatch/protocol/types";
+import type { LanguageModel } from "@dispatch/providers";
+import { shouldAutoCompact } from "./compaction";
+import { DEFAULT_SYSTEM_PROMPT } from "./config";
+import { type Result, type StartedTurn, type StartTurnRequest, TurnSettled, TurnStarted } from "./contract";
+import type { ConversationState, ConversationStates, RunningTurn } from "./conversation-states";
+import type { OrchestratorDeps } from "./orchestrator";
+import { joinQueued, steeringMessages } from "./queue";
+import { fail } from "./result";
+import { messageOf } from "./run-tool";
+import { effectiveCwd } from "./settings";
+import { guard } from "./timeouts";
+import { runTurnLoop, type TurnOutcome } from "./turn-loop";
+import {
+  crashedOutcome,
+  doneEvent,
+  initialSettings,
+  stickyPatch,
+  turnEnd,
+  userMessageChunks,
+} from "./turn-records";
+
+/** A turn request; `message: null` carries the queued messages alone. */
+export type TurnRequest = Omit<StartTurnRequest, "message"> & { message: string | null };
+
+/** What the orchestrator hands in: its own dependencies, its states, and hooks into its lifecycle. */
+export interface TurnLifecycleDeps extends Omit<OrchestratorDeps, "now" | "clock"> {
+  states: ConversationStates;
+  /** Epoch milliseconds, for records. */
+  now(): number;
+  /** Monotonic milliseconds, for metrics. */
+  clock(): number;
+  /** True once the orchestrator's shutdown began: no new turns, no carry. */
+  shuttingDown(): boolean;
+  /** Keeps a background promise until it settles (shutdown waits for all of them). */
+  track(p: Promise<unknown>): void;
+  /** Starts an automatic compaction after a turn whose context grew past the threshold. */
+  autoCompact(state: ConversationState): void;
+}
+
+export class TurnLifecycle {
+  private readonly log: Logger;
+
+  constructor(private readonly deps: TurnLifecycleDeps) {
+    this.log = deps.logger;
+  }
+
+  /**
+   * Starts a turn whose user message is the conversation's queued messages (if any: they were sent
+   * first) followed by `req.message`; `message: null` starts one with the queued messages alone (the
+   * carry). The queued messages leave the durable queue in the transaction that appends the message.
+   */
+  begin(req: TurnRequest): Result<StartedTurn & { messageId: string }> {
+    if (this.deps.shuttingDown())
+      return fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down; no new turns");
+    if (req.message !== null && (typeof req.message !== "string" || req.message.trim() === "")) {
+      return fail("ORCH_INVALID_REQUEST", "startTurn: message must be a non-empty string");
+    }
+    const conversationId = req.conversationId ?? crypto.randomUUID();
+    const state = this.deps.states.ensure(conversationId);
+    if (state.turn) return fail("ORCH_TURN_RUNNING", "a turn is already generating for this conversation");
+    const queued = state.queue.list();
+    if (req.message === null && queued.length === 0) {
+      return fail("ORCH_INVALID_REQUEST", `conversation "${conversationId}" has no queued messages to carry`);
+    }
+    const record = this.deps.store.getConversation(conversationId);
+    if (record?.status === "closed" || state.closing) {
+      return fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
+    }
+    const modelName = req.model ?? record?.model ?? this.deps.catalog.defaultModel();
+    const resolved = this.deps.catalog.resolve(modelName);
+    if (!resolved.ok) return fail("ORCH_UNKNOWN_MODEL", resolved.error.message);
+
+    // Per-turn settings override the sticky ones and are remembered.
+    if (record) {
+      const patch = stickyPatch(record, req, modelName);
+      if (Object.keys(patch).length > 0) {
+        const u = this.deps.store.updateConversation(conversationId, patch);
+        if (!u.ok) return fail("ORCH_STORE_FAILED", u.error.message);
+      }
+    }
+
+    const turnId = crypto.randomUUID();
+    const messageId = crypto.randomUUID();
+    const text = joinQueued(req.message === null ? queued : [...queued, { text: req.message }]);
+    const dequeue = queued.map((m) => m.messageId);
+    const appended = this.deps.store.appendStep(
+      conversationId,
+      [{ messageId, role: "user", chunks: userMessageChunks({ ...req, message: text }), turnId }],
+      initialSettings(req, modelName),
+      dequeue.length > 0 ? { dequeue } : {},
+    );
+    if (!appended.ok) return fail("ORCH_STORE_FAILED", appended.error.message);
+    this.deps.states.removeDelivered(state, queued, false);
+    const startedAt = this.deps.now();
+    const begun = this.deps.store.beginTurn({ turnId, conversationId, startedAt });
+    if (!begun.ok)
+      this.log.error("turn not recorded", { conversationId, turnId, error: begun.error.message });
+
+    const conv = this.deps.store.getConversation(conversationId);
+    const cwd = effectiveCwd(this.deps.store, conv, this.deps.defaultCwd);
+    const controller = new AbortController();
+    let settle: (s: TurnSettled) => void = () => {};
+    const turn: RunningTurn = {
+      turnId,
+      controller,
+      startedAt,
+      settled: new Promise<TurnSettled>((r) => {
+        settle = r;
+      }),
+    };
+    state.turn = turn;
+    state.hub.beginTurn(turnId);
+    const base = { conversationId, turnId };
+    state.hub.publish({ ...base, type: "user-message", text });
+    state.hub.publish({ ...base, type: "turn-start" });
+    this.deps.emit(TurnStarted, { conversationId, turnId });
+    this.deps.states.refreshStatus(state);
+
+    const run = this.runTurn(state, turn, resolved.value, {
+      cwd,
+      ...(conv?.reasoningEffort ? { reasoningEffort: conv.reasoningEffort } : {}),
+    }).then(settle, (e: unknown) => {
+      // Only a bug gets here (every step of runTurn handles its failures); never leave the turn hanging.
+      this.log.error("turn did not settle cleanly", { conversationId, turnId, error: messageOf(e) });
+      if (state.turn === turn) state.turn = undefined;
+      state.hub.endTurn(turnId);
+      settle({ conversationId, turnId, reason: "error" });
+    });
+    this.deps.track(run);
+    return { ok: true, value: { conversationId, turnId, messageId } };
+  }
+
+  private async runTurn(
+    state: ConversationState,
+    turn: RunningTurn,
+    model: LanguageModel,
+    opts: { cwd: string; reasoningEffort?: ConversationRecord["reasoningEffort"] },
+  ): Promise<TurnSettled> {
+    const { id: conversationId } = state;
+    const { turnId } = turn;
+    const emit = (event: AgentEvent) => {
+      state.hub.publish(event);
+    };
+    let outcome: TurnOutcome;
+    try {
+      // A compaction that was running when the turn started finishes first (its view includes our message).
+      if (state.compacting)
+        await guard(state.compacting.promise, { signal: turn.controller.signal }).catch(() => {});
+      outcome = await runTurnLoop(
+        {
+          store: this.deps.store,
+          model,
+          tools: () => this.deps.tools?.list() ?? [],
+          gate: this.deps.gate,
+          config: this.deps.config,
+          logger: this.log.child({ conversationId, turnId }),
+          clock: this.deps.clock,
+        },
+        {
+          conversationId,
+          turnId,
+          cwd: opts.cwd,
+          ...(opts.reasoningEffort ? { reasoningEffort: opts.reasoningEffort } : {}),
+          system: (this.deps.config.systemPrompt ?? DEFAULT_SYSTEM_PROMPT).replaceAll("{cwd}", opts.cwd),
+          signal: turn.controller.signal,
+          emit,
+          pendingSteering: () => state.queue.list(),
+          steeringDelivered: (delivered) => this.deps.states.removeDelivered(state, delivered),
+        },
+      );
+    } catch (e) {
+      // A bug in the loop: the turn still ends properly.
+      this.log.error("turn loop failed", { conversationId, turnId, error: messageOf(e) });
+      const message = `internal error: ${messageOf(e)}`;
+      emit({ conversationId, turnId, type: "error", message });
+      outcome = crashedOutcome(message);
+    }
+    if (this.deps.shuttingDown() && !state.closing) this.keepQueueAtShutdown(state, turnId, emit);
+    const endedAt = this.deps.now();
+    emit(doneEvent({ conversationId, turnId }, outcome, endedAt - turn.startedAt));
+    const ended = this.deps.store.endTurn(turnId, turnEnd(outcome, endedAt));
+    if (!ended.ok)
+      this.log.error("turn end not recorded", { conversationId, turnId, error: ended.error.message });
+
+    // Queued messages are carried into a new turn unless the conversation is closing or the daemon stops.
+    const carry = !state.closing && !this.deps.shuttingDown() && state.queue.size > 0;
+    state.turn = undefined;
+    // The status is written before `turn-sealed` (the last write) and announced after it.
+    const announce = !carry && !state.closing ? this.deps.states.persistStatus(state) : undefined;
+    emit({ conversationId, turnId, type: "turn-sealed" });
+    state.hub.endTurn(turnId);
+    // A listener of `turn-sealed` may have started the next turn, which announced its own status.
+    if (!state.turn) announce?.();
+    const settled: TurnSettled = {
+      conversationId,
+      turnId,
+      reason: outcome.reason,
+      ...(outcome.usage ? { usage: outcome.usage } : {}),
+    };
+    state.lastSettled = settled;
+    this.deps.emit(TurnSettled, settled);
+
+    const compact =
+      !state.closing &&
+      !this.deps.shuttingDown() &&
+      !state.turn &&
+      shouldAutoCompact(outcome.lastInputTokens, model.info.contextWindow, this.deps.config.autoCompactShare);
+    if (compact) this.deps.autoCompact(state);
+    if (carry) this.carry(state);
+    this.deps.states.prune();
+    return settled;
+  }
+
+  /**
+   * Shutdown starts no new turn, so the queue cannot be carried. Its messages are written into the ending
+   * turn instead (as `steering`, before `done`, dequeued in the same transaction): the restarted daemon
+   * finds them in the history and the model reads them with the next message. Should that write fail,
+   * they simply stay in the durable queue and the restarted daemon delivers them with the next turn.
+   */
+  private keepQueueAtShutdown(state: ConversationState, turnId: string, emit: (e: AgentEvent) => void): void {
+    const queued = state.queue.list();
+    if (queued.length === 0) return;
+    const conversationId = state.id;
+    const dequeue = queued.map((m) => m.messageId);
+    const written = this.deps.store.appendStep(
+      conversationId,
+      steeringMessages(queued, turnId),
+      {},
+      { dequeue },
+    );
+    if (!written.ok) {
+      this.log.error("queued messages not written into the stopped turn; they stay queued", {
+        conversationId,
+        count: queued.length,
+        error: written.error.message,
+      });
+      return;
+    }
+    this.deps.states.removeDelivered(state, queued, false);
+    for (const m of queued) emit({ conversationId, turnId, type: "steering", text: m.text });
+    this.log.info("queued messages kept in the history at shutdown", {
+      conversationId,
+      count: queued.length,
+    });
+  }
+
+  /**
+   * Starts a turn with the messages that waited for the previous one. A listener of the ended turn may
+   * have started one already (which took them along). When no turn can start (the model is gone, a
+   * store failure) they stay queued, in the store too, for the next turn.
+   */
+  private carry(state: ConversationState): void {
+    if (state.turn || state.queue.size === 0) return;
+    const r = this.begin({ conversationId: state.id, message: null });
+    if (r.ok) return;
+    this.log.warn("queued messages not carried into a new turn; they stay queued", {
+      conversationId: state.id,
+      error: r.error.message,
+    });
+    this.deps.states.refreshStatus(state);
+  }
+}
