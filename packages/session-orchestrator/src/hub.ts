@@ -104,19 +104,6 @@ export class ConversationHub {
     return this.running ? [...this.buffer] : [];
   }
 
-  /**
-   * Permission requests a resuming subscriber already received: those at or before `resume.n` of the
-   * buffered turn. (A request that fell out of the bounded buffer is not known here and gets re-sent.)
-   */
-  seenByResume(resume?: ResumePoint): Set<string> {
-    const seen = new Set<string>();
-    if (!resume || resume.turnId !== this.turnId) return seen;
-    for (const e of this.buffer) {
-      if ((e.n ?? 0) <= resume.n && e.event.type === "permission-request") seen.add(e.event.requestId);
-    }
-    return seen;
-  }
-
   /** Replays (see `replay`) then adds `listener` for live events. Returns the unsubscribe function. */
   subscribe(
     listener: HubListener,

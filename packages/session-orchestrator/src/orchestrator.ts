@@ -255,7 +255,7 @@ export class OrchestratorService implements Orchestrator {
   subscribe(conversationId: string, listener: ConversationListener, resume?: ResumePoint) {
     const state = this.states.ensure(conversationId);
     const off = state.hub.subscribe(listener, resume, (replayed) =>
-      this.pendingNotIn(conversationId, replayed, resume),
+      this.pendingNotIn(conversationId, replayed),
     );
     return () => {
       off();
@@ -265,7 +265,7 @@ export class OrchestratorService implements Orchestrator {
 
   replay(conversationId: string, resume?: ResumePoint): ReplayEntry[] {
     const replayed = this.states.get(conversationId)?.hub.replay(resume) ?? [];
-    return [...replayed, ...this.pendingNotIn(conversationId, replayed, resume)];
+    return [...replayed, ...this.pendingNotIn(conversationId, replayed)];
   }
 
   onConversationEvent(listener: GlobalConversationListener) {
@@ -277,12 +277,12 @@ export class OrchestratorService implements Orchestrator {
     return this.states.onQueueChanged(listener);
   }
 
-  /** Pending permission requests the subscriber gets neither in the replay nor already before `resume`. */
-  private pendingNotIn(conversationId: string, replayed: HubEntry[], resume?: ResumePoint): HubEntry[] {
+  private pendingNotIn(conversationId: string, replayed: HubEntry[]): HubEntry[] {
     const pending = this.deps.gate?.pending(conversationId) ?? [];
     if (pending.length === 0) return [];
-    const seen = this.states.get(conversationId)?.hub.seenByResume(resume) ?? new Set<string>();
-    for (const e of replayed) if (e.event.type === "permission-request") seen.add(e.event.requestId);
+    const seen = new Set(
+      replayed.flatMap((e) => (e.event.type === "permission-request" ? [e.event.requestId] : [])),
+    );
     return pending.filter((p) => !seen.has(p.requestId)).map((event) => ({ event }));
   }
 
