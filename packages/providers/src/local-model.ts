@@ -121,11 +121,13 @@ async function* streamLocal(
 ): AsyncGenerator<ProviderPart> {
   const plan = planLocalAnswer(request);
   const delayMs = plan.delayMs ?? defaultDelayMs;
-  const pause = async (): Promise<void> => {
-    if (delayMs > 0) await abortableSleep(delayMs, request.signal);
+  const checkAborted = (): void => {
     if (request.signal.aborted) throw new ProviderError("PROVIDER_ABORTED", `request to ${name} was aborted`);
   };
-  await pause();
+  // With no delay (tests, benches) a token costs no promise: only the abort check.
+  const pause = delayMs > 0 ? () => abortableSleep(delayMs, request.signal).then(checkAborted) : undefined;
+  if (pause) await pause();
+  else checkAborted();
   if (plan.fail) {
     throw new ProviderError(
       "PROVIDER_LOCAL_FAILURE",
@@ -135,18 +137,21 @@ async function* streamLocal(
   let output = 0;
   if (plan.reasoning) {
     for (const token of tokens(plan.reasoning)) {
-      await pause();
+      if (pause) await pause();
+      else checkAborted();
       yield { type: "reasoning-delta", delta: token };
     }
     output += wordCount(plan.reasoning);
   }
   for (const token of tokens(plan.text)) {
-    await pause();
+    if (pause) await pause();
+    else checkAborted();
     yield { type: "text-delta", delta: token };
   }
   output += wordCount(plan.text);
   if (plan.toolCall) {
-    await pause();
+    if (pause) await pause();
+    else checkAborted();
     yield { type: "tool-call", ...plan.toolCall };
     output += wordCount(JSON.stringify(plan.toolCall.input));
   }
