@@ -121,13 +121,11 @@ async function* streamLocal(
 ): AsyncGenerator<ProviderPart> {
   const plan = planLocalAnswer(request);
   const delayMs = plan.delayMs ?? defaultDelayMs;
-  const checkAborted = (): void => {
+  const pause = async (): Promise<void> => {
+    if (delayMs > 0) await abortableSleep(delayMs, request.signal);
     if (request.signal.aborted) throw new ProviderError("PROVIDER_ABORTED", `request to ${name} was aborted`);
   };
-  // With no delay (tests, benches) a token costs no promise: only the abort check.
-  const pause = delayMs > 0 ? () => abortableSleep(delayMs, request.signal).then(checkAborted) : undefined;
-  if (pause) await pause();
-  else checkAborted();
+  await pause();
   if (plan.fail) {
     throw new ProviderError(
       "PROVIDER_LOCAL_FAILURE",
@@ -137,21 +135,18 @@ async function* streamLocal(
   let output = 0;
   if (plan.reasoning) {
     for (const token of tokens(plan.reasoning)) {
-      if (pause) await pause();
-      else checkAborted();
+      await pause();
       yield { type: "reasoning-delta", delta: token };
     }
     output += wordCount(plan.reasoning);
   }
   for (const token of tokens(plan.text)) {
-    if (pause) await pause();
-    else checkAborted();
+    await pause();
     yield { type: "text-delta", delta: token };
   }
   output += wordCount(plan.text);
   if (plan.toolCall) {
-    if (pause) await pause();
-    else checkAborted();
+    await pause();
     yield { type: "tool-call", ...plan.toolCall };
     output += wordCount(JSON.stringify(plan.toolCall.input));
   }

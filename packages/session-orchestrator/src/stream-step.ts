@@ -132,15 +132,15 @@ function emitPart(
   content: StepContent,
   part: Exclude<ProviderPart, { type: "usage" | "finish" | "reasoning-signature" | "tool-input-delta" }>,
 ) {
-  const { conversationId, turnId } = env;
+  const base = { conversationId: env.conversationId, turnId: env.turnId };
   switch (part.type) {
     case "text-delta":
       content.addText(part.delta);
-      env.emit({ conversationId, turnId, type: "text-delta", delta: part.delta });
+      env.emit({ ...base, type: "text-delta", delta: part.delta });
       return;
     case "reasoning-delta":
       content.addReasoning(part.delta);
-      env.emit({ conversationId, turnId, type: "reasoning-delta", delta: part.delta });
+      env.emit({ ...base, type: "reasoning-delta", delta: part.delta });
       return;
     case "tool-call":
       content.addToolCall({
@@ -150,8 +150,7 @@ function emitPart(
         ...(part.inputError !== undefined ? { inputError: part.inputError } : {}),
       });
       env.emit({
-        conversationId,
-        turnId,
+        ...base,
         type: "tool-call",
         stepId: env.stepId,
         toolCallId: part.toolCallId,
