@@ -1,8 +1,13 @@
 /**
  * Slow consumers against the real daemon: connections that subscribe to a conversation and then stop
  * reading (a paused socket: the daemon sees TCP backpressure) while the offline model streams 100 000
- * tokens as fast as it can. They must be closed at the cap (4008, or dropped), the daemon's memory must
- * not grow with what they failed to read, and the clients that do read must get every event in order.
+ * tokens. They must be closed at the cap (4008, or dropped), the daemon's memory must not grow with what
+ * they failed to read, and the clients that do read must get every event in order.
+ *
+ * The stream is paced (`/rate`): unpaced, the daemon produces events faster than a JS client in this
+ * process can parse them, so the *readers* would rightly be slow consumers too. At RATE tokens/s the
+ * readers keep up with room to spare on a busy machine, and the stream (~18 MB, about 100 000 / RATE
+ * seconds) still dwarfs the cap plus the few MB of kernel socket buffers each paused socket absorbs.
  *
  * Memory is compared with a control turn in the same daemon without slow consumers: an unbounded
  * daemon would hold roughly the whole stream once per slow consumer on top of the control's peak (less
@@ -19,6 +24,7 @@ import { type Closed, WsProbe } from "./support/ws-client";
 const CAP = 256 * 1024;
 const SLOW = 16;
 const WORDS = 100_000;
+const RATE = 30_000;
 const TOML = localModelToml(0, `[ws]\nmaxBufferedBytes = ${CAP}\n`);
 const MB = 2 ** 20;
 
@@ -56,7 +62,7 @@ async function streamTurn(conversationId: string, readers: Reader[]) {
   const answer = await sender.probe.request({
     type: "chat.send",
     conversationId,
-    message: `stream\n/long ${WORDS}`,
+    message: `stream\n/long ${WORDS}\n/rate ${RATE}`,
   });
   expect(answer.type).toBe("ack");
   await Promise.all(

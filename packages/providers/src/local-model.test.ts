@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { captureError, collect } from "@dispatch/testkit";
 import type { HistoryMessage, ProviderPart } from "./contract";
-import { createLocalModel, LOCAL_INTRO, parseDirectives, planLocalAnswer } from "./local-model";
+import { createLocalModel, LOCAL_INTRO, parseDirectives, planLocalAnswer, ratePacer } from "./local-model";
 import { modelRequest } from "./test-support";
 
 const echo = createLocalModel("local/echo", 0, { contextWindow: 1000 });
@@ -134,6 +134,43 @@ test("/long and /slow shape the answer", async () => {
   expect(textOf(parts)).toBe(`${LOCAL_INTRO} hi word1 word2 word3`);
 });
 
+test("/rate bounds the average token rate, even far above one token per millisecond", async () => {
+  const words = 600;
+  const rate = 6000; // 6 tokens per ms: /slow cannot express this
+  const started = performance.now();
+  const parts = await collect(
+    echo.stream(modelRequest({ messages: [user(`hi\n/long ${words}\n/rate ${rate}`)] })),
+  );
+  const elapsed = performance.now() - started;
+  const text = textOf(parts);
+  expect(text.endsWith(` word${words}`)).toBe(true);
+  const tokens = text.split(" ").length;
+  // A lower bound only (a busy machine makes it slower, never faster): the last batch may go out unslept.
+  expect(elapsed).toBeGreaterThanOrEqual(((tokens - rate / 1000) * 1000) / rate - 1);
+  expect(planLocalAnswer({ messages: [user("x\n/rate 0")], tools: [] }).ratePerSecond).toBeUndefined();
+});
+
+test("pure: the rate pacer sleeps once per ~1 ms batch while ahead and never bursts to catch up", () => {
+  let clock = 0;
+  const tick = ratePacer(4000, () => clock); // batches of 4 tokens, 1 ms each
+  expect([tick(), tick(), tick(), tick()]).toEqual([undefined, undefined, undefined, 1]);
+  clock = 1;
+  expect([tick(), tick(), tick(), tick()]).toEqual([undefined, undefined, undefined, 1]);
+  clock = 0.5 + 2; // overslept by half a millisecond: the next batch sleeps less
+  expect([tick(), tick(), tick(), tick()]).toEqual([undefined, undefined, undefined, 0.5]);
+  clock = 1000; // stalled for a second: once it notices (next batch), only 20 ms worth (80 tokens) go unslept
+  const unslept = Array.from({ length: 200 }, tick).findIndex((ms) => ms !== undefined);
+  expect(unslept).toBe(4 + 80 + 3);
+});
+
+test("aborting while /rate sleeps stops the stream with PROVIDER_ABORTED at once", async () => {
+  const controller = new AbortController();
+  const stream = echo.stream(modelRequest({ messages: [user("x\n/rate 1")], signal: controller.signal }));
+  const first = stream[Symbol.asyncIterator]().next(); // the first token is due in a second
+  controller.abort();
+  expect(await captureError(() => first)).toMatchObject({ code: "PROVIDER_ABORTED" });
+});
+
 test("pure: directives are whole lines; everything else is the message", () => {
   expect(parseDirectives('hello\n/steps 3 ls {"path": "."}\n/fail\nworld')).toEqual({
     rest: "hello\nworld",
@@ -141,4 +178,5 @@ test("pure: directives are whole lines; everything else is the message", () => {
     fail: true,
   });
   expect(parseDirectives("mention /tool inline").rest).toBe("mention /tool inline");
+  expect(parseDirectives("go\n/rate 30000")).toEqual({ rest: "go", fail: false, rate: 30_000 });
 });

@@ -29,6 +29,8 @@ export const LOCAL_INTRO = "Echo from local/echo, Dispatch's built-in offline mo
  * - `/steps <n> [name] [json-args]`: call a tool (default: the first offered) until `n` results came back.
  * - `/fail`: fail with PROVIDER_LOCAL_FAILURE before any output.
  * - `/slow <ms>`: delay per token for this answer; `/long <n>`: append `n` filler words.
+ * - `/rate <n>`: at most `n` tokens per second on average (paced in ~1 ms batches, so rates far above
+ *   1000/s are possible, unlike `/slow`); `/rate 0` means unpaced.
  */
 export interface LocalPlan {
   reasoning?: string;
@@ -36,6 +38,8 @@ export interface LocalPlan {
   toolCall?: { toolCallId: string; toolName: string; input: unknown; inputError?: string };
   fail?: boolean;
   delayMs?: number;
+  /** Average tokens per second the stream must not exceed (`/rate`). */
+  ratePerSecond?: number;
 }
 
 export function planLocalAnswer(
@@ -48,6 +52,7 @@ export function planLocalAnswer(
   const plain = directives.rest || "(empty message)";
   const plan: LocalPlan = { text: "" };
   if (directives.slowMs !== undefined) plan.delayMs = directives.slowMs;
+  if (directives.rate) plan.ratePerSecond = directives.rate;
   if (request.reasoningEffort !== undefined) {
     plan.reasoning = `The user wrote ${wordCount(userText)} words; I will echo them back.`;
   }
@@ -80,10 +85,11 @@ interface Directives {
   steps?: { count: number; name?: string; args: string };
   fail: boolean;
   slowMs?: number;
+  rate?: number;
   long?: number;
 }
 
-/** Pure: extracts `/tool`, `/steps`, `/fail`, `/slow`, `/long` from the user's text. */
+/** Pure: extracts `/tool`, `/steps`, `/fail`, `/slow`, `/rate`, `/long` from the user's text. */
 export function parseDirectives(text: string): Directives {
   const out: Directives = { rest: "", fail: false };
   const kept: string[] = [];
@@ -93,11 +99,13 @@ export function parseDirectives(text: string): Directives {
     const steps = /^\/steps\s+(\d+)(?:\s+([^\s{[]+))?\s*(.*)$/s.exec(trimmed);
     const slow = /^\/slow\s+(\d+)$/.exec(trimmed);
     const long = /^\/long\s+(\d+)$/.exec(trimmed);
+    const rate = /^\/rate\s+(\d+)$/.exec(trimmed);
     if (tool) out.tool = { name: tool[1], args: tool[2] ?? "" };
     else if (steps)
       out.steps = { count: Number(steps[1]), ...(steps[2] ? { name: steps[2] } : {}), args: steps[3] ?? "" };
     else if (trimmed === "/fail") out.fail = true;
     else if (slow) out.slowMs = Number(slow[1]);
+    else if (rate) out.rate = Number(rate[1]);
     else if (long) out.long = Math.min(Number(long[1]), 100_000);
     else kept.push(line);
   }
@@ -121,11 +129,21 @@ async function* streamLocal(
 ): AsyncGenerator<ProviderPart> {
   const plan = planLocalAnswer(request);
   const delayMs = plan.delayMs ?? defaultDelayMs;
-  const pause = async (): Promise<void> => {
-    if (delayMs > 0) await abortableSleep(delayMs, request.signal);
+  const checkAborted = (): void => {
     if (request.signal.aborted) throw new ProviderError("PROVIDER_ABORTED", `request to ${name} was aborted`);
   };
-  await pause();
+  // With no delay and no rate (tests, benches) a token costs no promise: only the abort check.
+  const pause = delayMs > 0 ? () => abortableSleep(delayMs, request.signal).then(checkAborted) : undefined;
+  const pace = plan.ratePerSecond ? ratePacer(plan.ratePerSecond) : undefined;
+  /** Before each token: the per-token delay, or the rate's sleep when one is due, or just the abort check. */
+  const next = (): Promise<void> | undefined => {
+    if (pause) return pause();
+    checkAborted();
+    const ms = pace?.();
+    return ms ? abortableSleep(ms, request.signal).then(checkAborted) : undefined;
+  };
+  if (pause) await pause();
+  else checkAborted();
   if (plan.fail) {
     throw new ProviderError(
       "PROVIDER_LOCAL_FAILURE",
@@ -135,23 +153,48 @@ async function* streamLocal(
   let output = 0;
   if (plan.reasoning) {
     for (const token of tokens(plan.reasoning)) {
-      await pause();
+      const wait = next();
+      if (wait) await wait;
       yield { type: "reasoning-delta", delta: token };
     }
     output += wordCount(plan.reasoning);
   }
   for (const token of tokens(plan.text)) {
-    await pause();
+    const wait = next();
+    if (wait) await wait;
     yield { type: "text-delta", delta: token };
   }
   output += wordCount(plan.text);
   if (plan.toolCall) {
-    await pause();
+    const wait = next();
+    if (wait) await wait;
     yield { type: "tool-call", ...plan.toolCall };
     output += wordCount(JSON.stringify(plan.toolCall.input));
   }
   yield { type: "usage", usage: { inputTokens: promptWords(request), outputTokens: output } };
   yield { type: "finish", reason: plan.toolCall ? "tool-calls" : "stop" };
+}
+
+/** A token may go out this many ms behind schedule before the schedule moves (no catch-up burst). */
+const RATE_MAX_LAG_MS = 20;
+
+/**
+ * Paces a stream to at most `perSecond` tokens per second on average at sub-millisecond granularity:
+ * called once per token, it returns how long to sleep (ms) after each batch of ~1 ms worth of tokens
+ * when the stream is ahead of its schedule, else undefined. A stream that fell behind (a busy machine)
+ * catches up by at most RATE_MAX_LAG_MS worth of tokens, never a burst of everything it missed.
+ */
+export function ratePacer(perSecond: number, now: () => number = () => performance.now()) {
+  const batch = Math.max(1, Math.round(perSecond / 1000));
+  let start = now();
+  let sent = 0;
+  return (): number | undefined => {
+    sent++;
+    if (sent % batch !== 0) return undefined;
+    const ahead = start + (sent * 1000) / perSecond - now();
+    if (ahead < -RATE_MAX_LAG_MS) start += -ahead - RATE_MAX_LAG_MS;
+    return ahead > 0 ? ahead : undefined;
+  };
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

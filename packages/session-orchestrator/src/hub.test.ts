@@ -98,6 +98,17 @@ describe("ConversationHub", () => {
     expect(hub.replay({ turnId: "t1", n: 1 }).map((e) => e.n)).toEqual([3, 4, 5]);
   });
 
+  test("a full buffer keeps the newest events in order however often it wraps", () => {
+    const { hub } = makeHub(3);
+    hub.beginTurn("t1");
+    for (let i = 0; i < 10; i++) hub.publish(ev("t1", `d${i}`));
+    expect(hub.replay().map((e) => e.n)).toEqual([8, 9, 10]);
+    expect(hub.replay({ turnId: "t1", n: 8 }).map((e) => e.n)).toEqual([9, 10]);
+    hub.beginTurn("t2");
+    hub.publish(ev("t2", "x"));
+    expect(hub.replay().map((e) => e.n)).toEqual([1]);
+  });
+
   test("a throwing listener is logged and affects neither other listeners nor later events", async () => {
     const { hub, logger } = makeHub();
     const before = collector();

@@ -35,8 +35,11 @@ export interface ConversationHubOptions {
  *   consumers must buffer on their side (the WS transport enforces a per-socket output cap).
  */
 export class ConversationHub {
-  private readonly listeners = new Set<HubListener>();
+  /** Replaced (never mutated) on subscribe/unsubscribe, so `publish` iterates it without a copy. */
+  private listeners: readonly HubListener[] = [];
+  /** The turn's last events, a ring once full: `oldest` is then the index of the oldest one. */
   private buffer: HubEntry[] = [];
+  private oldest = 0;
   private turnId: string | undefined;
   private nextN = 1;
   private running = false;
@@ -56,13 +59,14 @@ export class ConversationHub {
   }
 
   get listenerCount(): number {
-    return this.listeners.size;
+    return this.listeners.length;
   }
 
   /** Starts numbering a new turn and drops the previous turn's buffer. */
   beginTurn(turnId: string): void {
     this.turnId = turnId;
     this.buffer = [];
+    this.oldest = 0;
     this.nextN = 1;
     this.running = true;
   }
@@ -83,11 +87,15 @@ export class ConversationHub {
     let n: number | undefined;
     if (event.type !== "status" && event.turnId === this.turnId) {
       n = this.nextN++;
-      this.buffer.push({ event, n });
-      const overflow = this.buffer.length - this.opts.replayBufferLimit;
-      if (overflow > 0) this.buffer.splice(0, overflow);
+      // O(1) per event: a full buffer overwrites its oldest entry instead of shifting the array.
+      const limit = this.opts.replayBufferLimit;
+      if (this.buffer.length < limit) this.buffer.push({ event, n });
+      else {
+        this.buffer[this.oldest] = { event, n };
+        this.oldest = (this.oldest + 1) % limit;
+      }
     }
-    for (const listener of [...this.listeners]) this.deliver(listener, event, n);
+    for (const listener of this.listeners) this.deliver(listener, event, n);
     if (this.opts.onLive) this.deliver(this.opts.onLive, event, n);
     return n;
   }
@@ -99,9 +107,15 @@ export class ConversationHub {
   replay(resume?: ResumePoint): HubEntry[] {
     if (this.turnId === undefined) return [];
     if (resume && resume.turnId === this.turnId) {
-      return this.buffer.filter((e) => (e.n ?? 0) > resume.n);
+      return this.ordered().filter((e) => (e.n ?? 0) > resume.n);
     }
-    return this.running ? [...this.buffer] : [];
+    return this.running ? this.ordered() : [];
+  }
+
+  /** A copy of the buffer, oldest first. */
+  private ordered(): HubEntry[] {
+    if (this.oldest === 0) return [...this.buffer];
+    return [...this.buffer.slice(this.oldest), ...this.buffer.slice(0, this.oldest)];
   }
 
   /** Replays (see `replay`) then adds `listener` for live events. Returns the unsubscribe function. */
@@ -113,9 +127,10 @@ export class ConversationHub {
     const replayed = this.replay(resume);
     const entries = extra ? [...replayed, ...extra(replayed)] : replayed;
     for (const e of entries) this.deliver(listener, e.event, e.n);
-    this.listeners.add(listener);
+    // A listener subscribed twice is kept once (as a Set would).
+    if (!this.listeners.includes(listener)) this.listeners = [...this.listeners, listener];
     return () => {
-      this.listeners.delete(listener);
+      this.listeners = this.listeners.filter((l) => l !== listener);
     };
   }
 

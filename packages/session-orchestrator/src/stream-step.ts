@@ -132,15 +132,15 @@ function emitPart(
   content: StepContent,
   part: Exclude<ProviderPart, { type: "usage" | "finish" | "reasoning-signature" | "tool-input-delta" }>,
 ) {
-  const base = { conversationId: env.conversationId, turnId: env.turnId };
+  const { conversationId, turnId } = env;
   switch (part.type) {
     case "text-delta":
       content.addText(part.delta);
-      env.emit({ ...base, type: "text-delta", delta: part.delta });
+      env.emit({ conversationId, turnId, type: "text-delta", delta: part.delta });
       return;
     case "reasoning-delta":
       content.addReasoning(part.delta);
-      env.emit({ ...base, type: "reasoning-delta", delta: part.delta });
+      env.emit({ conversationId, turnId, type: "reasoning-delta", delta: part.delta });
       return;
     case "tool-call":
       content.addToolCall({
@@ -150,7 +150,8 @@ function emitPart(
         ...(part.inputError !== undefined ? { inputError: part.inputError } : {}),
       });
       env.emit({
-        ...base,
+        conversationId,
+        turnId,
         type: "tool-call",
         stepId: env.stepId,
         toolCallId: part.toolCallId,

@@ -73,6 +73,77 @@ describe("withStreamTimeouts", () => {
     expect(got).toEqual(["a"]);
   });
 
+  test("a first-token deadline that passes after the first part is not a timeout", async () => {
+    // The timer armed for the first token fires during the second wait: it must re-arm for the idle limit.
+    async function* late() {
+      yield "a";
+      await Bun.sleep(120);
+      yield "b";
+    }
+    const got: string[] = [];
+    for await (const p of withStreamTimeouts(
+      late(),
+      { firstTokenMs: 30, idleMs: 60_000 },
+      neverAbort,
+      () => {},
+    ))
+      got.push(p);
+    expect(got).toEqual(["a", "b"]);
+  });
+
+  test("the consumer's time between parts does not count toward the idle limit", async () => {
+    const got: string[] = [];
+    for await (const p of withStreamTimeouts(
+      parts(["a", "b", "c"]),
+      { firstTokenMs: 60_000, idleMs: 20 },
+      neverAbort,
+      () => {},
+    )) {
+      got.push(p);
+      await Bun.sleep(60);
+    }
+    expect(got).toEqual(["a", "b", "c"]);
+  });
+
+  test("a source that fails ends the iteration with its error and no onStop", async () => {
+    async function* failing() {
+      yield "a";
+      throw new Error("provider broke");
+    }
+    const stops: Error[] = [];
+    const run = async () => {
+      for await (const _ of withStreamTimeouts(
+        failing(),
+        { firstTokenMs: 1000, idleMs: 1000 },
+        neverAbort,
+        (e) => stops.push(e),
+      )) {
+      }
+    };
+    await expect(run()).rejects.toThrow("provider broke");
+    expect(stops).toEqual([]);
+  });
+
+  test("breaking out closes the source", async () => {
+    let closed = false;
+    async function* endless() {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const i of withStreamTimeouts(
+      endless(),
+      { firstTokenMs: 1000, idleMs: 1000 },
+      neverAbort,
+      () => {},
+    ))
+      if (i === 2) break;
+    await Bun.sleep(0);
+    expect(closed).toBe(true);
+  });
+
   test("abort ends the iteration even when the source ignores the signal", async () => {
     const ac = new AbortController();
     const run = async () => {

@@ -68,46 +68,139 @@ export interface StreamTimeouts {
  * Iterates `source` with a first-part and an inter-part deadline, stopping at once when `signal` aborts
  * even if the source ignores it. On timeout or abort the source iterator is closed (without waiting for
  * it) and `onStop` is called so the caller can abort the underlying request.
+ *
+ * Only the time spent waiting for the source counts (not the consumer's time between parts). The hot
+ * path is cheap: one abort listener and at most one timer for the whole stream; each part costs one
+ * clock read and one promise. The timer is re-armed lazily: when it fires before the current wait's
+ * deadline (the wait began later than the timer was set), it is set again for the remaining time.
  */
-export async function* withStreamTimeouts<T>(
+export function withStreamTimeouts<T>(
   source: AsyncIterable<T>,
   timeouts: StreamTimeouts,
   signal: AbortSignal,
   onStop: (reason: Error) => void,
-): AsyncGenerator<T> {
+): AsyncIterableIterator<T> {
   const it = source[Symbol.asyncIterator]();
+  const limit = (ms: number) => (Number.isFinite(ms) && ms > 0 ? ms : undefined);
+  const firstMs = limit(timeouts.firstTokenMs);
+  const idleMs = limit(timeouts.idleMs);
   let first = true;
-  let done = false;
-  try {
-    while (true) {
-      const ms = first ? timeouts.firstTokenMs : timeouts.idleMs;
-      const code = first ? "ORCH_FIRST_TOKEN_TIMEOUT" : "ORCH_IDLE_TIMEOUT";
-      const what = first ? "the first token" : "the next token";
-      let r: IteratorResult<T>;
-      try {
-        r = await guard(it.next(), {
-          ms,
-          signal,
-          onTimeout: () =>
-            new TimeoutError(code, `the model sent nothing for ${ms} ms while waiting for ${what}`),
-        });
-      } catch (err) {
-        if (err instanceof TimeoutError || err instanceof AbortedError) onStop(err);
-        throw err;
-      }
-      if (r.done) {
-        done = true;
-        return;
-      }
-      first = false;
-      yield r.value;
-    }
-  } finally {
-    if (!done) {
-      // Close the source without awaiting: a hung provider must not hold the turn.
-      Promise.resolve()
-        .then(() => it.return?.())
-        .catch(() => {});
-    }
+  /** Settled (source ended, failed, stopped or closed by the consumer): later calls return done. */
+  let finished = false;
+  let waiting = false;
+  let waitStart = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerDue = 0;
+  let fail: ((err: Error) => void) | undefined;
+
+  const currentMs = () => (first ? firstMs : idleMs);
+  const close = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    signal.removeEventListener("abort", onAbort);
+  };
+  const closeSource = () => {
+    // Close the source without awaiting: a hung provider must not hold the turn.
+    Promise.resolve()
+      .then(() => it.return?.())
+      .catch(() => {});
+  };
+  const stop = (err: Error) => {
+    if (finished) return;
+    finished = true;
+    close();
+    onStop(err);
+    closeSource();
+    fail?.(err);
+  };
+  function onAbort() {
+    if (waiting) stop(new AbortedError());
   }
+  const arm = (at: number) => {
+    timerDue = at;
+    timer = setTimeout(onTimer, Math.max(1, at - performance.now()));
+  };
+  function onTimer() {
+    timer = undefined;
+    const ms = currentMs();
+    if (!waiting || ms === undefined) return; // the next wait arms it again
+    const due = waitStart + ms;
+    if (performance.now() >= due) {
+      const what = first ? "the first token" : "the next token";
+      const code = first ? "ORCH_FIRST_TOKEN_TIMEOUT" : "ORCH_IDLE_TIMEOUT";
+      stop(new TimeoutError(code, `the model sent nothing for ${ms} ms while waiting for ${what}`));
+    } else arm(due);
+  }
+  signal.addEventListener("abort", onAbort);
+
+  const next = (): Promise<IteratorResult<T>> => {
+    if (finished) return Promise.resolve({ done: true, value: undefined });
+    if (signal.aborted) {
+      const err = new AbortedError();
+      stop(err);
+      return Promise.reject(err);
+    }
+    const ms = currentMs();
+    if (ms !== undefined) {
+      waitStart = performance.now();
+      // Earlier deadlines need a new timer (the first wait's may be longer than the idle one).
+      if (timer === undefined || timerDue > waitStart + ms) {
+        if (timer !== undefined) clearTimeout(timer);
+        arm(waitStart + ms);
+      }
+    }
+    let pending: Promise<IteratorResult<T>>;
+    try {
+      pending = it.next();
+    } catch (err) {
+      finished = true;
+      close();
+      return Promise.reject(err);
+    }
+    waiting = true;
+    return new Promise<IteratorResult<T>>((resolve, reject) => {
+      fail = reject;
+      pending.then(
+        (r) => {
+          if (finished) return;
+          waiting = false;
+          fail = undefined;
+          if (r.done) {
+            finished = true;
+            close();
+          } else first = false;
+          resolve(r);
+        },
+        (err: unknown) => {
+          if (finished) return;
+          waiting = false;
+          fail = undefined;
+          finished = true;
+          close();
+          closeSource();
+          reject(err);
+        },
+      );
+    });
+  };
+
+  const iterator: AsyncIterableIterator<T> = {
+    next,
+    return: (value?: unknown) => {
+      if (!finished) {
+        finished = true;
+        close();
+        closeSource();
+      }
+      return Promise.resolve({ done: true, value: value as T });
+    },
+    throw: (err?: unknown) => {
+      void iterator.return?.();
+      return Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }
