@@ -1,10 +1,10 @@
 import { Type } from "@sinclair/typebox";
 import { z } from "zod";
+import { replaceFile } from "./atomic-write";
 import type { Tool } from "./contract";
 import { defineTool } from "./define-tool";
 import { failure, filePathParam, limit, pathSubject, success, withRoot } from "./file-tool";
 import { formatBytes, looksBinary } from "./text";
-import { writeAll } from "./write-file";
 
 export const EditFileLimits = z.object({
   maxFileBytes: limit(10 * 1024 * 1024),
@@ -73,7 +73,7 @@ export function editFileTool(limits: Partial<EditFileLimits> = {}): Tool {
             message: "edit_file: oldString and newString are identical; nothing to change",
           });
         }
-        const opened = await root.openFile(args.path, { write: true });
+        const opened = await root.openFile(args.path);
         if (!opened.ok) return failure(opened.error);
         const { fh, rel, size } = opened.value;
         try {
@@ -112,8 +112,10 @@ export function editFileTool(limits: Partial<EditFileLimits> = {}): Tool {
             });
           }
           const next = new TextEncoder().encode(text.split(args.oldString).join(args.newString));
-          await writeAll(fh, next);
-          await fh.truncate(next.length);
+          // Replaced atomically (never written in place), and only if it is still the file read.
+          const st = await fh.stat();
+          const done = await replaceFile(root, args.path, next, { overwrite: true, expect: st });
+          if (!done.ok) return failure(done.error);
           const first = lineOf(text, at[0] as number);
           return success(
             `Edited ${rel}: replaced ${at.length} occurrence${at.length === 1 ? "" : "s"} (first at line ${first})`,

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { replaceFile } from "./atomic-write";
 import { type FsRoot, type FsRootOptions, type FsStrategy, openRoot } from "./fs-root";
 import { tempDir } from "./test-support";
 
@@ -9,6 +10,8 @@ async function rootOf(cwd: string, opts: FsRootOptions = {}): Promise<FsRoot> {
   if (!r.ok) throw new Error(r.error.message);
   return r.value;
 }
+
+const bytes = (s: string) => new TextEncoder().encode(s);
 
 async function readAll(fh: fs.FileHandle): Promise<string> {
   try {
@@ -61,7 +64,7 @@ for (const strategy of ["proc", "portable"] as FsStrategy[]) {
       ]) {
         const read = await root.openFile(p);
         expect(read.ok ? `read ${p}` : read.error.code).toBe("TOOL_PATH_OUTSIDE_CWD");
-        const write = await root.openWrite(p, { overwrite: true });
+        const write = await replaceFile(root, p, bytes("x"), { overwrite: true });
         expect(write.ok ? `write ${p}` : write.error.code).toBe("TOOL_PATH_OUTSIDE_CWD");
       }
       expect(await fs.readFile(secret, "utf8")).toBe("SECRET");
@@ -106,8 +109,8 @@ for (const strategy of ["proc", "portable"] as FsStrategy[]) {
       const root = await rootOf(t.path, { strategy, afterCheck: swap });
       const r = await root.openFile("a.txt");
       expect(r.ok ? await readAll(r.value.fh) : r.error.code).toBe("TOOL_PATH_OUTSIDE_CWD");
-      const w = await root.openWrite("a.txt", { overwrite: true });
-      expect(w.ok ? "opened" : w.error.code).toBe("TOOL_PATH_OUTSIDE_CWD");
+      const w = await replaceFile(root, "a.txt", bytes("x"), { overwrite: true });
+      expect(w.ok ? "written" : w.error.code).toBe("TOOL_PATH_OUTSIDE_CWD");
       expect(await fs.readFile(secret, "utf8")).toBe("SECRET");
     });
 
@@ -120,33 +123,24 @@ for (const strategy of ["proc", "portable"] as FsStrategy[]) {
         await fs.symlink(outside.path, t.join("dir"));
       };
       const root = await rootOf(t.path, { strategy, afterCheck: swap });
-      const w = await root.openWrite("dir/new.txt", { overwrite: false });
-      if (w.ok) await w.value.fh.close();
-      // The portable strategy may leave an empty file behind before its re-check refuses it.
-      expect(w.ok ? "opened" : w.error.code).toBe("TOOL_PATH_OUTSIDE_CWD");
-      if (strategy === "proc") expect(await fs.readdir(outside.path)).toEqual([]);
+      const w = await replaceFile(root, "dir/new.txt", bytes("x"), { overwrite: false });
+      expect(w.ok ? "written" : w.error.code).toBe("TOOL_PATH_OUTSIDE_CWD");
+      expect(await fs.readdir(outside.path)).toEqual([]);
     });
 
-    test("openWrite creates parents, refuses to replace without overwrite, truncates with it", async () => {
+    test("replaceFile creates parents, refuses to replace without overwrite, replaces with it", async () => {
       await using t = await tempDir();
       const root = await rootOf(t.path, { strategy });
-      const first = await root.openWrite("deep/er/new.txt", { overwrite: false });
-      expect(first.ok && first.value.created).toBe(true);
-      if (first.ok) {
-        await first.value.fh.writeFile("long content");
-        await first.value.fh.close();
-      }
-      const again = await root.openWrite("deep/er/new.txt", { overwrite: false });
-      expect(again.ok ? "opened" : again.error.code).toBe("TOOL_FILE_EXISTS");
-      const over = await root.openWrite("deep/er/new.txt", { overwrite: true });
+      const first = await replaceFile(root, "deep/er/new.txt", bytes("long content"), { overwrite: false });
+      expect(first.ok && first.value).toEqual({ rel: "deep/er/new.txt", created: true });
+      const again = await replaceFile(root, "deep/er/new.txt", bytes("x"), { overwrite: false });
+      expect(again.ok ? "written" : again.error.code).toBe("TOOL_FILE_EXISTS");
+      const over = await replaceFile(root, "deep/er/new.txt", bytes("short"), { overwrite: true });
       expect(over.ok && over.value.created).toBe(false);
-      if (over.ok) {
-        await over.value.fh.writeFile("short");
-        await over.value.fh.close();
-      }
       expect(await fs.readFile(t.join("deep/er/new.txt"), "utf8")).toBe("short");
-      const dir = await root.openWrite("deep", { overwrite: true });
-      expect(dir.ok ? "opened" : dir.error.code).toBe("TOOL_PATH_WRONG_TYPE");
+      expect(await fs.readdir(t.join("deep/er"))).toEqual(["new.txt"]);
+      const dir = await replaceFile(root, "deep", bytes("x"), { overwrite: true });
+      expect(dir.ok ? "written" : dir.error.code).toBe("TOOL_PATH_WRONG_TYPE");
     });
 
     test("openDir of a folder swapped for an outside symlink is refused", async () => {

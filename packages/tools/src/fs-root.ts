@@ -43,13 +43,23 @@ export interface OpenedFile extends ResolvedPath {
   fh: fs.FileHandle;
   /** fstat of the opened file. */
   size: number;
-  /** openWrite: true when the file did not exist. */
-  created: boolean;
 }
 
 export interface OpenedDir extends ResolvedPath {
   /** A path that names the opened directory itself (its fd path under the "proc" strategy). */
   path: string;
+  close(): Promise<void>;
+}
+
+export interface OpenedParent extends ResolvedPath {
+  /** A path naming the opened parent folder (its fd path under "proc"); `${dir}/${name}` is the target. */
+  dir: string;
+  /** The target's name in `dir`. */
+  name: string;
+  /** "portable": confirms `dir` still is the real parent inside the root (always ok under "proc"). */
+  verify(): Promise<Outcome<void>>;
+  /** fsyncs the folder, making a rename in it durable. */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -196,8 +206,8 @@ export class FsRoot {
     }
   }
 
-  /** Opens an existing regular file for reading (`write: true`: for reading and writing in place). */
-  async openFile(p: string, opts: { write?: boolean } = {}): Promise<Outcome<OpenedFile>> {
+  /** Opens an existing regular file for reading (files are replaced with atomic-write.ts, never in place). */
+  async openFile(p: string): Promise<Outcome<OpenedFile>> {
     const r = await this.resolve(p);
     if (!r.ok) return r;
     if (!r.value.stat) return fail("TOOL_PATH_NOT_FOUND", `"${p}" does not exist`);
@@ -206,31 +216,50 @@ export class FsRoot {
     // Devices, FIFOs and sockets are refused before the open: opening one can block or act.
     if (!r.value.stat.isFile())
       return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is ${kindOf(r.value.stat)}, not a regular file`);
-    const flags = (opts.write ? C.O_RDWR : C.O_RDONLY) | OPEN_GUARDS;
-    return this.openResolved(p, r.value, flags, false);
+    return this.openResolved(p, r.value, C.O_RDONLY | OPEN_GUARDS);
   }
 
   /**
-   * Opens `p` for writing, creating missing parent folders. An existing file is replaced only with
-   * `overwrite` (its content is truncated after the open is verified, never before).
+   * Opens the folder that holds `p` (creating missing folders when `p` did not exist at the check), for replacing `p` in it: the "proc"
+   * strategy returns the fd path of a directory reached segment by segment with O_NOFOLLOW, so a rename
+   * through it lands in that verified directory even if a parent is swapped for a symlink afterwards.
+   * The "portable" strategy returns the real path and re-verifies it in `verify()`.
    */
-  async openWrite(p: string, opts: { overwrite: boolean }): Promise<Outcome<OpenedFile>> {
-    const r = await this.resolve(p);
-    if (!r.ok) return r;
-    if (r.value.stat?.isDirectory()) return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is a directory`);
-    if (r.value.stat && !r.value.stat.isFile())
-      return fail("TOOL_PATH_WRONG_TYPE", `"${p}" is ${kindOf(r.value.stat)}, not a regular file`);
-    if (r.value.stat && !opts.overwrite) {
-      return fail("TOOL_FILE_EXISTS", `"${p}" already exists; pass overwrite: true to replace it`);
+  async openParent(p: string, resolved: ResolvedPath): Promise<Outcome<OpenedParent>> {
+    const parentReal = path.dirname(resolved.real);
+    const name = path.basename(resolved.real);
+    await this.afterCheck?.(resolved.real);
+    if (this.strategy === "portable") {
+      try {
+        if (resolved.stat === undefined) await fs.mkdir(parentReal, { recursive: true });
+      } catch (e) {
+        return ioFailure(e, `"${p}"`);
+      }
+      const verify = async (): Promise<Outcome<void>> => {
+        const again = await fs.realpath(parentReal).catch(() => undefined);
+        return again === parentReal && isInside(this.dir, again)
+          ? ok(undefined)
+          : fail("TOOL_PATH_OUTSIDE_CWD", `"${p}" changed while being written; refusing it`);
+      };
+      const checked = await verify();
+      if (!checked.ok) return checked;
+      const sync = async () => {
+        const dh = await fs.open(parentReal, C.O_RDONLY | C.O_DIRECTORY);
+        await dh.sync().finally(() => dh.close());
+      };
+      return ok({ ...resolved, dir: parentReal, name, verify, sync, close: async () => {} });
     }
-    const base = C.O_WRONLY | OPEN_GUARDS;
-    if (!r.value.stat) {
-      const created = await this.openResolved(p, r.value, base | C.O_CREAT | C.O_EXCL, true);
-      if (created.ok || created.error.code !== "TOOL_FILE_EXISTS" || !opts.overwrite) return created;
-    }
-    const opened = await this.openResolved(p, r.value, base, false);
-    if (opened.ok) await opened.value.fh.truncate(0);
-    return opened;
+    const dir = await this.walk(p, parentReal, "dir", resolved.stat === undefined);
+    if (!dir.ok) return dir;
+    const fh = dir.value;
+    return ok({
+      ...resolved,
+      dir: `/proc/self/fd/${fh.fd}`,
+      name,
+      verify: async () => ok(undefined),
+      sync: () => fh.sync(),
+      close: () => fh.close(),
+    });
   }
 
   /** Opens an existing directory; use `path` for readdir/scans, then `close()`. */
@@ -251,26 +280,18 @@ export class FsRoot {
     return ok({ ...r.value, path: `/proc/self/fd/${fh.fd}`, close: () => fh.close() });
   }
 
-  private async openResolved(
-    p: string,
-    resolved: ResolvedPath,
-    flags: number,
-    create: boolean,
-  ): Promise<Outcome<OpenedFile>> {
+  private async openResolved(p: string, resolved: ResolvedPath, flags: number): Promise<Outcome<OpenedFile>> {
     await this.afterCheck?.(resolved.real);
     let fh: fs.FileHandle;
     if (this.strategy === "proc") {
-      const opened = await this.walk(p, resolved.real, flags, create);
+      const opened = await this.walk(p, resolved.real, flags, false);
       if (!opened.ok) return opened;
       fh = opened.value;
     } else {
       try {
-        if (create) await fs.mkdir(path.dirname(resolved.real), { recursive: true });
-        fh = await fs.open(resolved.real, flags, 0o666);
+        fh = await fs.open(resolved.real, flags);
       } catch (e) {
-        return errno(e) === "EEXIST"
-          ? fail("TOOL_FILE_EXISTS", `"${p}" already exists`)
-          : ioFailure(e, `"${p}"`);
+        return ioFailure(e, `"${p}"`);
       }
     }
     const verified = await this.verifyOpened(p, resolved.real, fh).catch((e) => ioFailure(e, `"${p}"`));
@@ -278,7 +299,7 @@ export class FsRoot {
       await fh.close();
       return verified;
     }
-    return ok({ ...resolved, fh, size: verified.value.size, created: create });
+    return ok({ ...resolved, fh, size: verified.value.size });
   }
 
   /** Confirms the opened fd is a regular file at `real` (inside the root). */

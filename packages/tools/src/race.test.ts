@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import * as fs from "node:fs/promises";
+import { editFileTool } from "./edit-file";
 import { type FsStrategy, openRoot } from "./fs-root";
 import { readFileTool } from "./read-file";
 import { tempDir, toolContext } from "./test-support";
@@ -64,6 +65,28 @@ test("write_file never creates or changes a file outside the cwd under a concurr
   expect(await fs.readdir(outside.path)).toEqual(["a.txt"]);
   expect(await fs.readFile(outside.join("a.txt"), "utf8")).toBe("SECRET");
   expect(written).toBeGreaterThan(0);
+});
+
+test("edit_file's atomic rename never lands outside the cwd under a concurrent swap", async () => {
+  await using t = await tempDir();
+  await using outside = await tempDir();
+  await outside.write("a.txt", "n=0\n");
+  await t.write("d/a.txt", "n=0\n");
+  const edit = editFileTool();
+  let edited = 0;
+  await withSwapper(t.path, outside.path, async () => {
+    for (let i = 0; i < 200; i++) {
+      const r = await edit.execute(
+        { path: "d/a.txt", oldString: `n=${edited}\n`, newString: `n=${edited + 1}\n` },
+        toolContext(t.path),
+      );
+      if (!r.isError) edited++;
+    }
+  });
+  // The outside folder holds exactly its file, unchanged: no temp file, no rename into it.
+  expect(await fs.readdir(outside.path)).toEqual(["a.txt"]);
+  expect(await fs.readFile(outside.join("a.txt"), "utf8")).toBe("n=0\n");
+  expect(edited).toBeGreaterThan(0);
 });
 
 for (const strategy of ["proc", "portable"] as FsStrategy[]) {
