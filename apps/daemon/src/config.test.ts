@@ -208,3 +208,20 @@ test("shell commands never get provider keys: apiKeyEnv names join the default s
     "CORP_LLM_KEY",
   ]);
 });
+
+test("the data folder and the config file join the permission gate's protected paths", () => {
+  const file = parseConfigFile(
+    "f.toml",
+    `[permission-gate]\nprotectedPaths = ["/srv/keys"]\ntools = { write_file = "allow" }\n`,
+  );
+  if (!file.ok) throw new Error(file.errors.join("\n"));
+  const r = resolveConfig(file.value, {});
+  if (!r.ok) throw new Error(r.errors.join("\n"));
+  const gate = hostConfig(r.config, "t", ["/home/u/.local/state/dispatch", "/etc/dispatch.toml"])[
+    "permission-gate"
+  ];
+  expect(gate).toEqual({
+    tools: { write_file: "allow" },
+    protectedPaths: ["/srv/keys", "/home/u/.local/state/dispatch", "/etc/dispatch.toml"],
+  });
+});

@@ -178,7 +178,7 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
 
   const host = createHost({
     extensions: daemonExtensions({ database: paths.database, env, version: DAEMON_VERSION }),
-    config: hostConfig(config, token),
+    config: hostConfig(config, token, [home, paths.configFile]),
     logger,
     // Each extension's cleanup gets a slice of HOST_STOP_MS, so one that hangs cannot starve the rest
     // (the database closes last).

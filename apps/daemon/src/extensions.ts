@@ -28,8 +28,15 @@ export function daemonExtensions(opts: {
 /**
  * Pure: the host's config sections (keyed by extension id) from the daemon config and the token. Both
  * transports get the same bind address, origins and token; extension sections of the file pass through.
+ * `protect` (the data folder and the config file) joins the permission gate's protected paths: tool
+ * writes there always ask.
  */
-export function hostConfig(config: DaemonConfig, token: string): Record<string, unknown> {
+export function hostConfig(
+  config: DaemonConfig,
+  token: string,
+  protect: readonly string[] = [],
+): Record<string, unknown> {
+  const gate = config.sections["permission-gate"] ?? {};
   const runShell = config.sections["tool-run-shell"] ?? {};
   const scrubEnv = [
     ...new Set([
@@ -54,6 +61,10 @@ export function hostConfig(config: DaemonConfig, token: string): Record<string, 
       ...(config.httpPort > 0 ? { httpPort: config.httpPort } : {}),
     },
     "transport-http": { ...config.http, ...connection, port: config.httpPort },
+    "permission-gate": {
+      ...gate,
+      protectedPaths: [...((gate.protectedPaths as string[] | undefined) ?? []), ...protect],
+    },
     // Shell commands never see the daemon's credentials, including keys named by `apiKeyEnv`.
     "tool-run-shell": { ...runShell, scrubEnv },
   };

@@ -23,6 +23,7 @@ import {
   describeRemembered,
   describeSubject,
   type PermissionConfig,
+  type PolicyDecision,
   type Remembered,
   remembered,
   rememberFor,
@@ -80,7 +81,11 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
       });
   };
 
-  function ask(req: PermissionCheckRequest, io: PermissionIO, why: string): Promise<PermissionVerdict> {
+  function ask(
+    req: PermissionCheckRequest,
+    io: PermissionIO,
+    policy: PolicyDecision,
+  ): Promise<PermissionVerdict> {
     if (io.signal.aborted) return Promise.resolve({ decision: "deny", reason: "the turn was stopped" });
     const requestId = newId();
     const event: PermissionRequestEvent = {
@@ -91,7 +96,11 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
       toolCallId: req.toolCallId,
       toolName: req.toolName,
       input: req.input,
-      reason: `${describeSubject(req)} (${why}; ${describeRemembered(rememberFor(req))})`,
+      reason: `${describeSubject(req)} (${policy.why}; ${
+        policy.protected
+          ? `"always" allows only this write: protected paths ask every time`
+          : describeRemembered(rememberFor(req))
+      })`,
     };
     return new Promise<PermissionVerdict>((done) => {
       const byId = pending.get(req.conversationId) ?? new Map<string, Pending>();
@@ -108,7 +117,8 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
           if (byId.size === 0 && pending.get(req.conversationId) === byId) pending.delete(req.conversationId);
           clearTimeout(timer);
           io.signal.removeEventListener("abort", onAbort);
-          if (decision === "always") {
+          // "always" on a protected path allows this call only: remembering it would widen to the cwd.
+          if (decision === "always" && !policy.protected) {
             const list = memory.get(req.conversationId) ?? [];
             // An entry already covering this call would make the new one redundant.
             if (!list.some((m) => remembered(m, req))) list.push(rememberFor(req));
@@ -146,8 +156,10 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
       const policy = decide(config, req);
       if (policy.action === "allow") return { decision: "allow" };
       if (policy.action === "deny") return { decision: "deny", reason: `denied: ${policy.why}` };
-      if (memory.get(req.conversationId)?.some((m) => remembered(m, req))) return { decision: "allow" };
-      return ask(req, io, policy.why);
+      // Protected paths ask every time: an earlier "always" on the tool does not cover them.
+      if (!policy.protected && memory.get(req.conversationId)?.some((m) => remembered(m, req)))
+        return { decision: "allow" };
+      return ask(req, io, policy);
     },
 
     resolve(conversationId, requestId, decision): Result<void, PermissionError> {

@@ -6,12 +6,14 @@
  *   1. the config rules that match it: the most restrictive wins (deny > ask > allow);
  *   2. else the per-tool action (`tools.<name>`);
  *   3. else the default of its kind: read → allow inside the cwd (ask outside), write → ask, shell → ask.
+ * A write to a protected path (protected-paths.ts) that this order does not deny asks, always.
  */
 
 import * as path from "node:path";
 import { z } from "zod";
 import type { PermissionCheckRequest, PermissionKind, PermissionSubject } from "./contract";
 import { isInside } from "./fs-root";
+import { protectedRisk } from "./protected-paths";
 
 export const PolicyAction = z.enum(["allow", "ask", "deny"]);
 export type PolicyAction = z.infer<typeof PolicyAction>;
@@ -53,6 +55,11 @@ export const PermissionConfig = z.object({
   /** Per-tool action, e.g. { "run_shell": "deny" }. */
   tools: z.record(z.string(), PolicyAction).default({}),
   rules: z.array(PermissionRule).default([]),
+  /**
+   * Further paths (absolute; each protects itself and everything below it) where writes always ask,
+   * like .git/ and shell start-up files do. The daemon adds its data folder and its config file.
+   */
+  protectedPaths: z.array(z.string().min(1)).default([]),
 });
 export type PermissionConfig = z.infer<typeof PermissionConfig>;
 export type PermissionConfigInput = z.input<typeof PermissionConfig>;
@@ -61,6 +68,8 @@ export interface PolicyDecision {
   action: PolicyAction;
   /** Human-readable: which rule or default decided. */
   why: string;
+  /** A write to a protected path: it asks every time ("always" answers do not cover it). */
+  protected?: true;
 }
 
 const SEVERITY: Record<PolicyAction, number> = { allow: 0, ask: 1, deny: 2 };
@@ -77,7 +86,8 @@ export function commandPatternRegex(pattern: string): RegExp {
   return new RegExp(`^${body}$`, "s");
 }
 
-function pathMatches(glob: string, p: string, cwd: string): boolean {
+/** Pure: whether the path glob of a rule matches `p` (absolute globs as they are, others relative to `cwd`). */
+export function pathMatches(glob: string, p: string, cwd: string): boolean {
   const g = new Bun.Glob(glob);
   if (path.isAbsolute(glob)) return g.match(p);
   return isInside(cwd, p) && g.match(path.relative(cwd, p) || ".");
@@ -114,6 +124,15 @@ const KIND_NOUN: Record<PermissionKind, string> = { read: "reads", write: "write
 
 /** Pure: the policy's action for one call. */
 export function decide(config: PermissionConfig, req: PermissionCheckRequest): PolicyDecision {
+  const decided = decideByPolicy(config, req);
+  if (req.subject.kind !== "write" || decided.action === "deny") return decided;
+  const risk = (req.subject.paths ?? [])
+    .map((p) => protectedRisk(p, config.protectedPaths))
+    .find((r) => r !== undefined);
+  return risk === undefined ? decided : { action: "ask", why: `protected path: ${risk}`, protected: true };
+}
+
+function decideByPolicy(config: PermissionConfig, req: PermissionCheckRequest): PolicyDecision {
   let best: { action: PolicyAction; index: number } | undefined;
   config.rules.forEach((rule, index) => {
     if (!ruleMatches(rule, req)) return;
