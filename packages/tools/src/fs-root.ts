@@ -48,6 +48,7 @@ export interface OpenedFile extends ResolvedPath {
 export interface OpenedDir extends ResolvedPath {
   /** A path that names the opened directory itself (its fd path under the "proc" strategy). */
   path: string;
+  strategy: FsStrategy;
   close(): Promise<void>;
 }
 
@@ -272,12 +273,17 @@ export class FsRoot {
     if (this.strategy === "portable") {
       const again = await fs.realpath(r.value.real).catch(() => undefined);
       if (again !== r.value.real) return fail("TOOL_PATH_OUTSIDE_CWD", `"${p}" changed while being opened`);
-      return ok({ ...r.value, path: r.value.real, close: async () => {} });
+      return ok({ ...r.value, path: r.value.real, strategy: this.strategy, close: async () => {} });
     }
     const dir = await this.walk(p, r.value.real, "dir", false);
     if (!dir.ok) return dir;
     const fh = dir.value;
-    return ok({ ...r.value, path: `/proc/self/fd/${fh.fd}`, close: () => fh.close() });
+    return ok({
+      ...r.value,
+      path: `/proc/self/fd/${fh.fd}`,
+      strategy: this.strategy,
+      close: () => fh.close(),
+    });
   }
 
   private async openResolved(p: string, resolved: ResolvedPath, flags: number): Promise<Outcome<OpenedFile>> {

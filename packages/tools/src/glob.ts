@@ -54,7 +54,7 @@ export function globTool(limits: Partial<GlobLimits> = {}): Tool {
         let more = false;
         try {
           for await (const entry of walkFiles(
-            dir.value.path,
+            dir.value,
             searchWalk(dir.value.real, {
               includeIgnored: args.includeIgnored,
               maxVisited: lim.maxVisited,

@@ -98,7 +98,7 @@ export async function grepSearch({ cwd, args, limits: lim }: GrepRequest): Promi
       maxVisited: lim.maxVisited,
     });
     try {
-      for await (const entry of walkFiles(dir.value.path, walk, stats)) {
+      for await (const entry of walkFiles(dir.value, walk, stats)) {
         if (!wanted(entry.rel)) continue;
         complete = await searchFile(root.value, underBase(dir.value.rel, entry.rel), s, lim);
         if (!complete) break;

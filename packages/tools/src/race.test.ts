@@ -2,6 +2,8 @@ import { expect, test } from "bun:test";
 import * as fs from "node:fs/promises";
 import { editFileTool } from "./edit-file";
 import { type FsStrategy, openRoot } from "./fs-root";
+import { globTool } from "./glob";
+import { grepTool } from "./grep";
 import { readFileTool } from "./read-file";
 import { tempDir, toolContext } from "./test-support";
 import { writeFileTool } from "./write-file";
@@ -11,8 +13,14 @@ import { writeFileTool } from "./write-file";
  * symlink to an outside folder while we read `d/a.txt`. Whatever interleaving happens, the secret
  * outside must never be returned.
  */
-async function withSwapper<T>(cwd: string, outside: string, fn: () => Promise<T>): Promise<T> {
-  const loop = `while :; do mv d d.bak && ln -s '${outside}' d && rm d && mv d.bak d; done`;
+async function withSwapper<T>(
+  cwd: string,
+  outside: string,
+  fn: () => Promise<T>,
+  folders = ["d"],
+): Promise<T> {
+  const swap = (d: string) => `mv ${d} ${d}.bak && ln -s '${outside}' ${d} && rm ${d} && mv ${d}.bak ${d}`;
+  const loop = `while :; do ${folders.map(swap).join("; ")}; done`;
   const swapper = Bun.spawn(["bash", "-c", loop], { cwd, stdout: "ignore", stderr: "ignore" });
   try {
     return await fn();
@@ -109,3 +117,35 @@ for (const strategy of ["proc", "portable"] as FsStrategy[]) {
     expect(contents.has("SECRET")).toBe(false);
   });
 }
+
+test("glob and grep never list names outside the cwd while folders are being swapped for symlinks", async () => {
+  await using t = await tempDir();
+  await using outside = await tempDir();
+  await outside.write("OUTSIDE-NAME.txt", "needle outside");
+  await outside.write("deeper/OUTSIDE-DEEP.txt", "needle outside");
+  // Many swapped folders widen the window between listing a folder and descending into it.
+  const folders = Array.from({ length: 40 }, (_, i) => `d${i}`);
+  for (const d of folders) await t.write(`${d}/a.txt`, "needle inside");
+  const glob = globTool();
+  const grep = grepTool();
+  const leaks: string[] = [];
+  let found = 0;
+  await withSwapper(
+    t.path,
+    outside.path,
+    async () => {
+      for (let i = 0; i < 400; i++) {
+        const g = await glob.execute({ pattern: "**" }, toolContext(t.path));
+        if (g.content.includes("OUTSIDE")) leaks.push(g.content);
+        if (g.content.includes("/a.txt")) found++;
+        if (i % 10 === 0) {
+          const r = await grep.execute({ pattern: "needle" }, toolContext(t.path));
+          if (r.content.includes("OUTSIDE") || r.content.includes("outside")) leaks.push(r.content);
+        }
+      }
+    },
+    folders,
+  );
+  expect(leaks).toEqual([]);
+  expect(found).toBeGreaterThan(0);
+});

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs/promises";
+import { openRoot } from "./fs-root";
 import { globTool } from "./glob";
 import { fileFilter, grepTool } from "./grep";
 import { listDirTool } from "./list-dir";
 import { tempDir, toolContext } from "./test-support";
-import { searchWalk } from "./walk";
+import { searchWalk, walkFiles } from "./walk";
 
 async function project() {
   const t = await tempDir();
@@ -163,5 +164,48 @@ describe("grep", () => {
     expect(fileFilter("*.ts")("src/deep/b.ts")).toBe(true);
     expect(fileFilter("src/*.ts")("src/deep/b.ts")).toBe(false);
     expect(fileFilter(undefined)("anything")).toBe(true);
+  });
+});
+
+describe("walkFiles", () => {
+  test("both strategies walk the same tree; fds are closed also when the consumer stops early", async () => {
+    await using t = await project();
+    await t.write("src/deep/deeper/c.ts", "x");
+    const fds = async () => (await fs.readdir("/proc/self/fd")).length;
+    const before = await fds();
+    const walked: Record<string, string[]> = {};
+    for (const strategy of ["proc", "portable"] as const) {
+      const root = await openRoot(t.path, { strategy });
+      if (!root.ok) throw new Error(root.error.message);
+      const dir = await root.value.openDir(".");
+      if (!dir.ok) throw new Error(dir.error.message);
+      const stats = { visited: 0, truncated: false };
+      const rels: string[] = [];
+      for await (const e of walkFiles(
+        dir.value,
+        searchWalk(dir.value.real, { includeIgnored: false, maxVisited: 100 }),
+        stats,
+      ))
+        rels.push(e.rel);
+      walked[strategy] = rels;
+      // Stopping after the first deep file leaves no directory fd open.
+      for await (const e of walkFiles(
+        dir.value,
+        searchWalk(dir.value.real, { includeIgnored: false, maxVisited: 100 }),
+        stats,
+      ))
+        if (e.rel.includes("deeper")) break;
+      await dir.value.close();
+    }
+    expect(walked.proc).toEqual([
+      "README.md",
+      "bin.dat",
+      "src/a.ts",
+      "src/c.json",
+      "src/deep/b.ts",
+      "src/deep/deeper/c.ts",
+    ]);
+    expect(walked.portable).toEqual(walked.proc as string[]);
+    expect(await fds()).toBe(before);
   });
 });
