@@ -86,6 +86,21 @@ describe("end to end over real HTTP", () => {
     expect(d.orch.status(conversationId)).toEqual({ conversationId, isActive: false, status: "idle" });
   });
 
+  test("a search tool call applies the path rules to every file, not only to the folder", async () => {
+    await using d = await boot(undefined, { rules: [{ paths: ["**/notes*"], action: "deny" }] });
+    env.server.script(
+      openaiToolCalls([{ id: "call_1", name: "grep", args: { pattern: "mango" } }]),
+      openaiText("Nothing found."),
+    );
+    const { turnId, rec } = watchedTurn(d, "grep for the secret word");
+    await rec.sealed(turnId);
+    const result = rec.of("tool-result")[0]!;
+    expect(result).toMatchObject({ toolCallId: "call_1", toolName: "grep", isError: false });
+    // Without the per-file filter grep would print "notes.txt:1: the secret word is mango".
+    expect(result.content).not.toContain("notes.txt");
+    expect(result.content).toContain("left out: covered by deny rules");
+  });
+
   test("two subscribers and a late joiner see identical sequences; resume after a disconnect fills the gap", async () => {
     await using d = await boot();
     env.server.script(openaiText("one two three four five six", { delayMs: 15 }));

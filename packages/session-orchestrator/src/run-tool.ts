@@ -1,6 +1,6 @@
 import type { Logger } from "@dispatch/kernel";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { PermissionGate, Tool, ToolErrorCode, ToolResult } from "@dispatch/tools";
+import type { PermissionGate, SearchAccess, Tool, ToolErrorCode, ToolResult } from "@dispatch/tools";
 import type { PendingToolCall } from "./step-content";
 import { capOutput } from "./step-content";
 import { AbortedError, guard, TimeoutError } from "./timeouts";
@@ -69,6 +69,7 @@ async function runChecked(call: PendingToolCall, env: ToolRunEnv): Promise<ToolR
   }
   const checked = tool.validate(call.input);
   if (!checked.ok) return fail(checked.message, "TOOL_INVALID_ARGS");
+  let access: SearchAccess | undefined;
 
   if (env.gate) {
     let subject: ReturnType<Tool["permission"]>;
@@ -97,8 +98,10 @@ async function runChecked(call: PendingToolCall, env: ToolRunEnv): Promise<ToolR
         "TOOL_PERMISSION_DENIED",
       );
     }
+    // Search tools filter each entry by the path rules too, not only the folder the gate judged.
+    access = verdict.searchAccess;
   }
-  return execute(tool, checked.value, call, env);
+  return execute(tool, checked.value, call, env, access);
 }
 
 async function execute(
@@ -106,6 +109,7 @@ async function execute(
   args: unknown,
   call: PendingToolCall,
   env: ToolRunEnv,
+  access: SearchAccess | undefined,
 ): Promise<ToolResult> {
   const controller = new AbortController();
   const signal = AbortSignal.any([env.signal, controller.signal]);
@@ -118,6 +122,7 @@ async function execute(
       toolCallId: call.toolCallId,
       cwd: env.cwd,
       signal,
+      ...(access ? { searchAccess: access } : {}),
       onOutput: (data, stream) => {
         // Output after the result, or past the cap, is dropped: the result is what the model reads.
         if (!open || streamed >= env.outputCap) return;

@@ -30,6 +30,23 @@ export interface ToolContext {
   readonly signal: AbortSignal;
   /** Streams partial output while the tool runs (the orchestrator emits `tool-output` events). */
   onOutput(data: string, stream: ToolOutputStream): void;
+  /** The path rules search tools apply per entry (from the gate's verdict); absent: no filtering. */
+  readonly searchAccess?: SearchAccess;
+}
+
+/**
+ * The path rules a search tool (glob, grep, list_dir) applies to each entry it lists and each file it
+ * reads, because the gate's check judges only the folder searched. Plain data: grep hands it to its
+ * worker. Deny-covered entries are neither listed nor read; ask-covered files are listed by name but
+ * not read (grep says how many it skipped: read_file, or grep on that path, asks for them).
+ */
+export interface SearchAccess {
+  /** The cwd the rules' relative globs are relative to (the call's cwd as given). */
+  cwd: string;
+  /** Path globs of the deny rules that apply to the tool. */
+  deny: string[];
+  /** Path globs of the ask rules that apply to the tool and were not answered for this call. */
+  ask: string[];
 }
 
 /** Error codes a tool reports in `ToolResult.code` (the model reads `content`; tests assert `code`). */
@@ -136,6 +153,8 @@ export interface PermissionVerdict {
   decision: "allow" | "deny";
   /** Why, for the deny result the model reads (e.g. "denied by the user"). */
   reason?: string;
+  /** An allowed read: the path rules its entries still pass (the orchestrator puts it in ToolContext). */
+  searchAccess?: SearchAccess;
 }
 
 export type PermissionRequestEvent = AgentEventOf<"permission-request">;

@@ -11,6 +11,7 @@ import {
   success,
   withRoot,
 } from "./file-tool";
+import { SearchFilter } from "./search-filter";
 import { searchWalk, underBase, type WalkStats, walkFiles } from "./walk";
 
 export const GlobLimits = z.object({
@@ -49,6 +50,7 @@ export function globTool(limits: Partial<GlobLimits> = {}): Tool {
         if (!dir.ok) return failure(dir.error);
         const limit = Math.min(args.limit ?? lim.maxResults, lim.maxResults);
         const glob = new Bun.Glob(args.pattern);
+        const filter = new SearchFilter(root, ctx.searchAccess);
         const stats: WalkStats = { visited: 0, truncated: false };
         const found: string[] = [];
         let more = false;
@@ -59,15 +61,18 @@ export function globTool(limits: Partial<GlobLimits> = {}): Tool {
               includeIgnored: args.includeIgnored,
               maxVisited: lim.maxVisited,
               signal: ctx.signal,
+              prune: (rel) => filter.pruneDir(underBase(dir.value.rel, rel)),
             }),
             stats,
           )) {
             if (!glob.match(entry.rel)) continue;
+            const rel = underBase(dir.value.rel, entry.rel);
+            if ((await filter.entry(rel, entry.kind === "symlink")) === "hide") continue;
             if (found.length === limit) {
               more = true;
               break;
             }
-            found.push(underBase(dir.value.rel, entry.rel));
+            found.push(rel);
           }
         } finally {
           await dir.value.close();
@@ -77,6 +82,7 @@ export function globTool(limits: Partial<GlobLimits> = {}): Tool {
         if (more)
           notes.push(`[more than ${limit} matches; showing the first ${limit}: narrow the pattern or path]`);
         if (stats.truncated) notes.push(`[search stopped after visiting ${stats.visited} entries]`);
+        notes.push(...filter.notes());
         if (found.length === 0)
           return success([`No files match ${args.pattern} in ${dir.value.rel}`, ...notes].join("\n"));
         return success([...found, ...notes].join("\n"));

@@ -5,9 +5,10 @@
  */
 
 import type { Static } from "@sinclair/typebox";
-import type { ToolResult } from "./contract";
+import type { SearchAccess, ToolResult } from "./contract";
 import { type FsRoot, openRoot } from "./fs-root";
 import type { GrepLimits, GrepParams } from "./grep";
+import { SearchFilter } from "./search-filter";
 import { clipLine, isBinaryFile, readLines } from "./text";
 import { failure, success } from "./tool-result";
 import { searchWalk, underBase, type WalkStats, walkFiles } from "./walk";
@@ -15,6 +16,8 @@ import { searchWalk, underBase, type WalkStats, walkFiles } from "./walk";
 /** What the worker is asked to do (structured-clonable). */
 export interface GrepRequest {
   cwd: string;
+  /** The per-entry path rules (ToolContext.searchAccess). */
+  access?: SearchAccess;
   args: Static<typeof GrepParams>;
   limits: GrepLimits;
 }
@@ -47,12 +50,25 @@ interface Search {
   skipped: number;
 }
 
-/** Searches one file; false once the match limit is reached. */
-async function searchFile(root: FsRoot, rel: string, s: Search, lim: GrepLimits): Promise<boolean> {
+/** Searches one file; false once the match limit is reached. Files the path rules cover are not read. */
+async function searchFile(
+  root: FsRoot,
+  rel: string,
+  s: Search,
+  lim: GrepLimits,
+  filter: SearchFilter,
+): Promise<boolean> {
+  const named = await filter.entry(rel, false);
+  if (named === "unread") filter.skipUnread(rel);
+  if (named !== "list") return true;
   const opened = await root.openFile(rel);
   if (!opened.ok) return true;
   const { fh, size } = opened.value;
   try {
+    // Judged again by the opened file's verified real path: a symlink to a covered file is not read.
+    const target = filter.opened(opened.value.real);
+    if (target === "unread") filter.skipUnread(rel);
+    if (target !== "list") return true;
     if (size > lim.maxFileBytes || (await isBinaryFile(fh))) {
       s.skipped++;
       return true;
@@ -72,7 +88,7 @@ async function searchFile(root: FsRoot, rel: string, s: Search, lim: GrepLimits)
 }
 
 /** The whole grep call: `path:line: text` lines plus notes on limits, or a coded failure. */
-export async function grepSearch({ cwd, args, limits: lim }: GrepRequest): Promise<ToolResult> {
+export async function grepSearch({ cwd, access, args, limits: lim }: GrepRequest): Promise<ToolResult> {
   const regex = compilePattern(args.pattern, args.ignoreCase);
   if (!(regex instanceof RegExp)) return regex;
   const root = await openRoot(cwd);
@@ -83,12 +99,13 @@ export async function grepSearch({ cwd, args, limits: lim }: GrepRequest): Promi
     matches: [],
     skipped: 0,
   };
+  const filter = new SearchFilter(root.value, access);
   const target = await root.value.resolve(args.path ?? ".");
   if (!target.ok) return failure(target.error);
   const stats: WalkStats = { visited: 0, truncated: false };
   let complete = true;
   if (target.value.stat?.isFile()) {
-    complete = await searchFile(root.value, target.value.rel, s, lim);
+    complete = await searchFile(root.value, target.value.rel, s, lim, filter);
   } else {
     const dir = await root.value.openDir(target.value.rel);
     if (!dir.ok) return failure(dir.error);
@@ -96,11 +113,12 @@ export async function grepSearch({ cwd, args, limits: lim }: GrepRequest): Promi
     const walk = searchWalk(dir.value.real, {
       includeIgnored: args.includeIgnored,
       maxVisited: lim.maxVisited,
+      prune: (rel) => filter.pruneDir(underBase(dir.value.rel, rel)),
     });
     try {
       for await (const entry of walkFiles(dir.value, walk, stats)) {
         if (!wanted(entry.rel)) continue;
-        complete = await searchFile(root.value, underBase(dir.value.rel, entry.rel), s, lim);
+        complete = await searchFile(root.value, underBase(dir.value.rel, entry.rel), s, lim, filter);
         if (!complete) break;
       }
     } finally {
@@ -111,6 +129,7 @@ export async function grepSearch({ cwd, args, limits: lim }: GrepRequest): Promi
   if (!complete) notes.push(`[stopped at ${s.max} matches; narrow the pattern, path or glob]`);
   if (stats.truncated) notes.push(`[search stopped after visiting ${stats.visited} entries]`);
   if (s.skipped > 0) notes.push(`[${s.skipped} binary or large file(s) skipped]`);
+  notes.push(...filter.notes());
   if (s.matches.length === 0)
     return success([`No matches for /${args.pattern}/ in ${target.value.rel}`, ...notes].join("\n"));
   return success([...s.matches, ...notes].join("\n"));

@@ -105,7 +105,9 @@ export function grepTool(limits: Partial<GrepLimits> = {}): Tool {
       // A syntax error is reported without starting a worker.
       const regex = compilePattern(args.pattern, args.ignoreCase);
       if (!(regex instanceof RegExp)) return regex;
-      return searchInWorker({ cwd: ctx.cwd, args, limits: lim }, ctx.signal, lim.timeoutMs);
+      const req: GrepRequest = { cwd: ctx.cwd, args, limits: lim };
+      if (ctx.searchAccess) req.access = ctx.searchAccess;
+      return searchInWorker(req, ctx.signal, lim.timeoutMs);
     },
   });
 }

@@ -1,3 +1,4 @@
+import type { Dirent } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { Type } from "@sinclair/typebox";
@@ -5,6 +6,8 @@ import { z } from "zod";
 import type { Tool } from "./contract";
 import { defineTool } from "./define-tool";
 import { failure, folderParam, limit, pathSubject, success, withRoot } from "./file-tool";
+import { SearchFilter } from "./search-filter";
+import { underBase } from "./walk";
 
 export const ListDirLimits = z.object({
   maxEntries: limit(1000),
@@ -32,7 +35,12 @@ export function listDirTool(limits: Partial<ListDirLimits> = {}): Tool {
         const dir = await root.openDir(args.path ?? ".");
         if (!dir.ok) return failure(dir.error);
         try {
-          const entries = await fs.readdir(dir.value.path, { withFileTypes: true });
+          const filter = new SearchFilter(root, ctx.searchAccess);
+          const entries: Dirent[] = [];
+          for (const e of await fs.readdir(dir.value.path, { withFileTypes: true })) {
+            const rel = underBase(dir.value.rel, e.name);
+            if ((await filter.entry(rel, e.isSymbolicLink())) !== "hide") entries.push(e);
+          }
           entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
           const lines: string[] = [];
           for (const e of entries.slice(0, lim.maxEntries)) {
@@ -45,8 +53,11 @@ export function listDirTool(limits: Partial<ListDirLimits> = {}): Tool {
           if (entries.length > lim.maxEntries) {
             lines.push(`[${entries.length - lim.maxEntries} more entries not shown]`);
           }
+          lines.push(...filter.notes());
           const header = `${dir.value.rel}/ (${entries.length} entries)`;
-          return success(entries.length === 0 ? `${dir.value.rel}/ is empty` : [header, ...lines].join("\n"));
+          if (entries.length === 0)
+            return success([`${dir.value.rel}/ is empty`, ...filter.notes()].join("\n"));
+          return success([header, ...lines].join("\n"));
         } catch (e) {
           return failure({ code: "TOOL_IO_ERROR", message: `cannot list ${dir.value.rel}: ${String(e)}` });
         } finally {

@@ -26,7 +26,9 @@ import {
   type PolicyDecision,
   type Remembered,
   remembered,
+  rememberedAnywhere,
   rememberFor,
+  searchAccess,
 } from "./policy";
 
 /** The subset of the conversation store the gate uses (persistence is best-effort). */
@@ -136,7 +138,7 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
           done(
             decision === "deny"
               ? { decision: "deny", reason: reason ?? "denied by the user" }
-              : { decision: "allow" },
+              : allowed(req, "asked"),
           );
         },
       };
@@ -151,14 +153,21 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
     });
   }
 
+  /** An allow verdict carrying the per-entry path rules a search still applies. */
+  function allowed(req: PermissionCheckRequest, answered: "no" | "asked"): PermissionVerdict {
+    const always = rememberedAnywhere(memory.get(req.conversationId) ?? [], req);
+    const access = searchAccess(config, req, always ? "anywhere" : answered);
+    return access ? { decision: "allow", searchAccess: access } : { decision: "allow" };
+  }
+
   return {
     async check(req, io) {
       const policy = decide(config, req);
-      if (policy.action === "allow") return { decision: "allow" };
+      if (policy.action === "allow") return allowed(req, "no");
       if (policy.action === "deny") return { decision: "deny", reason: `denied: ${policy.why}` };
       // Protected paths ask every time: an earlier "always" on the tool does not cover them.
       if (!policy.protected && memory.get(req.conversationId)?.some((m) => remembered(m, req)))
-        return { decision: "allow" };
+        return allowed(req, "asked");
       return ask(req, io, policy);
     },
 

@@ -11,7 +11,7 @@
 
 import * as path from "node:path";
 import { z } from "zod";
-import type { PermissionCheckRequest, PermissionKind, PermissionSubject } from "./contract";
+import type { PermissionCheckRequest, PermissionKind, PermissionSubject, SearchAccess } from "./contract";
 import { isInside } from "./fs-root";
 import { protectedRisk } from "./protected-paths";
 
@@ -86,11 +86,18 @@ export function commandPatternRegex(pattern: string): RegExp {
   return new RegExp(`^${body}$`, "s");
 }
 
-/** Pure: whether the path glob of a rule matches `p` (absolute globs as they are, others relative to `cwd`). */
-export function pathMatches(glob: string, p: string, cwd: string): boolean {
+/**
+ * Pure: the matcher of a rule's path glob: absolute globs match absolute paths, others the path
+ * relative to `cwd` (and nothing outside it). The gate and the search tools' per-entry filter share it.
+ */
+export function pathMatcher(glob: string, cwd: string): (p: string) => boolean {
   const g = new Bun.Glob(glob);
-  if (path.isAbsolute(glob)) return g.match(p);
-  return isInside(cwd, p) && g.match(path.relative(cwd, p) || ".");
+  if (path.isAbsolute(glob)) return (p) => g.match(p);
+  return (p) => isInside(cwd, p) && g.match(path.relative(cwd, p) || ".");
+}
+
+function pathMatches(glob: string, p: string, cwd: string): boolean {
+  return pathMatcher(glob, cwd)(p);
 }
 
 /** Pure: whether `rule` applies to the call (for an allow rule every path must match; otherwise any). */
@@ -195,4 +202,44 @@ export function describeRemembered(entry: Remembered): string {
   if (entry.within !== undefined)
     return `"always" allows ${entry.toolName} anywhere in ${entry.within} for this conversation`;
   return `"always" allows ${entry.toolName} on these paths for this conversation`;
+}
+
+/**
+ * Pure: the per-entry rules of an allowed read (search tools apply them to what they list and read):
+ * the path-only rules that apply to the tool. Ask rules are dropped when `answered` is "anywhere" (an
+ * "always" covers the tool in the cwd) and, for "asked" (the user allowed this call), those that
+ * matched the call itself. Undefined when nothing is left to filter.
+ */
+export function searchAccess(
+  config: PermissionConfig,
+  req: PermissionCheckRequest,
+  answered: "no" | "asked" | "anywhere",
+): SearchAccess | undefined {
+  if (req.subject.kind !== "read") return undefined;
+  const deny: string[] = [];
+  const ask: string[] = [];
+  for (const rule of config.rules) {
+    if (!rule.paths || rule.command !== undefined || rule.commandRegex !== undefined) continue;
+    if (rule.tools && !rule.tools.includes(req.toolName)) continue;
+    if (rule.kinds && !rule.kinds.includes("read")) continue;
+    if (rule.action === "deny") deny.push(...rule.paths);
+    else if (rule.action === "ask") {
+      if (answered === "anywhere" || (answered === "asked" && ruleMatches(rule, req))) continue;
+      ask.push(...rule.paths);
+    }
+  }
+  return deny.length + ask.length === 0 ? undefined : { cwd: req.cwd, deny, ask };
+}
+
+/** Pure: whether a remembered "always" covers the tool's reads anywhere in the call's cwd. */
+export function rememberedAnywhere(entries: readonly Remembered[], req: PermissionCheckRequest): boolean {
+  const cwd = path.resolve(req.cwd);
+  return entries.some(
+    (m) =>
+      m.toolName === req.toolName &&
+      m.kind === req.subject.kind &&
+      m.kind !== "shell" &&
+      m.within !== undefined &&
+      isInside(m.within, cwd),
+  );
 }

@@ -141,13 +141,19 @@ async function listChecked(dir: string): Promise<Dirent[] | undefined> {
  */
 export function searchWalk(
   realBase: string,
-  o: { includeIgnored: boolean | undefined; maxVisited: number; signal?: AbortSignal },
+  o: {
+    includeIgnored: boolean | undefined;
+    maxVisited: number;
+    signal?: AbortSignal;
+    /** Further folders (relative to the base) not descended into, e.g. those a deny rule covers. */
+    prune?: (rel: string) => boolean;
+  },
 ): WalkOptions {
   return {
     ignore: new Set(o.includeIgnored ? [] : DEFAULT_IGNORED_DIRS),
     maxVisited: o.maxVisited,
     ...(o.signal ? { signal: o.signal } : {}),
-    skipDir: (rel) => pseudoRootOf(path.join(realBase, rel)) !== undefined,
+    skipDir: (rel) => pseudoRootOf(path.join(realBase, rel)) !== undefined || (o.prune?.(rel) ?? false),
   };
 }
 
