@@ -97,7 +97,8 @@ export function grepTool(limits: Partial<GrepLimits> = {}): Tool {
       "Search file contents with a regular expression inside the working directory. Prints `path:line: text`. " +
       "Skips binary files, files over " +
       formatBytes(lim.maxFileBytes) +
-      ", node_modules and .git (unless includeIgnored).",
+      ", node_modules and .git (unless includeIgnored), and files the permission rules deny or ask for " +
+      "(the result says how many; read_file asks for the latter).",
     parameters: GrepParams,
     permission: (args, cwd) => pathSubject("read", cwd, args.path),
     async execute(args, ctx) {
