@@ -221,10 +221,10 @@ export class FsRoot {
   }
 
   /**
-   * Opens the folder that holds `p` (creating missing folders when `p` did not exist at the check), for replacing `p` in it: the "proc"
-   * strategy returns the fd path of a directory reached segment by segment with O_NOFOLLOW, so a rename
-   * through it lands in that verified directory even if a parent is swapped for a symlink afterwards.
-   * The "portable" strategy returns the real path and re-verifies it in `verify()`.
+   * Opens the folder that holds `p` for replacing `p` in it (creating missing folders when `p` did not
+   * exist at the check). The "proc" strategy returns the fd path of a directory reached segment by
+   * segment with O_NOFOLLOW, so a rename through it lands in that verified directory even if a parent
+   * is swapped for a symlink afterwards. "portable" returns the real path, re-verified by `verify()`.
    */
   async openParent(p: string, resolved: ResolvedPath): Promise<Outcome<OpenedParent>> {
     const parentReal = path.dirname(resolved.real);
