@@ -8,7 +8,7 @@ export { DAEMON_JSON, type DaemonInfo, daemonUrls, readDaemonInfo } from "@dispa
 export { parseClientMessage, parseServerMessage } from "@dispatch/protocol";
 export { exampleClientMessages } from "@dispatch/protocol/examples";
 export type { AgentEvent, ServerMessage, StoredChunk } from "@dispatch/protocol/types";
-export { LOCAL_INTRO } from "@dispatch/providers/local-model";
+export { LOCAL_INTRO } from "@dispatch/provider-local";
 export {
   type OpenAIResponse,
   type OpenAIServer,

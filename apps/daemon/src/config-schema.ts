@@ -1,5 +1,5 @@
 import { ConversationStoreConfigSchema } from "@dispatch/conversation-store";
-import { ProvidersConfigSchema } from "@dispatch/providers";
+import { providersConfigSchema } from "@dispatch/providers";
 import { OrchestratorConfigSchema } from "@dispatch/session-orchestrator";
 import {
   EditFileLimits,
@@ -13,6 +13,7 @@ import {
 import { HttpTransportConfigSchema } from "@dispatch/transport-http";
 import { WsConfigSchema } from "@dispatch/transport-ws/config";
 import { z } from "zod";
+import { daemonProviderKinds } from "./provider-kinds";
 
 /**
  * The daemon's configuration file (`dispatch.toml`). Strict: an unknown key is an error, so a typo is
@@ -59,7 +60,7 @@ const extensionSection = z.record(z.string(), z.unknown(), { error: "expected a 
 /** Sections passed through to the extension of the same id (checked here when it exports a schema). */
 const extensionSections = {
   "conversation-store": ConversationStoreConfigSchema,
-  providers: ProvidersConfigSchema.optional(),
+  providers: providersConfigSchema(daemonProviderKinds).optional(),
   "session-orchestrator": OrchestratorConfigSchema.optional(),
   "permission-gate": PermissionConfig.strict().optional(),
   "surface-registry": extensionSection.optional(),

@@ -7,6 +7,7 @@ import { DEFAULT_SCRUBBED_ENV, toolsExtensions } from "@dispatch/tools";
 import { httpTransportExtension } from "@dispatch/transport-http";
 import { transportWsExtension } from "@dispatch/transport-ws";
 import type { DaemonConfig } from "./config";
+import { DAEMON_PROVIDER_KINDS } from "./provider-kinds";
 
 /** Every extension the daemon boots, in manifest order (the kernel sorts them by dependencies). */
 export function daemonExtensions(opts: {
@@ -17,7 +18,7 @@ export function daemonExtensions(opts: {
   return [
     surfaceRegistryExtension(),
     conversationStoreExtension({ path: opts.database }),
-    providersExtension({ env: opts.env }),
+    providersExtension({ env: opts.env, kinds: DAEMON_PROVIDER_KINDS }),
     ...toolsExtensions(),
     sessionOrchestratorExtension(),
     transportWsExtension(),

@@ -4,6 +4,7 @@ import { type OpenAIServer, startAnthropicServer, startOpenAIServer } from "@dis
 import { createModelCatalog, type ModelCatalogImpl } from "./catalog";
 import { resolveProvidersConfig } from "./config";
 import type { ResolveResult } from "./contract";
+import { TEST_KINDS } from "./test-kinds";
 
 const servers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -21,9 +22,9 @@ async function catalogFor(
   env: Record<string, string | undefined> = {},
   logger = silentLogger,
 ): Promise<ModelCatalogImpl> {
-  const config = resolveProvidersConfig(raw, env);
+  const config = resolveProvidersConfig(raw, env, TEST_KINDS);
   if (!config.ok) throw new Error(config.message);
-  const catalog = createModelCatalog({ config: config.value, logger, local: { delayMs: 0 } });
+  const catalog = createModelCatalog({ config: config.value, kinds: TEST_KINDS, logger });
   await catalog.refresh();
   return catalog;
 }

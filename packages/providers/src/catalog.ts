@@ -1,9 +1,5 @@
-import { createAnthropic } from "@ai-sdk/anthropic";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import type { LanguageModelV4 } from "@ai-sdk/provider";
 import type { Logger } from "@dispatch/kernel";
-import type { ReasoningEffort } from "@dispatch/protocol/types";
-import { type Credential, credentialSecrets, type ResolvedProvidersConfig } from "./config";
+import type { ResolvedProvidersConfig } from "./config";
 import type {
   CatalogError,
   LanguageModel,
@@ -12,16 +8,14 @@ import type {
   ModelInfo,
   ResolveResult,
 } from "./contract";
-import { createLocalModel, LOCAL_CREDENTIAL, LOCAL_ECHO, type LocalModelOptions } from "./local-model";
+import type { Credential, CredentialKind, ListedModel, ProviderKinds } from "./kind-contract";
+import { builtinKinds } from "./kinds";
 import { knownModelInfo, mergeInfo } from "./model-info";
-import { type ListedModel, listModels } from "./model-list";
-import { createSdkLanguageModel } from "./sdk-model";
 
 export interface CatalogOptions {
   config: ResolvedProvidersConfig;
+  kinds: ProviderKinds;
   logger: Logger;
-  /** Overrides `config.local` (factory options beat the config file). */
-  local?: LocalModelOptions;
 }
 
 export interface ModelCatalogImpl extends ModelCatalog {
@@ -29,18 +23,30 @@ export interface ModelCatalogImpl extends ModelCatalog {
   refresh(): Promise<void>;
 }
 
-const LOCAL_DEFAULTS = { delayMs: 5, slowDelayMs: 60, contextWindow: 32_768 };
-
-/** The model catalog: named credentials, their models, and the offline `local/*` models. */
+/**
+ * The model catalog: named credentials and their models, then the models of the built-in kinds
+ * (`local/*`). It knows kinds only through `ProviderKinds`: each credential's kind makes and lists
+ * its models.
+ */
 export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
-  const { config, logger } = options;
+  const { config, kinds, logger } = options;
   const credentials = new Map(config.credentials.map((c) => [c.name, c]));
   const listed = new Map<string, ListedModel[]>();
-  const sdkFactories = new Map<string, (modelId: string) => LanguageModelV4>();
   const models = new Map<string, LanguageModel>();
-  const local = { ...LOCAL_DEFAULTS, ...config.local, ...options.local };
-  const localInfo: ModelInfo = { contextWindow: local.contextWindow, vision: false };
-  const localModels: Record<string, number> = { echo: local.delayMs, slow: local.slowDelayMs };
+  const builtins = builtinKinds(kinds).map((kind) => {
+    const settings = config.builtin[kind.credential];
+    return { kind, settings, entries: kind.models(settings) };
+  });
+
+  function kindOf(credential: Credential): CredentialKind {
+    const kind = kinds.credentialKind(credential.kind);
+    // Unreachable through resolveProvidersConfig, which validates kinds against the same registry.
+    if (!kind)
+      throw new Error(
+        `credential "${credential.name}" has kind "${credential.kind}", which is not installed`,
+      );
+    return kind;
+  }
 
   function entriesOf(credential: Credential): ModelEntry[] {
     const seen = new Map<string, ModelInfo>();
@@ -52,21 +58,7 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
   }
 
   function list(): ModelEntry[] {
-    const remote = config.credentials.flatMap(entriesOf);
-    const offline = Object.keys(localModels).map((id) => ({
-      name: `${LOCAL_CREDENTIAL}/${id}`,
-      info: localInfo,
-    }));
-    return [...remote, ...offline];
-  }
-
-  function sdkModel(credential: Credential, modelId: string): LanguageModelV4 {
-    let factory = sdkFactories.get(credential.name);
-    if (!factory) {
-      factory = createSdkFactory(credential);
-      sdkFactories.set(credential.name, factory);
-    }
-    return factory(modelId);
+    return [...config.credentials.flatMap(entriesOf), ...builtins.flatMap((b) => b.entries)];
   }
 
   function infoOf(name: string): ModelInfo {
@@ -75,29 +67,34 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
   }
 
   function resolveFull(credential: Credential, modelId: string, name: string): ResolveResult {
+    const kind = kindOf(credential);
     if (credential.missingKeyEnv) {
       return fail(
         "PROVIDER_MISSING_API_KEY",
         `credential "${credential.name}" reads its API key from $${credential.missingKeyEnv}, which is not set`,
       );
     }
-    if (credential.kind === "anthropic" && !credential.apiKey) {
+    if (kind.requiresApiKey && !credential.apiKey) {
       return fail(
         "PROVIDER_MISSING_API_KEY",
-        `credential "${credential.name}" (anthropic) has no API key: set apiKey or apiKeyEnv in the providers config`,
+        `credential "${credential.name}" (${kind.id}) has no API key: set apiKey or apiKeyEnv in the providers config`,
       );
     }
-    const model = createSdkLanguageModel({
-      name,
-      info: infoOf(name),
-      model: sdkModel(credential, modelId),
-      secrets: credentialSecrets(credential),
-      logger,
-      // Most OpenAI-compatible servers accept low/medium/high only; Anthropic maps all five itself.
-      ...(credential.kind === "openai-compatible"
-        ? { mapReasoning: clampReasoning }
-        : { keepReasoning: true }),
-    });
+    const model = kind.createModel(credential, { name, modelId, info: infoOf(name), logger });
+    models.set(name, model);
+    return { ok: true, value: model };
+  }
+
+  function resolveBuiltin(b: (typeof builtins)[number], name: string): ResolveResult {
+    const entry = b.entries.find((e) => e.name === name);
+    if (!entry) {
+      const names = b.entries.map((e) => e.name).join(", ");
+      return fail(
+        "PROVIDER_UNKNOWN_MODEL",
+        `unknown model "${name}": the ${b.kind.label} models are ${names}`,
+      );
+    }
+    const model = b.kind.createModel(entry, b.settings);
     models.set(name, model);
     return { ok: true, value: model };
   }
@@ -109,18 +106,8 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
     const slash = name.indexOf("/");
     const prefix = slash > 0 ? name.slice(0, slash) : undefined;
     const modelId = slash > 0 ? name.slice(slash + 1) : "";
-    if (prefix === LOCAL_CREDENTIAL) {
-      const delay = localModels[modelId];
-      if (delay === undefined) {
-        return fail(
-          "PROVIDER_UNKNOWN_MODEL",
-          `unknown model "${name}": the offline models are ${offlineNames()}`,
-        );
-      }
-      const model = createLocalModel(name, delay, localInfo);
-      models.set(name, model);
-      return { ok: true, value: model };
-    }
+    const builtin = builtins.find((b) => b.kind.credential === prefix);
+    if (builtin) return resolveBuiltin(builtin, name);
     const credential = prefix !== undefined ? credentials.get(prefix) : undefined;
     if (credential && modelId) return resolveFull(credential, modelId, name);
     if (credential) return fail("PROVIDER_UNKNOWN_MODEL", noModelMessage(credential));
@@ -134,9 +121,10 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
       );
     }
     if (prefix !== undefined && !credential) {
+      const known = [...credentials.keys(), ...builtins.map((b) => b.kind.credential)];
       return fail(
         "PROVIDER_UNKNOWN_CREDENTIAL",
-        `unknown credential "${prefix}" in model "${name}"; known credentials: ${[...credentials.keys(), LOCAL_CREDENTIAL].join(", ")}`,
+        `unknown credential "${prefix}" in model "${name}"; known credentials: ${known.join(", ")}`,
       );
     }
     return fail(
@@ -148,23 +136,18 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
     );
   }
 
-  function offlineNames(): string {
-    return Object.keys(localModels)
-      .map((id) => `${LOCAL_CREDENTIAL}/${id}`)
-      .join(", ");
-  }
-
   /**
-   * The configured default, else the first model of a credential. `local/echo` only when no credential
-   * is configured: a configured credential whose models are unknown (its listing failed) yields
-   * `<credential>/`, which does not resolve and says how to fix it, rather than a silent echo.
+   * The configured default, else the first model of a credential. A built-in default (`local/echo`)
+   * only when no credential is configured: a configured credential whose models are unknown (its
+   * listing failed) yields `<credential>/`, which does not resolve and says how to fix it, rather than
+   * a silent echo.
    */
   function defaultModel(): string {
     if (config.defaultModel) return config.defaultModel;
-    const first = list().find((e) => !e.name.startsWith(`${LOCAL_CREDENTIAL}/`))?.name;
+    const first = config.credentials.flatMap(entriesOf)[0]?.name;
     if (first) return first;
     const credential = config.credentials[0];
-    return credential ? `${credential.name}/` : LOCAL_ECHO;
+    return credential ? `${credential.name}/` : (builtins[0]?.kind.defaultModel ?? "");
   }
 
   async function refresh(): Promise<void> {
@@ -172,12 +155,18 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
       config.credentials
         .filter((c) => c.listModels && !c.missingKeyEnv)
         .map(async (c) => {
-          listed.set(c.name, await listModels(c, config.listTimeoutMs, logger));
+          const kind = kindOf(c);
+          if (kind.listModels) listed.set(c.name, await kind.listModels(c, config.listTimeoutMs, logger));
         }),
     );
   }
 
   return { list, defaultModel, resolve, refresh };
+}
+
+/** Pure: whether `name` is a model of a built-in kind (`local/*`). */
+export function isBuiltinModel(kinds: ProviderKinds, name: string): boolean {
+  return builtinKinds(kinds).some((b) => name.startsWith(`${b.credential}/`));
 }
 
 /** Pure: why `<credential>/` names no model, and how to name one. */
@@ -190,30 +179,6 @@ function noModelMessage(credential: Credential): string {
   return `credential "${credential.name}" has no known model (${why}): set DISPATCH_MODEL, or name its models in the providers config`;
 }
 
-function clampReasoning(effort: ReasoningEffort): ReasoningEffort {
-  return effort === "xhigh" || effort === "max" ? "high" : effort;
-}
-
 function fail(code: CatalogError["code"], message: string): ResolveResult {
   return { ok: false, error: { code, message } };
-}
-
-/** The AI SDK provider of a credential. Keys and URLs are always passed, so the SDK reads no env. */
-function createSdkFactory(credential: Credential): (modelId: string) => LanguageModelV4 {
-  if (credential.kind === "anthropic") {
-    const provider = createAnthropic({
-      baseURL: credential.baseUrl,
-      apiKey: credential.apiKey ?? "",
-      headers: credential.headers,
-    });
-    return (modelId) => provider.languageModel(modelId);
-  }
-  const provider = createOpenAICompatible({
-    name: "dispatch",
-    baseURL: credential.baseUrl,
-    ...(credential.apiKey ? { apiKey: credential.apiKey } : {}),
-    headers: credential.headers,
-    includeUsage: true,
-  });
-  return (modelId) => provider.languageModel(modelId);
 }

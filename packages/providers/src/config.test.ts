@@ -1,20 +1,21 @@
 import { expect, test } from "bun:test";
 import { resolveProvidersConfig } from "./config";
+import { TEST_KINDS } from "./test-kinds";
 
 function resolved(raw: unknown, env: Record<string, string | undefined> = {}) {
-  const r = resolveProvidersConfig(raw, env);
+  const r = resolveProvidersConfig(raw, env, TEST_KINDS);
   if (!r.ok) throw new Error(r.message);
   return r.value;
 }
 
 function problem(raw: unknown): string {
-  const r = resolveProvidersConfig(raw, {});
+  const r = resolveProvidersConfig(raw, {}, TEST_KINDS);
   if (r.ok) throw new Error("expected the config to be rejected");
   return r.message;
 }
 
 test("pure: nothing configured means no credentials and no default model", () => {
-  expect(resolved(undefined)).toEqual({ credentials: [], listTimeoutMs: 3000, local: {} });
+  expect(resolved(undefined)).toEqual({ credentials: [], listTimeoutMs: 3000, builtin: {} });
 });
 
 test("pure: DISPATCH_BASE_URL, DISPATCH_API_KEY and DISPATCH_MODEL define credential default", () => {

@@ -1,78 +1,69 @@
 import { z } from "zod";
-import type { ModelInfo } from "./contract";
-import { LOCAL_CREDENTIAL, type LocalModelOptions } from "./local-model";
+import { type RemoteCredentialInput, remoteCredentialSchema } from "./credential-schema";
+import type { CredentialKind, ProviderKinds } from "./kind-contract";
+import { builtinKinds, credentialKinds } from "./kinds";
 
-export type CredentialKind = "openai-compatible" | "anthropic";
+export type { ConfiguredModel, Credential } from "./kind-contract";
 
-const ModelInfoSchema = z
-  .object({ contextWindow: z.number().int().positive().optional(), vision: z.boolean().optional() })
-  .strict();
+import type { Credential } from "./kind-contract";
 
-const CredentialSchema = z
-  .object({
-    kind: z.enum(["openai-compatible", "anthropic"]),
-    /** Default: `https://api.openai.com/v1` or `https://api.anthropic.com/v1`. */
-    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
-    apiKey: z.string().min(1).optional(),
-    /** Name of the environment variable holding the key (keeps the key out of the config file). */
-    apiKeyEnv: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    models: z.union([z.array(z.string().min(1)), z.record(z.string().min(1), ModelInfoSchema)]).optional(),
-    /** Ask `GET {baseUrl}/models` at activation; default: only when no models are configured. */
-    listModels: z.boolean().optional(),
-  })
-  .strict()
-  .refine((c) => !(c.apiKey && c.apiKeyEnv), { message: "set either apiKey or apiKeyEnv, not both" });
+const CREDENTIAL_NAME = /^[A-Za-z0-9_.-]+$/;
+/** The fields of `remoteCredentialSchema`; a kind's own fields go to `Credential.settings`. */
+const SHARED_KEYS = new Set(Object.keys(remoteCredentialSchema("").shape));
 
-/** The `providers` config section. Every field is optional. */
-export const ProvidersConfigSchema = z
-  .object({
-    credentials: z
-      .record(
-        z.string().regex(/^[A-Za-z0-9_.-]+$/, "credential names use letters, digits, '_', '.', '-'"),
-        CredentialSchema,
-      )
-      .refine((c) => !(LOCAL_CREDENTIAL in c), {
-        message: `"${LOCAL_CREDENTIAL}" is reserved for the offline models`,
+/**
+ * The `providers` config section for these kinds. Every field is optional. A credential entry is
+ * checked by the schema of its `kind`; each built-in kind adds its section (`local`).
+ */
+export function providersConfigSchema(kinds: ProviderKinds) {
+  const remote = credentialKinds(kinds);
+  const builtin = builtinKinds(kinds);
+  const expected = `expected one of ${remote.map((k) => JSON.stringify(k.id)).join("|")}`;
+  const [first, ...rest] = remote.map((k) => k.schema) as unknown as z.ZodObject<{
+    kind: z.ZodLiteral<string>;
+  }>[];
+  const credential = first
+    ? z.discriminatedUnion("kind", [first, ...rest], {
+        // The same message a plain enum of the kinds gives, at `credentials.<name>.kind`.
+        error: (issue) => (issue.code === "invalid_union" ? `Invalid option: ${expected}` : undefined),
       })
-      .optional(),
-    /** `<credential>/<model>`; DISPATCH_MODEL overrides it. */
-    defaultModel: z.string().min(1).optional(),
-    /** Timeout of the model listing at activation. */
-    listTimeoutMs: z.number().int().positive().optional(),
-    /** Pick up ANTHROPIC_API_KEY and OPENAI_API_KEY as credentials `anthropic` and `openai` (default true). */
-    providerEnvKeys: z.boolean().optional(),
-    local: z
-      .object({
-        delayMs: z.number().int().nonnegative().optional(),
-        slowDelayMs: z.number().int().nonnegative().optional(),
-        contextWindow: z.number().int().positive().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-export type ProvidersConfigInput = z.input<typeof ProvidersConfigSchema>;
-
-export interface ConfiguredModel {
-  id: string;
-  info: ModelInfo;
+    : z.custom<never>(() => false, "no provider kind for credentials is installed");
+  const sections = Object.fromEntries(builtin.map((b) => [b.credential, b.section.optional()]));
+  return z
+    .object({
+      credentials: z
+        .record(
+          z.string().regex(CREDENTIAL_NAME, "credential names use letters, digits, '_', '.', '-'"),
+          credential,
+        )
+        .superRefine((c, ctx) => {
+          for (const b of builtin) {
+            if (b.credential in c)
+              ctx.addIssue({
+                code: "custom",
+                message: `"${b.credential}" is reserved for the ${b.label} models`,
+              });
+          }
+        })
+        .optional(),
+      /** `<credential>/<model>`; DISPATCH_MODEL overrides it. */
+      defaultModel: z.string().min(1).optional(),
+      /** Timeout of the model listing at activation. */
+      listTimeoutMs: z.number().int().positive().optional(),
+      /** Pick up well-known key variables (ANTHROPIC_API_KEY, OPENAI_API_KEY, …) as credentials (default true). */
+      providerEnvKeys: z.boolean().optional(),
+      ...sections,
+    })
+    .strict();
 }
 
-/** A credential with its environment applied. Holds the secret: never log it as a whole. */
-export interface Credential {
-  name: string;
-  kind: CredentialKind;
-  baseUrl: string;
-  apiKey?: string;
-  /** The key was expected in this environment variable, which is unset. */
-  missingKeyEnv?: string;
-  headers: Record<string, string>;
-  /** Listed first and preferred as the default model of this credential. */
-  models: ConfiguredModel[];
-  listModels: boolean;
-  source: "config" | "env";
+export interface ProvidersConfigInput {
+  credentials?: Record<string, { kind: string } & Record<string, unknown>>;
+  defaultModel?: string;
+  listTimeoutMs?: number;
+  providerEnvKeys?: boolean;
+  /** Sections of built-in kinds, e.g. `local`. */
+  [section: string]: unknown;
 }
 
 /**
@@ -88,34 +79,28 @@ export interface ResolvedProvidersConfig {
   credentials: Credential[];
   defaultModel?: string;
   listTimeoutMs: number;
-  local: LocalModelOptions;
+  /** The parsed section of each built-in kind, by its credential name (absent when not configured). */
+  builtin: Record<string, unknown>;
 }
-
-export const DEFAULT_BASE_URLS: Record<CredentialKind, string> = {
-  "openai-compatible": "https://api.openai.com/v1",
-  anthropic: "https://api.anthropic.com/v1",
-};
-
-/** Preferred models of the credentials made from ANTHROPIC_API_KEY / OPENAI_API_KEY. */
-export const ENV_KEY_DEFAULT_MODELS = { anthropic: "claude-sonnet-4-5", openai: "gpt-4.1" } as const;
 
 export const DEFAULT_LIST_TIMEOUT_MS = 3000;
 
 type Env = Record<string, string | undefined>;
 
 /**
- * Pure: validates the config section and applies the environment.
- * - DISPATCH_BASE_URL and/or DISPATCH_API_KEY define credential `default` (kind anthropic when the URL
- *   contains "anthropic", or when there is no URL and the key starts with `sk-ant-`); DISPATCH_MODEL
+ * Pure: validates the config section against the installed kinds and applies the environment.
+ * - DISPATCH_BASE_URL and/or DISPATCH_API_KEY define credential `default`, of the kind that claims
+ *   them (e.g. Anthropic for a URL containing "anthropic") or else of the fallback kind; DISPATCH_MODEL
  *   names its model and becomes the default model (it may also be a full `<credential>/<model>`).
- * - ANTHROPIC_API_KEY / OPENAI_API_KEY (with ANTHROPIC_BASE_URL / OPENAI_BASE_URL) define `anthropic`
- *   / `openai`, unless `providerEnvKeys` is false. Config credentials of the same name win.
+ * - Each kind's `envKeys` (ANTHROPIC_API_KEY, OPENAI_API_KEY with their *_BASE_URL) define credentials,
+ *   in kind installation order, unless `providerEnvKeys` is false. Config credentials of the same name win.
  */
 export function resolveProvidersConfig(
   raw: unknown,
   env: Env,
+  kinds: ProviderKinds,
 ): { ok: true; value: ResolvedProvidersConfig } | { ok: false; message: string } {
-  const parsed = ProvidersConfigSchema.safeParse(raw ?? {});
+  const parsed = providersConfigSchema(kinds).safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.length ? issue.path.join(".") : "(root)";
@@ -126,22 +111,26 @@ export function resolveProvidersConfig(
       message: `invalid providers config at ${path}: ${nested ?? issue?.message ?? "invalid"}`,
     };
   }
-  const config = parsed.data;
-  const credentials: Credential[] = Object.entries(config.credentials ?? {}).map(([name, c]) => {
+  const config = parsed.data as ProvidersConfigInput;
+  const entries = Object.entries((config.credentials ?? {}) as Record<string, RemoteCredentialInput>);
+  const credentials: Credential[] = entries.map(([name, c]) => {
+    const kind = kinds.credentialKind(c.kind) as CredentialKind;
     const models = Array.isArray(c.models)
       ? c.models.map((id) => ({ id, info: {} }))
       : Object.entries(c.models ?? {}).map(([id, info]) => ({ id, info: stripUndefined(info) }));
     const apiKey = c.apiKey ?? (c.apiKeyEnv ? nonEmpty(env[c.apiKeyEnv]) : undefined);
+    const settings = Object.fromEntries(Object.entries(c).filter(([key]) => !SHARED_KEYS.has(key)));
     return {
       name,
       kind: c.kind,
-      baseUrl: trimSlash(c.baseUrl ?? DEFAULT_BASE_URLS[c.kind]),
+      baseUrl: trimSlash(c.baseUrl ?? kind.defaultBaseUrl),
       ...(apiKey ? { apiKey } : {}),
       ...(c.apiKeyEnv && !apiKey ? { missingKeyEnv: c.apiKeyEnv } : {}),
       headers: c.headers ?? {},
       models,
       listModels: c.listModels ?? models.length === 0,
       source: "config",
+      ...(Object.keys(settings).length > 0 ? { settings } : {}),
     };
   });
   const taken = (name: string): boolean => credentials.some((c) => c.name === name);
@@ -155,8 +144,8 @@ export function resolveProvidersConfig(
     if (taken(name)) return;
     credentials.push({
       name,
-      kind,
-      baseUrl: trimSlash(baseUrl ?? DEFAULT_BASE_URLS[kind]),
+      kind: kind.id,
+      baseUrl: trimSlash(baseUrl ?? kind.defaultBaseUrl),
       ...(apiKey ? { apiKey } : {}),
       headers: {},
       models: model ? [{ id: model, info: {} }] : [],
@@ -165,50 +154,44 @@ export function resolveProvidersConfig(
     });
   };
 
+  const remote = credentialKinds(kinds);
+  const reserved = builtinKinds(kinds).map((b) => b.credential);
   const baseUrl = nonEmpty(env.DISPATCH_BASE_URL);
   const apiKey = nonEmpty(env.DISPATCH_API_KEY);
   const envModel = nonEmpty(env.DISPATCH_MODEL);
-  // DISPATCH_MODEL names a model of `default` unless it starts with `local/` or a configured credential
-  // (ids like `openai/gpt-4o` are common on OpenRouter-style servers).
+  // DISPATCH_MODEL names a model of `default` unless it starts with a built-in or a configured
+  // credential (ids like `openai/gpt-4o` are common on OpenRouter-style servers).
   const envModelIsFull =
     envModel?.includes("/") === true &&
-    [...credentials.map((c) => c.name), LOCAL_CREDENTIAL].includes(envModel.split("/")[0]!);
+    [...credentials.map((c) => c.name), ...reserved].includes(envModel.split("/")[0]!);
   if (baseUrl || apiKey) {
-    const kind: CredentialKind = (baseUrl ? /anthropic/i.test(baseUrl) : apiKey?.startsWith("sk-ant-"))
-      ? "anthropic"
-      : "openai-compatible";
-    envCredential("default", kind, baseUrl, apiKey, envModelIsFull ? undefined : envModel);
+    const claims = (k: CredentialKind): boolean =>
+      typeof k.claimsDispatchEnv === "function" &&
+      k.claimsDispatchEnv({ ...(baseUrl ? { baseUrl } : {}), ...(apiKey ? { apiKey } : {}) });
+    const kind = remote.find(claims) ?? remote.find((k) => k.claimsDispatchEnv === "fallback");
+    if (kind) envCredential("default", kind, baseUrl, apiKey, envModelIsFull ? undefined : envModel);
   }
   if (config.providerEnvKeys ?? true) {
-    const anthropicKey = nonEmpty(env.ANTHROPIC_API_KEY);
-    const openaiKey = nonEmpty(env.OPENAI_API_KEY);
-    if (anthropicKey)
-      envCredential(
-        "anthropic",
-        "anthropic",
-        nonEmpty(env.ANTHROPIC_BASE_URL),
-        anthropicKey,
-        ENV_KEY_DEFAULT_MODELS.anthropic,
-      );
-    if (openaiKey)
-      envCredential(
-        "openai",
-        "openai-compatible",
-        nonEmpty(env.OPENAI_BASE_URL),
-        openaiKey,
-        ENV_KEY_DEFAULT_MODELS.openai,
-      );
+    for (const kind of remote) {
+      for (const e of kind.envKeys ?? []) {
+        const key = nonEmpty(env[e.keyVar]);
+        if (key) envCredential(e.credential, kind, nonEmpty(env[e.baseUrlVar]), key, e.model);
+      }
+    }
   }
 
   let defaultModel = config.defaultModel;
   if (envModel) defaultModel = envModelIsFull || !taken("default") ? envModel : `default/${envModel}`;
+  const builtin = Object.fromEntries(
+    reserved.flatMap((name) => (config[name] === undefined ? [] : [[name, config[name]]])),
+  );
   return {
     ok: true,
     value: {
       credentials,
       ...(defaultModel ? { defaultModel } : {}),
       listTimeoutMs: config.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS,
-      local: stripUndefined(config.local ?? {}),
+      builtin,
     },
   };
 }

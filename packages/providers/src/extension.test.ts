@@ -3,6 +3,7 @@ import { createHost, createMemoryLogger } from "@dispatch/kernel";
 import { captureError, collect, openaiError, startOpenAIServer } from "@dispatch/testkit";
 import { ModelCatalog } from "./contract";
 import { providersExtension } from "./extension";
+import { TEST_KINDS } from "./test-kinds";
 import { modelRequest } from "./test-support";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -13,7 +14,7 @@ afterEach(async () => {
 async function boot(config: unknown, env: Record<string, string | undefined>) {
   const logger = createMemoryLogger();
   const host = createHost({
-    extensions: [providersExtension({ env, local: { delayMs: 0 } })],
+    extensions: [providersExtension({ env, kinds: TEST_KINDS.list() })],
     config: { providers: config },
     logger,
   });

@@ -1,35 +1,37 @@
 import type { Extension } from "@dispatch/kernel";
-import { createModelCatalog } from "./catalog";
+import { createModelCatalog, isBuiltinModel } from "./catalog";
 import { resolveProvidersConfig } from "./config";
 import { ModelCatalog, ProviderError } from "./contract";
-import { LOCAL_CREDENTIAL, type LocalModelOptions } from "./local-model";
+import { type ProviderKind, ProviderKinds } from "./kind-contract";
+import { createProviderKinds } from "./kinds";
 
 export interface ProvidersExtensionOptions {
+  /**
+   * The provider kinds to install (`provider-openai-compatible`, `provider-anthropic`,
+   * `provider-local`, …), in order: earlier kinds' environment credentials come first.
+   */
+  kinds: readonly ProviderKind[];
   /** Environment to read DISPATCH_* and provider keys from (default `process.env`); tests inject their own. */
   env?: Record<string, string | undefined>;
-  /** Offline model settings; override the `local` section of the config. */
-  local?: LocalModelOptions;
 }
 
 export const PROVIDERS_EXTENSION_ID = "providers";
 
 /**
- * Provides `ModelCatalog`. Reads the `providers` config section and the environment, lists the models of
- * credentials without configured models (`GET /models`, short timeout, failures only logged), and
- * logs what it found: credential names and model counts, never keys.
+ * Provides `ProviderKinds` (the installed kinds) and `ModelCatalog`. Reads the `providers` config
+ * section and the environment, lists the models of credentials without configured models (through
+ * their kind, short timeout, failures only logged), and logs what it found: credential names and
+ * model counts, never keys.
  */
-export function providersExtension(options: ProvidersExtensionOptions = {}): Extension {
+export function providersExtension(options: ProvidersExtensionOptions): Extension {
   return {
     manifest: { id: PROVIDERS_EXTENSION_ID, version: "0.1.0" },
     async activate(ctx) {
-      const resolved = resolveProvidersConfig(ctx.config, options.env ?? process.env);
+      const kinds = createProviderKinds(options.kinds);
+      const resolved = resolveProvidersConfig(ctx.config, options.env ?? process.env, kinds);
       if (!resolved.ok) throw new ProviderError("PROVIDER_INVALID_CONFIG", resolved.message);
       const config = resolved.value;
-      const catalog = createModelCatalog({
-        config,
-        logger: ctx.logger,
-        ...(options.local ? { local: options.local } : {}),
-      });
+      const catalog = createModelCatalog({ config, kinds, logger: ctx.logger });
       await catalog.refresh();
       const entries = catalog.list();
       const defaultModel = catalog.defaultModel();
@@ -50,8 +52,9 @@ export function providersExtension(options: ProvidersExtensionOptions = {}): Ext
         credentials: config.credentials.map((c) => `${c.name} (${c.kind}, ${c.source})`),
         models: entries.length,
         defaultModel,
-        offlineOnly: config.credentials.length === 0 && defaultModel.startsWith(`${LOCAL_CREDENTIAL}/`),
+        offlineOnly: config.credentials.length === 0 && isBuiltinModel(kinds, defaultModel),
       });
+      ctx.provide(ProviderKinds, kinds);
       ctx.provide(ModelCatalog, catalog);
     },
   };

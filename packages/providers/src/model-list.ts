@@ -1,42 +1,27 @@
 import type { Logger } from "@dispatch/kernel";
 import { z } from "zod";
-import { type Credential, credentialSecrets } from "./config";
-import type { ModelInfo } from "./contract";
+import { credentialSecrets } from "./config";
 import { redact } from "./errors";
+import type { Credential, ListedModel } from "./kind-contract";
 import { isChatModelId, listedModelInfo } from "./model-info";
 
 const ListResponseSchema = z.object({ data: z.array(z.looseObject({ id: z.string().min(1) })) });
 
-export interface ListedModel {
-  id: string;
-  info: ModelInfo;
-}
-
-/** Headers that authenticate `credential` (Bearer for OpenAI-compatible, x-api-key for Anthropic). */
-export function authHeaders(credential: Credential): Record<string, string> {
-  if (credential.kind === "anthropic") {
-    return {
-      "anthropic-version": "2023-06-01",
-      ...(credential.apiKey ? { "x-api-key": credential.apiKey } : {}),
-    };
-  }
-  return credential.apiKey ? { authorization: `Bearer ${credential.apiKey}` } : {};
-}
-
 /**
- * Asks `GET {baseUrl}/models` once (Ollama, LM Studio, vLLM, OpenRouter, OpenAI, Anthropic answer it).
- * Never throws: a failure is logged as a warning (without the key) and yields no models.
+ * Asks `GET {baseUrl}/models` once (Ollama, LM Studio, vLLM, OpenRouter, OpenAI, Anthropic answer it),
+ * authenticated with `authHeaders` (the kind's scheme: Bearer, x-api-key, …). Never throws: a failure is logged as a warning (without the key) and yields no models.
  */
 export async function listModels(
   credential: Credential,
   timeoutMs: number,
   logger: Logger,
+  authHeaders: Record<string, string>,
 ): Promise<ListedModel[]> {
   const url = `${credential.baseUrl}/models`;
   const secrets = credentialSecrets(credential);
   try {
     const res = await fetch(url, {
-      headers: { accept: "application/json", ...credential.headers, ...authHeaders(credential) },
+      headers: { accept: "application/json", ...credential.headers, ...authHeaders },
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) {

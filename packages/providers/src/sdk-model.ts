@@ -17,8 +17,11 @@ export interface SdkModelOptions {
   /** `<credential>/<model>`. */
   name: string;
   info: ModelInfo;
-  /** An AI SDK language model; only its `doStream` is used, so the SDK never retries or runs tools. */
-  model: LanguageModelV4;
+  /**
+   * The AI SDK language model, made on the first `stream` (so a kind can load its SDK module lazily,
+   * off the daemon's cold start). Only its `doStream` is used: the SDK never retries or runs tools.
+   */
+  model: () => LanguageModelV4 | Promise<LanguageModelV4>;
   /** Strings that must never appear in error messages or logs. */
   secrets: readonly string[];
   logger: Logger;
@@ -30,14 +33,29 @@ export interface SdkModelOptions {
 
 /** A `LanguageModel` over an AI SDK provider model. */
 export function createSdkLanguageModel(options: SdkModelOptions): LanguageModel {
+  let model: Promise<LanguageModelV4> | undefined;
+  // A failed load is not cached: the next stream tries again.
+  const load = (): Promise<LanguageModelV4> => {
+    model ??= Promise.resolve()
+      .then(options.model)
+      .catch((error: unknown) => {
+        model = undefined;
+        throw error;
+      });
+    return model;
+  };
   return {
     name: options.name,
     info: options.info,
-    stream: (request) => streamSdk(options, request),
+    stream: (request) => streamSdk(options, load, request),
   };
 }
 
-async function* streamSdk(options: SdkModelOptions, request: ModelRequest): AsyncGenerator<ProviderPart> {
+async function* streamSdk(
+  options: SdkModelOptions,
+  load: () => Promise<LanguageModelV4>,
+  request: ModelRequest,
+): AsyncGenerator<ProviderPart> {
   const ctx: FailureContext = {
     model: options.name,
     yielded: false,
@@ -49,7 +67,8 @@ async function* streamSdk(options: SdkModelOptions, request: ModelRequest): Asyn
   let stream: ReadableStream<LanguageModelV4StreamPart>;
   try {
     const tools = toTools(request.tools);
-    const result = await options.model.doStream({
+    const model = await load();
+    const result = await model.doStream({
       prompt: toPrompt(request.messages, request.system, { keepReasoning: options.keepReasoning ?? false }),
       ...(tools.length > 0 ? { tools, toolChoice: { type: "auto" as const } } : {}),
       ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),

@@ -4,6 +4,9 @@
  */
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { createHost, type Host, type Logger } from "@dispatch/kernel";
+import { anthropicKind } from "@dispatch/provider-anthropic";
+import { localKind } from "@dispatch/provider-local";
+import { openAICompatibleKind } from "@dispatch/provider-openai-compatible";
 import { providersExtension } from "@dispatch/providers";
 import { surfaceRegistryExtension } from "@dispatch/surface-registry";
 import { type PermissionConfigInput, toolsExtensions } from "@dispatch/tools";
@@ -34,7 +37,7 @@ export async function startDaemonFixture(opts: DaemonFixtureOptions): Promise<Da
   const host = createHost({
     extensions: [
       conversationStoreExtension({ path: opts.dbPath }),
-      providersExtension({ env: {} }),
+      providersExtension({ env: {}, kinds: [anthropicKind, openAICompatibleKind, localKind()] }),
       surfaceRegistryExtension({ loadedExtensions: false }),
       ...toolsExtensions({ permissions: { config: opts.permissions ?? {} } }),
       sessionOrchestratorExtension({

@@ -6,6 +6,7 @@ import {
   openConversationStore,
 } from "@dispatch/conversation-store";
 import { createHost } from "@dispatch/kernel";
+import { localKind } from "@dispatch/provider-local";
 import { providersExtension } from "@dispatch/providers";
 import { SurfaceRegistry } from "@dispatch/surface-registry";
 import { openaiText } from "@dispatch/testkit";
@@ -20,7 +21,7 @@ test("an invalid config section disables the extension with a reason naming the 
   const host = createHost({
     extensions: [
       conversationStoreExtension({ path: path.join(env.dir, "d.db") }),
-      providersExtension({ env: {} }),
+      providersExtension({ env: {}, kinds: [localKind()] }),
       sessionOrchestratorExtension(),
     ],
     config: { "session-orchestrator": { maxSteps: 0 } },

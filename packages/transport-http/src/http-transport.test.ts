@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { createHost, type Host } from "@dispatch/kernel";
 import type { AgentEvent } from "@dispatch/protocol/types";
+import { localKind } from "@dispatch/provider-local";
 import { providersExtension } from "@dispatch/providers";
 import { Orchestrator, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { withTimeout } from "@dispatch/testkit/wait";
@@ -27,7 +28,7 @@ beforeAll(async () => {
   host = createHost({
     extensions: [
       conversationStoreExtension({ path: join(dir, "dispatch.db") }),
-      providersExtension({ env: {} }),
+      providersExtension({ env: {}, kinds: [localKind()] }),
       sessionOrchestratorExtension({ defaultCwd: dir }),
       httpTransportExtension({ version: "9.9.9" }),
     ],

@@ -9,6 +9,7 @@ import path from "node:path";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { createHost, type Disposer, type Extension, type Host, silentLogger } from "@dispatch/kernel";
 import type { AgentEvent, ServerMessage } from "@dispatch/protocol/types";
+import { localKind } from "@dispatch/provider-local";
 import { providersExtension } from "@dispatch/providers";
 import {
   type GlobalConversationListener,
@@ -52,7 +53,7 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
     extensions: [
       surfaceRegistryExtension(),
       conversationStoreExtension({ path: path.join(dir, "dispatch.db") }),
-      providersExtension({ env: {}, local: { delayMs: 0 } }),
+      providersExtension({ env: {}, kinds: [localKind({ delayMs: 0 })] }),
       ...toolsExtensions(),
       sessionOrchestratorExtension({ defaultCwd: dir }),
       ...(opts.extensions ?? []),

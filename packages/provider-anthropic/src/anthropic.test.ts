@@ -1,6 +1,13 @@
 import { afterEach, expect, test } from "bun:test";
 import { silentLogger } from "@dispatch/kernel";
 import {
+  createModelCatalog,
+  createProviderKinds,
+  type LanguageModel,
+  resolveProvidersConfig,
+} from "@dispatch/providers";
+import { modelRequest } from "@dispatch/providers/test-support";
+import {
   type AnthropicServer,
   anthropicText,
   anthropicToolUse,
@@ -8,10 +15,9 @@ import {
   collect,
   startAnthropicServer,
 } from "@dispatch/testkit";
-import { createModelCatalog } from "./catalog";
-import { resolveProvidersConfig } from "./config";
-import type { LanguageModel } from "./contract";
-import { modelRequest } from "./test-support";
+import { anthropicKind } from "./anthropic";
+
+const kinds = createProviderKinds([anthropicKind]);
 
 const KEY = "sk-ant-test-SECRET-abcdef";
 /** DISPATCH_BASE_URL containing "anthropic" selects the Anthropic kind. */
@@ -24,10 +30,10 @@ afterEach(async () => {
 
 function modelFor(url: string, model = "claude-test"): LanguageModel {
   const env = { DISPATCH_BASE_URL: url, DISPATCH_API_KEY: KEY, DISPATCH_MODEL: model };
-  const config = resolveProvidersConfig({}, env);
+  const config = resolveProvidersConfig({}, env, kinds);
   if (!config.ok) throw new Error(config.message);
   expect(config.value.credentials[0]?.kind).toBe("anthropic");
-  const catalog = createModelCatalog({ config: config.value, logger: silentLogger });
+  const catalog = createModelCatalog({ config: config.value, kinds, logger: silentLogger });
   const resolved = catalog.resolve(`default/${model}`);
   if (!resolved.ok) throw new Error(resolved.error.message);
   return resolved.value;

@@ -1,6 +1,16 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { silentLogger } from "@dispatch/kernel";
 import {
+  createModelCatalog,
+  createProviderKinds,
+  isProviderError,
+  type LanguageModel,
+  ProviderError,
+  type ProviderPart,
+  resolveProvidersConfig,
+} from "@dispatch/providers";
+import { modelRequest } from "@dispatch/providers/test-support";
+import {
   captureError,
   collect,
   type OpenAIServer,
@@ -10,10 +20,9 @@ import {
   startOpenAIServer,
   withTimeout,
 } from "@dispatch/testkit";
-import { createModelCatalog } from "./catalog";
-import { resolveProvidersConfig } from "./config";
-import { isProviderError, type LanguageModel, ProviderError, type ProviderPart } from "./contract";
-import { modelRequest } from "./test-support";
+import { openAICompatibleKind } from "./openai-compatible";
+
+const kinds = createProviderKinds([openAICompatibleKind]);
 
 const KEY = "sk-test-SECRET-0123456789";
 let server: OpenAIServer | undefined;
@@ -26,9 +35,10 @@ function modelFor(url: string, apiKey = KEY): LanguageModel {
   const config = resolveProvidersConfig(
     { credentials: { t: { kind: "openai-compatible", baseUrl: url, apiKey, models: ["m"] } } },
     {},
+    kinds,
   );
   if (!config.ok) throw new Error(config.message);
-  const resolved = createModelCatalog({ config: config.value, logger: silentLogger }).resolve("t/m");
+  const resolved = createModelCatalog({ config: config.value, kinds, logger: silentLogger }).resolve("t/m");
   if (!resolved.ok) throw new Error(resolved.error.message);
   return resolved.value;
 }
@@ -314,9 +324,10 @@ describe("failures become ProviderError", () => {
         },
       },
       {},
+      kinds,
     );
     if (!config.ok) throw new Error(config.message);
-    const model = createModelCatalog({ config: config.value, logger: silentLogger }).resolve("az/m");
+    const model = createModelCatalog({ config: config.value, kinds, logger: silentLogger }).resolve("az/m");
     if (!model.ok) throw new Error(model.error.message);
     server.script(openaiError(401, { message: `key ${headerKey} is not valid` }));
     const error = await failure(model.value);

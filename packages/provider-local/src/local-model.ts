@@ -5,8 +5,8 @@ import {
   type ModelRequest,
   ProviderError,
   type ProviderPart,
-} from "./contract";
-import { parseToolInput } from "./tool-input";
+  parseToolInput,
+} from "@dispatch/providers";
 
 export const LOCAL_CREDENTIAL = "local";
 export const LOCAL_ECHO = "local/echo";

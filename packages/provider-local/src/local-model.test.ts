@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
+import type { HistoryMessage, ProviderPart } from "@dispatch/providers";
+import { modelRequest } from "@dispatch/providers/test-support";
 import { captureError, collect } from "@dispatch/testkit";
-import type { HistoryMessage, ProviderPart } from "./contract";
 import { createLocalModel, LOCAL_INTRO, parseDirectives, planLocalAnswer, ratePacer } from "./local-model";
-import { modelRequest } from "./test-support";
 
 const echo = createLocalModel("local/echo", 0, { contextWindow: 1000 });
 

@@ -1,0 +1,65 @@
+import type { AnthropicProvider } from "@ai-sdk/anthropic";
+import {
+  type Credential,
+  type CredentialKind,
+  createSdkLanguageModel,
+  credentialSecrets,
+  listModels,
+  remoteCredentialSchema,
+} from "@dispatch/providers";
+
+export const ANTHROPIC_KIND = "anthropic";
+
+/** Anthropic's Messages API (x-api-key auth, required). The AI SDK module loads on the first stream. */
+export const anthropicKind: { type: "credential" } & CredentialKind = {
+  type: "credential",
+  id: ANTHROPIC_KIND,
+  schema: remoteCredentialSchema(ANTHROPIC_KIND),
+  defaultBaseUrl: "https://api.anthropic.com/v1",
+  requiresApiKey: true,
+  // DISPATCH_BASE_URL containing "anthropic", or no URL and an `sk-ant-` key.
+  claimsDispatchEnv: ({ baseUrl, apiKey }) =>
+    baseUrl ? /anthropic/i.test(baseUrl) : apiKey?.startsWith("sk-ant-") === true,
+  envKeys: [
+    {
+      credential: "anthropic",
+      keyVar: "ANTHROPIC_API_KEY",
+      baseUrlVar: "ANTHROPIC_BASE_URL",
+      model: "claude-sonnet-4-5",
+    },
+  ],
+  createModel(credential, ctx) {
+    return createSdkLanguageModel({
+      name: ctx.name,
+      info: ctx.info,
+      model: async () => (await providerOf(credential)).languageModel(ctx.modelId),
+      secrets: credentialSecrets(credential),
+      logger: ctx.logger,
+      // Signed thinking blocks must go back with tool use; the SDK maps all five efforts itself.
+      keepReasoning: true,
+    });
+  },
+  listModels: (credential, timeoutMs, logger) =>
+    listModels(credential, timeoutMs, logger, {
+      "anthropic-version": "2023-06-01",
+      ...(credential.apiKey ? { "x-api-key": credential.apiKey } : {}),
+    }),
+};
+
+const providers = new WeakMap<Credential, Promise<AnthropicProvider>>();
+
+/** One AI SDK provider per credential. Keys and URLs are always passed, so the SDK reads no env. */
+function providerOf(credential: Credential): Promise<AnthropicProvider> {
+  let provider = providers.get(credential);
+  if (!provider) {
+    provider = import("@ai-sdk/anthropic").then(({ createAnthropic }) =>
+      createAnthropic({
+        baseURL: credential.baseUrl,
+        apiKey: credential.apiKey ?? "",
+        headers: credential.headers,
+      }),
+    );
+    providers.set(credential, provider);
+  }
+  return provider;
+}

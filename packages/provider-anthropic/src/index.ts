@@ -1,0 +1,1 @@
+export { ANTHROPIC_KIND, anthropicKind } from "./anthropic";

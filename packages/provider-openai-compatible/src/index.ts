@@ -1,0 +1,1 @@
+export { clampReasoning, OPENAI_COMPATIBLE_KIND, openAICompatibleKind } from "./openai-compatible";

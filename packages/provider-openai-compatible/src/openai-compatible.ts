@@ -1,0 +1,72 @@
+import type { OpenAICompatibleProvider } from "@ai-sdk/openai-compatible";
+import type { ReasoningEffort } from "@dispatch/protocol/types";
+import {
+  type Credential,
+  type CredentialKind,
+  createSdkLanguageModel,
+  credentialSecrets,
+  listModels,
+  remoteCredentialSchema,
+} from "@dispatch/providers";
+
+export const OPENAI_COMPATIBLE_KIND = "openai-compatible";
+
+/**
+ * OpenAI-compatible endpoints: OpenAI, Ollama, LM Studio, vLLM, OpenRouter, … (Bearer auth, optional).
+ * The AI SDK module loads on the first stream, not at startup.
+ */
+export const openAICompatibleKind: { type: "credential" } & CredentialKind = {
+  type: "credential",
+  id: OPENAI_COMPATIBLE_KIND,
+  schema: remoteCredentialSchema(OPENAI_COMPATIBLE_KIND),
+  defaultBaseUrl: "https://api.openai.com/v1",
+  // DISPATCH_BASE_URL / DISPATCH_API_KEY mean an OpenAI-compatible server unless another kind claims them.
+  claimsDispatchEnv: "fallback",
+  envKeys: [
+    { credential: "openai", keyVar: "OPENAI_API_KEY", baseUrlVar: "OPENAI_BASE_URL", model: "gpt-4.1" },
+  ],
+  createModel(credential, ctx) {
+    return createSdkLanguageModel({
+      name: ctx.name,
+      info: ctx.info,
+      model: async () => (await providerOf(credential)).languageModel(ctx.modelId),
+      secrets: credentialSecrets(credential),
+      logger: ctx.logger,
+      // Several servers reject reasoning_content in input messages: thinking is never sent back.
+      keepReasoning: false,
+      mapReasoning: clampReasoning,
+    });
+  },
+  listModels: (credential, timeoutMs, logger) =>
+    listModels(
+      credential,
+      timeoutMs,
+      logger,
+      credential.apiKey ? { authorization: `Bearer ${credential.apiKey}` } : {},
+    ),
+};
+
+/** Pure: most OpenAI-compatible servers accept low/medium/high only. */
+export function clampReasoning(effort: ReasoningEffort): ReasoningEffort {
+  return effort === "xhigh" || effort === "max" ? "high" : effort;
+}
+
+const providers = new WeakMap<Credential, Promise<OpenAICompatibleProvider>>();
+
+/** One AI SDK provider per credential. Keys and URLs are always passed, so the SDK reads no env. */
+function providerOf(credential: Credential): Promise<OpenAICompatibleProvider> {
+  let provider = providers.get(credential);
+  if (!provider) {
+    provider = import("@ai-sdk/openai-compatible").then(({ createOpenAICompatible }) =>
+      createOpenAICompatible({
+        name: "dispatch",
+        baseURL: credential.baseUrl,
+        ...(credential.apiKey ? { apiKey: credential.apiKey } : {}),
+        headers: credential.headers,
+        includeUsage: true,
+      }),
+    );
+    providers.set(credential, provider);
+  }
+  return provider;
+}

@@ -1,0 +1,57 @@
+import { ProviderError } from "./contract";
+import type { BuiltinKind, CredentialKind, ProviderKind, ProviderKinds } from "./kind-contract";
+
+const NAME = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * The registry of installed provider kinds, checked once: kind ids are unique, built-in credential
+ * names are unique and valid credential names, and at most one kind is the DISPATCH_* fallback.
+ * Throws PROVIDER_INVALID_CONFIG naming the culprit; the result never changes (the catalog and its
+ * config schema are built from one snapshot).
+ */
+export function createProviderKinds(kinds: readonly ProviderKind[]): ProviderKinds {
+  const credentialKinds = new Map<string, CredentialKind>();
+  const builtins = new Map<string, BuiltinKind>();
+  const ids = new Set<string>();
+  let fallback: string | undefined;
+  for (const kind of kinds) {
+    if (ids.has(kind.id)) invalid(`provider kind "${kind.id}" is installed twice; remove one`);
+    ids.add(kind.id);
+    if (kind.type === "credential") {
+      if (kind.claimsDispatchEnv === "fallback") {
+        if (fallback)
+          invalid(`provider kinds "${fallback}" and "${kind.id}" are both the DISPATCH_* fallback`);
+        fallback = kind.id;
+      }
+      credentialKinds.set(kind.id, kind);
+    } else {
+      if (!NAME.test(kind.credential))
+        invalid(`provider kind "${kind.id}" reserves an invalid credential name "${kind.credential}"`);
+      if (builtins.has(kind.credential))
+        invalid(
+          `provider kinds "${builtins.get(kind.credential)?.id}" and "${kind.id}" both reserve "${kind.credential}"`,
+        );
+      builtins.set(kind.credential, kind);
+    }
+  }
+  const list = Object.freeze([...kinds]);
+  return {
+    list: () => list,
+    credentialKind: (id) => credentialKinds.get(id),
+    builtin: (credential) => builtins.get(credential),
+  };
+}
+
+/** Pure: the kinds that serve configured credentials, in installation order. */
+export function credentialKinds(kinds: ProviderKinds): CredentialKind[] {
+  return kinds.list().flatMap((k) => (k.type === "credential" ? [k] : []));
+}
+
+/** Pure: the built-in kinds (reserved credentials such as `local`), in installation order. */
+export function builtinKinds(kinds: ProviderKinds): BuiltinKind[] {
+  return kinds.list().flatMap((k) => (k.type === "builtin" ? [k] : []));
+}
+
+function invalid(message: string): never {
+  throw new ProviderError("PROVIDER_INVALID_CONFIG", message);
+}
