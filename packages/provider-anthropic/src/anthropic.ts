@@ -2,8 +2,7 @@ import type { AnthropicProvider } from "@ai-sdk/anthropic";
 import {
   type Credential,
   type CredentialKind,
-  createSdkLanguageModel,
-  credentialSecrets,
+  createCredentialSdkModel,
   listModels,
   remoteCredentialSchema,
 } from "@dispatch/providers";
@@ -29,12 +28,8 @@ export const anthropicKind: { type: "credential" } & CredentialKind = {
     },
   ],
   createModel(credential, ctx) {
-    return createSdkLanguageModel({
-      name: ctx.name,
-      info: ctx.info,
+    return createCredentialSdkModel(credential, ctx, {
       model: async () => (await providerOf(credential)).languageModel(ctx.modelId),
-      secrets: credentialSecrets(credential),
-      logger: ctx.logger,
       // Signed thinking blocks must go back with tool use; the SDK maps all five efforts itself.
       keepReasoning: true,
     });

@@ -3,8 +3,7 @@ import type { ReasoningEffort } from "@dispatch/protocol/types";
 import {
   type Credential,
   type CredentialKind,
-  createSdkLanguageModel,
-  credentialSecrets,
+  createCredentialSdkModel,
   listModels,
   remoteCredentialSchema,
 } from "@dispatch/providers";
@@ -26,12 +25,8 @@ export const openAICompatibleKind: { type: "credential" } & CredentialKind = {
     { credential: "openai", keyVar: "OPENAI_API_KEY", baseUrlVar: "OPENAI_BASE_URL", model: "gpt-4.1" },
   ],
   createModel(credential, ctx) {
-    return createSdkLanguageModel({
-      name: ctx.name,
-      info: ctx.info,
+    return createCredentialSdkModel(credential, ctx, {
       model: async () => (await providerOf(credential)).languageModel(ctx.modelId),
-      secrets: credentialSecrets(credential),
-      logger: ctx.logger,
       // Several servers reject reasoning_content in input messages: thinking is never sent back.
       keepReasoning: false,
       mapReasoning: clampReasoning,

@@ -14,5 +14,5 @@ export { createProviderKinds } from "./kinds";
 // Building blocks for kinds over the AI SDK and OpenAI-style listings.
 export { knownModelInfo } from "./model-info";
 export { listModels } from "./model-list";
-export { createSdkLanguageModel, type SdkModelOptions } from "./sdk-model";
+export { createCredentialSdkModel, createSdkLanguageModel, type SdkModelOptions } from "./sdk-model";
 export { parseToolInput } from "./tool-input";

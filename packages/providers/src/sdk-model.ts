@@ -1,6 +1,7 @@
 import type { LanguageModelV4, LanguageModelV4StreamPart, LanguageModelV4Usage } from "@ai-sdk/provider";
 import type { Logger } from "@dispatch/kernel";
 import type { ReasoningEffort, Usage } from "@dispatch/protocol/types";
+import { credentialSecrets } from "./config";
 import {
   type FinishReason,
   type LanguageModel,
@@ -10,6 +11,7 @@ import {
   type ProviderPart,
 } from "./contract";
 import { type FailureContext, toProviderError, truncated } from "./errors";
+import type { Credential, ModelRequestContext } from "./kind-contract";
 import { toPrompt, toTools } from "./prompt";
 import { parseToolInput } from "./tool-input";
 
@@ -29,6 +31,25 @@ export interface SdkModelOptions {
   keepReasoning?: boolean;
   /** Adjusts the requested effort for this provider before the AI SDK maps it. */
   mapReasoning?: (effort: ReasoningEffort) => ReasoningEffort;
+}
+
+/**
+ * A model of a remote credential over an AI SDK model, for a kind's `createModel`: name, info, logger
+ * and the secrets to redact come from the credential and the catalog; the kind adds its SDK model and
+ * reasoning policy. Shared so that what every remote model gets is decided in one place.
+ */
+export function createCredentialSdkModel(
+  credential: Credential,
+  ctx: ModelRequestContext,
+  kind: Pick<SdkModelOptions, "model" | "keepReasoning" | "mapReasoning">,
+): LanguageModel {
+  return createSdkLanguageModel({
+    name: ctx.name,
+    info: ctx.info,
+    secrets: credentialSecrets(credential),
+    logger: ctx.logger,
+    ...kind,
+  });
 }
 
 /** A `LanguageModel` over an AI SDK provider model. */
