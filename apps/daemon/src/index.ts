@@ -21,3 +21,4 @@ export {
 } from "./instance";
 export { createDaemonLogger, type DaemonLogger, type DaemonLoggerOptions } from "./logger";
 export { currentHome, type DaemonPaths, daemonPaths, resolveHome } from "./paths";
+export { DAEMON_PROVIDER_KINDS, daemonProviderKinds } from "./provider-kinds";

@@ -9,7 +9,7 @@ import type {
   ResolveResult,
 } from "./contract";
 import type { Credential, CredentialKind, ListedModel, ProviderKinds } from "./kind-contract";
-import { builtinKinds } from "./kinds";
+import { builtinKinds, listCredentialModels } from "./kinds";
 import { knownModelInfo, mergeInfo } from "./model-info";
 
 export interface CatalogOptions {
@@ -155,8 +155,7 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
       config.credentials
         .filter((c) => c.listModels && !c.missingKeyEnv)
         .map(async (c) => {
-          const kind = kindOf(c);
-          if (kind.listModels) listed.set(c.name, await kind.listModels(c, config.listTimeoutMs, logger));
+          listed.set(c.name, await listCredentialModels(kinds, c, config.listTimeoutMs, logger));
         }),
     );
   }

@@ -1,5 +1,13 @@
+import type { Logger } from "@dispatch/kernel";
 import { ProviderError } from "./contract";
-import type { BuiltinKind, CredentialKind, ProviderKind, ProviderKinds } from "./kind-contract";
+import type {
+  BuiltinKind,
+  Credential,
+  CredentialKind,
+  ListedModel,
+  ProviderKind,
+  ProviderKinds,
+} from "./kind-contract";
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
@@ -50,6 +58,16 @@ export function credentialKinds(kinds: ProviderKinds): CredentialKind[] {
 /** Pure: the built-in kinds (reserved credentials such as `local`), in installation order. */
 export function builtinKinds(kinds: ProviderKinds): BuiltinKind[] {
   return kinds.list().flatMap((k) => (k.type === "builtin" ? [k] : []));
+}
+
+/** Lists `credential`'s models through its kind (none when the kind does not list). Never throws. */
+export async function listCredentialModels(
+  kinds: ProviderKinds,
+  credential: Credential,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<ListedModel[]> {
+  return (await kinds.credentialKind(credential.kind)?.listModels?.(credential, timeoutMs, logger)) ?? [];
 }
 
 function invalid(message: string): never {
