@@ -1,9 +1,9 @@
 import type { AnthropicProvider } from "@ai-sdk/anthropic";
 import {
-  type Credential,
   type CredentialKind,
   createCredentialSdkModel,
   listModels,
+  perCredential,
   remoteCredentialSchema,
 } from "@dispatch/providers";
 
@@ -41,20 +41,12 @@ export const anthropicKind: { type: "credential" } & CredentialKind = {
     }),
 };
 
-const providers = new WeakMap<Credential, Promise<AnthropicProvider>>();
-
 /** One AI SDK provider per credential. Keys and URLs are always passed, so the SDK reads no env. */
-function providerOf(credential: Credential): Promise<AnthropicProvider> {
-  let provider = providers.get(credential);
-  if (!provider) {
-    provider = import("@ai-sdk/anthropic").then(({ createAnthropic }) =>
-      createAnthropic({
-        baseURL: credential.baseUrl,
-        apiKey: credential.apiKey ?? "",
-        headers: credential.headers,
-      }),
-    );
-    providers.set(credential, provider);
-  }
-  return provider;
-}
+const providerOf = perCredential(
+  async (credential): Promise<AnthropicProvider> =>
+    (await import("@ai-sdk/anthropic")).createAnthropic({
+      baseURL: credential.baseUrl,
+      apiKey: credential.apiKey ?? "",
+      headers: credential.headers,
+    }),
+);

@@ -1,10 +1,10 @@
 import type { OpenAICompatibleProvider } from "@ai-sdk/openai-compatible";
 import type { ReasoningEffort } from "@dispatch/protocol/types";
 import {
-  type Credential,
   type CredentialKind,
   createCredentialSdkModel,
   listModels,
+  perCredential,
   remoteCredentialSchema,
 } from "@dispatch/providers";
 
@@ -46,22 +46,14 @@ export function clampReasoning(effort: ReasoningEffort): ReasoningEffort {
   return effort === "xhigh" || effort === "max" ? "high" : effort;
 }
 
-const providers = new WeakMap<Credential, Promise<OpenAICompatibleProvider>>();
-
 /** One AI SDK provider per credential. Keys and URLs are always passed, so the SDK reads no env. */
-function providerOf(credential: Credential): Promise<OpenAICompatibleProvider> {
-  let provider = providers.get(credential);
-  if (!provider) {
-    provider = import("@ai-sdk/openai-compatible").then(({ createOpenAICompatible }) =>
-      createOpenAICompatible({
-        name: "dispatch",
-        baseURL: credential.baseUrl,
-        ...(credential.apiKey ? { apiKey: credential.apiKey } : {}),
-        headers: credential.headers,
-        includeUsage: true,
-      }),
-    );
-    providers.set(credential, provider);
-  }
-  return provider;
-}
+const providerOf = perCredential(
+  async (credential): Promise<OpenAICompatibleProvider> =>
+    (await import("@ai-sdk/openai-compatible")).createOpenAICompatible({
+      name: "dispatch",
+      baseURL: credential.baseUrl,
+      ...(credential.apiKey ? { apiKey: credential.apiKey } : {}),
+      headers: credential.headers,
+      includeUsage: true,
+    }),
+);

@@ -70,6 +70,18 @@ export async function listCredentialModels(
   return (await kinds.credentialKind(credential.kind)?.listModels?.(credential, timeoutMs, logger)) ?? [];
 }
 
+/**
+ * One value per credential, made on first use and kept (a kind's SDK provider: the module import and
+ * the provider object happen once per credential, on the first stream).
+ */
+export function perCredential<T>(make: (credential: Credential) => T): (credential: Credential) => T {
+  const made = new WeakMap<Credential, T>();
+  return (credential) => {
+    if (!made.has(credential)) made.set(credential, make(credential));
+    return made.get(credential) as T;
+  };
+}
+
 function invalid(message: string): never {
   throw new ProviderError("PROVIDER_INVALID_CONFIG", message);
 }
