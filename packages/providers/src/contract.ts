@@ -109,10 +109,11 @@ export interface CatalogError {
 export type ResolveResult = { ok: true; value: LanguageModel } | { ok: false; error: CatalogError };
 
 export interface ModelCatalog {
-  /** Every known model: configured ones, listed ones (`GET /models` at activation), then `local/*`. */
+  /** Every known model: configured ones, listed ones (by their kind, at activation), then the built-in kinds' (`local/*`). */
   list(): ModelEntry[];
   /**
-   * The model to use when none is chosen; `local/echo` only when no other credential is configured.
+   * The model to use when none is chosen; a built-in kind's default (`local/echo`) only when no
+   * credential is configured.
    * A credential without any known model gives `<credential>/`, which fails to resolve with the fix.
    */
   defaultModel(): string;
