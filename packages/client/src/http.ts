@@ -157,7 +157,8 @@ export class DispatchHttpClient {
 
   /** `POST /chat`: starts a turn and streams its events (NDJSON) until `turn-sealed`. */
   async chat(body: ChatRequestBody, opts: { signal?: AbortSignal } = {}): Promise<ChatStream> {
-    const res = await this.request("POST", "/chat", body, opts.signal);
+    // Level 2: the stream carries user-message, permission-request, step-complete… (PROTOCOL.md, top).
+    const res = await this.request("POST", "/chat", body, opts.signal, { "Dispatch-Protocol": "2" });
     const conversationId = res.headers.get("x-conversation-id") ?? body.conversationId ?? "";
     if (!res.body) throw new DispatchApiError(res.status, "POST /chat answered without a body");
     const stream = res.body;
@@ -179,13 +180,14 @@ export class DispatchHttpClient {
     path: string,
     body?: unknown,
     signal?: AbortSignal,
+    extraHeaders: Record<string, string> = {},
   ): Promise<Response> {
     const where = this.locate?.();
     if (where) {
       this.base = where.baseUrl.replace(/\/+$/, "");
       this.token = where.token;
     }
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...extraHeaders };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const init: RequestInit = { method, headers };

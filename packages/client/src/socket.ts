@@ -8,6 +8,9 @@ import type {
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 import { advanceCursor, type ChatCursor } from "./cursor";
 
+/** Named in this client's `hello`. */
+const CLIENT_INFO = { name: "@dispatch/client", version: "0.1.0" };
+
 /** An `error` / `chat.error` answer to a request that carried an id. */
 export class DispatchSocketError extends Error {
   constructor(
@@ -196,6 +199,8 @@ export class DispatchSocket {
       ws.onopen = () => {
         opened = true;
         this.attempt = 0;
+        // First, before anything else: this client speaks level 2 (ext events, acks, presence).
+        ws.send(JSON.stringify({ type: "hello", protocol: 2, client: CLIENT_INFO } satisfies ClientMessage));
         this.setState("open");
         this.resubscribe();
         resolve();

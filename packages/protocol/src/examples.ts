@@ -62,6 +62,8 @@ export const exampleClientMessages: readonly ClientMessage[] = [
   { type: "chat.permission", conversationId: c, requestId: "p-1", decision: "deny" },
   { type: "ping" },
   { type: "ping", id: "r11" },
+  { type: "hello", protocol: 2 },
+  { type: "hello", id: "r12", protocol: 2, client: { name: "dispatch-cli", version: "0.1.0" } },
 ];
 
 export const exampleAgentEvents: readonly AgentEvent[] = [
@@ -235,6 +237,7 @@ export const exampleServerMessages: readonly ServerMessage[] = [
   { type: "conversation.presence", conversationId: c, watchers: 3 },
   { type: "ack", replyTo: "r1" },
   { type: "pong" },
+  { type: "hello", protocol: 2, server: { name: "dispatch", version: "0.1.0" }, features: ["ack", "resume"] },
 ];
 
 /** Every message and event type (a `Record` so the compiler proves the lists exhaustive). */
@@ -250,6 +253,7 @@ const allClientMessageTypesSet: Record<ClientMessageType, true> = {
   "chat.stop": true,
   "chat.permission": true,
   ping: true,
+  hello: true,
 };
 export const allClientMessageTypes = Object.keys(allClientMessageTypesSet) as ClientMessageType[];
 const allServerMessageTypesSet: Record<ServerMessageType, true> = {
@@ -265,6 +269,7 @@ const allServerMessageTypesSet: Record<ServerMessageType, true> = {
   "conversation.presence": true,
   ack: true,
   pong: true,
+  hello: true,
 };
 export const allServerMessageTypes = Object.keys(allServerMessageTypesSet) as ServerMessageType[];
 const allAgentEventTypesSet: Record<AgentEventType, true> = {

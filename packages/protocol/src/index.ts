@@ -2,6 +2,7 @@
 
 export * from "./http-routes";
 export * from "./json-schema";
+export * from "./levels";
 export * from "./limits";
 export * from "./parse";
 export * from "./schemas";

@@ -252,11 +252,18 @@ const malformed: Bad[] = [
     says: ["id"],
   },
   {
-    name: "oversized id is still echoed",
+    // Not echoed: a 1 MB id would come back whole in replyTo.
+    name: "oversized id is refused and not echoed",
     frame: send({ id: big(MAX_ID_CHARS + 1) }),
     code: "PROTOCOL_TOO_LARGE",
     isChat: true,
-    replyToId: big(MAX_ID_CHARS + 1),
+    says: [`id must be at most ${MAX_ID_CHARS} characters`],
+  },
+  {
+    name: "a 1 MB id is not echoed either",
+    frame: send({ id: big(1024 * 1024) }),
+    code: "PROTOCOL_TOO_LARGE",
+    isChat: true,
   },
   // surface ops
   {

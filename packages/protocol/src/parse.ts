@@ -3,6 +3,7 @@
  * value, never an exception, so a socket or HTTP handler can call them without a try/catch.
  */
 import type { z } from "zod";
+import { MAX_ID_CHARS } from "./limits";
 import { clientMessageSchemas } from "./schemas/client";
 import { AgentEventSchema } from "./schemas/events";
 import { ConversationListQuerySchema, ConversationWindowQuerySchema } from "./schemas/http";
@@ -43,7 +44,9 @@ export function parseClientMessage(raw: string | ArrayBuffer | Uint8Array): Pars
   const decoded = decodeFrame(raw);
   if (!decoded.ok) return decoded;
   const frame = decoded.value;
-  const replyToId = typeof frame.id === "string" ? frame.id : undefined;
+  // An id past the cap is not echoed (a 1 MB id would come back whole in `replyTo`): the frame is
+  // refused with "id must be at most … characters" and no replyTo.
+  const replyToId = typeof frame.id === "string" && frame.id.length <= MAX_ID_CHARS ? frame.id : undefined;
   const type = frame.type;
   if (typeof type !== "string") {
     const message =

@@ -422,6 +422,12 @@ export interface ChatPermissionMessage extends ClientMessageBase {
 export interface PingMessage extends ClientMessageBase {
   type: "ping";
 }
+/** (ext) Asks for protocol level `protocol` (2 = everything marked ext); the first message, at most once. */
+export interface HelloMessage extends ClientMessageBase {
+  type: "hello";
+  protocol: number;
+  client?: { name: string; version: string };
+}
 
 export type ClientMessage =
   | SubscribeMessage
@@ -434,7 +440,8 @@ export type ClientMessage =
   | ChatQueueCancelMessage
   | ChatStopMessage
   | ChatPermissionMessage
-  | PingMessage;
+  | PingMessage
+  | HelloMessage;
 export type ClientMessageType = ClientMessage["type"];
 export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage, { type: T }>;
 
@@ -509,6 +516,13 @@ export interface AckMessage {
 export interface PongMessage {
   type: "pong";
 }
+/** (ext) The answer to `hello`: the level the connection now speaks. */
+export interface HelloReplyMessage {
+  type: "hello";
+  protocol: number;
+  server: { name: string; version: string };
+  features: string[];
+}
 
 export type ServerMessage =
   | CatalogMessage
@@ -522,7 +536,8 @@ export type ServerMessage =
   | ConversationCompactedMessage
   | ConversationPresenceMessage
   | AckMessage
-  | PongMessage;
+  | PongMessage
+  | HelloReplyMessage;
 export type ServerMessageType = ServerMessage["type"];
 export type ServerMessageOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;
 

@@ -8,11 +8,15 @@ import {
   type ParseResult,
   PathIdSchema,
   PermissionAnswerBodySchema,
+  PROTOCOL_LEVEL_HEADER,
+  PROTOCOL_LEVEL_QUERY,
+  type ProtocolLevel,
   parseConversationListQuery,
   parseConversationWindowQuery,
   parseJsonBody,
   QueueRequestSchema,
   ReasoningEffortSettingBodySchema,
+  requestedHttpLevel,
   TitleSettingBodySchema,
 } from "@dispatch/protocol";
 import type {
@@ -100,6 +104,16 @@ function param(req: BunRequest, name: string): string {
   });
 }
 
+/** The protocol level a stream asks for (`Dispatch-Protocol` header or `?protocol=`); 400 when unsupported. */
+function streamLevel(req: BunRequest): ProtocolLevel {
+  const asked = requestedHttpLevel(
+    req.headers.get(PROTOCOL_LEVEL_HEADER),
+    new URL(req.url).searchParams.get(PROTOCOL_LEVEL_QUERY),
+  );
+  if (asked.ok) return asked.level;
+  throw new Failure({ status: 400, code: "HTTP_UNSUPPORTED_PROTOCOL", message: asked.message });
+}
+
 /** Builds the route table of PROTOCOL.md §6 (Bun `routes` shape, handlers not yet guarded). */
 export function apiRoutes(deps: ApiDeps): RouteTable {
   const { orchestrator, store } = deps;
@@ -174,12 +188,14 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
     },
     "/chat": {
       POST: handle(async (req, server) => {
+        const level = streamLevel(req);
         const req0 = await body(req, ChatRequestBodySchema, "POST /chat");
         const started = need(orchestrator.startTurn(req0));
         // A slow first token must not be cut by Bun's idle timeout: this response may stay quiet.
         server.timeout(req, 0);
         const { stream, dispose } = turnEventStream(orchestrator, started.conversationId, started.turnId, {
           maxBufferedBytes: MAX_STREAM_BUFFER,
+          level,
           onSlowConsumer: () =>
             deps.logger.warn("NDJSON client fell behind; stream cut (the turn goes on)", {
               conversationId: started.conversationId,
@@ -213,7 +229,13 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         const id = param(req, "id");
         const params = new URL(req.url).searchParams;
         const q = need(parseConversationWindowQuery(params));
-        const window = need(store.readWindow(id, q));
+        const read = store.readWindow(id, q);
+        // A well-formed id with no chunks — one a client has just minted, or one that never existed —
+        // is an empty conversation (compat: the frontend syncs right after its first chat.send).
+        if (!read.ok && read.error.code === "STORE_UNKNOWN_CONVERSATION") {
+          return json({ chunks: [], latestSeq: q.sinceSeq ?? 0 } satisfies ConversationWindowResponse);
+        }
+        const window = need(read);
         return json({
           chunks: window.chunks,
           latestSeq: window.latestSeq,

@@ -1,4 +1,5 @@
 import type { Disposer } from "@dispatch/kernel";
+import { eventVisibleAt, type ProtocolLevel } from "@dispatch/protocol/levels";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 
@@ -17,6 +18,8 @@ export interface TurnStreamOptions {
   maxBufferedBytes: number;
   /** Told when a slow client's stream is cut. */
   onSlowConsumer?: () => void;
+  /** The protocol level the client asked for: level 1 gets only the original event types. */
+  level: ProtocolLevel;
 }
 
 /**
@@ -45,6 +48,7 @@ export function turnEventStream(
       start(controller) {
         const listener = (event: AgentEvent) => {
           if (finished || !belongsToTurn(event, turnId)) return;
+          if (!eventVisibleAt(opts.level, event.type)) return;
           controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
           if (endsTurn(event, turnId)) {
             finished = true;

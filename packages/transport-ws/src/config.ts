@@ -40,6 +40,9 @@ export const WsConfigSchema = z.strictObject({
       burst: positiveInt.default(DEFAULT_RATE_LIMIT.burst),
       perSecond: z.number().positive().default(DEFAULT_RATE_LIMIT.perSecond),
       maxStrikes: positiveInt.default(DEFAULT_RATE_LIMIT.maxStrikes),
+      /** Bytes a connection may send back to back; at least `maxPayloadBytes` makes sense. */
+      bytesBurst: positiveInt.default(DEFAULT_RATE_LIMIT.bytesBurst),
+      bytesPerSecond: z.number().positive().default(DEFAULT_RATE_LIMIT.bytesPerSecond),
     })
     .default(DEFAULT_RATE_LIMIT),
 });

@@ -7,17 +7,21 @@
  * - Surfaces: one topic per (surfaceId, conversationId); a change fetches the spec once and publishes
  *   one `update`; changes during a fetch coalesce into one more fetch.
  * - Global: catalog and conversation broadcasts go to one topic every connection joins.
+ * - Levels: every topic exists once per protocol level (leveled.ts). A frame is serialized at most
+ *   once, and published only to the levels `visibleAt` lets see it; replays are filtered the same way.
  *
  * Backpressure: every send and publish result is checked. A connection whose unsent output passes the
  * cap is closed with 4008. Per event nothing loops over watchers in JavaScript, except to find the
  * slow consumers after Bun reported backpressure or a drop.
  */
 import type { Logger } from "@dispatch/kernel";
+import { eventVisibleAt, type ProtocolLevel, visibleAt } from "@dispatch/protocol/levels";
 import type { AgentEvent, ResumePoint, ServerMessage, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { SurfaceContext, SurfaceRegistry } from "@dispatch/surface-registry";
 import type { ServerWebSocket } from "bun";
 import { CloseCodes } from "./contract";
+import { LeveledSet, levelTopic } from "./leveled";
 import type { RateState } from "./rate-limit";
 import type { OpResult } from "./replies";
 import { deltaFrame, presenceFrame, updateFrame } from "./replies";
@@ -30,6 +34,9 @@ export interface ConnData extends ConnectionState {
   /** False once closed (Bun runs `close` synchronously inside `ws.close`). */
   open: boolean;
   rate: RateState;
+  level: ProtocolLevel;
+  greeted: boolean;
+  spoken: boolean;
   readonly surfaces: Set<string>;
   readonly conversations: Set<string>;
 }
@@ -49,7 +56,7 @@ export interface FanoutDeps {
 interface SurfaceEntry {
   target: SurfaceTarget;
   topic: string;
-  sockets: Set<Socket>;
+  sockets: LeveledSet<Socket>;
   fetching: boolean;
   dirty: boolean;
   /** Spec fetches started for this entry (refreshes and subscribers' own), in order. */
@@ -73,7 +80,8 @@ export function errorText(err: unknown): string {
 export class Fanout {
   /** Every open connection. */
   readonly sockets = new Set<Socket>();
-  private readonly watchers = new Map<string, Set<Socket>>();
+  private readonly everyone = new LeveledSet<Socket>();
+  private readonly watchers = new Map<string, LeveledSet<Socket>>();
   /** Subscription key → its subscribers (few: one per surface and watched conversation). */
   private readonly surfaces = new Map<string, SurfaceEntry>();
 
@@ -99,35 +107,71 @@ export class Fanout {
     return true;
   }
 
+  /** Replies to the connection's own messages (see @dispatch/protocol/levels: asked-for replies). */
   sendFrames(ws: Socket, frames: readonly ServerMessage[]): void {
     for (const f of frames) if (!this.sendText(ws, JSON.stringify(f))) return;
   }
 
-  /** Publishes once; when Bun reports backpressure or a drop, closes the subscribers over the cap. */
-  private publish(topic: string, text: string, subscribers: Iterable<Socket>): void {
-    if (this.deps.publish(topic, text) > 0) return;
-    for (const ws of [...subscribers]) {
-      if (ws.data.open && ws.getBufferedAmount() > this.deps.cap) this.closeSlow(ws);
+  /**
+   * Publishes `frame` to the levels of `subscribers` that may see it, serialized at most once (`text`
+   * when the caller already has it). When Bun reports backpressure or a drop, closes the subscribers of
+   * that level over the cap. Levels nobody is on are skipped.
+   */
+  private publish(base: string, frame: ServerMessage, subscribers: LeveledSet<Socket>, text?: string): void {
+    let serialized = text;
+    for (const [level, set] of [...subscribers.levels()]) {
+      if (!visibleAt(level, frame)) continue;
+      serialized ??= JSON.stringify(frame);
+      if (this.deps.publish(levelTopic(base, level), serialized) > 0) continue;
+      for (const ws of [...set]) {
+        if (ws.data.open && ws.getBufferedAmount() > this.deps.cap) this.closeSlow(ws);
+      }
     }
   }
 
-  /** Sends an already serialized frame to every connection. */
-  broadcast(text: string): void {
-    this.publish(GLOBAL_TOPIC, text, this.sockets);
+  /** Sends `frame` (already serialized as `text`, when given) to every connection that may see it. */
+  broadcast(frame: ServerMessage, text?: string): void {
+    this.publish(GLOBAL_TOPIC, frame, this.everyone, text);
   }
 
   /** A new connection: joins the global topic and gets `first` (the catalog). */
   open(ws: Socket, first: string): void {
     ws.data.open = true;
     this.sockets.add(ws);
-    ws.subscribe(GLOBAL_TOPIC);
+    this.everyone.add(ws);
+    ws.subscribe(levelTopic(GLOBAL_TOPIC, ws.data.level));
     this.sendText(ws, first);
+  }
+
+  /** The connection now speaks `level` (after `hello`): every topic it is on moves to that level. */
+  setLevel(ws: Socket, level: ProtocolLevel): void {
+    const old = ws.data.level;
+    if (old === level) return;
+    const moves: [string, LeveledSet<Socket>][] = [[GLOBAL_TOPIC, this.everyone]];
+    for (const cid of ws.data.conversations) {
+      const set = this.watchers.get(cid);
+      if (set) moves.push([convTopic(cid), set]);
+    }
+    for (const key of ws.data.surfaces) {
+      const entry = this.surfaces.get(key);
+      if (entry) moves.push([entry.topic, entry.sockets]);
+    }
+    for (const [base, set] of moves) {
+      set.delete(ws, old);
+      if (ws.data.open) ws.unsubscribe(levelTopic(base, old));
+    }
+    ws.data.level = level;
+    for (const [base, set] of moves) {
+      set.add(ws);
+      if (ws.data.open) ws.subscribe(levelTopic(base, level));
+    }
   }
 
   /** A closed connection: every subscription it held is disposed; turns keep running. */
   drop(ws: Socket): void {
     ws.data.open = false;
     this.sockets.delete(ws);
+    this.everyone.delete(ws);
     for (const cid of [...ws.data.conversations]) this.unwatch(ws, cid);
     for (const key of [...ws.data.surfaces]) this.removeSurface(ws, key);
   }
@@ -138,13 +182,13 @@ export class Fanout {
   event(conversationId: string, event: AgentEvent, n: number | undefined): void {
     const set = this.watchers.get(conversationId);
     if (set === undefined) return;
-    this.publish(convTopic(conversationId), JSON.stringify(deltaFrame(event, n)), set);
+    this.publish(convTopic(conversationId), deltaFrame(event, n), set);
   }
 
   private presence(conversationId: string): void {
     const set = this.watchers.get(conversationId);
     if (set === undefined) return;
-    this.publish(convTopic(conversationId), JSON.stringify(presenceFrame(conversationId, set.size)), set);
+    this.publish(convTopic(conversationId), presenceFrame(conversationId, set.size), set);
   }
 
   /**
@@ -154,14 +198,15 @@ export class Fanout {
    */
   watch(ws: Socket, conversationId: string, resume?: ResumePoint): void {
     for (const e of this.deps.orchestrator.replay(conversationId, resume)) {
+      if (!eventVisibleAt(ws.data.level, e.event.type)) continue;
       if (!this.sendText(ws, JSON.stringify(deltaFrame(e.event, e.n)))) return;
     }
     if (!ws.data.open) return;
-    ws.subscribe(convTopic(conversationId));
+    ws.subscribe(levelTopic(convTopic(conversationId), ws.data.level));
     ws.data.conversations.add(conversationId);
     let set = this.watchers.get(conversationId);
     if (set === undefined) {
-      set = new Set();
+      set = new LeveledSet();
       this.watchers.set(conversationId, set);
     }
     set.add(ws);
@@ -169,7 +214,7 @@ export class Fanout {
   }
 
   unwatch(ws: Socket, conversationId: string): void {
-    if (ws.data.open) ws.unsubscribe(convTopic(conversationId));
+    if (ws.data.open) ws.unsubscribe(levelTopic(convTopic(conversationId), ws.data.level));
     ws.data.conversations.delete(conversationId);
     const set = this.watchers.get(conversationId);
     if (set === undefined) return;
@@ -186,7 +231,7 @@ export class Fanout {
       entry = {
         target,
         topic: surfaceTopic(target.key),
-        sockets: new Set(),
+        sockets: new LeveledSet(),
         fetching: false,
         dirty: false,
         fetches: 0,
@@ -195,14 +240,14 @@ export class Fanout {
     }
     entry.sockets.add(ws);
     ws.data.surfaces.add(target.key);
-    ws.subscribe(entry.topic);
+    ws.subscribe(levelTopic(entry.topic, ws.data.level));
   }
 
   removeSurface(ws: Socket, key: string): void {
     ws.data.surfaces.delete(key);
     const entry = this.surfaces.get(key);
     if (entry === undefined) return;
-    if (ws.data.open) ws.unsubscribe(entry.topic);
+    if (ws.data.open) ws.unsubscribe(levelTopic(entry.topic, ws.data.level));
     entry.sockets.delete(ws);
     if (entry.sockets.size === 0) this.surfaces.delete(key);
   }
@@ -226,8 +271,10 @@ export class Fanout {
     const only = ctx?.conversationId;
     for (const entry of this.surfaces.values()) {
       if (entry.target.surfaceId !== surfaceId) continue;
-      if (only !== undefined && entry.target.scope === "conversation" && entry.target.conversationId !== only)
-        continue;
+      // A conversation-scoped surface subscribed without a conversation is its global view (every
+      // conversation): it changes with each of them.
+      const one = entry.target.scope === "conversation" ? entry.target.conversationId : undefined;
+      if (only !== undefined && one !== undefined && one !== only) continue;
       this.refresh(entry).catch((err: unknown) =>
         this.deps.logger.error("surface refresh threw", { code: "WS_INTERNAL_ERROR", error: errorText(err) }),
       );
@@ -248,7 +295,7 @@ export class Fanout {
         if (entry.sockets.size === 0) break;
         if (r.ok) {
           entry.published = { fetch, spec: r.value };
-          this.publish(entry.topic, JSON.stringify(updateFrame(entry.target, r.value)), entry.sockets);
+          this.publish(entry.topic, updateFrame(entry.target, r.value), entry.sockets);
         } else
           this.deps.logger.warn("surface refresh failed", {
             surfaceId: entry.target.surfaceId,

@@ -146,7 +146,8 @@ describe("rate limit", () => {
   test("a flood gets an error, then the connection is closed with 1008; every id is answered once", async () => {
     const strict = await startTestDaemon({ ws: { rateLimit: { burst: 5, perSecond: 1, maxStrikes: 10 } } });
     try {
-      const c = await TestClient.connect(strict.url);
+      // Level 1 (no hello), so the whole burst is the test's.
+      const c = await TestClient.connect(strict.url, { level: 1 });
       const ids = Array.from({ length: 40 }, (_, i) => `f${i}`);
       // Chat ops and others alike: a dropped chat op is answered with chat.error.
       for (const [i, id] of ids.entries())
@@ -175,7 +176,8 @@ describe("rate limit", () => {
   test("without ids only the first dropped frame is answered", async () => {
     const strict = await startTestDaemon({ ws: { rateLimit: { burst: 5, perSecond: 1, maxStrikes: 10 } } });
     try {
-      const c = await TestClient.connect(strict.url);
+      // Level 1 (no hello), so the whole burst is the test's.
+      const c = await TestClient.connect(strict.url, { level: 1 });
       for (let i = 0; i < 40; i++) c.send({ type: "ping" });
       expect((await c.closed).code).toBe(1008);
       const limited = c.frames.flatMap((f) =>
@@ -184,6 +186,31 @@ describe("rate limit", () => {
       expect(limited.length).toBe(1);
       expect(limited[0]?.message).toContain("rate limit");
       expect(c.frames.filter((f) => f.type === "pong").length).toBeLessThan(40);
+    } finally {
+      await strict.stop();
+    }
+  });
+});
+
+describe("byte budget", () => {
+  test("big frames past the byte budget are dropped before they are parsed", async () => {
+    const strict = await startTestDaemon({
+      ws: { rateLimit: { burst: 100, perSecond: 1, maxStrikes: 50, bytesBurst: 50_000, bytesPerSecond: 1 } },
+    });
+    try {
+      const c = await TestClient.connect(strict.url, { level: 1 });
+      // Invalid JSON after a valid-looking prefix: parsed, it would be answered PROTOCOL_INVALID_JSON.
+      const big = (id: string) => `{"type":"ping","id":"${id}","pad":"${"x".repeat(30_000)}"`;
+      c.send(big("b1"));
+      // (Invalid JSON has no id to answer with: the error carries no replyTo.)
+      const first = await c.nextOf("error");
+      expect(first).toMatchObject({ type: "error", code: "PROTOCOL_INVALID_JSON" });
+      c.send(big("b2"));
+      const second = await c.next((f) => "replyTo" in f && f.replyTo === "b2", "the answer to b2");
+      expect(second).toMatchObject({ type: "error", code: "WS_RATE_LIMITED" });
+      // Small frames still pass: the frame count has room and a ping costs a few bytes.
+      expect(await c.request({ type: "ping" }, "small")).toEqual({ type: "ack", replyTo: "small" });
+      c.close();
     } finally {
       await strict.stop();
     }

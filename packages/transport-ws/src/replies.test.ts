@@ -87,6 +87,18 @@ describe("frames dropped by the rate limit", () => {
     expect(glanceAtFrame(new Uint8Array([123, 125]))).toEqual({ isChat: false });
   });
 
+  test("a long frame is only scanned, never parsed; an over-long id is not echoed", () => {
+    const pad = "x".repeat(1024 * 1024);
+    // Unterminated JSON: a parse would fail; the prefix scan still finds id and type.
+    expect(glanceAtFrame(`{"type":"chat.send","id":"big-1","message":"${pad}`)).toEqual({
+      id: "big-1",
+      isChat: true,
+    });
+    expect(glanceAtFrame(`{"message":"${pad}","id":"late"}`)).toEqual({ isChat: false });
+    expect(glanceAtFrame(`{"type":"ping","id":"${"i".repeat(5000)}"}`)).toEqual({ isChat: false });
+    expect(glanceAtFrame(`{"type":"ping","id":"${"i".repeat(201)}"}`)).toEqual({ isChat: false });
+  });
+
   test("warn is always answered; a later drop only when it carried an id", () => {
     expect(rateLimitedReplies("warn", { isChat: false }, 100)).toEqual([
       {

@@ -4,6 +4,7 @@
  *
  * Absent optional fields are omitted, never `undefined` or `null` (PROTOCOL.md conventions).
  */
+import { MAX_ID_CHARS } from "@dispatch/protocol/limits";
 import type {
   AckMessage,
   AgentEvent,
@@ -105,9 +106,24 @@ export interface FrameGlance {
   isChat: boolean;
 }
 
-/** Pure: the `id` and chat-ness of a raw frame, without validating it (binary or invalid → neither). */
+/** Frames up to this many characters are glanced at with JSON.parse; longer ones by a prefix scan. */
+const GLANCE_PARSE_CHARS = 4096;
+const ID_IN_PREFIX = new RegExp(`"id"\\s*:\\s*"([^"\\\\]{1,${MAX_ID_CHARS}})"`);
+const CHAT_TYPE_IN_PREFIX = /"type"\s*:\s*"chat\./;
+
+/**
+ * Pure: the `id` and chat-ness of a raw frame, without validating it (binary or invalid → neither).
+ * Cheap whatever the frame's size: a long frame (one the rate limit dropped, say) is never parsed,
+ * only its first few KiB scanned. An id longer than the protocol's cap is not echoed.
+ */
 export function glanceAtFrame(raw: string | Uint8Array): FrameGlance {
   if (typeof raw !== "string") return { isChat: false };
+  if (raw.length > GLANCE_PARSE_CHARS) {
+    const head = raw.slice(0, GLANCE_PARSE_CHARS);
+    const id = ID_IN_PREFIX.exec(head)?.[1];
+    const isChat = CHAT_TYPE_IN_PREFIX.test(head);
+    return id === undefined ? { isChat } : { id, isChat };
+  }
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -117,7 +133,7 @@ export function glanceAtFrame(raw: string | Uint8Array): FrameGlance {
   if (typeof value !== "object" || value === null) return { isChat: false };
   const { id, type } = value as { id?: unknown; type?: unknown };
   const isChat = typeof type === "string" && type.startsWith("chat.");
-  return typeof id === "string" ? { id, isChat } : { isChat };
+  return typeof id === "string" && id.length <= MAX_ID_CHARS ? { id, isChat } : { isChat };
 }
 
 /**

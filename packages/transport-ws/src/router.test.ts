@@ -12,6 +12,7 @@ import {
 
 class FakeView implements RouterView {
   minted = 0;
+  server = { name: "dispatch", version: "9.9.9" };
   constructor(private readonly scopes: Record<string, SurfaceScope> = {}) {}
   surfaceScope(surfaceId: string): SurfaceScope | undefined {
     return this.scopes[surfaceId];
@@ -23,7 +24,8 @@ class FakeView implements RouterView {
 }
 
 const view = () => new FakeView({ "loaded-extensions": "global", "message-queue": "conversation" });
-const empty: ConnectionState = { surfaces: new Set(), conversations: new Set() };
+const fresh = { level: 1, greeted: false, spoken: false } as const;
+const empty: ConnectionState = { surfaces: new Set(), conversations: new Set(), ...fresh };
 
 function route(msg: ClientMessage, state: ConnectionState = empty, v: RouterView = view()): RouteOutcome {
   return routeClientMessage(v, state, { ok: true, message: msg });
@@ -86,6 +88,7 @@ describe("surface subscribe / unsubscribe / invoke", () => {
     const state: ConnectionState = {
       surfaces: new Set([surfaceKey("message-queue", "c1")]),
       conversations: new Set(),
+      ...fresh,
     };
     const o = route({ type: "subscribe", surfaceId: "message-queue", conversationId: "c1", id: "x" }, state);
     expect(o.kind === "surface.subscribe" && o.added).toBe(false);
@@ -129,6 +132,7 @@ describe("surface subscribe / unsubscribe / invoke", () => {
     const state: ConnectionState = {
       surfaces: new Set([surfaceKey("loaded-extensions", undefined)]),
       conversations: new Set(),
+      ...fresh,
     };
     const o = route(
       { type: "unsubscribe", surfaceId: "loaded-extensions", conversationId: "c9", id: "u" },
@@ -150,6 +154,7 @@ describe("surface subscribe / unsubscribe / invoke", () => {
     const state: ConnectionState = {
       surfaces: new Set([surfaceKey("old", "c1"), surfaceKey("old-global", undefined)]),
       conversations: new Set(),
+      ...fresh,
     };
     const a = route({ type: "unsubscribe", surfaceId: "old", conversationId: "c1" }, state, gone);
     expect(a.kind === "surface.unsubscribe" && a.target.key).toBe(surfaceKey("old", "c1"));
@@ -237,7 +242,7 @@ describe("chat ops", () => {
       resume: { turnId: "t", n: 4 },
       replyTo: "r",
     });
-    const state: ConnectionState = { surfaces: new Set(), conversations: new Set(["c1"]) };
+    const state: ConnectionState = { surfaces: new Set(), conversations: new Set(["c1"]), ...fresh };
     expect(route({ type: "chat.subscribe", conversationId: "c1", id: "again" }, state)).toEqual({
       kind: "reply",
       frames: [{ type: "ack", replyTo: "again" }],
@@ -245,7 +250,7 @@ describe("chat ops", () => {
   });
 
   test("chat.unsubscribe: idempotent", () => {
-    const state: ConnectionState = { surfaces: new Set(), conversations: new Set(["c1"]) };
+    const state: ConnectionState = { surfaces: new Set(), conversations: new Set(["c1"]), ...fresh };
     expect(route({ type: "chat.unsubscribe", conversationId: "c1" }, state)).toEqual({
       kind: "chat.unsubscribe",
       conversationId: "c1",
@@ -424,5 +429,51 @@ describe("every validation failure class, through the real parser", () => {
       kind: "reply",
       frames: [{ type: "pong" }, { type: "ack", replyTo: "1" }],
     });
+  });
+});
+
+describe("hello", () => {
+  const hello = (protocol: number, id?: string): ClientMessage =>
+    id === undefined ? { type: "hello", protocol } : { type: "hello", protocol, id };
+
+  test("protocol 2 as the first message → the level and the hello reply (plus the ack with an id)", () => {
+    const o = route(hello(2, "h1"));
+    expect(o.kind).toBe("hello");
+    if (o.kind !== "hello") return;
+    expect(o.level).toBe(2);
+    expect(o.frames[0]).toMatchObject({
+      type: "hello",
+      protocol: 2,
+      server: { name: "dispatch", version: "9.9.9" },
+    });
+    expect((o.frames[0] as { features: string[] }).features).toContain("resume");
+    expect(o.frames[1]).toEqual({ type: "ack", replyTo: "h1" });
+  });
+
+  test("an unknown level, a second hello and a late hello are refused with their codes", () => {
+    for (const p of [0, 3, 99]) {
+      const o = route(hello(p, "h"));
+      expect(o).toMatchObject({
+        kind: "reject",
+        code: "WS_UNSUPPORTED_PROTOCOL",
+        frame: { type: "error", replyTo: "h" },
+      });
+      if (o.kind === "reject") expect(o.frame.message).toContain(`protocol ${p} is not supported`);
+    }
+    const again = route(hello(2), { ...empty, level: 2, greeted: true });
+    expect(again).toMatchObject({ kind: "reject", code: "WS_HELLO_REPEATED" });
+    const late = route(hello(2), { ...empty, spoken: true });
+    expect(late).toMatchObject({ kind: "reject", code: "WS_HELLO_LATE" });
+  });
+
+  test("garbage hellos are parse errors answered with `error`, never a level change", () => {
+    for (const raw of [
+      '{"type":"hello"}',
+      '{"type":"hello","protocol":"2"}',
+      '{"type":"hello","protocol":2.5}',
+    ]) {
+      const o = routeClientMessage(view(), empty, parseClientMessage(raw));
+      expect(o).toMatchObject({ kind: "reject", frame: { type: "error" } });
+    }
   });
 });

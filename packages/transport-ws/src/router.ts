@@ -13,6 +13,12 @@
  * - Subscribe/unsubscribe are idempotent: per (surfaceId, conversationId) and per chat conversation.
  *   A global surface ignores `conversationId` (one subscription per connection).
  */
+import {
+  asProtocolLevel,
+  LEVEL2_FEATURES,
+  PROTOCOL_LEVELS,
+  type ProtocolLevel,
+} from "@dispatch/protocol/levels";
 import type {
   ChatErrorMessage,
   ChatRequestBody,
@@ -32,6 +38,8 @@ export interface RouterView {
   surfaceScope(surfaceId: string): SurfaceScope | undefined;
   /** Mints a conversation id (a UUID) for `chat.send` without one. */
   newConversationId(): string;
+  /** Named in the `hello` reply. */
+  server: { name: string; version: string };
 }
 
 /** What the router knows about one connection; the shell owns and updates it from outcomes. */
@@ -40,6 +48,12 @@ export interface ConnectionState {
   readonly surfaces: ReadonlySet<string>;
   /** Conversation ids this connection watches. */
   readonly conversations: ReadonlySet<string>;
+  /** The protocol level: 1 until a `hello` asks for another. */
+  readonly level: ProtocolLevel;
+  /** A `hello` was accepted on this connection. */
+  readonly greeted: boolean;
+  /** A message other than `hello` was already handled (a later `hello` is refused). */
+  readonly spoken: boolean;
 }
 
 /** One surface subscription target, normalized by scope. */
@@ -55,13 +69,23 @@ export interface SurfaceTarget {
 /** What `chat.send` asks the orchestrator to start: the `POST /chat` body with the conversation id set. */
 export type TurnRequest = ChatRequestBody & { conversationId: string };
 
-export const RouterErrorCodes = ["WS_UNKNOWN_SURFACE"] as const;
+export const RouterErrorCodes = [
+  "WS_UNKNOWN_SURFACE",
+  /** `hello` asked for a level this server does not speak. */
+  "WS_UNSUPPORTED_PROTOCOL",
+  /** A second `hello` on the same connection. */
+  "WS_HELLO_REPEATED",
+  /** `hello` after other messages: the level is fixed by the first message. */
+  "WS_HELLO_LATE",
+] as const;
 export type RouterErrorCode = (typeof RouterErrorCodes)[number];
 
 /** The closed set of things the shell may have to do for one frame. */
 export type RouteOutcome =
   /** Send these frames to the sender (pong, acks of no-ops). Possibly none. */
   | { kind: "reply"; frames: ServerMessage[] }
+  /** The connection now speaks `level`: record it, move its subscriptions, then send `frames`. */
+  | { kind: "hello"; level: ProtocolLevel; frames: ServerMessage[] }
   /** The frame is refused; send `frame` (an `error` or `chat.error`). */
   | { kind: "reject"; code: string; frame: ErrorMessage | ChatErrorMessage }
   /** Add the subscription when `added`, then send the current spec (`surface`) and the ack. */
@@ -156,6 +180,9 @@ export function routeMessage(view: RouterView, state: ConnectionState, msg: Clie
     case "ping":
       return { kind: "reply", frames: [{ type: "pong" }, ...ackFrames(msg.id)] };
 
+    case "hello":
+      return routeHello(view, state, msg.protocol, msg.id);
+
     case "subscribe": {
       const scope = view.surfaceScope(msg.surfaceId);
       if (scope === undefined) return unknownSurface(msg.surfaceId, msg.id, "subscribe");
@@ -245,6 +272,47 @@ export function routeMessage(view: RouterView, state: ConnectionState, msg: Clie
     default:
       return unroutable(msg);
   }
+}
+
+function helloRefused(code: RouterErrorCode, message: string, id: string | undefined): RouteOutcome {
+  return { kind: "reject", code, frame: errorFrame(message, { code, replyTo: id }) };
+}
+
+/** Pure: `hello` is accepted once, as the first message, for a level this server speaks. */
+function routeHello(
+  view: RouterView,
+  state: ConnectionState,
+  protocol: number,
+  id: string | undefined,
+): RouteOutcome {
+  if (state.greeted) {
+    return helloRefused(
+      "WS_HELLO_REPEATED",
+      `hello: already received on this connection (it speaks protocol ${state.level}); send hello once`,
+      id,
+    );
+  }
+  if (state.spoken) {
+    return helloRefused(
+      "WS_HELLO_LATE",
+      "hello: must be the first message of a connection (this one stays at protocol 1); reconnect and send hello first",
+      id,
+    );
+  }
+  const level = asProtocolLevel(protocol);
+  if (level === undefined) {
+    return helloRefused(
+      "WS_UNSUPPORTED_PROTOCOL",
+      `hello: protocol ${protocol} is not supported; this server speaks ${PROTOCOL_LEVELS.join(" and ")}`,
+      id,
+    );
+  }
+  const features = level >= 2 ? [...LEVEL2_FEATURES] : [];
+  return {
+    kind: "hello",
+    level,
+    frames: [{ type: "hello", protocol: level, server: { ...view.server }, features }, ...ackFrames(id)],
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  * an exception out of a handler: it is logged with a code and answered with a generic error.
  */
 import type { Logger } from "@dispatch/kernel";
-import { parseClientMessage } from "@dispatch/protocol";
+import { DEFAULT_PROTOCOL_LEVEL, parseClientMessage } from "@dispatch/protocol";
 import type { ParseClientMessageResult, ServerMessage, SurfaceScope } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry";
@@ -44,6 +44,8 @@ export interface WsServerDeps {
   newConversationId: () => string;
   /** Clock (ms) for the rate limit. */
   now: () => number;
+  /** Named in the `hello` reply (default: this package's version). */
+  serverVersion?: string;
 }
 
 /** The running server: the service handle plus the global broadcast the extension wires events to. */
@@ -77,13 +79,15 @@ export function startWsServer(deps: WsServerDeps): WsServer {
   });
   const closedListeners = new Set<(c: ConnectionClosed) => void>();
   let scopes = scopeMap(registry.catalog());
-  let catalogText = JSON.stringify(catalogFrame(registry.catalog()));
+  let catalog = catalogFrame(registry.catalog());
+  let catalogText = JSON.stringify(catalog);
   let nextId = 1;
   let stopped = false;
 
   const view: RouterView = {
     surfaceScope: (id) => scopes.get(id),
     newConversationId: deps.newConversationId,
+    server: { name: "dispatch", version: deps.serverVersion ?? "0.1.0" },
   };
   const send = (ws: Socket, frames: readonly ServerMessage[]) => fanout.sendFrames(ws, frames);
 
@@ -112,6 +116,10 @@ export function startWsServer(deps: WsServerDeps): WsServer {
   function apply(ws: Socket, outcome: RouteOutcome): readonly ServerMessage[] {
     switch (outcome.kind) {
       case "reply":
+        return outcome.frames;
+      case "hello":
+        ws.data.greeted = true;
+        fanout.setLevel(ws, outcome.level);
         return outcome.frames;
       case "reject":
         return [outcome.frame];
@@ -180,7 +188,10 @@ export function startWsServer(deps: WsServerDeps): WsServer {
   function onMessage(ws: Socket, raw: string | Buffer<ArrayBuffer>): void {
     let parsed: ParseClientMessageResult | undefined;
     try {
-      const charged = chargeFrame(config.rateLimit, ws.data.rate, deps.now());
+      // Charged before anything is parsed: a dropped frame costs no JSON.parse (its length is the
+      // string's, in UTF-16 units, which is cheap and close enough for a budget).
+      const size = typeof raw === "string" ? raw.length : raw.byteLength;
+      const charged = chargeFrame(config.rateLimit, ws.data.rate, deps.now(), size);
       ws.data.rate = charged.state;
       if (charged.verdict === "close") {
         logger.warn("closing connection over the rate limit", { conn: ws.data.id });
@@ -193,7 +204,9 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         return;
       }
       parsed = parseClientMessage(frame);
-      send(ws, apply(ws, routeClientMessage(view, ws.data, parsed)));
+      const outcome = routeClientMessage(view, ws.data, parsed);
+      if (parsed.ok && parsed.message.type !== "hello") ws.data.spoken = true;
+      send(ws, apply(ws, outcome));
     } catch (err) {
       const isChat = parsed?.ok === true ? parsed.message.type.startsWith("chat.") : false;
       internalError(ws, err, isChat, parsed?.ok === true ? parsed.message.id : undefined);
@@ -231,6 +244,9 @@ export function startWsServer(deps: WsServerDeps): WsServer {
             authenticated: decision.authenticated,
             open: false,
             rate: initialRateState(config.rateLimit, deps.now()),
+            level: DEFAULT_PROTOCOL_LEVEL,
+            greeted: false,
+            spoken: false,
             surfaces: new Set(),
             conversations: new Set(),
           };
@@ -283,11 +299,12 @@ export function startWsServer(deps: WsServerDeps): WsServer {
   }
 
   const disposers = [
-    registry.onCatalogChanged((catalog) =>
+    registry.onCatalogChanged((next) =>
       guard("catalog push", () => {
-        scopes = scopeMap(catalog);
-        catalogText = JSON.stringify(catalogFrame(catalog));
-        fanout.broadcast(catalogText);
+        scopes = scopeMap(next);
+        catalog = catalogFrame(next);
+        catalogText = JSON.stringify(catalog);
+        fanout.broadcast(catalog, catalogText);
       }),
     ),
     registry.onSpecChanged((surfaceId, ctx) =>
@@ -309,7 +326,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     url: `ws://${urlHost}:${port}`,
     token: deps.token,
     broadcast(frame) {
-      if (!stopped) guard("broadcast", () => fanout.broadcast(JSON.stringify(frame)));
+      if (!stopped) guard("broadcast", () => fanout.broadcast(frame));
     },
     connections(): ConnectionInfo[] {
       return [...fanout.sockets].map((ws) => ({

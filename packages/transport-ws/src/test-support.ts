@@ -147,10 +147,13 @@ export class TestClient {
     );
   }
 
-  /** Connects with the token (default) or as a browser from `origin` without one. */
+  /**
+   * Connects with the token (default) or as a browser from `origin` without one. Speaks protocol
+   * level 2 (sends `hello` and takes its reply) unless `level: 1` asks for the original protocol.
+   */
   static async connect(
     url: string,
-    opts: { token?: string | null; origin?: string; protocols?: string[] } = {},
+    opts: { token?: string | null; origin?: string; protocols?: string[]; level?: 1 | 2 } = {},
   ): Promise<TestClient> {
     const headers: Record<string, string> = {};
     const token = opts.token === undefined ? TEST_TOKEN : opts.token;
@@ -166,6 +169,10 @@ export class TestClient {
       WAIT_MS,
       `the connection to ${url}`,
     );
+    if ((opts.level ?? 2) === 2) {
+      client.send({ type: "hello", protocol: 2 });
+      await client.nextOf("hello");
+    }
     return client;
   }
 

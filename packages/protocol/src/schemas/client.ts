@@ -8,6 +8,7 @@ import {
   NonNegativeInt,
   named,
   PermissionDecisionSchema,
+  PositiveInt,
   ReasoningEffortSchema,
 } from "./common";
 
@@ -108,6 +109,18 @@ export const ChatPermissionMessageSchema = named(
   "ChatPermissionMessage",
 );
 export const PingMessageSchema = named(z.object({ type: z.literal("ping"), ...base }), "PingMessage");
+export const HelloMessageSchema = named(
+  z.object({
+    type: z.literal("hello"),
+    ...base,
+    protocol: PositiveInt,
+    client: z
+      .object({ name: boundedString(MAX_NAME_CHARS), version: boundedString(MAX_NAME_CHARS) })
+      .optional(),
+  }),
+  "HelloMessage",
+  "(ext) Asks for protocol level `protocol` (2); the first message of a connection, at most once.",
+);
 
 /** Schema of each client message, by `type` (what `parseClientMessage` dispatches on). */
 export const clientMessageSchemas = {
@@ -122,6 +135,7 @@ export const clientMessageSchemas = {
   "chat.stop": ChatStopMessageSchema,
   "chat.permission": ChatPermissionMessageSchema,
   ping: PingMessageSchema,
+  hello: HelloMessageSchema,
 } as const satisfies { [K in ClientMessageType]: z.ZodType<ClientMessageOf<K>> };
 
 export const ClientMessageSchema = named(
@@ -137,6 +151,7 @@ export const ClientMessageSchema = named(
     ChatStopMessageSchema,
     ChatPermissionMessageSchema,
     PingMessageSchema,
+    HelloMessageSchema,
   ]),
   "ClientMessage",
   "Every frame a client sends. Unknown fields are ignored.",

@@ -80,6 +80,16 @@ export const AckMessageSchema = named(
   "AckMessage",
 );
 export const PongMessageSchema = named(z.object({ type: z.literal("pong") }), "PongMessage");
+export const HelloReplyMessageSchema = named(
+  z.object({
+    type: z.literal("hello"),
+    protocol: PositiveInt,
+    server: z.object({ name: z.string(), version: z.string() }),
+    features: z.array(z.string()),
+  }),
+  "HelloReplyMessage",
+  "(ext) The answer to hello: the protocol level the connection now speaks.",
+);
 
 export const serverMessageSchemas = {
   catalog: CatalogMessageSchema,
@@ -94,6 +104,7 @@ export const serverMessageSchemas = {
   "conversation.presence": ConversationPresenceMessageSchema,
   ack: AckMessageSchema,
   pong: PongMessageSchema,
+  hello: HelloReplyMessageSchema,
 } as const satisfies { [K in ServerMessageType]: z.ZodType<ServerMessageOf<K>> };
 
 export const ServerMessageSchema = named(
@@ -110,6 +121,7 @@ export const ServerMessageSchema = named(
     ConversationPresenceMessageSchema,
     AckMessageSchema,
     PongMessageSchema,
+    HelloReplyMessageSchema,
   ]),
   "ServerMessage",
   "Every frame the server sends. Clients ignore fields they don't know.",
