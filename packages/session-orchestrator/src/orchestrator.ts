@@ -33,6 +33,7 @@ import {
 } from "./contract";
 import { type ConversationState, ConversationStates } from "./conversation-states";
 import type { HubEntry } from "./hub";
+import type { ConversationQueue } from "./message-queue-surface";
 import { fail, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";
 import { settingsOf } from "./settings";
@@ -183,6 +184,17 @@ export class OrchestratorService implements Orchestrator {
 
   queue(conversationId: string): QueuedMessage[] {
     return this.states.get(conversationId)?.queue.list() ?? [];
+  }
+
+  /** Every conversation with queued messages, with its title (the message-queue surface's global view). */
+  allQueues(): ConversationQueue[] {
+    const out: ConversationQueue[] = [];
+    for (const state of this.states.values()) {
+      if (state.queue.size === 0) continue;
+      const title = this.deps.store.getConversation(state.id)?.title;
+      out.push({ conversationId: state.id, queue: state.queue.list(), ...(title ? { title } : {}) });
+    }
+    return out;
   }
 
   stopTurn(conversationId: string): StopResult {

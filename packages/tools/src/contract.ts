@@ -181,6 +181,8 @@ export interface PermissionGate {
   ): Result<void, PermissionError>;
   /** The still-pending requests of a conversation, oldest first (re-sent to late subscribers). */
   pending(conversationId: string): PermissionRequestEvent[];
+  /** Every pending request of every conversation, oldest first within each conversation. */
+  allPending(): PermissionRequestEvent[];
   /** Called with the conversation id whenever its pending set changes. */
   onPendingChanged(listener: (conversationId: string) => void): Disposer;
 }

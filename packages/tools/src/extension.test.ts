@@ -191,3 +191,49 @@ describe("tools extensions in a real host", () => {
     expect(await second).toEqual({ decision: "deny", reason: "the daemon is shutting down" });
   });
 });
+
+describe("permissions surface: the global view (no conversationId)", () => {
+  test("lists every conversation's requests with its title; a button alone answers; answered → gone", async () => {
+    const { host } = await boot();
+    const gate = host.get(PermissionGate);
+    const surfaces = host.get(SurfaceRegistry);
+    const store = host.get(ConversationStore);
+    expect(store.ensureConversation({ id: "c1", title: "Fix the build" }).ok).toBe(true);
+    const io = { emit: () => {}, signal: new AbortController().signal };
+    const first = gate.check(shellCall, io);
+    const second = gate.check({ ...shellCall, conversationId: "c2", toolCallId: "call-2" }, io);
+    const [r1, r2] = gate.allPending();
+    expect([r1?.conversationId, r2?.conversationId]).toEqual(["c1", "c2"]);
+
+    const spec = await surfaces.getSpec(PERMISSIONS_SURFACE_ID);
+    if (!spec.ok) throw new Error(spec.error.message);
+    const stats = spec.value.fields.flatMap((f) => (f.kind === "stat" ? [[f.label, f.value]] : []));
+    // The conversation (title, else id), the tool with the reason, the input.
+    expect(stats.filter(([l]) => l === "Conversation").map(([, v]) => v)).toEqual(["Fix the build", "c2"]);
+    expect(stats.filter(([l]) => l === "run_shell")).toHaveLength(2);
+    expect(stats.filter(([l]) => l === "Input")).toHaveLength(2);
+    const actions = spec.value.fields.flatMap((f) => (f.kind === "button" ? [f.action.actionId] : []));
+    expect(actions).toContain(`always:${r2?.requestId}`);
+
+    // No payload, no conversationId: the action id is enough.
+    const answered = await surfaces.invoke(PERMISSIONS_SURFACE_ID, `deny:${r2?.requestId}`);
+    expect(answered.ok).toBe(true);
+    expect((await second).decision).toBe("deny");
+    const after = await surfaces.getSpec(PERMISSIONS_SURFACE_ID);
+    const left = after.ok
+      ? after.value.fields.flatMap((f) => (f.kind === "button" ? [f.action.actionId] : []))
+      : [];
+    expect(left).toEqual([`allow:${r1?.requestId}`, `deny:${r1?.requestId}`, `always:${r1?.requestId}`]);
+
+    // Answered elsewhere (here: the gate, as HTTP or the CLI do) → gone from the global view too.
+    expect(gate.resolve("c1", r1?.requestId ?? "", "allow").ok).toBe(true);
+    expect((await first).decision).toBe("allow");
+    const none = await surfaces.getSpec(PERMISSIONS_SURFACE_ID);
+    expect(none.ok && none.value.fields).toEqual([
+      { kind: "stat", label: "Permission requests", value: "none pending" },
+    ]);
+    const stale = await surfaces.invoke(PERMISSIONS_SURFACE_ID, `allow:${r1?.requestId}`);
+    expect(stale.ok ? "ok" : stale.error.code).toBe("SURFACE_ACTION_FAILED");
+    await host.stop();
+  });
+});

@@ -163,9 +163,13 @@ export function permissionsSurfaceExtension(opts: PermissionsSurfaceExtensionOpt
       id: PERMISSIONS_SURFACE_EXTENSION_ID,
       version: VERSION,
       dependsOn: [PERMISSION_GATE_EXTENSION_ID, SURFACE_REGISTRY_EXTENSION_ID],
+      optionalDependsOn: [CONVERSATION_STORE_EXTENSION_ID],
     },
     activate(ctx) {
-      const provider = permissionsSurface(ctx.get(PermissionGate), opts.region);
+      // Titles for the global view; without a store the conversation id is shown.
+      const store = ctx.tryGet(ConversationStore);
+      const titleOf = (id: string) => store?.getConversation(id)?.title;
+      const provider = permissionsSurface(ctx.get(PermissionGate), opts.region, titleOf);
       ctx.scope.add(ctx.get(SurfaceRegistry).register(provider));
     },
   };

@@ -197,6 +197,8 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
 
     pending: (conversationId) => [...(pending.get(conversationId)?.values() ?? [])].map((p) => p.event),
 
+    allPending: () => [...pending.values()].flatMap((conv) => [...conv.values()].map((p) => p.event)),
+
     onPendingChanged(listener): Disposer {
       listeners.add(listener);
       return () => {

@@ -1,5 +1,10 @@
 import type { Field, PermissionDecision, SurfaceSpec } from "@dispatch/protocol/types";
-import { SurfaceActionError, type SurfaceProvider, unknownAction } from "@dispatch/surface-registry";
+import {
+  SurfaceActionError,
+  type SurfaceContext,
+  type SurfaceProvider,
+  unknownAction,
+} from "@dispatch/surface-registry";
 import { PERMISSIONS_SURFACE_ID, type PermissionGate, type PermissionRequestEvent } from "./contract";
 
 const TITLE = "Permission requests";
@@ -36,12 +41,31 @@ function preview(input: unknown): string {
   return text.length > INPUT_PREVIEW_CHARS ? `${text.slice(0, INPUT_PREVIEW_CHARS)}…` : text;
 }
 
-/** Pure: the `permissions` spec of one conversation: per pending request its reason, input and buttons. */
-export function permissionsSpec(requests: readonly PermissionRequestEvent[], region: string): SurfaceSpec {
+/** The title shown for a conversation in the global view (undefined: its id is shown). */
+export type TitleOf = (conversationId: string) => string | undefined;
+
+/**
+ * Pure: the `permissions` spec: per pending request its reason, input and buttons. With `titleOf` it is
+ * the global view (requests of several conversations): each request also names its conversation.
+ */
+export function permissionsSpec(
+  requests: readonly PermissionRequestEvent[],
+  region: string,
+  titleOf?: TitleOf,
+): SurfaceSpec {
   const fields: Field[] =
     requests.length === 0
       ? [{ kind: "stat", label: TITLE, value: "none pending" }]
       : requests.flatMap((r): Field[] => [
+          ...(titleOf === undefined
+            ? []
+            : [
+                {
+                  kind: "stat",
+                  label: "Conversation",
+                  value: titleOf(r.conversationId) || r.conversationId,
+                } satisfies Field,
+              ]),
           { kind: "stat", label: r.toolName, value: r.reason },
           { kind: "stat", label: "Input", value: preview(r.input) },
           ...BUTTONS.map(
@@ -56,27 +80,45 @@ export function permissionsSpec(requests: readonly PermissionRequestEvent[], reg
 }
 
 /**
- * The per-conversation `permissions` surface. Actions: `allow:<id>`, `deny:<id>`, `always:<id>` (the
- * buttons), or `resolve` with payload `{ requestId, decision }`. Answering a request that is no longer
+ * The `permissions` surface. Subscribed with a `conversationId` it lists that conversation's pending
+ * requests; without one (level-1 frontends, PROTOCOL.md §7) it is the global view: every pending
+ * request of every conversation, each naming its conversation's title. Actions: `allow:<id>`,
+ * `deny:<id>`, `always:<id>` (the buttons: the request id is enough, no payload and no conversation
+ * needed), or `resolve` with payload `{ requestId, decision }`. Answering a request that is no longer
  * pending fails with SURFACE_ACTION_FAILED naming it.
  */
-export function permissionsSurface(gate: PermissionGate, region = "composer"): SurfaceProvider {
+export function permissionsSurface(
+  gate: PermissionGate,
+  region = "composer",
+  titleOf: TitleOf = () => undefined,
+): SurfaceProvider {
   return {
     catalogEntry: { id: PERMISSIONS_SURFACE_ID, region, title: TITLE, scope: "conversation" },
-    getSpec: (ctx) => permissionsSpec(ctx?.conversationId ? gate.pending(ctx.conversationId) : [], region),
+    getSpec: (ctx) =>
+      ctx?.conversationId
+        ? permissionsSpec(gate.pending(ctx.conversationId), region)
+        : permissionsSpec(gate.allPending(), region, titleOf),
     invoke(actionId, payload, ctx) {
       const answer = actionId === "resolve" ? payloadAnswer(payload) : parsePermissionActionId(actionId);
       if (!answer) throw unknownAction(actionId);
-      const conversationId = ctx?.conversationId;
-      if (!conversationId) {
-        throw new SurfaceActionError("SURFACE_INVALID_PAYLOAD", "permissions actions need a conversationId");
-      }
+      const conversationId = conversationOf(gate, answer.requestId, ctx);
       const r = gate.resolve(conversationId, answer.requestId, answer.decision);
       if (!r.ok) throw new SurfaceActionError("SURFACE_ACTION_FAILED", r.error.message);
       return { requestId: answer.requestId, decision: answer.decision };
     },
     subscribe: (onChange) => gate.onPendingChanged((conversationId) => onChange({ conversationId })),
   };
+}
+
+/** The conversation a request belongs to: the context's, else found by the (unique) request id. */
+function conversationOf(gate: PermissionGate, requestId: string, ctx: SurfaceContext | undefined): string {
+  if (ctx?.conversationId) return ctx.conversationId;
+  const found = gate.allPending().find((r) => r.requestId === requestId);
+  if (found) return found.conversationId;
+  throw new SurfaceActionError(
+    "SURFACE_ACTION_FAILED",
+    `no pending permission request "${requestId}" (already answered, timed out, or never asked)`,
+  );
 }
 
 function payloadAnswer(payload: unknown): { decision: PermissionDecision; requestId: string } {

@@ -68,8 +68,8 @@ function serverSawClosed(count: number): Promise<void> {
   return withTimeout(p, WAIT_MS, `${count} closed connections at the server`);
 }
 
-async function connect(): Promise<TestClient> {
-  const c = await TestClient.connect(server.url, { token: "fanout-token-0123456789" });
+async function connect(level: 1 | 2 = 2): Promise<TestClient> {
+  const c = await TestClient.connect(server.url, { token: "fanout-token-0123456789", level });
   await c.nextOf("catalog");
   return c;
 }
@@ -109,6 +109,39 @@ describe("fan-out cost", () => {
       expect({ watchers, serialized: serialized() }).toEqual({ watchers, serialized: 1 });
       for (const c of clients) c.close();
     }
+  });
+
+  test("watchers of both levels: still one serialization per event, each level gets what it may see", async () => {
+    const cid = "conv-cost-levels";
+    const clients = [
+      ...(await Promise.all(Array.from({ length: 3 }, () => connect(1)))),
+      ...(await Promise.all(Array.from({ length: 3 }, () => connect(2)))),
+    ];
+    await Promise.all(
+      clients.map((c, i) => c.request({ type: "chat.subscribe", conversationId: cid }, `lv${i}`)),
+    );
+    const { event, serialized } = countedDelta(cid, "to both");
+    orchestrator.emit(cid, event, 3);
+    await Promise.all(clients.map((c) => c.next<ChatDeltaMessage>(deltaOf("to both"), "the delta")));
+    expect(serialized()).toBe(1);
+    // An ext event reaches only level 2, and is not serialized for level 1 either.
+    let extSerialized = 0;
+    const ext = { type: "step-complete", conversationId: cid, turnId: "turn-1", stepId: "s1" } as const;
+    const toJSON = () => {
+      extSerialized++;
+      return ext;
+    };
+    const counted = { ...ext, toJSON } as AgentEvent;
+    orchestrator.emit(cid, counted, 4);
+    const isExt = (f: ServerMessage) => f.type === "chat.delta" && f.event.type === "step-complete";
+    await Promise.all(clients.slice(3).map((c) => c.next(isExt, "the step-complete")));
+    // A marker after it: once level 1 has the marker, it would already have had the ext event.
+    const marker = countedDelta(cid, "marker");
+    orchestrator.emit(cid, marker.event, 5);
+    await Promise.all(clients.map((c) => c.next(deltaOf("marker"), "the marker")));
+    expect(extSerialized).toBe(1);
+    for (const c of clients.slice(0, 3)) expect(c.frames.some(isExt)).toBe(false);
+    for (const c of clients) c.close();
   });
 
   test("an event nobody watches is not serialized at all", () => {
