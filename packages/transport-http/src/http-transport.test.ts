@@ -109,6 +109,47 @@ test("a client that goes away does not stop the turn", async () => {
   expect(window.chunks.some((c) => c.chunk.text?.includes("word20"))).toBe(true);
 }, 30_000);
 
+test("POST /chat streams level 1 unless asked for level 2 (header or query); a bad level is 400", async () => {
+  const ext = new Set(["user-message", "step-complete", "permission-request", "permission-resolved", "steering"]);
+  const chat = async (path: string, headers: Record<string, string> = {}) => {
+    const res = await api(path, { method: "POST", headers, body: JSON.stringify({ message: "hi levels" }) });
+    expect(res.status).toBe(200);
+    const { seen, reader } = await readUntil(res, (e) => e.type === "turn-sealed", "turn-sealed");
+    await reader.cancel();
+    return seen.map((e) => e.type);
+  };
+  const one = await chat("/chat");
+  expect(one.filter((t) => ext.has(t))).toEqual([]);
+  expect(one).toContain("text-delta");
+  expect(await chat("/chat", { "Dispatch-Protocol": "2" })).toContain("user-message");
+  const viaQuery = await chat("/chat?protocol=2");
+  expect(viaQuery).toContain("user-message");
+  expect(viaQuery).toContain("step-complete");
+  for (const [path, headers] of [
+    ["/chat", { "Dispatch-Protocol": "3" }],
+    ["/chat?protocol=abc", {}],
+    ["/chat?protocol=1", { "Dispatch-Protocol": "2" }],
+  ] as const) {
+    const res = await api(path, { method: "POST", headers, body: JSON.stringify({ message: "no" }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "HTTP_UNSUPPORTED_PROTOCOL" });
+  }
+});
+
+test("history of a well-formed id with no chunks is an empty conversation; a malformed id is 400", async () => {
+  const minted = crypto.randomUUID();
+  expect(await (await api(`/conversations/${minted}`)).json()).toEqual({ chunks: [], latestSeq: 0 });
+  const since = await api(`/conversations/${minted}?sinceSeq=7`);
+  expect(since.status).toBe(200);
+  expect(await since.json()).toEqual({ chunks: [], latestSeq: 7 });
+  const tooLong = await api(`/conversations/${"x".repeat(201)}`);
+  expect(tooLong.status).toBe(400);
+  expect(await tooLong.json()).toMatchObject({ code: "HTTP_INVALID_PATH" });
+  expect((await api(`/conversations/${minted}?sinceSeq=-1`)).status).toBe(400);
+  // Status of a conversation that does not exist stays 404 (nothing to report), not a 500.
+  expect((await api(`/conversations/${minted}/status`)).status).toBe(404);
+});
+
 test("a service refusal with a 5xx code keeps its status: chat during shutdown is 503", async () => {
   // Last in this file: the orchestrator refuses new turns from here on.
   await host.get(Orchestrator).shutdown();
