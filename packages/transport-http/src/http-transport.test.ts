@@ -110,7 +110,13 @@ test("a client that goes away does not stop the turn", async () => {
 }, 30_000);
 
 test("POST /chat streams level 1 unless asked for level 2 (header or query); a bad level is 400", async () => {
-  const ext = new Set(["user-message", "step-complete", "permission-request", "permission-resolved", "steering"]);
+  const ext = new Set([
+    "user-message",
+    "step-complete",
+    "permission-request",
+    "permission-resolved",
+    "steering",
+  ]);
   const chat = async (path: string, headers: Record<string, string> = {}) => {
     const res = await api(path, { method: "POST", headers, body: JSON.stringify({ message: "hi levels" }) });
     expect(res.status).toBe(200);
