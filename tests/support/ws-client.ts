@@ -25,6 +25,8 @@ export interface ProbeOptions {
   label?: string;
   /** How long to wait for the connection to open (default WAIT_MS). */
   openTimeoutMs?: number;
+  /** Protocol level: 2 (default) sends `hello` first and waits for its reply; 1 speaks the original. */
+  level?: 1 | 2;
 }
 
 export class WsProbe {
@@ -79,6 +81,10 @@ export class WsProbe {
       await opened.promise;
     } finally {
       clearTimeout(timer);
+    }
+    if ((opts.level ?? 2) === 2) {
+      probe.send({ type: "hello", protocol: 2 });
+      await probe.waitFor((f) => f.type === "hello", timeoutMs, `${probe.label}: the hello reply`);
     }
     return probe;
   }

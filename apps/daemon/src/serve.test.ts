@@ -62,7 +62,8 @@ async function readUntil(events: AsyncGenerator<AgentEvent>, stop: (e: AgentEven
 }
 
 async function chat(body: Record<string, unknown>) {
-  const res = await post("/chat", body);
+  // Level 2: these tests read user-message and permission-request events.
+  const res = await post("/chat", body, { headers: { "dispatch-protocol": "2" } });
   expect(res.status).toBe(200);
   const conversationId = res.headers.get("x-conversation-id") as string;
   return { res, conversationId, events: ndjson(res) };
@@ -318,7 +319,9 @@ describe("errors", () => {
   });
 
   test("404 for unknown conversations and routes, 405 for a wrong method; never a stack trace", async () => {
-    for (const path of ["/conversations/nope", "/conversations/nope/status", "/conversations/nope/model"]) {
+    // (The history of an id with no chunks is an empty conversation, PROTOCOL.md §6: 200, not 404.)
+    expect(await (await d.api("/conversations/nope")).json()).toEqual({ chunks: [], latestSeq: 0 });
+    for (const path of ["/conversations/nope/status", "/conversations/nope/model"]) {
       const res = await d.api(path);
       expect(res.status).toBe(404);
       expect(Object.keys((await res.json()) as object).sort()).toEqual(["code", "error"]);
