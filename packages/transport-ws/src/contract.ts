@@ -48,6 +48,8 @@ export interface ConnectionInfo {
   remoteAddress: string;
   /** The connection presented the right token (else it came from an allow-listed browser origin). */
   authenticated: boolean;
+  /** The protocol level it speaks (1 until its `hello` asked for 2). */
+  level: number;
   /** Conversations it watches. */
   conversations: string[];
   /** Number of surface subscriptions. */

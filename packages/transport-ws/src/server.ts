@@ -333,6 +333,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         id: ws.data.id,
         remoteAddress: ws.remoteAddress,
         authenticated: ws.data.authenticated,
+        level: ws.data.level,
         conversations: [...ws.data.conversations],
         surfaces: ws.data.surfaces.size,
         bufferedBytes: ws.getBufferedAmount(),
