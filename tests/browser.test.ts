@@ -15,6 +15,7 @@ import {
   writeConfig,
 } from "@dispatch/daemon/test-support";
 import { withTimeout } from "@dispatch/testkit/wait";
+import { SPEC_LEVEL1_EVENTS, SPEC_LEVEL1_MESSAGES } from "./conformance/strict-client";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -101,7 +102,7 @@ describe.skipIf(!haveChromium)("a real browser", () => {
       const frames = [];
       sock.onmessage = (e) => {
         const f = JSON.parse(e.data);
-        frames.push(f.type);
+        frames.push(f.type === "chat.delta" ? "chat.delta:" + f.event.type : f.type);
         if (f.type === "catalog") sock.send(JSON.stringify({ type: "chat.send", id: "1", model: "local/echo", message: "hi from a browser" }));
         if (f.type === "chat.delta" && f.event.type === "turn-sealed") {
           report({ frames, text: window.text ?? "" });
@@ -134,6 +135,14 @@ describe.skipIf(!haveChromium)("a real browser", () => {
       expect(r.error).toBeUndefined();
       expect(r.frames).toContain("catalog");
       expect(r.frames).toContain("ack");
+      // No hello: level 1, so only the original types (plus the ack its own id asked for).
+      const original = [
+        ...SPEC_LEVEL1_MESSAGES,
+        ...[...SPEC_LEVEL1_EVENTS].map((t) => `chat.delta:${t}`),
+        "ack",
+      ];
+      expect((r.frames as string[]).filter((t) => !original.includes(t))).toEqual([]);
+      expect(r.frames).toContain("chat.delta:text-delta");
       expect(String(r.text)).toContain("hi from a browser");
     } finally {
       await browser.kill();
