@@ -48,6 +48,11 @@ function buttonNear(
   return fields.slice(at).find((f) => f.kind === "button" && f.label === label)?.action?.actionId;
 }
 
+/** `chat.send` as the frontend sends it: its own conversation id, a model, no `id`. */
+function chatSend(c: StrictClient, conversationId: string, message: string): void {
+  c.send({ type: "chat.send", conversationId, model: "local/echo", message });
+}
+
 export function conformanceSuite(level: 1 | 2): void {
   const ext = level === 2;
   let daemon: DaemonProcess;
@@ -101,12 +106,7 @@ export function conformanceSuite(level: 1 | 2): void {
       const before = await historySync(daemon.httpUrl, cid);
       expect(before).toEqual({ status: 200, body: { chunks: [], latestSeq: 0 } });
 
-      a.send({
-        type: "chat.send",
-        conversationId: cid,
-        model: "local/echo",
-        message: slow(15, 30, "conformance one"),
-      });
+      chatSend(a, cid, slow(15, 30, "conformance one"));
       await a.until(() => (a.turns(cid)[0]?.text.length ?? 0) > 0, "the first text");
       b.send({ type: "chat.subscribe", conversationId: cid });
       await Promise.all([
@@ -139,12 +139,7 @@ export function conformanceSuite(level: 1 | 2): void {
       const other = await frontend("elsewhere");
       const cid = crypto.randomUUID();
       const command = JSON.stringify({ command: `echo conformance-${level}-ok` });
-      a.send({
-        type: "chat.send",
-        conversationId: cid,
-        model: "local/echo",
-        message: `/tool run_shell ${command}`,
-      });
+      chatSend(a, cid, `/tool run_shell ${command}`);
       const allowId = () => buttonNear(a.surface("permissions")?.spec.fields ?? [], "", "Allow");
       await a.until(() => allowId() !== undefined, "an Allow button in the permissions view");
       // Every global view lists it, with the tool and the input.
@@ -173,6 +168,18 @@ export function conformanceSuite(level: 1 | 2): void {
         expect(a.turns(cid)[0]?.ext).toEqual(
           expect.arrayContaining(["permission-request", "permission-resolved"]),
         );
+
+      // Answered over HTTP (as the CLI does): gone from every view as well.
+      chatSend(a, cid, `/tool run_shell ${JSON.stringify({ command: "echo answered-over-http" })}`);
+      await a.until(() => allowId() !== undefined, "the second request in the view");
+      const requestId = (allowId() as string).slice("allow:".length);
+      await daemon.http.answerPermission(cid, requestId, "deny");
+      await Promise.all([
+        a.until(() => none(a), "an empty view"),
+        other.until(() => none(other), "an empty view elsewhere"),
+      ]);
+      await a.until(() => a.sealedTurns(cid) === 2, "the second turn");
+      expect([...(a.turns(cid)[1]?.tools.values() ?? [])][0]?.isError).toBe(true);
       clean(a);
       clean(other);
     });
@@ -180,12 +187,7 @@ export function conformanceSuite(level: 1 | 2): void {
     test("chat.queue during a turn: listed in the message-queue view, one cancelled there, the other carried", async () => {
       const a = await frontend("queue");
       const cid = crypto.randomUUID();
-      a.send({
-        type: "chat.send",
-        conversationId: cid,
-        model: "local/echo",
-        message: slow(30, 40, "first of the queue"),
-      });
+      chatSend(a, cid, slow(30, 40, "first of the queue"));
       await a.until(() => (a.turns(cid)[0]?.text.length ?? 0) > 0, "the first text");
       a.send({ type: "chat.queue", conversationId: cid, text: "queued one" });
       a.send({ type: "chat.queue", conversationId: cid, text: "queued two" });
@@ -218,7 +220,7 @@ export function conformanceSuite(level: 1 | 2): void {
     test("`dispatch open` reaches the client as conversation.open", async () => {
       const a = await frontend("open");
       const cid = crypto.randomUUID();
-      a.send({ type: "chat.send", conversationId: cid, model: "local/echo", message: "open me" });
+      chatSend(a, cid, "open me");
       await a.until(() => a.sealedTurns(cid) === 1, "the turn");
       const run = await cli(daemon.home, ["open", cid]);
       expect({ code: run.code, out: run.out }).toMatchObject({ code: 0 });
@@ -230,12 +232,7 @@ export function conformanceSuite(level: 1 | 2): void {
     test("a reconnect mid-turn followed by chat.subscribe replays the turn, then streams it live", async () => {
       const first = await frontend("before-reconnect");
       const cid = crypto.randomUUID();
-      first.send({
-        type: "chat.send",
-        conversationId: cid,
-        model: "local/echo",
-        message: slow(20, 40, "across a reconnect"),
-      });
+      chatSend(first, cid, slow(20, 40, "across a reconnect"));
       await first.until(() => (first.turns(cid)[0]?.text.length ?? 0) > 10, "some text");
       first.close();
       await first.closed;
