@@ -86,6 +86,24 @@ export const fileConfigSchema = z.strictObject({
   allowedHosts: stringList("host names").optional(),
   /** Require the token from allow-listed browser origins too. */
   requireTokenForBrowsers: z.boolean({ error: "expected true or false" }).optional(),
+  /**
+   * Admit allowed-origin loopback browsers without proving that their socket belongs to the daemon's
+   * user. Risky: any local user's process can then forge an Origin and act as you.
+   */
+  trustLocalBrowsers: z.boolean({ error: "expected true or false" }).optional(),
+  /** The web frontend served from the HTTP port. */
+  web: z
+    .strictObject(
+      {
+        /** A folder with a single-page app (index.html); relative to the config file. */
+        root: z
+          .string({ error: "expected a folder path" })
+          .min(1, { error: "expected a folder path" })
+          .optional(),
+      },
+      { error: "expected a table" },
+    )
+    .optional(),
   /** The HTTP port and its limits (bind, token and origins come from the top level). */
   http: HttpTransportConfigSchema.pick({ maxBodyBytes: true, idleTimeoutSec: true })
     .partial()

@@ -1,3 +1,5 @@
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import {
@@ -20,6 +22,9 @@ export interface DaemonConfig {
   allowedOrigins: string[];
   allowedHosts: string[];
   requireTokenForBrowsers: boolean;
+  trustLocalBrowsers: boolean;
+  /** `[web] root` as written (relative to the config file; made absolute by `loadConfig`). */
+  webRoot?: string;
   log: { level: LogLevel; maxBytes: number; keep: number };
   /** The `[ws]` table without `port`, as written: limits handed to transport-ws. */
   ws: Record<string, unknown>;
@@ -196,6 +201,7 @@ export function resolveConfig(file: ParsedFile, env: Env, args: ConfigArgs = {})
     allowedOrigins: f.allowedOrigins ?? [],
     allowedHosts: f.allowedHosts ?? [],
     requireTokenForBrowsers: f.requireTokenForBrowsers ?? false,
+    trustLocalBrowsers: f.trustLocalBrowsers ?? false,
     log: {
       level,
       maxBytes: f.log?.maxBytes ?? DEFAULT_LOG.maxBytes,
@@ -206,6 +212,7 @@ export function resolveConfig(file: ParsedFile, env: Env, args: ConfigArgs = {})
     sections,
   };
   if (token !== undefined) config.token = token;
+  if (f.web?.root !== undefined) config.webRoot = f.web.root;
   return { ok: true, config };
 }
 
@@ -236,5 +243,13 @@ export async function loadConfig(
       errors: [`${file.path}: config file not found (named by DISPATCH_CONFIG or --config)`],
     };
   }
-  return resolveConfig(parsed, env, args);
+  const r = resolveConfig(parsed, env, args);
+  if (r.ok && r.config.webRoot !== undefined) {
+    // A missing web root is a startup error naming the key, not a silent 404 for every page.
+    const root = resolve(dirname(file.path), r.config.webRoot);
+    if (!existsSync(root) || !statSync(root).isDirectory())
+      return { ok: false, errors: [`${file.path}: web.root: folder not found: ${root}`] };
+    r.config.webRoot = root;
+  }
+  return r;
 }

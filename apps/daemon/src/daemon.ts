@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { processKey } from "@dispatch/discovery";
 import { createHost, type Host, type Logger } from "@dispatch/kernel";
 import { ModelCatalog } from "@dispatch/providers";
@@ -178,7 +178,9 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
 
   const host = createHost({
     extensions: daemonExtensions({ database: paths.database, env, version: DAEMON_VERSION }),
-    config: hostConfig(config, token, [home, paths.configFile]),
+    config: hostConfig(config, token, [home, paths.configFile], {
+      browserSessions: join(home, "browser-sessions.json"),
+    }),
     logger,
     // Each extension's cleanup gets a slice of HOST_STOP_MS, so one that hangs cannot starve the rest
     // (the database closes last).

@@ -36,6 +36,7 @@ export function hostConfig(
   config: DaemonConfig,
   token: string,
   protect: readonly string[] = [],
+  files: { browserSessions?: string } = {},
 ): Record<string, unknown> {
   const gate = config.sections["permission-gate"] ?? {};
   const runShell = config.sections["tool-run-shell"] ?? {};
@@ -51,6 +52,7 @@ export function hostConfig(
     allowedOrigins: config.allowedOrigins,
     allowedHosts: config.allowedHosts,
     requireTokenForBrowsers: config.requireTokenForBrowsers,
+    trustLocalBrowsers: config.trustLocalBrowsers,
   };
   return {
     ...config.sections,
@@ -60,8 +62,14 @@ export function hostConfig(
       port: config.wsPort,
       // With a fixed HTTP port, pages served from it are an allowed origin of the WS port too.
       ...(config.httpPort > 0 ? { httpPort: config.httpPort } : {}),
+      ...(files.browserSessions === undefined ? {} : { sessionsFile: files.browserSessions }),
     },
-    "transport-http": { ...config.http, ...connection, port: config.httpPort },
+    "transport-http": {
+      ...config.http,
+      ...connection,
+      port: config.httpPort,
+      ...(config.webRoot === undefined ? {} : { webRoot: config.webRoot }),
+    },
     "permission-gate": {
       ...gate,
       protectedPaths: [...((gate.protectedPaths as string[] | undefined) ?? []), ...protect],

@@ -14,6 +14,7 @@ describe("admit", () => {
   test("a CLI request with the token proceeds without origin", () => {
     expect(admit(policy, "GET", h({ host: "127.0.0.1:24203", authorization: `Bearer ${TOKEN}` }))).toEqual({
       kind: "proceed",
+      via: "token",
     });
   });
 
@@ -36,10 +37,19 @@ describe("admit", () => {
     expect("origin" in a).toBe(false);
   });
 
-  test("allowed browser origin proceeds with its origin to echo", () => {
-    expect(admit(policy, "GET", h({ host: "localhost", origin: "http://localhost:24204" }))).toEqual({
+  test("allowed browser origin of the daemon's user proceeds with its origin to echo", () => {
+    const own = { peerIsOwner: () => true as const, session: () => "none" as const };
+    const other = { peerIsOwner: () => false as const, session: () => "none" as const };
+    const headers = h({ host: "localhost", origin: "http://localhost:24204" });
+    expect(admit(policy, "GET", headers, own)).toEqual({
       kind: "proceed",
+      via: "owner",
       origin: "http://localhost:24204",
+    });
+    // A forged Origin from another user's process: 401, readable by an allowed page.
+    expect(admit(policy, "GET", headers, other)).toMatchObject({
+      kind: "deny",
+      failure: { status: 401, code: "POLICY_TOKEN_REQUIRED" },
     });
   });
 

@@ -19,6 +19,10 @@ export const HttpTransportConfigSchema = z.strictObject({
   /** Host names accepted in `Host` when bound to a non-loopback address. */
   allowedHosts: z.array(z.string().min(1)).default([]),
   requireTokenForBrowsers: z.boolean().default(false),
+  /** Admit allowed-origin loopback browsers without the peer-owner check (any local user can then forge). */
+  trustLocalBrowsers: z.boolean().default(false),
+  /** A folder served as a single-page app (`[web] root` of dispatch.toml). */
+  webRoot: z.string().min(1).optional(),
   maxBodyBytes: z.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
   /**
    * Seconds a connection may stay silent before Bun closes it (Bun's own default is 10). NDJSON chat

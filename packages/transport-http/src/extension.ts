@@ -4,11 +4,13 @@ import type { Extension } from "@dispatch/kernel";
 import { openApiDocument, protocolJsonSchema } from "@dispatch/protocol";
 import { ModelCatalog } from "@dispatch/providers";
 import { Orchestrator } from "@dispatch/session-orchestrator";
+import { BrowserAccess } from "@dispatch/transport-ws/contract";
 import packageJson from "../package.json";
 import { apiRoutes } from "./api";
 import { parseHttpTransportConfig } from "./config";
 import { HTTP_TRANSPORT_ID, HttpTransport } from "./contract";
 import { startHttpServer } from "./server";
+import { resolveWebRoot } from "./static";
 
 export interface HttpTransportExtensionOptions {
   /** Reported by `GET /health`; default this package's version. */
@@ -37,7 +39,8 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       id: HTTP_TRANSPORT_ID,
       version: PACKAGE_VERSION,
       dependsOn: ["session-orchestrator", "conversation-store"],
-      optionalDependsOn: ["providers"],
+      // transport-ws shares its browser sessions; without it this port keeps a private set.
+      optionalDependsOn: ["providers", "transport-ws"],
     },
     activate(ctx) {
       const parsed = parseHttpTransportConfig(ctx.config);
@@ -61,7 +64,12 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         openApiJson: lazyJson(() => openApiDocument({ version })),
         protocolJson: lazyJson(protocolJsonSchema),
       });
+      const webRoot = config.webRoot === undefined ? undefined : resolveWebRoot(config.webRoot);
+      const access = ctx.tryGet(BrowserAccess);
       const running = startHttpServer({
+        ...(webRoot === undefined ? {} : { webRoot }),
+        ...(access === undefined ? {} : { access }),
+        trustLocalBrowsers: config.trustLocalBrowsers,
         host: config.host,
         port: config.port,
         token,

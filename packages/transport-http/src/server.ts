@@ -1,10 +1,27 @@
 import type { Logger } from "@dispatch/kernel";
-import { type ConnectionPolicy, corsHeaders, createConnectionPolicy } from "@dispatch/transport-ws/policy";
+import { browserAccess } from "@dispatch/transport-ws/access";
+import type { BrowserAccess } from "@dispatch/transport-ws/contract";
+import {
+  type BrowserFacts,
+  type ConnectionPolicy,
+  checkHostAndOrigin,
+  corsHeaders,
+  createConnectionPolicy,
+} from "@dispatch/transport-ws/policy";
 import type { BunRequest, Server } from "bun";
 import { admit, PREFLIGHT_MAX_AGE } from "./admission";
 import type { RouteHandler, RouteTable } from "./api";
 import { errorResponse, internalFailure } from "./errors";
+import {
+  createPairing,
+  listPairings,
+  type PairingDeps,
+  pairingHost,
+  redeemPairing,
+  revokePairing,
+} from "./pairing";
 import { allowedMethods, type HttpMethod } from "./route-match";
+import { serveStatic } from "./static";
 
 export interface HttpServerOptions {
   host: string;
@@ -13,6 +30,12 @@ export interface HttpServerOptions {
   allowedOrigins: readonly string[];
   allowedHosts: readonly string[];
   requireTokenForBrowsers: boolean;
+  /** Skip the peer-owner check for loopback browsers (documented risk). */
+  trustLocalBrowsers?: boolean;
+  /** A real folder (see `resolveWebRoot`) served as a single-page app after the API routes. */
+  webRoot?: string;
+  /** Sessions and the peer-owner lookup shared with the WS port (default: a private one). */
+  access?: BrowserAccess;
   maxBodyBytes: number;
   idleTimeoutSec: number;
   routes: RouteTable;
@@ -37,6 +60,15 @@ export function ownOrigins(host: string, port: number): string[] {
   return [...names].map((n) => `http://${n}:${port}`);
 }
 
+/** Pure: the path of a request URL as sent (before any decoding), without the query. */
+export function rawPathname(url: string): string {
+  const afterScheme = url.indexOf("//");
+  const start = url.indexOf("/", afterScheme === -1 ? 0 : afterScheme + 2);
+  if (start === -1) return "/";
+  const end = url.search(/[?#]/);
+  return end === -1 || end < start ? url.slice(start) : url.slice(start, end);
+}
+
 function withCors(res: Response, origin: string | undefined): Response {
   if (origin === undefined) return res;
   for (const [k, v] of Object.entries(corsHeaders(origin))) res.headers.set(k, v);
@@ -53,6 +85,58 @@ let requestCounter = 0;
  */
 export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
   let policy: ConnectionPolicy | undefined;
+  const access = opts.access ?? browserAccess();
+  let boundPort = 0;
+  const pairing: PairingDeps = {
+    sessions: access.sessions,
+    publicHost: (requestHost) => pairingHost(opts.host, opts.allowedHosts, requestHost),
+    port: () => boundPort,
+  };
+  const facts = (req: Request, server: Server<undefined>): BrowserFacts => ({
+    session: () => access.sessions.check(req.headers.get("cookie")),
+    peerIsOwner: () => access.peerOwner(server.requestIP(req), boundPort),
+  });
+  /** Routes outside the table: `/pair` and the web root are public; `/pairings` needs the token. */
+  async function special(
+    req: BunRequest,
+    server: Server<undefined>,
+    pathname: string,
+  ): Promise<Response | undefined> {
+    const method = req.method.toUpperCase();
+    const pairingsId = /^\/pairings(?:\/([^/]+))?$/.exec(pathname);
+    if (pairingsId !== null) {
+      const decision = admit(policy as ConnectionPolicy, req.method, req.headers, facts(req, server));
+      if (decision.kind === "deny") return withCors(errorResponse(decision.failure), decision.origin);
+      if (decision.kind === "preflight") return undefined;
+      if (decision.via !== "token") {
+        const failure = {
+          status: 403,
+          code: "POLICY_TOKEN_REQUIRED",
+          message: "pairing needs the daemon's token",
+        };
+        return withCors(errorResponse(failure), decision.origin);
+      }
+      const id = pairingsId[1];
+      if (id === undefined && method === "POST")
+        return createPairing(pairing, req, new URL(req.url).hostname);
+      if (id === undefined && method === "GET") return listPairings(pairing);
+      if (id !== undefined && method === "DELETE") return revokePairing(pairing, decodeURIComponent(id));
+      return errorResponse({
+        status: 405,
+        code: "HTTP_METHOD_NOT_ALLOWED",
+        message: `${req.method} is not allowed on ${pathname}; use ${id === undefined ? "GET, POST" : "DELETE"}`,
+      });
+    }
+    const isRead = method === "GET" || method === "HEAD";
+    const isPair = pathname === "/pair" && isRead;
+    const isStatic = opts.webRoot !== undefined && isRead && allowedMethods(table, pathname) === undefined;
+    if (!isPair && !isStatic) return undefined;
+    const base = checkHostAndOrigin(policy as ConnectionPolicy, req.headers);
+    if (!base.ok) return errorResponse({ status: base.status, code: base.code, message: base.message });
+    if (isPair) return redeemPairing(pairing, req);
+    const r = serveStatic(opts.webRoot as string, req, rawPathname(req.url));
+    return r.ok ? r.response : errorResponse(r.failure);
+  }
   const table: Record<string, HttpMethod[]> = {};
   for (const [path, methods] of Object.entries(opts.routes))
     table[path] = Object.keys(methods) as HttpMethod[];
@@ -60,7 +144,11 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
   const guard =
     (handler: RouteHandler | undefined, path: string | undefined) =>
     async (req: BunRequest, server: Server<undefined>): Promise<Response> => {
-      const decision = admit(policy as ConnectionPolicy, req.method, req.headers);
+      if (handler === undefined) {
+        const answered = await special(req, server, new URL(req.url).pathname);
+        if (answered !== undefined) return answered;
+      }
+      const decision = admit(policy as ConnectionPolicy, req.method, req.headers, facts(req, server));
       if (decision.kind === "deny") return withCors(errorResponse(decision.failure), decision.origin);
       const pathname = path ?? new URL(req.url).pathname;
       if (decision.kind === "preflight" || (handler === undefined && req.method === "OPTIONS")) {
@@ -139,6 +227,8 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
     );
   }
   const port = server.port as number;
+  boundPort = port;
+  access.setHttpPort(port);
   policy = createConnectionPolicy({
     bindHost: opts.host,
     token: opts.token,
@@ -146,6 +236,8 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
     allowedHosts: opts.allowedHosts,
     httpOrigins: ownOrigins(opts.host, port),
     requireTokenForBrowsers: opts.requireTokenForBrowsers,
+    trustLocalBrowsers: opts.trustLocalBrowsers === true,
+    httpPort: port,
   });
   const urlHost = opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]` : opts.host;
   let stopping: Promise<void> | undefined;

@@ -31,6 +31,10 @@ export const WsConfigSchema = z.strictObject({
   /** Host names accepted in `Host` when bound to a non-loopback address. */
   allowedHosts: z.array(z.string().min(1)).default([]),
   requireTokenForBrowsers: z.boolean().default(false),
+  /** Admit allowed-origin loopback browsers without checking that the peer runs as our user (risky). */
+  trustLocalBrowsers: z.boolean().default(false),
+  /** Where paired-browser sessions persist (0600); absent = in memory only. */
+  sessionsFile: z.string().min(1).optional(),
   maxPayloadBytes: positiveInt.default(DEFAULT_MAX_PAYLOAD_BYTES),
   maxBufferedBytes: positiveInt.default(DEFAULT_MAX_BUFFERED_BYTES),
   /** 0 disables the idle timeout (and Bun's pings); Bun rounds 1–7 up to 8. */

@@ -3,6 +3,8 @@
  * port, token, connections), close codes and error codes.
  */
 import { type Disposer, defineService } from "@dispatch/kernel";
+import type { PeerOwnerLookup } from "./peer-owner";
+import type { BrowserSessions } from "./sessions";
 
 /** Close codes this transport uses (PROTOCOL.md §3). */
 export const CloseCodes = {
@@ -83,3 +85,17 @@ export const WsTransport = defineService<WsTransport>("transport-ws/transport");
 
 /** The extension id, also the key of its config section. */
 export const TRANSPORT_WS_EXTENSION_ID = "transport-ws";
+
+/**
+ * Browser access shared by both ports (one instance per daemon): paired-browser sessions and the peer
+ * owner lookup. Provided by this extension; transport-http uses it for `/pair`, `/pairings` and its
+ * own admission, and reports its bound port so pages it serves are allowed origins here.
+ */
+export interface BrowserAccess {
+  readonly sessions: BrowserSessions;
+  readonly peerOwner: PeerOwnerLookup;
+  /** The HTTP port once it listens. */
+  readonly httpPort: number | undefined;
+  setHttpPort(port: number): void;
+}
+export const BrowserAccess = defineService<BrowserAccess>("transport-ws/browser-access");

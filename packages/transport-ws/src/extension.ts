@@ -11,9 +11,11 @@ import {
   Orchestrator,
 } from "@dispatch/session-orchestrator";
 import { SurfaceRegistry } from "@dispatch/surface-registry";
+import { browserAccess } from "./access";
 import { parseWsConfig } from "./config";
-import { TRANSPORT_WS_EXTENSION_ID, WsTransport, WsTransportError } from "./contract";
+import { BrowserAccess, TRANSPORT_WS_EXTENSION_ID, WsTransport, WsTransportError } from "./contract";
 import { startWsServer } from "./server";
+import { BrowserSessions } from "./sessions";
 
 export interface TransportWsExtensionOptions {
   /** Mints conversation ids for `chat.send` without one (default: crypto.randomUUID). */
@@ -39,7 +41,15 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
       const parsed = parseWsConfig(ctx.config);
       if (!parsed.ok) throw new WsTransportError("WS_INVALID_CONFIG", parsed.message);
       const config = parsed.config;
+      const access = browserAccess(
+        new BrowserSessions({
+          ...(config.sessionsFile === undefined ? {} : { file: config.sessionsFile }),
+          warn: (m) => ctx.logger.warn(m),
+        }),
+      );
+      ctx.provide(BrowserAccess, access);
       const server = startWsServer({
+        access,
         config,
         token: config.token ?? generateToken(),
         registry: ctx.get(SurfaceRegistry),

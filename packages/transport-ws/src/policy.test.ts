@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import {
   bearerToken,
+  type ConnectionPolicy,
   checkConnection,
+  checkHostAndOrigin,
   checkUpgrade,
   constantTimeEqual,
   corsHeaders,
@@ -9,6 +11,7 @@ import {
   hostName,
   isLoopbackAddress,
   type PolicyDecision,
+  type SessionState,
   tokenSubprotocol,
 } from "./policy";
 
@@ -69,75 +72,218 @@ describe("helpers", () => {
   });
 });
 
-describe("checkConnection on a loopback bind", () => {
-  test("Host must be loopback (DNS rebinding) → 403", () => {
-    expect(
-      code(checkConnection(loopback, h({ host: "evil.example:24205", authorization: `Bearer ${TOKEN}` }))),
-    ).toBe("403 POLICY_BAD_HOST");
-    expect(code(checkConnection(loopback, h({ authorization: `Bearer ${TOKEN}` })))).toBe(
-      "403 POLICY_BAD_HOST",
-    );
-    for (const host of ["localhost:24205", "127.0.0.1:1", "[::1]:24205", "LOCALHOST"]) {
-      expect(code(checkConnection(loopback, h({ host, authorization: `Bearer ${TOKEN}` })))).toBe("ok");
-    }
+type Facts = { owner?: true | false | "unknown"; session?: SessionState };
+
+/** Runs the policy with fixed facts and records which facts it asked for. */
+function run(p: ConnectionPolicy, headers: Record<string, string>, f: Facts = {}) {
+  const asked: string[] = [];
+  const d = checkConnection(p, h(headers), {
+    peerIsOwner: () => {
+      asked.push("owner");
+      return f.owner ?? "unknown";
+    },
+    session: () => {
+      asked.push("session");
+      return f.session ?? "none";
+    },
+  });
+  return { d, asked, code: d.ok ? `ok ${d.via}` : `${d.status} ${d.code}` };
+}
+
+const FRONTEND = "http://localhost:24204";
+const lan = createConnectionPolicy({ bindHost: "0.0.0.0", token: TOKEN, allowedHosts: ["dev.box"] });
+const alias = createConnectionPolicy({
+  bindHost: "127.0.0.2",
+  token: TOKEN,
+  allowedHosts: ["myhost.test"],
+  httpPort: 4000,
+});
+const trusting = createConnectionPolicy({ bindHost: "127.0.0.1", token: TOKEN, trustLocalBrowsers: true });
+const strict = createConnectionPolicy({ bindHost: "127.0.0.1", token: TOKEN, requireTokenForBrowsers: true });
+const bearer = { authorization: `Bearer ${TOKEN}` };
+
+/** [what, policy, headers, facts, expected] — the whole decision, one row per case. */
+const TABLE: [string, ConnectionPolicy, Record<string, string>, Facts, string][] = [
+  // Host (DNS rebinding)
+  ["foreign Host", loopback, { host: "evil.example:24205", ...bearer }, {}, "403 POLICY_BAD_HOST"],
+  ["no Host", loopback, { ...bearer }, {}, "403 POLICY_BAD_HOST"],
+  ["Host localhost:evil.com", loopback, { host: "localhost:evil.com", ...bearer }, {}, "403 POLICY_BAD_HOST"],
+  ["Host [::1]", loopback, { host: "[::1]:24205", ...bearer }, {}, "ok token"],
+  ["Host LOCALHOST", loopback, { host: "LOCALHOST", ...bearer }, {}, "ok token"],
+  ["allowedHosts on a loopback alias", alias, { host: "myhost.test:9", ...bearer }, {}, "ok token"],
+  ["the alias bind address itself", alias, { host: "127.0.0.2:9", ...bearer }, {}, "ok token"],
+  ["unlisted name on an alias", alias, { host: "other.test", ...bearer }, {}, "403 POLICY_BAD_HOST"],
+  ["allowedHosts on a LAN bind", lan, { host: "dev.box:24205", ...bearer }, {}, "ok token"],
+  ["unlisted name on a LAN bind", lan, { host: "other.box", ...bearer }, {}, "403 POLICY_BAD_HOST"],
+  // Origin
+  [
+    "other origin, with token",
+    loopback,
+    { host: "localhost", origin: "http://evil.example", ...bearer },
+    {},
+    "403 POLICY_BAD_ORIGIN",
+  ],
+  ["origin null", loopback, { host: "localhost", origin: "null" }, { owner: true }, "403 POLICY_BAD_ORIGIN"],
+  [
+    "other origin, valid cookie",
+    alias,
+    { host: "myhost.test", origin: "http://evil.test" },
+    { session: "valid" },
+    "403 POLICY_BAD_ORIGIN",
+  ],
+  [
+    "own HTTP origin via alias name",
+    alias,
+    { host: "myhost.test:5", origin: "http://myhost.test:4000" },
+    { session: "valid" },
+    "ok session",
+  ],
+  [
+    "own name, other port",
+    alias,
+    { host: "myhost.test", origin: "http://myhost.test:4001" },
+    { session: "valid" },
+    "403 POLICY_BAD_ORIGIN",
+  ],
+  // Token
+  ["no Origin, no token", loopback, { host: "127.0.0.1" }, { owner: true }, "401 POLICY_TOKEN_REQUIRED"],
+  [
+    "no Origin, valid cookie",
+    loopback,
+    { host: "127.0.0.1" },
+    { session: "valid" },
+    "401 POLICY_TOKEN_REQUIRED",
+  ],
+  ["wrong token", loopback, { host: "127.0.0.1", authorization: "Bearer nope" }, {}, "401 POLICY_BAD_TOKEN"],
+  [
+    "wrong token, allowed origin, owner",
+    loopback,
+    { host: "localhost", origin: FRONTEND, "sec-websocket-protocol": "dispatch.token.x" },
+    { owner: true },
+    "401 POLICY_BAD_TOKEN",
+  ],
+  // The local path: allowed origin + loopback Host + the peer runs as the daemon's user
+  [
+    "forged Origin, peer of another user",
+    loopback,
+    { host: "localhost", origin: FRONTEND },
+    { owner: false },
+    "401 POLICY_TOKEN_REQUIRED",
+  ],
+  [
+    "forged Origin, owner unknown",
+    loopback,
+    { host: "localhost", origin: FRONTEND },
+    { owner: "unknown" },
+    "401 POLICY_TOKEN_REQUIRED",
+  ],
+  [
+    "frontend of the daemon's user",
+    loopback,
+    { host: "localhost:24205", origin: FRONTEND },
+    { owner: true },
+    "ok owner",
+  ],
+  [
+    "own HTTP origin, owner",
+    loopback,
+    { host: "127.0.0.1", origin: "http://127.0.0.1:24203" },
+    { owner: true },
+    "ok owner",
+  ],
+  [
+    "trustLocalBrowsers skips the owner check",
+    trusting,
+    { host: "localhost", origin: FRONTEND },
+    { owner: false },
+    "ok trusted",
+  ],
+  [
+    "requireTokenForBrowsers: owner is not enough",
+    strict,
+    { host: "localhost", origin: FRONTEND },
+    { owner: true },
+    "401 POLICY_TOKEN_REQUIRED",
+  ],
+  [
+    "requireTokenForBrowsers: a paired cookie is",
+    strict,
+    { host: "localhost", origin: FRONTEND },
+    { session: "valid" },
+    "ok session",
+  ],
+  [
+    "alias name is not the local path",
+    alias,
+    { host: "myhost.test", origin: "http://myhost.test:4000" },
+    { owner: true },
+    "401 POLICY_TOKEN_REQUIRED",
+  ],
+  [
+    "LAN bind: owner is not enough",
+    lan,
+    { host: "dev.box", origin: FRONTEND },
+    { owner: true },
+    "401 POLICY_TOKEN_REQUIRED",
+  ],
+  // Sessions
+  ["LAN bind, valid cookie", lan, { host: "dev.box", origin: FRONTEND }, { session: "valid" }, "ok session"],
+  [
+    "LAN bind, forged or expired cookie",
+    lan,
+    { host: "dev.box", origin: FRONTEND },
+    { session: "invalid" },
+    "401 POLICY_BAD_SESSION",
+  ],
+  [
+    "alias, revoked cookie",
+    alias,
+    { host: "myhost.test", origin: "http://myhost.test:4000" },
+    { session: "invalid" },
+    "401 POLICY_BAD_SESSION",
+  ],
+  [
+    "token wins over a bad cookie",
+    lan,
+    { host: "dev.box", origin: FRONTEND, ...bearer },
+    { session: "invalid" },
+    "ok token",
+  ],
+];
+
+describe("checkConnection decision table", () => {
+  for (const [what, p, headers, facts, expected] of TABLE) {
+    test(what, () => expect(run(p, headers, facts).code).toBe(expected));
+  }
+
+  test("the /proc lookup runs only when it decides: tokenless, allowed Origin, loopback Host, no cookie", () => {
+    expect(run(loopback, { host: "127.0.0.1", ...bearer }).asked).toEqual([]);
+    expect(run(loopback, { host: "127.0.0.1" }).asked).toEqual([]);
+    expect(run(loopback, { host: "localhost", origin: "http://evil" }).asked).toEqual([]);
+    expect(run(loopback, { host: "localhost", origin: FRONTEND }, { session: "valid" }).asked).toEqual([
+      "session",
+    ]);
+    expect(run(lan, { host: "dev.box", origin: FRONTEND }).asked).toEqual(["session"]);
+    expect(run(trusting, { host: "localhost", origin: FRONTEND }).asked).toEqual(["session"]);
+    expect(run(loopback, { host: "localhost", origin: FRONTEND }).asked).toEqual(["session", "owner"]);
   });
 
-  test("non-browser clients need the token", () => {
-    expect(code(checkConnection(loopback, h({ host: "127.0.0.1:24205" })))).toBe("401 POLICY_TOKEN_REQUIRED");
-    expect(code(checkConnection(loopback, h({ host: "127.0.0.1", authorization: "Bearer nope" })))).toBe(
-      "401 POLICY_BAD_TOKEN",
-    );
-    const ok = checkConnection(loopback, h({ host: "127.0.0.1", authorization: `Bearer ${TOKEN}` }));
-    expect(ok).toEqual({ ok: true, authenticated: true });
+  test("the result carries the origin to echo and the subprotocol", () => {
+    const d = run(loopback, { host: "localhost", origin: "HTTP://LOCALHOST:24204/" }, { owner: true }).d;
+    expect(d).toEqual({ ok: true, authenticated: false, via: "owner", origin: "HTTP://LOCALHOST:24204/" });
+    const t = run(loopback, { host: "127.0.0.1", "sec-websocket-protocol": `dispatch.token.${TOKEN}` }).d;
+    expect(t).toEqual({
+      ok: true,
+      authenticated: true,
+      via: "token",
+      subprotocol: `dispatch.token.${TOKEN}`,
+    });
   });
 
-  test("token through the subprotocol is echoed back", () => {
-    const d = checkConnection(
-      loopback,
-      h({ host: "127.0.0.1", "sec-websocket-protocol": `dispatch.token.${TOKEN}` }),
-    );
-    expect(d).toEqual({ ok: true, authenticated: true, subprotocol: `dispatch.token.${TOKEN}` });
-  });
-
-  test("allow-listed browser origins connect without a token (compat)", () => {
-    for (const origin of [
-      "http://localhost:24204",
-      "https://localhost:24204",
-      "http://127.0.0.1:24204",
-      "https://127.0.0.1:24204",
-      "http://127.0.0.1:24203",
-      "HTTP://LOCALHOST:24204/",
-    ]) {
-      const d = checkConnection(loopback, h({ host: "localhost:24205", origin }));
-      expect(d.ok).toBe(true);
-      if (d.ok) {
-        expect(d.authenticated).toBe(false);
-        expect(d.origin).toBe(origin);
-      }
-    }
-  });
-
-  test("other origins are refused even with the token", () => {
-    const d = checkConnection(
-      loopback,
-      h({ host: "localhost:24205", origin: "http://evil.example", authorization: `Bearer ${TOKEN}` }),
-    );
-    expect(code(d)).toBe("403 POLICY_BAD_ORIGIN");
-    expect(code(checkConnection(loopback, h({ host: "localhost", origin: "null" })))).toBe(
-      "403 POLICY_BAD_ORIGIN",
-    );
-  });
-
-  test("a wrong token from an allowed origin is refused", () => {
-    const d = checkConnection(
-      loopback,
-      h({
-        host: "localhost",
-        origin: "http://localhost:24204",
-        "sec-websocket-protocol": "dispatch.token.wrong",
-      }),
-    );
-    expect(code(d)).toBe("401 POLICY_BAD_TOKEN");
+  test("a 401 for a browser says how to pair", () => {
+    const d = run(lan, { host: "dev.box", origin: FRONTEND }).d;
+    expect(d.ok).toBe(false);
+    if (!d.ok) expect(d.message).toContain("dispatch pair");
   });
 
   test("configured origins are allowed", () => {
@@ -146,60 +292,13 @@ describe("checkConnection on a loopback bind", () => {
       token: TOKEN,
       allowedOrigins: ["tauri://localhost"],
     });
-    expect(code(checkConnection(p, h({ host: "localhost", origin: "tauri://localhost" })))).toBe("ok");
+    expect(run(p, { host: "localhost", origin: "tauri://localhost" }, { owner: true }).code).toBe("ok owner");
   });
 
-  test("requireTokenForBrowsers", () => {
-    const p = createConnectionPolicy({ bindHost: "127.0.0.1", token: TOKEN, requireTokenForBrowsers: true });
-    expect(code(checkConnection(p, h({ host: "localhost", origin: "http://localhost:24204" })))).toBe(
-      "401 POLICY_TOKEN_REQUIRED",
-    );
-    expect(
-      code(
-        checkConnection(
-          p,
-          h({
-            host: "localhost",
-            origin: "http://localhost:24204",
-            "sec-websocket-protocol": `dispatch.token.${TOKEN}`,
-          }),
-        ),
-      ),
-    ).toBe("ok");
-  });
-});
-
-describe("checkConnection on a non-loopback bind", () => {
-  const lan = createConnectionPolicy({ bindHost: "0.0.0.0", token: TOKEN, allowedHosts: ["dev.box"] });
-
-  test("the token becomes mandatory for browsers too", () => {
-    expect(lan.requireTokenForBrowsers).toBe(true);
-    expect(code(checkConnection(lan, h({ host: "dev.box:24205", origin: "http://localhost:24204" })))).toBe(
-      "401 POLICY_TOKEN_REQUIRED",
-    );
-  });
-
-  test("configured host names pass, others do not", () => {
-    expect(code(checkConnection(lan, h({ host: "dev.box:24205", authorization: `Bearer ${TOKEN}` })))).toBe(
-      "ok",
-    );
-    expect(code(checkConnection(lan, h({ host: "other.box", authorization: `Bearer ${TOKEN}` })))).toBe(
-      "403 POLICY_BAD_HOST",
-    );
-  });
-
-  test("a specific bind address is accepted as a host name", () => {
-    const p = createConnectionPolicy({ bindHost: "192.168.1.5", token: TOKEN });
-    expect(code(checkConnection(p, h({ host: "192.168.1.5:24205", authorization: `Bearer ${TOKEN}` })))).toBe(
-      "ok",
-    );
-  });
-
-  test("configured hosts do not widen a loopback bind", () => {
-    const p = createConnectionPolicy({ bindHost: "127.0.0.1", token: TOKEN, allowedHosts: ["dev.box"] });
-    expect(code(checkConnection(p, h({ host: "dev.box", authorization: `Bearer ${TOKEN}` })))).toBe(
-      "403 POLICY_BAD_HOST",
-    );
+  test("checkHostAndOrigin (public resources) needs no credentials", () => {
+    expect(checkHostAndOrigin(alias, h({ host: "myhost.test:4000" })).ok).toBe(true);
+    expect(checkHostAndOrigin(alias, h({ host: "evil.test" })).ok).toBe(false);
+    expect(checkHostAndOrigin(alias, h({ host: "myhost.test", origin: "http://evil.test" })).ok).toBe(false);
   });
 });
 

@@ -2,8 +2,9 @@
  * The connection policy of PROTOCOL.md §1 — pure: header facts in, a decision out.
  *
  * Shared by the WebSocket upgrade (this package) and the HTTP API (transport-http). It runs before
- * anything else touches a request: Host (DNS-rebinding defence), Origin allow-list, token. No I/O, no
- * Bun or node: imports.
+ * anything else touches a request: Host (DNS-rebinding defence), Origin allow-list, credentials. No
+ * I/O, no Bun or node: imports; what needs I/O (the peer socket's owner, the session cookie) comes in
+ * as `BrowserFacts`.
  */
 
 /** The frontend's dev origins, allowed by default (compat). */
@@ -26,6 +27,8 @@ export const PolicyErrorCodes = [
   "POLICY_TOKEN_REQUIRED",
   "POLICY_BAD_TOKEN",
   "POLICY_UPGRADE_REQUIRED",
+  /** A session cookie was sent but is unknown, expired or revoked. */
+  "POLICY_BAD_SESSION",
 ] as const;
 export type PolicyErrorCode = (typeof PolicyErrorCodes)[number];
 
@@ -38,9 +41,31 @@ export interface ConnectionPolicy {
   /** Lower-cased origins (`scheme://host[:port]`) accepted in `Origin`. */
   readonly allowedOrigins: ReadonlySet<string>;
   readonly token: string;
-  /** Browsers from an allowed origin must present the token too. Always true on a non-loopback bind. */
+  /** Allowed-origin browsers must present the token (or a paired session cookie) even on loopback. */
   readonly requireTokenForBrowsers: boolean;
+  /** Skip the peer-owner check on the local path (any local user can then forge an Origin). */
+  readonly trustLocalBrowsers: boolean;
+  /** The daemon's HTTP port: `http://<accepted host>:<port>` is then an allowed origin. */
+  readonly httpPort?: number;
 }
+
+/** What admitted a request. */
+export type AdmittedVia = "token" | "session" | "owner" | "trusted";
+
+/** What a paired-browser session cookie on the request amounts to. */
+export type SessionState = "valid" | "invalid" | "none";
+
+/**
+ * Facts the shell looks up (I/O) for the policy, asked lazily: `peerIsOwner` reads /proc, so it is
+ * called only when it decides the outcome.
+ */
+export interface BrowserFacts {
+  /** Whether the peer's socket belongs to the daemon's own user. */
+  peerIsOwner(): true | false | "unknown";
+  session(): SessionState;
+}
+
+const NO_FACTS: BrowserFacts = { peerIsOwner: () => "unknown", session: () => "none" };
 
 export interface ConnectionPolicyOptions {
   /** The address the server binds (e.g. "127.0.0.1", "0.0.0.0", "192.168.1.5"). */
@@ -50,9 +75,12 @@ export interface ConnectionPolicyOptions {
   allowedOrigins?: readonly string[];
   /** The daemon's own HTTP origin(s), e.g. "http://127.0.0.1:24203"; allowed too. */
   httpOrigins?: readonly string[];
-  /** Host names accepted in `Host` when the bind is non-loopback. */
+  /** Host names accepted in `Host` besides the loopback names (loopback aliases included). */
   allowedHosts?: readonly string[];
   requireTokenForBrowsers?: boolean;
+  trustLocalBrowsers?: boolean;
+  /** The daemon's bound HTTP port, when known. */
+  httpPort?: number;
 }
 
 /** The request facts the policy reads; a fetch `Headers` object satisfies it. */
@@ -69,6 +97,7 @@ export type PolicyDecision =
       subprotocol?: string;
       /** The request presented the right token. */
       authenticated: boolean;
+      via: AdmittedVia;
     }
   | { ok: false; status: 401 | 403 | 426; code: PolicyErrorCode; message: string };
 
@@ -106,7 +135,7 @@ export function hostName(hostHeader: string): string {
 export function createConnectionPolicy(opts: ConnectionPolicyOptions): ConnectionPolicy {
   const loopbackBind = isLoopbackAddress(opts.bindHost);
   const allowedHosts = new Set((opts.allowedHosts ?? []).map(hostName));
-  if (!loopbackBind && !isWildcard(opts.bindHost)) {
+  if (!isWildcard(opts.bindHost)) {
     const bind =
       opts.bindHost.includes(":") && !opts.bindHost.startsWith("[") ? `[${opts.bindHost}]` : opts.bindHost;
     allowedHosts.add(hostName(bind));
@@ -116,13 +145,15 @@ export function createConnectionPolicy(opts: ConnectionPolicyOptions): Connectio
       normalizeOrigin,
     ),
   );
-  return {
+  const policy: ConnectionPolicy = {
     loopbackBind,
     allowedHosts,
     allowedOrigins,
     token: opts.token,
-    requireTokenForBrowsers: !loopbackBind || opts.requireTokenForBrowsers === true,
+    requireTokenForBrowsers: opts.requireTokenForBrowsers === true,
+    trustLocalBrowsers: opts.trustLocalBrowsers === true,
   };
+  return opts.httpPort === undefined ? policy : { ...policy, httpPort: opts.httpPort };
 }
 
 /** Pure: compares two strings in time that depends only on their lengths, not on where they differ. */
@@ -153,29 +184,61 @@ export function bearerToken(header: string | null): string | undefined {
   return m?.[1];
 }
 
-function deny(status: 401 | 403 | 426, code: PolicyErrorCode, message: string): PolicyDecision {
+type Denial = Extract<PolicyDecision, { ok: false }>;
+
+function deny(status: 401 | 403 | 426, code: PolicyErrorCode, message: string): Denial {
   return { ok: false, status, code, message };
 }
 
-/**
- * Pure: decides whether a request (HTTP or WS upgrade) may proceed: Host, then Origin, then token.
- * A request without Origin (non-browser) needs the token; a browser from an allowed origin may come
- * without it on a loopback bind unless `requireTokenForBrowsers`. A wrong token is always refused.
- */
-export function checkConnection(policy: ConnectionPolicy, headers: HeaderSource): PolicyDecision {
+/** Pure: Host, then Origin — the checks every request passes, public resources included. */
+export function checkHostAndOrigin(
+  policy: ConnectionPolicy,
+  headers: HeaderSource,
+): { ok: true; host: string; rawOrigin?: string; origin?: string } | Denial {
   const host = headers.get("host");
   if (host === null || host.trim() === "") return deny(403, "POLICY_BAD_HOST", "missing Host header");
   const name = hostName(host);
-  if (!LOOPBACK_HOST_NAMES.has(name) && (policy.loopbackBind || !policy.allowedHosts.has(name))) {
-    return deny(403, "POLICY_BAD_HOST", `Host "${name}" is not allowed`);
+  // Only `name` or `name:port`: anything after the name but a port (`localhost:evil.com`) is refused.
+  const rest = host.trim().slice(name.length);
+  if (rest !== "" && !/^:\d{1,5}$/.test(rest)) return deny(403, "POLICY_BAD_HOST", "malformed Host header");
+  if (!LOOPBACK_HOST_NAMES.has(name) && !policy.allowedHosts.has(name)) {
+    return deny(403, "POLICY_BAD_HOST", `Host "${name}" is not allowed (add it to allowedHosts)`);
   }
-
   const rawOrigin = headers.get("origin");
-  const origin = rawOrigin === null ? undefined : normalizeOrigin(rawOrigin);
-  if (origin !== undefined && !policy.allowedOrigins.has(origin)) {
+  if (rawOrigin === null) return { ok: true, host: name };
+  const origin = normalizeOrigin(rawOrigin);
+  if (!policy.allowedOrigins.has(origin) && !isOwnHttpOrigin(policy, origin)) {
     return deny(403, "POLICY_BAD_ORIGIN", `Origin "${rawOrigin}" is not in the allow-list`);
   }
+  return { ok: true, host: name, rawOrigin: rawOrigin.trim(), origin };
+}
 
+/** Pure: `http://<an accepted host name>:<the HTTP port>` — a page the daemon itself served. */
+function isOwnHttpOrigin(policy: ConnectionPolicy, origin: string): boolean {
+  if (policy.httpPort === undefined) return false;
+  const m = /^http:\/\/(.+):(\d+)$/.exec(origin);
+  if (m === null || Number(m[2]) !== policy.httpPort) return false;
+  const name = m[1] as string;
+  return LOOPBACK_HOST_NAMES.has(name) || policy.allowedHosts.has(name);
+}
+
+/**
+ * Pure: decides whether a request (HTTP or WS upgrade) may proceed: Host, then Origin, then
+ * credentials. A wrong token is always refused. Without a token, only an allowed browser Origin can
+ * pass, and only through one of (PROTOCOL.md §1):
+ * - a valid paired-browser session cookie (any bind);
+ * - the local path: loopback bind, a loopback Host, no `requireTokenForBrowsers`, and a peer socket
+ *   owned by the daemon's own user (`trustLocalBrowsers` skips that last check, at the documented risk
+ *   that any local user can forge an Origin).
+ * The facts are asked lazily and at most once each, so the shell does its lookups only when they decide.
+ */
+export function checkConnection(
+  policy: ConnectionPolicy,
+  headers: HeaderSource,
+  facts: BrowserFacts = NO_FACTS,
+): PolicyDecision {
+  const base = checkHostAndOrigin(policy, headers);
+  if (!base.ok) return base;
   const viaProtocol = tokenSubprotocol(headers.get("sec-websocket-protocol"));
   const offered = [bearerToken(headers.get("authorization")), viaProtocol?.token].filter(
     (t): t is string => t !== undefined,
@@ -183,16 +246,37 @@ export function checkConnection(policy: ConnectionPolicy, headers: HeaderSource)
   let authenticated = false;
   for (const t of offered) if (constantTimeEqual(t, policy.token)) authenticated = true;
   if (offered.length > 0 && !authenticated) return deny(401, "POLICY_BAD_TOKEN", "wrong token");
-  if (!authenticated && (origin === undefined || policy.requireTokenForBrowsers)) {
-    return deny(
-      401,
-      "POLICY_TOKEN_REQUIRED",
-      "a token is required: send `Authorization: Bearer <token>` or the `dispatch.token.<token>` subprotocol",
-    );
+
+  let via: AdmittedVia | undefined = authenticated ? "token" : undefined;
+  if (via === undefined) {
+    if (base.origin === undefined) {
+      return deny(
+        401,
+        "POLICY_TOKEN_REQUIRED",
+        "a token is required: send `Authorization: Bearer <token>` or the `dispatch.token.<token>` subprotocol",
+      );
+    }
+    const session = facts.session();
+    if (session === "valid") via = "session";
+    else if (policy.loopbackBind && isLoopbackAddress(base.host) && !policy.requireTokenForBrowsers) {
+      if (policy.trustLocalBrowsers) via = "trusted";
+      else if (facts.peerIsOwner() === true) via = "owner";
+    }
+    if (via === undefined) {
+      const why =
+        session === "invalid"
+          ? "the browser session is expired, revoked or forged"
+          : "this browser is not paired";
+      return deny(
+        401,
+        session === "invalid" ? "POLICY_BAD_SESSION" : "POLICY_TOKEN_REQUIRED",
+        `${why}: run \`dispatch pair\` on the daemon's machine and open the URL it prints in this browser (or send the token)`,
+      );
+    }
   }
 
-  const decision: PolicyDecision = { ok: true, authenticated };
-  if (rawOrigin !== null) decision.origin = rawOrigin.trim();
+  const decision: PolicyDecision = { ok: true, authenticated, via };
+  if (base.rawOrigin !== undefined) decision.origin = base.rawOrigin;
   if (viaProtocol !== undefined) decision.subprotocol = viaProtocol.subprotocol;
   return decision;
 }
@@ -210,11 +294,12 @@ export function checkUpgrade(
   policy: ConnectionPolicy,
   method: string,
   headers: HeaderSource,
+  facts: BrowserFacts = NO_FACTS,
 ): PolicyDecision {
   if (!isWebSocketUpgrade(method, headers)) {
     return deny(426, "POLICY_UPGRADE_REQUIRED", "this port only speaks WebSocket; upgrade required");
   }
-  return checkConnection(policy, headers);
+  return checkConnection(policy, headers, facts);
 }
 
 /**

@@ -10,8 +10,10 @@ import type { ParseClientMessageResult, ServerMessage, SurfaceScope } from "@dis
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry";
 import type { Server } from "bun";
+import { browserAccess } from "./access";
 import { ownHttpOrigins, type WsConfig } from "./config";
 import {
+  type BrowserAccess,
   CloseCodes,
   type ConnectionClosed,
   type ConnectionInfo,
@@ -46,6 +48,8 @@ export interface WsServerDeps {
   now: () => number;
   /** Named in the `hello` reply (default: this package's version). */
   serverVersion?: string;
+  /** Sessions and the peer-owner lookup, shared with the HTTP port (default: a private one). */
+  access?: BrowserAccess;
 }
 
 /** The running server: the service handle plus the global broadcast the extension wires events to. */
@@ -61,14 +65,27 @@ function scopeMap(catalog: CatalogEntry[]): Map<string, SurfaceScope> {
 /** Binds the port and starts serving. Throws WsTransportError WS_LISTEN_FAILED when it cannot bind. */
 export function startWsServer(deps: WsServerDeps): WsServer {
   const { config, registry, orchestrator, logger } = deps;
-  const policy: ConnectionPolicy = createConnectionPolicy({
-    bindHost: config.host,
-    token: deps.token,
-    allowedOrigins: config.allowedOrigins,
-    httpOrigins: ownHttpOrigins(config),
-    allowedHosts: config.allowedHosts,
-    requireTokenForBrowsers: config.requireTokenForBrowsers,
-  });
+  const access = deps.access ?? browserAccess();
+  // Rebuilt once the HTTP port is known: pages it serves are then allowed origins whatever the ports.
+  let policy: ConnectionPolicy | undefined;
+  let policyHttpPort: number | undefined;
+  const currentPolicy = (): ConnectionPolicy => {
+    const httpPort = access.httpPort ?? config.httpPort;
+    if (policy === undefined || httpPort !== policyHttpPort) {
+      policyHttpPort = httpPort;
+      policy = createConnectionPolicy({
+        bindHost: config.host,
+        token: deps.token,
+        allowedOrigins: config.allowedOrigins,
+        httpOrigins: ownHttpOrigins(config),
+        allowedHosts: config.allowedHosts,
+        requireTokenForBrowsers: config.requireTokenForBrowsers,
+        trustLocalBrowsers: config.trustLocalBrowsers,
+        ...(httpPort === undefined ? {} : { httpPort }),
+      });
+    }
+    return policy;
+  };
   let server: Server<ConnData> | undefined;
   const fanout = new Fanout({
     publish: (topic, text) => server?.publish(topic, text, false) ?? 0,
@@ -230,7 +247,10 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       reusePort: false,
       fetch(req, srv) {
         try {
-          const decision = checkUpgrade(policy, req.method, req.headers);
+          const decision = checkUpgrade(currentPolicy(), req.method, req.headers, {
+            session: () => access.sessions.check(req.headers.get("cookie")),
+            peerIsOwner: () => access.peerOwner(srv.requestIP(req), srv.port ?? config.port),
+          });
           if (!decision.ok) {
             const headers: Record<string, string> = { "Content-Type": "application/json" };
             if (decision.status === 426) headers.Upgrade = "websocket";

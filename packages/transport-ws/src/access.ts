@@ -1,0 +1,18 @@
+import type { BrowserAccess } from "./contract";
+import { peerOwnerLookup } from "./peer-owner";
+import { BrowserSessions } from "./sessions";
+
+/** The shared browser-access object (sessions, peer owner lookup, the HTTP port once known). */
+export function browserAccess(sessions: BrowserSessions = new BrowserSessions()): BrowserAccess {
+  let httpPort: number | undefined;
+  return {
+    sessions,
+    peerOwner: peerOwnerLookup(),
+    get httpPort() {
+      return httpPort;
+    },
+    setHttpPort(port) {
+      httpPort = port;
+    },
+  };
+}
