@@ -19,10 +19,8 @@ export interface PeerAddress {
   port: number;
 }
 
-export interface PeerOwnerLookup {
-  /** `peer` is the client's address:port as the server sees it; `serverPort` the port it connected to. */
-  (peer: PeerAddress | null | undefined, serverPort: number): PeerOwner;
-}
+/** `peer` is the client's address:port as the server sees it; `serverPort` the port it connected to. */
+export type PeerOwnerLookup = (peer: PeerAddress | null | undefined, serverPort: number) => PeerOwner;
 
 export interface PeerOwnerOptions {
   /** Where the tables live (tests point this at fixtures); default `/proc/net`. */
