@@ -14,11 +14,13 @@ import { chat } from "./chat";
 import { helpFor } from "./help";
 import { resolveShortId } from "./ids";
 import { CliError, type CliIo, EXIT, isConnectionError, useColor } from "./io";
+import { runPair } from "./pair";
 import { renderChunk } from "./render";
 
 const VERSION: string = packageJson.version;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === "pair") return runPair(argv.slice(1), io);
   const parsed = parseCommand(argv, (path) => {
     try {
       return readFileSync(path, "utf8");
