@@ -145,6 +145,14 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
     (handler: RouteHandler | undefined, path: string | undefined) =>
     async (req: BunRequest, server: Server<undefined>): Promise<Response> => {
       if (handler === undefined) {
+        // CONNECT / authority-form targets and other unparsable URLs are the client's error, not a 500.
+        if (req.method.toUpperCase() === "CONNECT" || !URL.canParse(req.url)) {
+          return errorResponse({
+            status: 400,
+            code: "HTTP_INVALID_PATH",
+            message: `cannot serve ${req.method} ${req.url.slice(0, 200)}: expected an origin-form path`,
+          });
+        }
         const answered = await special(req, server, new URL(req.url).pathname);
         if (answered !== undefined) return answered;
       }
