@@ -213,6 +213,12 @@ export function checkHostAndOrigin(
   return { ok: true, host: name, rawOrigin: rawOrigin.trim(), origin };
 }
 
+/** Pure: the origin (`scheme://host[:port]`, normalized) of a Referer URL. */
+function refererOrigin(referer: string | null): string | undefined {
+  const m = referer === null ? null : /^([a-z][a-z0-9+.-]*:\/\/[^/?#]+)/i.exec(referer.trim());
+  return m === null ? undefined : normalizeOrigin(m[1] as string);
+}
+
 /** Pure: `http://<an accepted host name>:<the HTTP port>` — a page the daemon itself served. */
 function isOwnHttpOrigin(policy: ConnectionPolicy, origin: string): boolean {
   if (policy.httpPort === undefined) return false;
@@ -250,6 +256,18 @@ export function checkConnection(
   let via: AdmittedVia | undefined = authenticated ? "token" : undefined;
   if (via === undefined) {
     if (base.origin === undefined) {
+      // A page served by the daemon sends no Origin on its same-origin GETs. Such a request passes
+      // with a valid paired cookie when the browser says where it comes from: `Sec-Fetch-Site:
+      // same-origin` (HTTPS and localhost only) or a Referer on an allowed origin (plain-HTTP LAN
+      // names) — neither can be set by a page. The cookie is SameSite=Strict, so cross-site requests
+      // never carry it; a same-site page of another origin sends its own Referer (or none).
+      const referer = refererOrigin(headers.get("referer"));
+      const fromAllowedPage =
+        headers.get("sec-fetch-site") === "same-origin" ||
+        (referer !== undefined && (policy.allowedOrigins.has(referer) || isOwnHttpOrigin(policy, referer)));
+      if (fromAllowedPage && facts.session() === "valid") {
+        return { ok: true, authenticated: false, via: "session" };
+      }
       return deny(
         401,
         "POLICY_TOKEN_REQUIRED",
