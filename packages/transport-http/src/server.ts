@@ -94,7 +94,7 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
   };
   const facts = (req: Request, server: Server<undefined>): BrowserFacts => ({
     session: () => access.sessions.check(req.headers.get("cookie")),
-    peerIsOwner: () => access.peerOwner(server.requestIP(req), boundPort),
+    peerIsOwner: () => access.peerOwner(server.requestIP(req), boundPort, opts.host),
   });
   /** Routes outside the table: `/pair` and the web root are public; `/pairings` needs the token. */
   async function special(

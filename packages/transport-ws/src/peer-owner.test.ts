@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { peerOwnerLookup } from "./peer-owner";
+import { peerOwnerLookup, serverAddressCandidates } from "./peer-owner";
 
 const linux = process.platform === "linux";
 
@@ -34,25 +34,39 @@ describe("peerOwnerLookup", () => {
     );
   });
 
-  test.skipIf(!linux)("a real loopback connection of this process is ours (IPv4 and IPv6)", async () => {
-    const lookup = peerOwnerLookup();
-    for (const hostname of ["127.0.0.1", "::1"]) {
-      let seen: boolean | "unknown" | undefined;
-      const server = Bun.serve({
-        hostname,
-        port: 0,
-        fetch(req, srv) {
-          seen = lookup(srv.requestIP(req), srv.port as number);
-          return new Response("ok");
-        },
-      });
-      try {
-        const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-        await (await fetch(`http://${host}:${server.port}/`)).text();
-        expect(seen).toBe(true);
-      } finally {
-        server.stop(true);
+  test.skipIf(!linux)(
+    "a real loopback connection of this process is ours (netlink and /proc, v4 and v6)",
+    async () => {
+      for (const [lookup, hostname] of [
+        [peerOwnerLookup(), "127.0.0.1"],
+        [peerOwnerLookup(), "::1"],
+        [peerOwnerLookup({ sockDiag: false }), "127.0.0.1"],
+        [peerOwnerLookup({ sockDiag: false }), "::1"],
+      ] as const) {
+        let seen: boolean | "unknown" | undefined;
+        const server = Bun.serve({
+          hostname,
+          port: 0,
+          fetch(req, srv) {
+            seen = lookup(srv.requestIP(req), srv.port as number, hostname);
+            return new Response("ok");
+          },
+        });
+        try {
+          const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+          await (await fetch(`http://${host}:${server.port}/`)).text();
+          expect(seen).toBe(true);
+        } finally {
+          server.stop(true);
+        }
       }
-    }
-  });
+    },
+  );
+});
+
+test("serverAddressCandidates: the bind address first, wildcards try the peer's own address", () => {
+  expect(serverAddressCandidates("127.0.0.1", "127.0.0.2")).toEqual(["127.0.0.2", "127.0.0.1"]);
+  expect(serverAddressCandidates("127.0.0.1", "localhost")).toEqual(["127.0.0.1"]);
+  expect(serverAddressCandidates("::ffff:127.0.0.1", "::")).toEqual(["::ffff:127.0.0.1", "127.0.0.1", "::1"]);
+  expect(serverAddressCandidates("::1", "[::1]")).toEqual(["::1"]);
 });

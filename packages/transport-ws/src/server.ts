@@ -249,7 +249,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         try {
           const decision = checkUpgrade(currentPolicy(), req.method, req.headers, {
             session: () => access.sessions.check(req.headers.get("cookie")),
-            peerIsOwner: () => access.peerOwner(srv.requestIP(req), srv.port ?? config.port),
+            peerIsOwner: () => access.peerOwner(srv.requestIP(req), srv.port ?? config.port, config.host),
           });
           if (!decision.ok) {
             const headers: Record<string, string> = { "Content-Type": "application/json" };
