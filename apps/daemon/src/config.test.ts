@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_HTTP_PORT, DEFAULT_WS_PORT, loadConfig, parseConfigFile, resolveConfig } from "./config";
@@ -181,6 +181,29 @@ describe("loadConfig", () => {
     const r = await loadConfig({ path, explicit: false }, {});
     expect(r).toEqual({ ok: false, errors: [`${path}: ws.port: expected integer 0..65535`] });
   });
+});
+
+test("browser access keys: trustLocalBrowsers and [web] root reach both transports; the root is relative to the file", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "dispatch-config-"));
+  const path = join(dir, "dispatch.toml");
+  await mkdir(join(dir, "web"));
+  await writeFile(path, `trustLocalBrowsers = true\nallowedHosts = ["box.lan"]\n[web]\nroot = "web"\n`);
+  const r = await loadConfig({ path, explicit: false }, {});
+  if (!r.ok) throw new Error(r.errors.join("\n"));
+  expect(r.config.webRoot).toBe(join(dir, "web"));
+  const host = hostConfig(r.config, "t", { browserSessions: join(dir, "s.json") });
+  expect(host["transport-http"]).toMatchObject({ trustLocalBrowsers: true, webRoot: join(dir, "web") });
+  expect(host["transport-ws"]).toMatchObject({ trustLocalBrowsers: true, sessionsFile: join(dir, "s.json") });
+  await writeFile(path, `[web]\nroot = "missing"\n`);
+  expect(await loadConfig({ path, explicit: false }, {})).toEqual({
+    ok: false,
+    errors: [`${path}: web.root: folder not found: ${join(dir, "missing")}`],
+  });
+  const bad = parseConfigFile("f.toml", `[web]\nroot = 3\nlisting = true\n`);
+  expect(bad.ok ? [] : bad.errors).toEqual([
+    "f.toml: web.root: expected a folder path",
+    "f.toml: web.listing: unknown key",
+  ]);
 });
 
 test("shell commands never get provider keys: apiKeyEnv names join the default scrub list", () => {
