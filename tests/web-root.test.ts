@@ -210,6 +210,39 @@ describe("[web] root and pairing on a loopback alias", () => {
     expect(((await after.json()) as { code: string }).code).toBe("POLICY_BAD_SESSION");
   });
 
+  test("dispatch pair prints a URL that pairs once; --list and --revoke manage sessions", async () => {
+    const cli = async (...args: string[]) => {
+      const proc = Bun.spawn(["bun", join(import.meta.dir, "../apps/cli/src/main.ts"), "pair", ...args], {
+        env: { ...process.env, DISPATCH_HOME: home },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [out, err, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      return { out, err, code };
+    };
+    const made = await cli();
+    expect(made.code).toBe(0);
+    const url = /http:\/\/\S+\/pair\?code=\S+/.exec(made.out)?.[0] as string;
+    expect(url).toStartWith(`http://${HOST}:${daemon.info.httpPort}/pair?code=`);
+    const first = await redeem(new URL(url).search);
+    expect(first.status).toBe(303);
+    const id = (first.headers.get("set-cookie") as string).split("=")[1]?.split(".")[0] as string;
+    const listed = await cli("--list");
+    expect(listed.out).toContain(id);
+    expect((await cli("--revoke", id)).out).toContain(`revoked browser session ${id}`);
+    expect((await cli("--list")).out).not.toContain(id);
+    const unknown = await cli("--revoke", "nope");
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain("no browser session nope");
+    const other = await cli("--host", "box.lan", "--json");
+    expect(JSON.parse(other.out).url).toStartWith(`http://box.lan:${daemon.info.httpPort}/pair?code=`);
+    expect((await cli("--list", "--revoke", "x")).code).toBe(2);
+  });
+
   test("a [web] root that does not exist is a startup error naming the key", async () => {
     const other = await tempHome();
     await writeConfig(other, `[web]\nroot = "/nonexistent/dispatch-web"\n`);

@@ -190,6 +190,27 @@ const TABLE: [string, ConnectionPolicy, Record<string, string>, Facts, string][]
     "401 POLICY_TOKEN_REQUIRED",
   ],
   [
+    "web root on loopback: same-origin GET of the owner",
+    loopback,
+    { host: "127.0.0.1:24203", "sec-fetch-site": "same-origin" },
+    { owner: true },
+    "ok owner",
+  ],
+  [
+    "web root on loopback: same-origin GET of another user",
+    loopback,
+    { host: "127.0.0.1:24203", "sec-fetch-site": "same-origin" },
+    { owner: false },
+    "401 POLICY_TOKEN_REQUIRED",
+  ],
+  [
+    "cross-site <img> GET on loopback, owner",
+    loopback,
+    { host: "127.0.0.1", "sec-fetch-site": "cross-site", referer: "http://evil.example/" },
+    { owner: true },
+    "401 POLICY_TOKEN_REQUIRED",
+  ],
+  [
     "same-site <img> GET, valid cookie",
     alias,
     { host: "myhost.test", "sec-fetch-site": "same-site" },

@@ -219,6 +219,13 @@ function refererOrigin(referer: string | null): string | undefined {
   return m === null ? undefined : normalizeOrigin(m[1] as string);
 }
 
+/** Pure: an Origin-less request that a browser marks as coming from an allowed page. */
+function fromAllowedPage(policy: ConnectionPolicy, headers: HeaderSource): boolean {
+  if (headers.get("sec-fetch-site") === "same-origin") return true;
+  const referer = refererOrigin(headers.get("referer"));
+  return referer !== undefined && (policy.allowedOrigins.has(referer) || isOwnHttpOrigin(policy, referer));
+}
+
 /** Pure: `http://<an accepted host name>:<the HTTP port>` — a page the daemon itself served. */
 function isOwnHttpOrigin(policy: ConnectionPolicy, origin: string): boolean {
   if (policy.httpPort === undefined) return false;
@@ -255,19 +262,13 @@ export function checkConnection(
 
   let via: AdmittedVia | undefined = authenticated ? "token" : undefined;
   if (via === undefined) {
-    if (base.origin === undefined) {
-      // A page served by the daemon sends no Origin on its same-origin GETs. Such a request passes
-      // with a valid paired cookie when the browser says where it comes from: `Sec-Fetch-Site:
-      // same-origin` (HTTPS and localhost only) or a Referer on an allowed origin (plain-HTTP LAN
-      // names) — neither can be set by a page. The cookie is SameSite=Strict, so cross-site requests
-      // never carry it; a same-site page of another origin sends its own Referer (or none).
-      const referer = refererOrigin(headers.get("referer"));
-      const fromAllowedPage =
-        headers.get("sec-fetch-site") === "same-origin" ||
-        (referer !== undefined && (policy.allowedOrigins.has(referer) || isOwnHttpOrigin(policy, referer)));
-      if (fromAllowedPage && facts.session() === "valid") {
-        return { ok: true, authenticated: false, via: "session" };
-      }
+    // A page served by the daemon sends no Origin on its same-origin GETs. The browser still says
+    // where such a request comes from: `Sec-Fetch-Site: same-origin` (HTTPS and localhost) or a
+    // Referer on an allowed origin (plain-HTTP LAN names); a page can set neither. With that evidence
+    // the request is treated like one from an allowed origin; the credentials below still decide.
+    // (The cookie is SameSite=Strict, so cross-site requests never carry it; a same-site page of
+    // another origin sends its own Referer, or none.)
+    if (base.origin === undefined && !fromAllowedPage(policy, headers)) {
       return deny(
         401,
         "POLICY_TOKEN_REQUIRED",
