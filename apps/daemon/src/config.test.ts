@@ -191,7 +191,7 @@ test("browser access keys: trustLocalBrowsers and [web] root reach both transpor
   const r = await loadConfig({ path, explicit: false }, {});
   if (!r.ok) throw new Error(r.errors.join("\n"));
   expect(r.config.webRoot).toBe(join(dir, "web"));
-  const host = hostConfig(r.config, "t", { browserSessions: join(dir, "s.json") });
+  const host = hostConfig(r.config, "t", [], { browserSessions: join(dir, "s.json") });
   expect(host["transport-http"]).toMatchObject({ trustLocalBrowsers: true, webRoot: join(dir, "web") });
   expect(host["transport-ws"]).toMatchObject({ trustLocalBrowsers: true, sessionsFile: join(dir, "s.json") });
   await writeFile(path, `[web]\nroot = "missing"\n`);
