@@ -126,6 +126,8 @@ describe("[web] root and pairing on a loopback alias", () => {
   test("odd requests get a clear 4xx, not 500", async () => {
     const port = daemon.info.httpPort;
     expect(statusOf(await raw(port, `CONNECT 127.0.0.2:${port} HTTP/1.1`))).toBe(400);
+    const ws = daemon.info.wsPort;
+    expect(statusOf(await raw(ws, `CONNECT 127.0.0.2:${ws} HTTP/1.1`))).toBe(426);
     const badHost = await fetch(`http://127.0.0.2:${port}/health`, {
       headers: { host: "localhost:evil.com" },
     });
