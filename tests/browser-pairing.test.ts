@@ -10,8 +10,7 @@
  * Pages report to a test server on the same host (another port), which answers with the next step.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type RunningTestDaemon,
@@ -21,9 +20,8 @@ import {
   writeConfig,
 } from "@dispatch/daemon/test-support";
 import { withTimeout } from "@dispatch/testkit/wait";
+import { CHROMIUM, haveChromium, visit } from "./support/chromium";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`browser pairing tests skipped: no Chromium at ${CHROMIUM}`);
 const HOST = "myhost.test";
 
@@ -134,28 +132,7 @@ describe.skipIf(!haveChromium)("pairing a browser on a LAN-style name", () => {
       `<!doctype html><meta charset="utf-8"><script type="module">${pageScript(`ws://${HOST}:${daemon.info.wsPort}`, report, true).replace('"HTTP_PORT"', String(httpPort))}</script>`,
     );
 
-    const profile = await tempHome();
-    const proc = Bun.spawn(
-      [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        `--host-resolver-rules=MAP ${HOST} 127.0.0.2`,
-        `--user-data-dir=${profile}`,
-        `${app}/`,
-      ],
-      { stdout: "ignore", stderr: "ignore" },
-    );
-    browser = {
-      async kill() {
-        proc.kill("SIGKILL");
-        await proc.exited;
-        await rm(profile, { recursive: true, force: true });
-      },
-    };
+    browser = visit(`${app}/`, await tempHome(), [`--host-resolver-rules=MAP ${HOST} 127.0.0.2`]);
     await withTimeout(finished, 60_000, `the browser's reports (got ${reports.length})`).catch((e) => {
       throw new Error(`${(e as Error).message}: ${JSON.stringify(reports)}`);
     });

@@ -5,8 +5,6 @@
  * Each page reports what it observed by POSTing to its own (same-origin) server.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import {
   type RunningTestDaemon,
   reap,
@@ -16,9 +14,8 @@ import {
 } from "@dispatch/daemon/test-support";
 import { withTimeout } from "@dispatch/testkit/wait";
 import { SPEC_LEVEL1_EVENTS, SPEC_LEVEL1_MESSAGES } from "./conformance/strict-client";
+import { CHROMIUM, haveChromium, visit } from "./support/chromium";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium)
   console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
@@ -44,29 +41,6 @@ function pageServer(html: string) {
     },
   });
   return { origin: `http://127.0.0.1:${server.port}`, report, stop: () => server.stop(true) };
-}
-
-async function visit(url: string, profile: string): Promise<{ kill(): Promise<void> }> {
-  const proc = Bun.spawn(
-    [
-      CHROMIUM,
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-      `--user-data-dir=${profile}`,
-      url,
-    ],
-    { stdout: "ignore", stderr: "ignore" },
-  );
-  return {
-    async kill() {
-      proc.kill("SIGKILL");
-      await proc.exited;
-      await rm(profile, { recursive: true, force: true });
-    },
-  };
 }
 
 const script = (body: string) => `<!doctype html><meta charset="utf-8"><script type="module">
@@ -129,7 +103,7 @@ describe.skipIf(!haveChromium)("a real browser", () => {
         return new Response(page, { headers: { "content-type": "text/html" } });
       },
     });
-    const browser = await visit(`http://127.0.0.1:${port}/`, await tempHome());
+    const browser = visit(`http://127.0.0.1:${port}/`, await tempHome());
     try {
       const r = await withTimeout(report, 30_000, "the allowed page's report");
       expect(r.error).toBeUndefined();
@@ -172,7 +146,7 @@ describe.skipIf(!haveChromium)("a real browser", () => {
       report(out);
     `),
     );
-    const browser = await visit(`${evil.origin}/`, await tempHome());
+    const browser = visit(`${evil.origin}/`, await tempHome());
     try {
       const r = await withTimeout(evil.report, 30_000, "the other origin's report");
       expect(r.ws).toBe("refused");

@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningTestDaemon, reap, startDaemon, tempHome } from "@dispatch/daemon/test-support";
+import { run } from "./support/run";
 
 const isRoot = process.getuid?.() === 0;
 const tools = ["useradd", "userdel", "setpriv"].filter((t) => Bun.which(t) === null);
@@ -49,17 +50,7 @@ async function runClient(
   const script = join(dir, "client.ts");
   const base = [Bun.which("bun") as string, script, daemon.base, `ws://127.0.0.1:${daemon.info.wsPort}`];
   const cmd = asUser ? ["setpriv", `--reuid=${user}`, `--regid=${user}`, "--clear-groups", ...base] : base;
-  const proc = Bun.spawn(cmd, {
-    env: { PATH: process.env.PATH ?? "", HOME: dir },
-    stdout: "pipe",
-    stderr: "pipe",
-    cwd: dir,
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const { code, out, err } = await run(cmd, { PATH: process.env.PATH ?? "", HOME: dir }, dir);
   if (code !== 0) throw new Error(`client exited ${code}: ${err}`);
   return JSON.parse(out.trim().split("\n").at(-1) as string);
 }

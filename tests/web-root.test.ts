@@ -17,6 +17,7 @@ import {
   writeConfig,
 } from "@dispatch/daemon/test-support";
 import { withTimeout } from "@dispatch/testkit/wait";
+import { run } from "./support/run";
 
 const HOST = "myhost.test";
 let home: string;
@@ -213,19 +214,11 @@ describe("[web] root and pairing on a loopback alias", () => {
   });
 
   test("dispatch pair prints a URL that pairs once; --list and --revoke manage sessions", async () => {
-    const cli = async (...args: string[]) => {
-      const proc = Bun.spawn(["bun", join(import.meta.dir, "../apps/cli/src/main.ts"), "pair", ...args], {
-        env: { ...process.env, DISPATCH_HOME: home },
-        stdout: "pipe",
-        stderr: "pipe",
+    const cli = (...args: string[]) =>
+      run(["bun", join(import.meta.dir, "../apps/cli/src/main.ts"), "pair", ...args], {
+        ...process.env,
+        DISPATCH_HOME: home,
       });
-      const [out, err, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
-      return { out, err, code };
-    };
     const made = await cli();
     expect(made.code).toBe(0);
     const url = /http:\/\/\S+\/pair\?code=\S+/.exec(made.out)?.[0] as string;
