@@ -171,7 +171,17 @@ describe("walkFiles", () => {
   test("both strategies walk the same tree; fds are closed also when the consumer stops early", async () => {
     await using t = await project();
     await t.write("src/deep/deeper/c.ts", "x");
-    const fds = async () => (await fs.readdir("/proc/self/fd")).length;
+    // Only fds that point into this test's tree: other tests' handles (grep workers, sockets) may
+    // open or close in the meantime without saying anything about the walk.
+    const real = await fs.realpath(t.path);
+    const fds = async () => {
+      let n = 0;
+      for (const fd of await fs.readdir("/proc/self/fd")) {
+        const target = await fs.readlink(`/proc/self/fd/${fd}`).catch(() => "");
+        if (target === real || target.startsWith(`${real}/`)) n++;
+      }
+      return n;
+    };
     const before = await fds();
     const walked: Record<string, string[]> = {};
     for (const strategy of ["proc", "portable"] as const) {
