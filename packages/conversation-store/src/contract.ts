@@ -20,6 +20,7 @@ import type {
   ReasoningEffort,
   Role,
   StoredChunk,
+  ToolCallChunk,
   Usage,
 } from "@dispatch/protocol/types";
 
@@ -130,7 +131,38 @@ export interface AppendOptions {
    * neither. One that is not queued fails the step with STORE_UNKNOWN_QUEUED_MESSAGE.
    */
   dequeue?: string[];
+  /**
+   * The step settles the conversation's in-flight step: its rows (appendInflight) are deleted in the
+   * same transaction, so the content is either in flight or in the log, never both.
+   */
+  settleInflight?: boolean;
 }
+
+/** What a running step streamed since its last flush (see appendInflight). */
+export type InflightPart =
+  | { kind: "text" | "thinking"; text: string }
+  | { kind: "tool-call"; chunk: ToolCallChunk }
+  /** The tool call is about to run; `runId` is the marker its processes carry (run_shell). */
+  | { kind: "tool-start"; toolCallId: string; runId: string };
+
+/** The step the parts belong to; the assistant message they become keeps `messageId`. */
+export interface InflightStep {
+  turnId: string;
+  stepId: string;
+  messageId: string;
+}
+
+/** A tool call a crash interrupted while it ran (its `tool-start` was written, its result never). */
+export interface InterruptedToolRun {
+  conversationId: string;
+  turnId: string;
+  toolCallId: string;
+  toolName: string;
+  runId: string;
+}
+
+/** Code of the error chunk that ends a step promoted from in-flight rows at boot recovery. */
+export const STEP_INTERRUPTED_CODE = "STORE_STEP_INTERRUPTED";
 
 export interface AppendResult {
   firstSeq: number;
@@ -144,6 +176,11 @@ export interface WindowQuery {
   beforeSeq?: number;
   /** The newest `limit` chunks of the range (returned ascending); absent = all of them. */
   limit?: number;
+  /**
+   * Stored bytes (chunk JSON) one window returns at most (default 8 MiB); at least one chunk is
+   * always returned. See ConversationWindow.more.
+   */
+  maxBytes?: number;
 }
 
 /** A stored row that could not be decoded; skipped, never fatal. */
@@ -157,6 +194,12 @@ export interface ConversationWindow {
   /** Last returned seq, or `sinceSeq` (0 when absent) when nothing newer was returned (PROTOCOL §6). */
   latestSeq: number;
   problems: RowProblem[];
+  /**
+   * Set when the byte cap cut the window short: where the rest is. Without `limit` the oldest chunks
+   * of the range are returned and the rest is after `latestSeq` (`{ sinceSeq: latestSeq }`); with a
+   * `limit` the newest are returned and the rest is before the first one (`{ beforeSeq }`).
+   */
+  more?: { sinceSeq: number } | { beforeSeq: number };
 }
 
 /** One message of the model-facing view. */
@@ -311,6 +354,10 @@ export interface RecoveryReport {
   conversationsReset: number;
   turnsInterrupted: number;
   permissionRequestsExpired: number;
+  /** In-flight steps written into the log as interrupted steps. */
+  stepsPromoted: number;
+  /** Tool calls that were running when the daemon stopped (their processes may still run). */
+  interruptedToolRuns: InterruptedToolRun[];
 }
 
 export interface ConversationStore {
@@ -336,6 +383,12 @@ export interface ConversationStore {
     init?: Omit<ConversationInit, "id">,
     opts?: AppendOptions,
   ): Result<AppendResult>;
+  /**
+   * Makes what a running step streamed since its last flush durable (one transaction, appended after
+   * the conversation's earlier parts). Cleared by appendStep's `settleInflight`; promoted into the
+   * log by `recover` when a crash left it.
+   */
+  appendInflight(conversationId: string, step: InflightStep, parts: InflightPart[]): Result<void>;
   /** The raw log, served by the (conversation_id, seq) primary key. */
   readWindow(conversationId: string, query?: WindowQuery): Result<ConversationWindow>;
   /**
@@ -399,7 +452,9 @@ export interface ConversationStore {
   // ── lifecycle ──
   /**
    * Boot recovery: active/queued conversations become idle, running turns become interrupted,
-   * pending permission requests expire. Queued messages are left alone. Idempotent.
+   * pending permission requests expire, in-flight steps are appended to the log (their streamed
+   * content, results for their tool calls, and an error chunk STEP_INTERRUPTED_CODE). Queued messages
+   * are left alone. Idempotent.
    */
   recover(): RecoveryReport;
   close(): void;

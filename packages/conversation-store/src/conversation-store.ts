@@ -21,8 +21,12 @@ import type {
   CopyResult,
   CreateConversationInput,
   History,
+  InflightPart,
+  InflightStep,
+  InterruptedToolRun,
   ListPage,
   ListQuery,
+  RecoveryReport,
   Result,
   RowProblem,
   StoreError,
@@ -30,6 +34,7 @@ import type {
 } from "./contract";
 import { DEFAULT_WORKSPACE_ID } from "./contract";
 import { decodeCursor } from "./cursor";
+import { encodePart, type InflightRow, promoteInflight } from "./inflight";
 import { listPage } from "./list";
 import { appendMessages, copyRange } from "./log-writes";
 import { dequeueMessages, QueueTable } from "./queue-table";
@@ -50,6 +55,8 @@ import {
   CreateConversationSchema,
   HistoryOptionsSchema,
   IdSchema,
+  InflightPartsSchema,
+  InflightStepSchema,
   InitWithoutIdSchema,
   KeySchema,
   ListQuerySchema,
@@ -67,8 +74,26 @@ export interface ConversationStoreOptions extends OpenOptions {
 }
 
 const DEFAULT_LIST_LIMIT = 50;
+/** Stored bytes one window read returns at most unless the query says otherwise. */
+export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 /** Upper bound for a seq placeholder; SQLite integers are 64-bit, JS numbers safe up to 2^53. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Takes rows from `source` until their chunk text passes `maxBytes` (the row that would pass it is
+ * left out, except the first: one chunk is always returned); `more` says whether any row was left.
+ */
+function takeWithinBytes(source: Iterable<ChunkRow>, maxBytes: number): { rows: ChunkRow[]; more: boolean } {
+  const rows: ChunkRow[] = [];
+  let bytes = 0;
+  for (const row of source) {
+    // UTF-16 length: a cheap bound for the JSON text (exact for ASCII, within 3x otherwise).
+    bytes += row.chunk.length;
+    if (bytes > maxBytes && rows.length > 0) return { rows, more: true };
+    rows.push(row);
+  }
+  return { rows, more: false };
+}
 
 /** Thrown inside a transaction to roll it back and hand `error` to the caller as a value. */
 class Rollback {
@@ -239,7 +264,25 @@ export class SqliteConversationStore implements ConversationStore {
         this.#row(conversationId) ?? this.#insert({ ...settings.value, id: conversationId }, title);
       const dequeued = dequeueMessages(this.#s, conversationId, options.value.dequeue ?? [], "appendStep");
       if (!dequeued.ok) return dequeued;
+      if (options.value.settleInflight) this.#s.clearInflight.run(conversationId);
       return appendMessages(this.#s, conv, step.value, { title, at: this.#now(), what: "appendStep" });
+    });
+  }
+
+  appendInflight(conversationId: string, step: InflightStep, parts: InflightPart[]): Result<void> {
+    const id = parseInput(IdSchema, conversationId, "appendInflight conversationId");
+    if (!id.ok) return id;
+    const s = parseInput(InflightStepSchema, step, `appendInflight "${conversationId}" step`);
+    if (!s.ok) return s;
+    const p = parseInput(InflightPartsSchema, parts, `appendInflight "${conversationId}" parts`);
+    if (!p.ok) return p;
+    if (p.value.length === 0) return ok(undefined);
+    return this.#write(() => {
+      if (!this.#s.conversationExists.get(conversationId)) return unknownConversation(conversationId);
+      for (const part of p.value as InflightPart[]) {
+        this.#s.insertInflight.run({ id: conversationId, ...s.value, ...encodePart(part) });
+      }
+      return ok(undefined);
     });
   }
 
@@ -251,20 +294,25 @@ export class SqliteConversationStore implements ConversationStore {
     return this.#read(`readWindow "${conversationId}"`, () => {
       if (!this.#s.conversationExists.get(conversationId)) return unknownConversation(conversationId);
       const since = p.value.sinceSeq ?? 0;
-      const rows = this.#s.window.all({
-        id: conversationId,
-        since,
-        before: p.value.beforeSeq ?? NO_UPPER_BOUND,
-        limit: p.value.limit ?? -1,
-      });
-      rows.reverse();
+      const args = { id: conversationId, since, before: p.value.beforeSeq ?? NO_UPPER_BOUND };
+      const newest = p.value.limit !== undefined;
+      // Rows are read one at a time and the read stops at the byte cap, so a huge log is never loaded.
+      const source = newest
+        ? this.#s.window.iterate({ ...args, limit: p.value.limit ?? -1 })
+        : this.#s.windowAsc.iterate(args);
+      const cut = takeWithinBytes(source, p.value.maxBytes ?? DEFAULT_WINDOW_BYTES);
+      const rows = cut.rows;
+      if (newest) rows.reverse();
       const problems: RowProblem[] = [];
       const chunks: StoredChunk[] = [];
       for (const row of rows) {
         const chunk = this.#decode(conversationId, row, problems);
         if (chunk) chunks.push({ seq: row.seq, role: row.role, chunk, messageId: row.message_id });
       }
-      return ok({ chunks, latestSeq: rows.at(-1)?.seq ?? since, problems });
+      const latestSeq = rows.at(-1)?.seq ?? since;
+      const window: ConversationWindow = { chunks, latestSeq, problems };
+      if (cut.more) window.more = newest ? { beforeSeq: rows[0]?.seq ?? 1 } : { sinceSeq: latestSeq };
+      return ok(window);
     });
   }
 
@@ -397,17 +445,48 @@ export class SqliteConversationStore implements ConversationStore {
 
   // ── lifecycle ──
 
-  recover() {
+  recover(): RecoveryReport {
     const now = this.#now();
-    const r = this.#write(() =>
-      ok({
+    const r = this.#write(() => {
+      const promoted = this.#promoteInflight(now);
+      if (!promoted.ok) return promoted;
+      return ok({
         conversationsReset: this.#s.resetConversations.run().changes,
         turnsInterrupted: this.#s.interruptTurns.run({ now }).changes,
         permissionRequestsExpired: this.#s.expirePermissions.run({ now }).changes,
-      }),
-    );
+        ...promoted.value,
+      });
+    });
     if (!r.ok) throw new Error(`boot recovery failed: ${r.error.message}`);
     return r.value;
+  }
+
+  /** Inside recover's transaction: every in-flight step becomes an interrupted step of its log. */
+  #promoteInflight(now: number): Result<Pick<RecoveryReport, "stepsPromoted" | "interruptedToolRuns">> {
+    const byConversation = new Map<string, InflightRow[]>();
+    for (const row of this.#s.allInflight.iterate()) {
+      const rows = byConversation.get(row.conversation_id);
+      if (rows) rows.push(row);
+      else byConversation.set(row.conversation_id, [row]);
+    }
+    const interruptedToolRuns: InterruptedToolRun[] = [];
+    let stepsPromoted = 0;
+    for (const [conversationId, rows] of byConversation) {
+      const conv = this.#row(conversationId);
+      if (!conv) continue;
+      const { messages, runs } = promoteInflight(rows);
+      if (messages.length === 0) continue;
+      const appended = appendMessages(this.#s, conv, messages, {
+        title: undefined,
+        at: now,
+        what: "recover",
+      });
+      if (!appended.ok) return appended;
+      stepsPromoted += 1;
+      interruptedToolRuns.push(...runs);
+    }
+    this.#s.clearAllInflight.run();
+    return ok({ stepsPromoted, interruptedToolRuns });
   }
 
   close(): void {

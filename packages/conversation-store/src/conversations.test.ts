@@ -81,6 +81,8 @@ describe("conversations", () => {
       conversationsReset: 2,
       turnsInterrupted: 1,
       permissionRequestsExpired: 1,
+      stepsPromoted: 0,
+      interruptedToolRuns: [],
     });
     expect(["a", "q", "i", "x"].map((id) => store.getConversation(id)?.status)).toEqual([
       "idle",
@@ -95,6 +97,8 @@ describe("conversations", () => {
       conversationsReset: 0,
       turnsInterrupted: 0,
       permissionRequestsExpired: 0,
+      stepsPromoted: 0,
+      interruptedToolRuns: [],
     });
   });
 

@@ -33,6 +33,7 @@ describe("openDatabase", () => {
       expect(tables).toEqual([
         "chunks",
         "conversations",
+        "inflight_parts",
         "messages",
         "permission_requests",
         "queued_messages",

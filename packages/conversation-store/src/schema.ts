@@ -125,9 +125,30 @@ CREATE TABLE queued_messages (
 CREATE UNIQUE INDEX queued_messages_order ON queued_messages (conversation_id, position);
 `;
 
+/**
+ * v3: the running step's streamed content, durable before the step ends. The turn loop appends what
+ * streamed since its last flush as one row per flush tick (bounded delay and size, never one
+ * transaction per token), and a row per tool call about to run (`tool-start`, with the run id its
+ * processes carry). The step's own append deletes the rows in its transaction; boot recovery promotes
+ * rows a crash left into the log (marked interrupted), so chunks stay append-only and seqs gap-free.
+ */
+const V3 = `
+CREATE TABLE inflight_parts (
+  conversation_id TEXT NOT NULL REFERENCES conversations (id),
+  part            INTEGER NOT NULL CHECK (part >= 1),
+  turn_id         TEXT NOT NULL,
+  step_id         TEXT NOT NULL,
+  message_id      TEXT NOT NULL,
+  kind            TEXT NOT NULL CHECK (kind IN ('text', 'thinking', 'tool-call', 'tool-start')),
+  body            TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, part)
+) STRICT, WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 },
   { version: 2, up: V2 },
+  { version: 3, up: V3 },
 ];
 
 /** The schema version this build writes. */

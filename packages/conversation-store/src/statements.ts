@@ -3,6 +3,7 @@
  * nullable parameters (`:x IS NULL OR …`) so that each query is one static, cached statement.
  */
 import type { Database } from "bun:sqlite";
+import type { InflightRow } from "./inflight";
 import type {
   ChunkRow,
   ConversationRow,
@@ -19,6 +20,11 @@ type Params = Record<string, string | number | boolean | bigint | null>;
 export const WINDOW_SQL = `SELECT seq, message_id, role, chunk FROM chunks
   WHERE conversation_id = :id AND seq > :since AND seq < :before
   ORDER BY seq DESC LIMIT :limit`;
+
+/** The forward window (no limit): oldest first, so a byte cap keeps the start and the rest follows. */
+export const WINDOW_ASC_SQL = `SELECT seq, message_id, role, chunk FROM chunks
+  WHERE conversation_id = :id AND seq > :since AND seq < :before
+  ORDER BY seq`;
 
 /** The list query; exported so a test can EXPLAIN it. Keyset on (last_activity_at, id) descending. */
 export const LIST_SQL = `SELECT * FROM conversations
@@ -80,6 +86,17 @@ export function prepareStatements(db: Database) {
        VALUES (:id, :seq, :messageId, :role, :chunk)`,
     ),
     window: q<ChunkRow>(WINDOW_SQL),
+    windowAsc: q<ChunkRow>(WINDOW_ASC_SQL),
+
+    // the in-flight step
+    insertInflight: q(
+      `INSERT INTO inflight_parts (conversation_id, part, turn_id, step_id, message_id, kind, body)
+       VALUES (:id, (SELECT coalesce(max(part), 0) + 1 FROM inflight_parts WHERE conversation_id = :id),
+         :turnId, :stepId, :messageId, :kind, :body)`,
+    ),
+    clearInflight: q1("DELETE FROM inflight_parts WHERE conversation_id = ?1"),
+    allInflight: db.prepare<InflightRow, []>("SELECT * FROM inflight_parts ORDER BY conversation_id, part"),
+    clearAllInflight: db.prepare<never, []>("DELETE FROM inflight_parts"),
     /** LEFT JOIN: a chunk whose message row is missing still has its own id and role to load by. */
     history: q<HistoryRow>(
       `SELECT c.seq, c.message_id, c.role, c.chunk, m.turn_id FROM chunks c

@@ -65,6 +65,7 @@ export const WindowQuerySchema = z.strictObject({
   sinceSeq: seq.optional(),
   beforeSeq: seq.optional(),
   limit: z.number().int().nonnegative().optional(),
+  maxBytes: z.number().int().positive().optional(),
 });
 
 export const ListQuerySchema = z.strictObject({
@@ -119,7 +120,18 @@ export const AppendOptionsSchema = z.strictObject({
     .array(IdSchema)
     .refine((ids) => new Set(ids).size === ids.length, "message ids must be distinct")
     .optional(),
+  settleInflight: z.boolean().optional(),
 });
+
+export const InflightStepSchema = z.object({ turnId: IdSchema, stepId: IdSchema, messageId: IdSchema });
+const ToolCallChunkSchema = ChunkSchema.refine((c) => c.type === "tool-call", "must be a tool-call chunk");
+export const InflightPartsSchema = z.array(
+  z.discriminatedUnion("kind", [
+    z.object({ kind: z.enum(["text", "thinking"]), text: z.string() }),
+    z.object({ kind: z.literal("tool-call"), chunk: ToolCallChunkSchema }),
+    z.object({ kind: z.literal("tool-start"), toolCallId: IdSchema, runId: IdSchema }),
+  ]),
+);
 
 export const WorkspaceInputSchema = z.object({
   id: WorkspaceIdSchema,
