@@ -39,6 +39,17 @@ export const OrchestratorConfigSchema = z
     maxQueuedMessages: positiveInt.default(100),
     /** Events of one turn kept for late joiners and `resume`. */
     replayBufferLimit: positiveInt.default(10_000),
+    /** Characters (deltas, tool output and results) the replay buffer keeps; the oldest go first. */
+    replayBufferChars: positiveInt.default(16 * 1024 * 1024),
+    /**
+     * Characters of text and reasoning one step may stream; a provider sending more fails the step
+     * with ORCH_STEP_TOO_LARGE (what came before is kept).
+     */
+    maxStepChars: positiveInt.default(4_000_000),
+    /** The running step's streamed content is durable at most this long after it arrived. */
+    inflightFlushMs: positiveInt.default(250),
+    /** …or as soon as this many characters wait to be written. */
+    inflightFlushChars: positiveInt.default(4096),
     /** Compact automatically when the last turn's input tokens exceed this share of the context window. */
     autoCompactShare: z.number().gt(0).max(1).default(0.8),
     /** Messages kept verbatim by compaction (more when needed to keep a tool call with its result). */

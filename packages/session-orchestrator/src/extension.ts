@@ -3,6 +3,7 @@ import type { Extension } from "@dispatch/kernel";
 import { ModelCatalog, PROVIDERS_EXTENSION_ID } from "@dispatch/providers";
 import { SURFACE_REGISTRY_EXTENSION_ID, SurfaceRegistry } from "@dispatch/surface-registry";
 import {
+  killInterruptedRun,
   PERMISSION_GATE_EXTENSION_ID,
   PermissionGate,
   TOOLS_EXTENSION_ID,
@@ -31,8 +32,9 @@ export interface SessionOrchestratorOptions {
 /**
  * Provides the `Orchestrator`. Needs the conversation store and the model catalog; uses the tool
  * registry, the permission gate and the surface registry when they are installed. On activation it runs
- * the store's boot recovery (conversations left active by a crash become idle, their turns interrupted)
- * and restores the durable message queues (delivered with each conversation's next turn).
+ * the store's boot recovery (conversations left active by a crash become idle, their turns interrupted,
+ * their in-flight steps written into the history as interrupted), kills the processes of tool calls
+ * the crash interrupted (by their run id's marker), and restores the durable message queues (delivered with each conversation's next turn).
  * On shutdown it aborts every turn and waits until all are sealed.
  */
 export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = {}): Extension {
@@ -48,9 +50,23 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
       const parsed = parseOrchestratorConfig(opts.config ?? ctx.config);
       if (!parsed.ok) throw new Error(parsed.message);
       const store = ctx.get(ConversationStore);
-      const recovered = store.recover();
-      if (recovered.conversationsReset > 0 || recovered.turnsInterrupted > 0) {
-        ctx.logger.info("recovered after an unclean stop", { ...recovered });
+      const { interruptedToolRuns, ...recovered } = store.recover();
+      if (recovered.conversationsReset > 0 || recovered.turnsInterrupted > 0 || recovered.stepsPromoted > 0) {
+        ctx.logger.info("recovered after an unclean stop", {
+          ...recovered,
+          interruptedToolRuns: interruptedToolRuns.length,
+        });
+      }
+      // Whatever an interrupted run_shell left running would act after the restart: kill it first.
+      for (const run of interruptedToolRuns) {
+        const killed = killInterruptedRun(run.runId);
+        if (killed > 0)
+          ctx.logger.warn("killed processes an interrupted tool call left running", {
+            conversationId: run.conversationId,
+            toolCallId: run.toolCallId,
+            tool: run.toolName,
+            processes: killed,
+          });
       }
       const tools = ctx.tryGet(ToolRegistry);
       const gate = ctx.tryGet(PermissionGate);

@@ -19,6 +19,11 @@ export interface ToolRunEnv {
   outputCap: number;
   emit(event: AgentEvent): void;
   logger: Logger;
+  /**
+   * Called right before the tool executes (after validation and the gate) with the run id handed to
+   * the tool (`ToolContext.runId`): the turn loop makes the call durable as started.
+   */
+  starting?(runId: string): void;
 }
 
 export interface ToolRunResult extends ToolResult {
@@ -115,12 +120,15 @@ async function execute(
   const signal = AbortSignal.any([env.signal, controller.signal]);
   let streamed = 0;
   let open = true;
+  const runId = crypto.randomUUID();
+  env.starting?.(runId);
   const running = Promise.resolve().then(() =>
     tool.execute(args, {
       conversationId: env.conversationId,
       turnId: env.turnId,
       toolCallId: call.toolCallId,
       cwd: env.cwd,
+      runId,
       signal,
       ...(access ? { searchAccess: access } : {}),
       onOutput: (data, stream) => {

@@ -1,4 +1,5 @@
 import type { Chunk, ToolCallChunk, ToolResultChunk } from "@dispatch/protocol/types";
+import type { InflightPart } from "@dispatch/conversation-store/contract";
 import type { ThinkingChunkWithSignature } from "@dispatch/providers";
 
 export interface PendingToolCall {
@@ -9,19 +10,41 @@ export interface PendingToolCall {
   inputError?: string;
 }
 
+/** Receives the growth of a step's streamed content (the in-flight writer schedules its flush). */
+export interface ContentSink {
+  /** `chars` more text or reasoning (0 for a tool call) is waiting to be flushed. */
+  grew(chars: number): void;
+}
+
 /**
  * The assistant content of one step, assembled from streamed parts in arrival order: consecutive text
  * (or reasoning) deltas merge into one chunk, tool calls are kept as their own chunks.
+ *
+ * The open text chunk is kept as its list of deltas (joined when it closes), so a flush can take just
+ * what is new (`takeUnflushed`) in time linear in the new text: no per-token copy and no re-reading
+ * of what was already flushed.
  */
 export class StepContent {
   private readonly chunks: Chunk[] = [];
   readonly toolCalls: PendingToolCall[] = [];
+  private openType: "text" | "thinking" | undefined;
+  private openParts: string[] = [];
+  private openSignature: string | undefined;
+  /** Deltas of the open chunk already handed to `takeUnflushed`. */
+  private flushedParts = 0;
+  /** Closed content not yet handed to `takeUnflushed` (only with a sink). */
+  private pending: InflightPart[] = [];
+  /** Characters of text and reasoning so far (the per-step cap counts them). */
+  chars = 0;
 
-  constructor(private readonly stepId: string) {}
+  constructor(
+    private readonly stepId: string,
+    private readonly sink?: ContentSink,
+  ) {}
 
   /** True once anything the user can see was received (retries are allowed only before that). */
   get hasContent(): boolean {
-    return this.chunks.length > 0;
+    return this.chunks.length > 0 || this.openType !== undefined;
   }
 
   addText(delta: string): void {
@@ -33,6 +56,7 @@ export class StepContent {
   }
 
   addToolCall(call: PendingToolCall): void {
+    this.close();
     this.toolCalls.push(call);
     const chunk: ToolCallChunk = {
       type: "tool-call",
@@ -42,18 +66,38 @@ export class StepContent {
       stepId: this.stepId,
     };
     this.chunks.push(chunk);
+    if (this.sink) {
+      this.pending.push({ kind: "tool-call", chunk });
+      this.sink.grew(0);
+    }
   }
 
   /** The assistant message's chunks (copies), plus an optional trailing error chunk. */
   assistantChunks(error?: { message: string; code?: string }): Chunk[] {
+    this.close();
     const out = this.chunks.map((c) => ({ ...c }));
     if (error)
       out.push({ type: "error", message: error.message, ...(error.code ? { code: error.code } : {}) });
     return out;
   }
 
+  /** What streamed since the previous call, merged per chunk, in order (for the in-flight rows). */
+  takeUnflushed(): InflightPart[] {
+    const out = this.pending;
+    this.pending = [];
+    if (this.openType !== undefined && this.openParts.length > this.flushedParts) {
+      out.push({ kind: this.openType, text: this.openParts.slice(this.flushedParts).join("") });
+      this.flushedParts = this.openParts.length;
+    }
+    return out;
+  }
+
   /** Attaches a provider's signature to the latest thinking chunk (Anthropic needs it sent back). */
   signReasoning(signature: string): void {
+    if (this.openType === "thinking") {
+      this.openSignature = signature;
+      return;
+    }
     for (let i = this.chunks.length - 1; i >= 0; i--) {
       const c = this.chunks[i];
       if (c?.type === "thinking") {
@@ -65,9 +109,30 @@ export class StepContent {
 
   private append(type: "text" | "thinking", delta: string): void {
     if (delta === "") return;
-    const last = this.chunks[this.chunks.length - 1];
-    if (last && last.type === type) last.text += delta;
-    else this.chunks.push({ type, text: delta });
+    if (this.openType !== type) {
+      this.close();
+      this.openType = type;
+    }
+    this.openParts.push(delta);
+    this.chars += delta.length;
+    this.sink?.grew(delta.length);
+  }
+
+  /** Closes the open text chunk: its deltas become one chunk, its unflushed tail a pending part. */
+  private close(): void {
+    const type = this.openType;
+    if (type === undefined) return;
+    const parts = this.openParts;
+    if (this.sink && parts.length > this.flushedParts) {
+      this.pending.push({ kind: type, text: parts.slice(this.flushedParts).join("") });
+    }
+    const chunk: Chunk = { type, text: parts.join("") };
+    if (this.openSignature !== undefined) (chunk as ThinkingChunkWithSignature).signature = this.openSignature;
+    this.chunks.push(chunk);
+    this.openType = undefined;
+    this.openParts = [];
+    this.openSignature = undefined;
+    this.flushedParts = 0;
   }
 }
 

@@ -12,6 +12,8 @@ export interface StreamStepEnv {
   request: Omit<ModelRequest, "signal">;
   timeouts: Pick<Timeouts, "firstTokenMs" | "idleMs">;
   retry: RetryPolicy;
+  /** Characters of text and reasoning the step may stream (ORCH_STEP_TOO_LARGE past it). */
+  maxStepChars: number;
   /** The turn's signal. */
   signal: AbortSignal;
   conversationId: string;
@@ -76,6 +78,10 @@ export async function streamStep(env: StreamStepEnv, content: StepContent): Prom
         else {
           firstAt ??= env.clock();
           emitPart(env, content, part);
+          if (content.chars > env.maxStepChars) {
+            controller.abort();
+            return tooLarge(env, usage);
+          }
         }
       }
       if (env.signal.aborted) return { kind: "aborted", ...(usage ? { usage } : {}) };
@@ -125,6 +131,16 @@ export async function streamStep(env: StreamStepEnv, content: StepContent): Prom
       };
     }
   }
+}
+
+/** A provider that streams past the per-step cap: the step fails; what came before is kept. */
+function tooLarge(env: StreamStepEnv, usage: Usage | undefined): StreamOutcome {
+  return {
+    kind: "failed",
+    code: "ORCH_STEP_TOO_LARGE",
+    message: `the model's response passed ${env.maxStepChars} characters of text in one step (the maxStepChars setting); it was cut there`,
+    ...(usage ? { usage } : {}),
+  };
 }
 
 function emitPart(

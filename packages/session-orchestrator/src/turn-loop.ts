@@ -5,6 +5,7 @@ import type { FinishReason, LanguageModel } from "@dispatch/providers";
 import type { PermissionGate, Tool } from "@dispatch/tools";
 import type { OrchestratorConfig } from "./config";
 import { steeringMessages } from "./queue";
+import { InflightWriter } from "./inflight-writer";
 import { runToolCall, type ToolRunResult } from "./run-tool";
 import { type PendingToolCall, resultChunk, StepContent } from "./step-content";
 import { type StreamMetrics, streamStep } from "./stream-step";
@@ -107,7 +108,17 @@ async function runStep(
   if (!history.ok) return fail(`cannot load history: ${history.error.message}`, "ORCH_STORE_FAILED");
   const tools = env.tools();
   const toolMap = new Map(tools.map((t) => [t.name, t]));
-  const content = new StepContent(stepId);
+  const messageId = crypto.randomUUID();
+  const inflight = new InflightWriter({
+    store: env.store,
+    conversationId,
+    step: { turnId, stepId, messageId },
+    flushMs: env.config.inflightFlushMs,
+    flushChars: env.config.inflightFlushChars,
+    logger: env.logger,
+  });
+  const content = new StepContent(stepId, inflight);
+  inflight.attach(content);
 
   acc.steps = index;
   acc.metrics.steps = index;
@@ -122,6 +133,7 @@ async function runStep(
       },
       timeouts: env.config.timeouts,
       retry: env.config.retry,
+      maxStepChars: env.config.maxStepChars,
       signal: input.signal,
       conversationId,
       turnId,
@@ -137,7 +149,10 @@ async function runStep(
     results: ToolRunResult[],
     steering: QueuedMessage[] = [],
     error?: { message: string; code?: string },
-  ) => persistStep(env, input, content, stepId, results, steering, error);
+  ) => {
+    inflight.close();
+    return persistStep(env, input, content, { stepId, messageId }, results, steering, error);
+  };
 
   if (streamed.kind === "aborted") {
     const notRun = closeUnrun(input, content.toolCalls, stepId, "not run: the turn was stopped");
@@ -165,6 +180,8 @@ async function runStep(
     return { kind: "end", reason: FINISH_TO_DONE[streamed.finish ?? "stop"] };
   }
 
+  // The calls are durable before any runs: a crash from here on leaves them in the history.
+  inflight.flush();
   const toolsStarted = env.clock();
   const results = await dispatchInOrder(
     content.toolCalls,
@@ -185,6 +202,7 @@ async function runStep(
           outputCap: env.config.toolOutputCap,
           emit: input.emit,
           logger: env.logger,
+          starting: (runId) => inflight.toolStarting(call.toolCallId, runId),
         },
         env.clock,
       );
@@ -261,16 +279,17 @@ function persistStep(
   env: TurnEnv,
   input: TurnInput,
   content: StepContent,
-  stepId: string,
+  ids: { stepId: string; messageId: string },
   results: ToolRunResult[],
   steering: QueuedMessage[],
   error?: { message: string; code?: string },
 ): StepResult | undefined {
   const { turnId } = input;
+  const { stepId } = ids;
   const messages: AppendMessage[] = [];
   const assistant = content.assistantChunks(error);
   if (assistant.length > 0) {
-    messages.push({ messageId: crypto.randomUUID(), role: "assistant", chunks: assistant, turnId });
+    messages.push({ messageId: ids.messageId, role: "assistant", chunks: assistant, turnId });
   }
   if (results.length > 0) {
     const chunks = content.toolCalls.map((call, i) => resultChunk(call, stepId, results[i]!));
@@ -279,7 +298,13 @@ function persistStep(
   messages.push(...steeringMessages(steering, turnId));
   if (messages.length === 0) return undefined;
   const dequeue = steering.map((m) => m.messageId);
-  const r = env.store.appendStep(input.conversationId, messages, {}, dequeue.length > 0 ? { dequeue } : {});
+  // The step replaces its in-flight rows in the same transaction.
+  const r = env.store.appendStep(
+    input.conversationId,
+    messages,
+    {},
+    dequeue.length > 0 ? { dequeue, settleInflight: true } : { settleInflight: true },
+  );
   if (r.ok) return undefined;
   env.logger.error("step not persisted", {
     conversationId: input.conversationId,

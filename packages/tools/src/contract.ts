@@ -28,6 +28,12 @@ export interface ToolContext {
   readonly cwd: string;
   /** Aborted when the turn stops; a tool returns promptly (run_shell kills its process group). */
   readonly signal: AbortSignal;
+  /**
+   * This call's run id, recorded durably (as started) before `execute`: run_shell marks every process
+   * it starts with it, so boot recovery can find what a crashed daemon left running. Absent: the tool
+   * makes its own.
+   */
+  readonly runId?: string;
   /** Streams partial output while the tool runs (the orchestrator emits `tool-output` events). */
   onOutput(data: string, stream: ToolOutputStream): void;
   /** The path rules search tools apply per entry (from the gate's verdict); absent: no filtering. */

@@ -11,5 +11,5 @@ export { permissionActionId, permissionsSpec, permissionsSurface } from "./permi
 export { decide, PermissionConfig, type PermissionConfigInput, PermissionRule, PolicyAction } from "./policy";
 export { ReadFileLimits, readFileTool } from "./read-file";
 export { createToolRegistry } from "./registry";
-export { DEFAULT_SCRUBBED_ENV, RunShellLimits, runShellTool } from "./run-shell";
+export { DEFAULT_SCRUBBED_ENV, killInterruptedRun, RunShellLimits, runShellTool } from "./run-shell";
 export { writeFileTool } from "./write-file";

@@ -85,15 +85,54 @@ export function markedProcesses(marker: string): number[] {
   return found;
 }
 
-function signalAll(pgid: number, marker: string, signal: NodeJS.Signals): void {
-  signalGroup(pgid, signal);
-  for (const pid of markedProcesses(marker)) {
+function signalPids(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
     try {
       process.kill(pid, signal);
     } catch {
       // already gone
     }
   }
+}
+
+function signalAll(pgid: number, marker: string, signal: NodeJS.Signals): void {
+  signalGroup(pgid, signal);
+  signalPids(markedProcesses(marker), signal);
+}
+
+/**
+ * A kill sweep that a forking tree cannot outrun: every process found is first stopped (SIGSTOP
+ * cannot be caught or ignored, so a stopped process forks no more), then the whole set is killed.
+ * Children forked between the /proc listing and the stop are found by the next sweep.
+ */
+function stopThenKill(pgid: number | undefined, marker: string): void {
+  if (pgid !== undefined) signalGroup(pgid, "SIGSTOP");
+  const found = markedProcesses(marker);
+  signalPids(found, "SIGSTOP");
+  if (pgid !== undefined) signalGroup(pgid, "SIGKILL");
+  signalPids(found, "SIGKILL");
+}
+
+/**
+ * Boot recovery: kills every process carrying the marker of run `runId` (a run_shell call a crashed
+ * daemon left running; its group id may be reused by now, so only the marker is trusted). Sweeps until
+ * two scans in a row find nothing. Returns how many distinct processes were found.
+ */
+export function killRun(markerName: string, runId: string): number {
+  const marker = `${markerName}=${runId}`;
+  const seen = new Set<number>();
+  let clean = 0;
+  for (let round = 0; round < KILL_ROUNDS * 5 && clean < 2; round++) {
+    const found = markedProcesses(marker);
+    if (found.length === 0) {
+      clean += 1;
+      continue;
+    }
+    clean = 0;
+    for (const pid of found) seen.add(pid);
+    stopThenKill(undefined, marker);
+  }
+  return seen.size;
 }
 
 async function until(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -115,12 +154,14 @@ const KILL_ROUNDS = 10;
  */
 export async function terminateTree(pgid: number, marker: string, graceMs: number): Promise<boolean> {
   const alive = () => groupIsRunning(pgid) || markedProcesses(marker).length > 0;
-  if (!alive()) return true;
+  // One clean scan can miss a child forked while /proc was being read: gone means two in a row.
+  const gone = () => !alive() && !alive();
+  if (gone()) return true;
   signalAll(pgid, marker, "SIGTERM");
-  if (await until(() => !alive(), graceMs)) return true;
+  if (await until(gone, graceMs)) return true;
   for (let round = 0; round < KILL_ROUNDS; round++) {
-    signalAll(pgid, marker, "SIGKILL");
-    if (await until(() => !alive(), 250)) return true;
+    stopThenKill(pgid, marker);
+    if (await until(gone, 250)) return true;
   }
   return false;
 }

@@ -5,7 +5,7 @@ import type { Tool, ToolContext, ToolErrorCode, ToolResult } from "./contract";
 import { defineTool } from "./define-tool";
 import { failure, limit, withRoot } from "./file-tool";
 import { OutputCapture } from "./output-capture";
-import { signalGroup, terminateTree } from "./process-group";
+import { killRun, signalGroup, terminateTree } from "./process-group";
 
 /** The daemon's credentials (the same names the daemon scrubs from its logs). */
 export const DEFAULT_SCRUBBED_ENV = [
@@ -65,6 +65,14 @@ export function commandEnv(
   return env;
 }
 
+/**
+ * Boot recovery: kills what a run_shell call with run id `runId` (ToolContext.runId) left running when
+ * the daemon died. Returns how many processes were found.
+ */
+export function killInterruptedRun(runId: string): number {
+  return killRun(MARKER_ENV, runId);
+}
+
 interface Cancellable {
   cancel(): Promise<void>;
 }
@@ -116,7 +124,7 @@ async function runCommand(
   ctx: ToolContext,
 ): Promise<ToolResult> {
   const timeoutMs = Math.min(requestedTimeout ?? lim.defaultTimeoutMs, lim.maxTimeoutMs);
-  const markerValue = crypto.randomUUID();
+  const markerValue = ctx.runId ?? crypto.randomUUID();
   const marker = `${MARKER_ENV}=${markerValue}`;
   let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   try {
