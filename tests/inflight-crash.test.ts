@@ -37,11 +37,16 @@ test(`SIGKILL mid-answer, ${ROUNDS} times: the streamed prefix is kept, marked i
   const report: string[] = [];
   const fail = (problems: string[]) => {
     if (problems.length > 0)
-      throw new Error(`crash seed ${SEED}: ${report.join("; ")}\n${problems.join("\n")}\n${daemon?.output()}`);
+      throw new Error(
+        `crash seed ${SEED}: ${report.join("; ")}\n${problems.join("\n")}\n${daemon?.output()}`,
+      );
   };
   daemon = await DaemonProcess.start({ home, toml: localModelToml(2) });
   for (let round = 1; round <= ROUNDS; round++) {
-    const probe = await WsProbe.connect(daemon.wsUrl, daemon.token, { label: `round${round}`, record: false });
+    const probe = await WsProbe.connect(daemon.wsUrl, daemon.token, {
+      label: `round${round}`,
+      record: false,
+    });
     // Arrival time and cumulative length of the streamed text of this round's turn.
     const received: { at: number; length: number }[] = [];
     let text = "";
@@ -77,7 +82,9 @@ test(`SIGKILL mid-answer, ${ROUNDS} times: the streamed prefix is kept, marked i
       problems.push(`round ${round}: kept text is not a prefix of what was received: ${kept.slice(-80)}`);
     const due = received.filter((r) => r.at <= killAt - MARGIN_MS).at(-1)?.length ?? 0;
     if (kept.length < due)
-      problems.push(`round ${round}: kept ${kept.length} chars, but ${due} were received ${MARGIN_MS} ms before the kill`);
+      problems.push(
+        `round ${round}: kept ${kept.length} chars, but ${due} were received ${MARGIN_MS} ms before the kill`,
+      );
     // Nothing of the step is written before its first flush; once something is, it is marked.
     if (step.length > 0 && marker?.chunk.type !== "error")
       problems.push(`round ${round}: the cut step is not marked interrupted`);
@@ -95,7 +102,8 @@ test(`SIGKILL mid-answer, ${ROUNDS} times: the streamed prefix is kept, marked i
   const ack = await probe.request({ type: "chat.send", conversationId, message: "after the crashes" });
   expect(ack.type).toBe("ack");
   await probe.waitFor(
-    (f) => f.type === "chat.delta" && f.event.type === "turn-sealed" && f.event.conversationId === conversationId,
+    (f) =>
+      f.type === "chat.delta" && f.event.type === "turn-sealed" && f.event.conversationId === conversationId,
     WAIT_MS,
     "the turn after the crashes sealed",
   );

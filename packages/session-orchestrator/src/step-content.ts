@@ -1,5 +1,5 @@
-import type { Chunk, ToolCallChunk, ToolResultChunk } from "@dispatch/protocol/types";
 import type { InflightPart } from "@dispatch/conversation-store/contract";
+import type { Chunk, ToolCallChunk, ToolResultChunk } from "@dispatch/protocol/types";
 import type { ThinkingChunkWithSignature } from "@dispatch/providers";
 
 export interface PendingToolCall {
@@ -127,7 +127,8 @@ export class StepContent {
       this.pending.push({ kind: type, text: parts.slice(this.flushedParts).join("") });
     }
     const chunk: Chunk = { type, text: parts.join("") };
-    if (this.openSignature !== undefined) (chunk as ThinkingChunkWithSignature).signature = this.openSignature;
+    if (this.openSignature !== undefined)
+      (chunk as ThinkingChunkWithSignature).signature = this.openSignature;
     this.chunks.push(chunk);
     this.openType = undefined;
     this.openParts = [];

@@ -4,8 +4,8 @@ import type { AgentEvent, DoneReason, QueuedMessage, ReasoningEffort, Usage } fr
 import type { FinishReason, LanguageModel } from "@dispatch/providers";
 import type { PermissionGate, Tool } from "@dispatch/tools";
 import type { OrchestratorConfig } from "./config";
-import { steeringMessages } from "./queue";
 import { InflightWriter } from "./inflight-writer";
+import { steeringMessages } from "./queue";
 import { runToolCall, type ToolRunResult } from "./run-tool";
 import { type PendingToolCall, resultChunk, StepContent } from "./step-content";
 import { type StreamMetrics, streamStep } from "./stream-step";
