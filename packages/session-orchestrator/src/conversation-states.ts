@@ -37,6 +37,8 @@ export interface ConversationStatesDeps {
   logger: Logger;
   emit<T>(event: EventHandle<T>, payload: T): void;
   replayBufferLimit: number;
+  /** Characters of one turn kept for replay (see ConversationHubOptions). */
+  replayBufferChars?: number;
 }
 
 /** Idle conversations (no turn, no listener, empty queue) whose hub is kept for a late `resume`. */
@@ -66,6 +68,9 @@ export class ConversationStates {
         id: conversationId,
         hub: new ConversationHub(conversationId, {
           replayBufferLimit: this.deps.replayBufferLimit,
+          ...(this.deps.replayBufferChars !== undefined
+            ? { replayBufferChars: this.deps.replayBufferChars }
+            : {}),
           logger: this.deps.logger,
           onLive: (event, n) =>
             this.fanOut(this.eventListeners, "conversation event", (l) => l(conversationId, event, n), event),

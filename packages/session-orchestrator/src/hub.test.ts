@@ -22,6 +22,26 @@ function makeHub(limit = 100) {
 }
 
 describe("ConversationHub", () => {
+  test("the replay buffer is bounded in characters as well as events; the newest is always kept", () => {
+    const logger = createMemoryLogger();
+    const hub = new ConversationHub(C, { replayBufferLimit: 100, replayBufferChars: 10, logger });
+    hub.beginTurn("t1");
+    for (const d of ["aaaa", "bbbb", "cccc"]) hub.publish(ev("t1", d));
+    // 12 characters > 10: the oldest went.
+    expect(hub.replay().map((e) => e.n)).toEqual([2, 3]);
+    hub.publish(ev("t1", "x".repeat(50)));
+    expect(hub.replay().map((e) => e.n)).toEqual([4]);
+    for (const d of ["1", "2", "3"]) hub.publish(ev("t1", d));
+    expect(hub.replay().map((e) => e.n)).toEqual([5, 6, 7]);
+    // Count and characters together, across wrap-arounds of the ring.
+    const small = new ConversationHub(C, { replayBufferLimit: 3, replayBufferChars: 5, logger });
+    small.beginTurn("t1");
+    for (let i = 1; i <= 20; i++) small.publish(ev("t1", i % 4 === 0 ? "zzzz" : "y"));
+    const kept = small.replay();
+    // 17..20 are y, y, y, zzzz: the last three hold 6 characters, so only 19 and 20 stay.
+    expect(kept.map((e) => e.n)).toEqual([19, 20]);
+  });
+
   test("numbers events 1-based within a turn and restarts per turn", () => {
     const { hub } = makeHub();
     const a = collector();

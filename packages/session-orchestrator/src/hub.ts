@@ -1,6 +1,26 @@
 import type { Logger } from "@dispatch/kernel";
 import type { AgentEvent, ResumePoint } from "@dispatch/protocol/types";
 
+/** Pure: the characters an event holds for the replay buffer's cap (its variable-size text). */
+export function eventChars(event: AgentEvent): number {
+  switch (event.type) {
+    case "text-delta":
+    case "reasoning-delta":
+      return event.delta.length;
+    case "tool-output":
+      return event.data.length;
+    case "tool-result":
+      return event.content.length;
+    case "user-message":
+    case "steering":
+      return event.text.length;
+    case "error":
+      return event.message.length;
+    default:
+      return 64;
+  }
+}
+
 /** Receives one event; `n` is its 1-based index within its turn (undefined for `status` events). */
 export type HubListener = (event: AgentEvent, n: number | undefined) => void;
 
@@ -12,6 +32,11 @@ export interface HubEntry {
 export interface ConversationHubOptions {
   /** Most events of one turn kept for replay; older ones are dropped first. */
   replayBufferLimit: number;
+  /**
+   * Most characters (deltas, tool output, results, messages: see `eventChars`) the buffer holds;
+   * older events are dropped first, the newest one is always kept. Default: unbounded.
+   */
+  replayBufferChars?: number;
   logger: Logger;
   /** Called after every listener with each live event (the orchestrator's global fan-out). */
   onLive?: (event: AgentEvent, n: number | undefined) => void;
@@ -25,9 +50,12 @@ export interface ConversationHubOptions {
  *   not buffered (they describe the conversation, not the turn).
  * - `subscribe` replays synchronously and then adds the listener before returning, so a subscriber sees
  *   every event exactly once: nothing can be published between the replay and the first live event.
- * - The buffer of the running turn is bounded (`replayBufferLimit`): beyond it the oldest events are
- *   dropped, and a replay starts at the oldest kept event (the gap is visible as a jump in `n`; the
- *   dropped events belong to steps that are already persisted and can be read from history).
+ * - The buffer of the running turn is bounded in events (`replayBufferLimit`) and in characters
+ *   (`replayBufferChars`): beyond either the oldest events are dropped, and a replay starts at the
+ *   oldest kept event (the gap is visible as a jump in `n`). Dropped events of finished steps can be
+ *   read from history; dropped events of the step still streaming cannot yet: its content reaches
+ *   history when the step ends (and is durable meanwhile, see InflightWriter), so a late joiner of one
+ *   very long step sees its tail live and reads the whole step from history once it is persisted.
  * - The last sealed turn's buffer is kept until the next turn starts, so a client that lost its
  *   connection near the end of a turn can still `resume` it.
  * - Listeners are called synchronously and never awaited. A throwing listener (or one whose returned
@@ -37,9 +65,13 @@ export interface ConversationHubOptions {
 export class ConversationHub {
   /** Replaced (never mutated) on subscribe/unsubscribe, so `publish` iterates it without a copy. */
   private listeners: readonly HubListener[] = [];
-  /** The turn's last events, a ring once full: `oldest` is then the index of the oldest one. */
-  private buffer: HubEntry[] = [];
-  private oldest = 0;
+  /** The turn's last events: a ring of `count` entries from index `start` (capacity replayBufferLimit). */
+  private buffer: (HubEntry | undefined)[] = [];
+  /** `eventChars` of each buffered entry, parallel to `buffer`. */
+  private sizes: number[] = [];
+  private start = 0;
+  private count = 0;
+  private chars = 0;
   private turnId: string | undefined;
   private nextN = 1;
   private running = false;
@@ -66,7 +98,10 @@ export class ConversationHub {
   beginTurn(turnId: string): void {
     this.turnId = turnId;
     this.buffer = [];
-    this.oldest = 0;
+    this.sizes = [];
+    this.start = 0;
+    this.count = 0;
+    this.chars = 0;
     this.nextN = 1;
     this.running = true;
   }
@@ -87,13 +122,7 @@ export class ConversationHub {
     let n: number | undefined;
     if (event.type !== "status" && event.turnId === this.turnId) {
       n = this.nextN++;
-      // O(1) per event: a full buffer overwrites its oldest entry instead of shifting the array.
-      const limit = this.opts.replayBufferLimit;
-      if (this.buffer.length < limit) this.buffer.push({ event, n });
-      else {
-        this.buffer[this.oldest] = { event, n };
-        this.oldest = (this.oldest + 1) % limit;
-      }
+      this.push({ event, n }, eventChars(event));
     }
     for (const listener of this.listeners) this.deliver(listener, event, n);
     if (this.opts.onLive) this.deliver(this.opts.onLive, event, n);
@@ -114,8 +143,30 @@ export class ConversationHub {
 
   /** A copy of the buffer, oldest first. */
   private ordered(): HubEntry[] {
-    if (this.oldest === 0) return [...this.buffer];
-    return [...this.buffer.slice(this.oldest), ...this.buffer.slice(0, this.oldest)];
+    const limit = this.opts.replayBufferLimit;
+    const out: HubEntry[] = new Array(this.count);
+    for (let i = 0; i < this.count; i++) out[i] = this.buffer[(this.start + i) % limit] as HubEntry;
+    return out;
+  }
+
+  /** O(1) amortized per event: the ring never shifts; eviction advances `start`. */
+  private push(entry: HubEntry, size: number): void {
+    const limit = this.opts.replayBufferLimit;
+    if (this.count === limit) this.dropOldest(limit);
+    const at = (this.start + this.count) % limit;
+    this.buffer[at] = entry;
+    this.sizes[at] = size;
+    this.count += 1;
+    this.chars += size;
+    const maxChars = this.opts.replayBufferChars;
+    if (maxChars !== undefined) while (this.chars > maxChars && this.count > 1) this.dropOldest(limit);
+  }
+
+  private dropOldest(limit: number): void {
+    this.chars -= this.sizes[this.start] ?? 0;
+    this.buffer[this.start] = undefined;
+    this.start = (this.start + 1) % limit;
+    this.count -= 1;
   }
 
   /** Replays (see `replay`) then adds `listener` for live events. Returns the unsubscribe function. */

@@ -79,6 +79,7 @@ export class OrchestratorService implements Orchestrator {
       logger: deps.logger,
       emit: (e, p) => deps.emit(e, p),
       replayBufferLimit: deps.config.replayBufferLimit,
+      replayBufferChars: deps.config.replayBufferChars,
     });
     this.turns = new TurnLifecycle({
       store: deps.store,
