@@ -608,6 +608,11 @@ export interface ConversationWindowQuery {
 export interface ConversationWindowResponse {
   chunks: StoredChunk[];
   latestSeq: number;
+  /**
+   * The server's byte cap cut the window short. Without `limit`: the rest follows, ask again with
+   * `sinceSeq: more.sinceSeq` (= latestSeq). With `limit`: the rest is before `more.beforeSeq`.
+   */
+  more?: { sinceSeq?: number; beforeSeq?: number };
 }
 export type ConversationWindow = ConversationWindowResponse;
 

@@ -236,10 +236,9 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
           return json({ chunks: [], latestSeq: q.sinceSeq ?? 0 } satisfies ConversationWindowResponse);
         }
         const window = need(read);
-        return json({
-          chunks: window.chunks,
-          latestSeq: window.latestSeq,
-        } satisfies ConversationWindowResponse);
+        const res: ConversationWindowResponse = { chunks: window.chunks, latestSeq: window.latestSeq };
+        if (window.more) res.more = window.more;
+        return json(res);
       }),
     },
     "/conversations/:id/status": {

@@ -123,9 +123,21 @@ export const ConversationListResponseSchema = named(
   "Newest activity first.",
 );
 export const ConversationWindowResponseSchema = named(
-  z.object({ chunks: z.array(StoredChunkSchema), latestSeq: NonNegativeInt }),
+  z.object({
+    chunks: z.array(StoredChunkSchema),
+    latestSeq: NonNegativeInt,
+    more: z
+      .object({ sinceSeq: NonNegativeInt.optional(), beforeSeq: NonNegativeInt.optional() })
+      .optional()
+      .describe(
+        "Present when the server's byte cap cut the window short (at least one chunk is always returned). " +
+          "Without `limit` the oldest chunks of the range came and the rest follows: ask again with " +
+          "`sinceSeq` = more.sinceSeq (= latestSeq). With `limit` the newest came: the rest is before " +
+          "more.beforeSeq.",
+      ),
+  }),
   "ConversationWindowResponse",
-  "Chunks with sinceSeq < seq < beforeSeq, the newest `limit` of them, ascending.",
+  "Chunks with sinceSeq < seq < beforeSeq, the newest `limit` of them, ascending; cut by bytes too (see `more`).",
 );
 export const ConversationStatusResponseSchema = named(
   z.object({ conversationId: z.string(), isActive: z.boolean(), status: ConversationStatusSchema }),
