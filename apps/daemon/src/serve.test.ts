@@ -204,6 +204,10 @@ describe("conversation endpoints", () => {
       title: "Renamed",
     });
     expect(await (await put(`${base}/cwd`, { cwd: "/tmp" })).json()).toEqual({ conversationId, cwd: "/tmp" });
+    const relative = await put(`${base}/cwd`, { cwd: "../elsewhere" });
+    expect(relative.status).toBe(400);
+    expect(((await relative.json()) as { error: string }).error).toContain("absolute");
+    expect(await (await d.api(`${base}/cwd`)).json()).toEqual({ conversationId, cwd: "/tmp" });
     expect(await (await put(`${base}/reasoning-effort`, { reasoningEffort: "high" })).json()).toEqual({
       conversationId,
       reasoningEffort: "high",

@@ -233,6 +233,13 @@ const malformed: Bad[] = [
     isChat: true,
   },
   {
+    name: "chat.send relative cwd",
+    frame: send({ cwd: "src/../.." }),
+    code: "PROTOCOL_INVALID_FIELD",
+    isChat: true,
+    says: ["cwd", "absolute"],
+  },
+  {
     name: "chat.send numeric workspaceId",
     frame: send({ workspaceId: 5 }),
     code: "PROTOCOL_INVALID_FIELD",

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS } from "../limits";
 import type { ClientMessageOf, ClientMessageType } from "../types";
 import {
+  absolutePath,
   boundedString,
   IdSchema,
   ImagesSchema,
@@ -20,7 +21,7 @@ export const turnRequestFields = {
   conversationId: IdSchema.optional(),
   message: boundedString(MAX_MESSAGE_CHARS),
   model: boundedString(MAX_NAME_CHARS).optional(),
-  cwd: boundedString(MAX_PATH_CHARS).optional(),
+  cwd: absolutePath(MAX_PATH_CHARS).optional(),
   reasoningEffort: ReasoningEffortSchema.optional(),
   workspaceId: IdSchema.optional(),
   images: ImagesSchema.optional(),

@@ -29,6 +29,14 @@ export function boundedString(max: number) {
     .max(max, { error: `must be at most ${max} characters` });
 }
 
+/**
+ * An absolute path (`/…`, or `C:\…` on Windows), at most `max` characters. A relative working
+ * directory would resolve against the daemon's own cwd, which the client neither knows nor chose.
+ */
+export function absolutePath(max: number) {
+  return boundedString(max).regex(/^(\/|[A-Za-z]:[\\/])/, { error: "must be an absolute path" });
+}
+
 /** Inbound identifier (ids of conversations, surfaces, actions, requests, messages, turns, workspaces). */
 export const IdSchema = boundedString(MAX_ID_CHARS);
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { MAX_ID_CHARS, MAX_PAGE_LIMIT, MAX_PATH_CHARS, MAX_QUERY_CHARS, MAX_TITLE_CHARS } from "../limits";
 import { turnRequestFields } from "./client";
 import {
+  absolutePath,
   boundedString,
   ConversationStatusSchema,
   IdSchema,
@@ -40,7 +41,7 @@ export const TitleSettingBodySchema = named(
   z.object({ title: boundedString(MAX_TITLE_CHARS) }),
   "TitleSettingBody",
 );
-export const CwdSettingBodySchema = named(z.object({ cwd: boundedString(MAX_PATH_CHARS) }), "CwdSettingBody");
+export const CwdSettingBodySchema = named(z.object({ cwd: absolutePath(MAX_PATH_CHARS) }), "CwdSettingBody");
 export const ReasoningEffortSettingBodySchema = named(
   z.object({ reasoningEffort: ReasoningEffortSchema }),
   "ReasoningEffortSettingBody",
