@@ -18,6 +18,21 @@ test("pure: redact removes known secrets and bearer tokens", () => {
   );
 });
 
+test("pure: redact removes the userinfo of URLs, also inside provider errors", () => {
+  expect(redact("POST https://me:hunter2@llm.local:8080/v1/chat failed", [])).toBe(
+    "POST https://[redacted]@llm.local:8080/v1/chat failed",
+  );
+  expect(redact("see http://token@h/x and mailto:a@b.c", [])).toBe("see http://[redacted]@h/x and mailto:a@b.c");
+  const error = new APICallError({
+    message: "Cannot connect to http://svc:s3cr3t-pass@127.0.0.1:9/v1/chat/completions",
+    url: "http://svc:s3cr3t-pass@127.0.0.1:9/v1/chat/completions",
+    requestBodyValues: {},
+  });
+  const mapped = toProviderError(error, { model: "m", yielded: false, secrets: [] });
+  expect(mapped.message).not.toContain("s3cr3t-pass");
+  expect(mapped.message).toContain("http://[redacted]@127.0.0.1:9");
+});
+
 test("pure: transient failures are retryable only before anything was yielded", () => {
   const error = new APICallError({ message: "busy", url: "u", requestBodyValues: {}, statusCode: 503 });
   expect(toProviderError(error, ctx)).toMatchObject({

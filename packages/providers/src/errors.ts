@@ -128,13 +128,19 @@ export function truncated(ctx: FailureContext): ProviderError {
   });
 }
 
-/** Pure: replaces every occurrence of each secret (and bearer tokens) with `[redacted]`. */
+/**
+ * Pure: replaces every occurrence of each secret, bearer tokens and the userinfo of URLs
+ * (`https://user:pass@host` → `https://[redacted]@host`) with `[redacted]`. Messages end up in logs
+ * and in the conversation's history (error chunks), so a base URL's credentials must not.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
     if (secret.length >= 4) out = out.split(secret).join("[redacted]");
   }
-  return out.replace(/(bearer\s+)[^\s"']+/gi, "$1[redacted]");
+  return out
+    .replace(/(bearer\s+)[^\s"']+/gi, "$1[redacted]")
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi, "$1[redacted]@");
 }
 
 /** Pure: `retry-after` (seconds or HTTP date) or `retry-after-ms` in milliseconds. */
