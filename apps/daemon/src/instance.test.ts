@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { processKey } from "@dispatch/discovery";
 import {
   acquireInstanceLock,
+  cmdlineLooksLikeDaemon,
   type DaemonInfo,
   readDaemonInfo,
   removeDaemonInfo,
@@ -101,6 +102,26 @@ test.if(process.platform === "linux")(
       });
       expect(acquireInstanceLock(p)).toEqual({ ok: false, pid: unrelated.pid, httpPort: 1234, wsPort: 5678 });
     });
+  },
+);
+
+test.if(process.platform === "linux")(
+  "a daemon.json or lock naming a live pid without a process key counts only if that pid looks like a daemon",
+  async () => {
+    const p = await folder();
+    await withUnrelatedProcess(async (unrelated) => {
+      writeDaemonInfo(p.daemonJson, info(unrelated.pid));
+      const r = acquireInstanceLock(p);
+      expect(r).toMatchObject({ ok: true, replacedStale: unrelated.pid });
+      if (r.ok) r.release();
+      writeFileSync(p.lock, `${unrelated.pid}\n`);
+      const again = acquireInstanceLock(p);
+      expect(again).toMatchObject({ ok: true, replacedStale: unrelated.pid });
+      if (again.ok) again.release();
+    });
+    expect(cmdlineLooksLikeDaemon("/usr/bin/bun\0/home/u/dispatch/apps/daemon/src/main.ts\0")).toBe(true);
+    expect(cmdlineLooksLikeDaemon("/usr/local/bin/dispatch\0serve\0")).toBe(true);
+    expect(cmdlineLooksLikeDaemon("sleep\x0030\0")).toBe(false);
   },
 );
 

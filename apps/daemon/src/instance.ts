@@ -1,6 +1,7 @@
 import {
   chmodSync,
   closeSync,
+  existsSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -29,6 +30,32 @@ export { type DaemonInfo, isPidAlive, readDaemonInfo };
 
 /** Is `pid` alive and (when `key` is known) still the process the key was taken of? */
 export type LivenessCheck = (pid: number, key: string | undefined) => boolean;
+
+/**
+ * Pure: whether a /proc/<pid>/cmdline (NUL-separated) could be a Dispatch daemon: `dispatch …` (the
+ * CLI's `serve`, a compiled binary) or a runtime running `…/apps/daemon/…` or `…/apps/cli/…`.
+ */
+export function cmdlineLooksLikeDaemon(cmdline: string): boolean {
+  return /dispatch|apps[/\\](daemon|cli)[/\\]/i.test(cmdline);
+}
+
+/**
+ * The default liveness check. A holder recorded with a process key must still be that process. One
+ * recorded without a key (an older file, or one written by hand) counts only while its pid's command
+ * line looks like a daemon: a pid reused by an unrelated process must not block startup until the
+ * file is deleted by hand. Where /proc is missing, a live pid counts.
+ */
+export function isDaemonAlive(pid: number, key: string | undefined): boolean {
+  if (key !== undefined || !isPidAlive(pid)) return isSameProcessAlive(pid, key);
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1");
+  } catch (e) {
+    // No /proc (not Linux): trust the pid. Another user's process (EACCES) is not our daemon.
+    return (e as NodeJS.ErrnoException).code === "ENOENT" && !existsSync("/proc/self");
+  }
+  return cmdlineLooksLikeDaemon(cmdline);
+}
 
 /** Writes `daemon.json` atomically with mode 0600. */
 export function writeDaemonInfo(path: string, info: DaemonInfo): void {
@@ -90,10 +117,7 @@ function refusal(pid: number, paths: LockPaths): LockResult {
 }
 
 /** Takes the single-instance lock for a data folder (which must exist), replacing stale ones. */
-export function acquireInstanceLock(
-  paths: LockPaths,
-  isAlive: LivenessCheck = isSameProcessAlive,
-): LockResult {
+export function acquireInstanceLock(paths: LockPaths, isAlive: LivenessCheck = isDaemonAlive): LockResult {
   mkdirSync(dirname(paths.lock), { recursive: true });
   let replacedStale: number | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {

@@ -22,7 +22,9 @@ test("pure: redact removes the userinfo of URLs, also inside provider errors", (
   expect(redact("POST https://me:hunter2@llm.local:8080/v1/chat failed", [])).toBe(
     "POST https://[redacted]@llm.local:8080/v1/chat failed",
   );
-  expect(redact("see http://token@h/x and mailto:a@b.c", [])).toBe("see http://[redacted]@h/x and mailto:a@b.c");
+  expect(redact("see http://token@h/x and mailto:a@b.c", [])).toBe(
+    "see http://[redacted]@h/x and mailto:a@b.c",
+  );
   const error = new APICallError({
     message: "Cannot connect to http://svc:s3cr3t-pass@127.0.0.1:9/v1/chat/completions",
     url: "http://svc:s3cr3t-pass@127.0.0.1:9/v1/chat/completions",
