@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs/promises";
 import type { ToolResult } from "./contract";
-import { isRunning } from "./process-group";
-import { commandEnv, MARKER_ENV, RunShellLimits, runShellTool } from "./run-shell";
+import { isRunning, markedProcesses } from "./process-group";
+import { commandEnv, killInterruptedRun, MARKER_ENV, RunShellLimits, runShellTool } from "./run-shell";
 import { tempDir, toolContext, waitFor } from "./test-support";
 
 const shell = runShellTool({ killGraceMs: 300 });
@@ -109,6 +109,36 @@ describe("run_shell", () => {
     expect(session).toBe(escapee);
     expect(session).not.toBe(leader);
     await waitFor(`escaped daemon ${escapee} to be gone`, () => !isRunning(escapee));
+  });
+
+  test("a tree that keeps forking escapees (setsid -f, trap '', double forks) while it is cleaned up leaves nothing", async () => {
+    await using t = await tempDir();
+    const runId = crypto.randomUUID();
+    const ctx = { ...toolContext(t.path), runId };
+    // A forker that ignores SIGTERM spawns new sessions every few ms, each of which double-forks a
+    // sleeper that ignores SIGTERM too; the command itself ends while the forker is still at it.
+    const command =
+      `(trap '' TERM; while :; do setsid -f sh -c "trap '' TERM; (sleep 300 &) ; sleep 300"; sleep 0.005; done) ` +
+      "</dev/null >/dev/null 2>&1 & sleep 0.3";
+    const r = await shell.execute({ command }, ctx);
+    expect(r.content).not.toContain("could not be killed");
+    expect(markedProcesses(`${MARKER_ENV}=${runId}`)).toEqual([]);
+    // And the run id, recorded before the call, finds nothing left for boot recovery either.
+    expect(killInterruptedRun(runId)).toBe(0);
+  });
+
+  test("boot recovery kills what a run left running, found by its run id", async () => {
+    await using t = await tempDir();
+    const runId = crypto.randomUUID();
+    const child = Bun.spawn(["sh", "-c", "trap '' TERM; setsid sh -c 'sleep 300' & sleep 300"], {
+      env: { ...process.env, [MARKER_ENV]: runId },
+      cwd: t.path,
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    await waitFor("the run's two sleepers", () => markedProcesses(`${MARKER_ENV}=${runId}`).length >= 3);
+    expect(killInterruptedRun(runId)).toBeGreaterThanOrEqual(3);
+    expect(markedProcesses(`${MARKER_ENV}=${runId}`)).toEqual([]);
+    await child.exited;
   });
 
   test("the daemon's credentials are not in the command's environment", async () => {
