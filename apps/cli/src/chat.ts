@@ -69,7 +69,10 @@ export async function chat(
   } catch (err) {
     if (isConnectionError(err)) {
       throw new CliError(
-        `lost the connection to the daemon during the turn (${err.code}); what it produced is saved in ${conversationId} — see: dispatch status, dispatch read ${conversationId}`,
+        `lost the connection to the daemon during the turn (${err.code}). If the daemon is still running, the turn goes on and is saved whole in ${conversationId}. ` +
+          "If it stopped, its finished steps are saved, and of the step in progress everything it had streamed up to " +
+          "about 250 ms (or 4 KB) before it stopped is kept, marked interrupted, when it starts again. " +
+          `See: dispatch status, dispatch read ${conversationId}`,
         EXIT.unavailable,
       );
     }
