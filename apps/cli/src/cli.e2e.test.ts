@@ -223,7 +223,8 @@ describe("when the daemon dies mid-answer", () => {
       expect(code).toBe(3);
       const text = await stderr;
       expect(text).toContain("lost the connection to the daemon during the turn");
-      expect(text).toMatch(/saved in [0-9a-f-]{36}/);
+      expect(text).toMatch(/saved whole in [0-9a-f-]{36}/);
+      expect(text).toContain("marked interrupted");
       expect(text).not.toContain("unexpected error");
     } finally {
       reap(dying);
