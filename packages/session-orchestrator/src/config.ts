@@ -42,8 +42,8 @@ export const OrchestratorConfigSchema = z
     /** Characters (deltas, tool output and results) the replay buffer keeps; the oldest go first. */
     replayBufferChars: positiveInt.default(16 * 1024 * 1024),
     /**
-     * Characters of text and reasoning one step may stream; a provider sending more fails the step
-     * with ORCH_STEP_TOO_LARGE (what came before is kept).
+     * Characters of text, reasoning and tool arguments one step may stream; a provider sending more
+     * fails the step with ORCH_STEP_TOO_LARGE (what came before is kept).
      */
     maxStepChars: positiveInt.default(4_000_000),
     /** The running step's streamed content is durable at most this long after it arrived. */

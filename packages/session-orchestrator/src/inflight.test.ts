@@ -137,4 +137,28 @@ describe("the in-flight step", () => {
     ]);
     expect(h.store.recover().stepsPromoted).toBe(0);
   });
+
+  test("tool arguments count towards maxStepChars", async () => {
+    using h = harness({ config: { maxStepChars: 100 } });
+    let sent = 0;
+    h.model.script(() =>
+      (async function* (): AsyncGenerator<ProviderPart> {
+        for (let i = 0; i < 1000; i++) {
+          sent++;
+          yield {
+            type: "tool-input-delta",
+            toolCallId: "k",
+            delta: '"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",',
+          };
+        }
+      })(),
+    );
+    const conversationId = crypto.randomUUID();
+    const rec = new Recorder();
+    h.orch.subscribe(conversationId, rec.listener);
+    const { turnId } = ok(h.orch.startTurn({ message: "flood", conversationId }));
+    await rec.sealed(turnId);
+    expect(sent).toBe(3);
+    expect(rec.of("error").map((e) => e.code)).toEqual(["ORCH_STEP_TOO_LARGE"]);
+  });
 });

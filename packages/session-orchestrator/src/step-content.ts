@@ -34,7 +34,7 @@ export class StepContent {
   private flushedParts = 0;
   /** Closed content not yet handed to `takeUnflushed` (only with a sink). */
   private pending: InflightPart[] = [];
-  /** Characters of text and reasoning so far (the per-step cap counts them). */
+  /** Characters of text and reasoning so far, plus tool arguments streamed (the per-step cap counts them). */
   chars = 0;
 
   constructor(

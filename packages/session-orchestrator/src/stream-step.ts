@@ -12,7 +12,7 @@ export interface StreamStepEnv {
   request: Omit<ModelRequest, "signal">;
   timeouts: Pick<Timeouts, "firstTokenMs" | "idleMs">;
   retry: RetryPolicy;
-  /** Characters of text and reasoning the step may stream (ORCH_STEP_TOO_LARGE past it). */
+  /** Characters of text, reasoning and tool arguments the step may stream (ORCH_STEP_TOO_LARGE past it). */
   maxStepChars: number;
   /** The turn's signal. */
   signal: AbortSignal;
@@ -74,8 +74,15 @@ export async function streamStep(env: StreamStepEnv, content: StepContent): Prom
           continue;
         else if (part.type === "reasoning-signature") content.signReasoning(part.signature);
         // Arguments being written: the response is alive (the idle timer restarted); the call comes whole.
-        else if (part.type === "tool-input-delta") firstAt ??= env.clock();
-        else {
+        // They count towards the step's cap: the provider layer accumulates them until the call is done.
+        else if (part.type === "tool-input-delta") {
+          firstAt ??= env.clock();
+          content.chars += part.delta.length;
+          if (content.chars > env.maxStepChars) {
+            controller.abort();
+            return tooLarge(env, usage);
+          }
+        } else {
           firstAt ??= env.clock();
           emitPart(env, content, part);
           if (content.chars > env.maxStepChars) {
@@ -138,7 +145,7 @@ function tooLarge(env: StreamStepEnv, usage: Usage | undefined): StreamOutcome {
   return {
     kind: "failed",
     code: "ORCH_STEP_TOO_LARGE",
-    message: `the model's response passed ${env.maxStepChars} characters of text in one step (the maxStepChars setting); it was cut there`,
+    message: `the model's response passed ${env.maxStepChars} characters in one step (text, reasoning and tool arguments; the maxStepChars setting); it was cut there`,
     ...(usage ? { usage } : {}),
   };
 }
