@@ -110,14 +110,15 @@ describe("the in-flight step", () => {
     await rec.sealed(turnId);
   });
 
-  test("a step streaming past maxStepChars fails with ORCH_STEP_TOO_LARGE; what came before is kept", async () => {
-    using h = harness({ config: { maxStepChars: 25 } });
+  /** Streams `part` up to 1000 times against `maxStepChars`; the turn's events, chunks and parts sent. */
+  async function flood(maxStepChars: number, part: ProviderPart) {
+    const h = harness({ config: { maxStepChars } });
     let sent = 0;
     h.model.script(() =>
       (async function* (): AsyncGenerator<ProviderPart> {
         for (let i = 0; i < 1000; i++) {
           sent++;
-          yield { type: "text-delta", delta: "0123456789" };
+          yield part;
         }
       })(),
     );
@@ -126,10 +127,16 @@ describe("the in-flight step", () => {
     h.orch.subscribe(conversationId, rec.listener);
     const { turnId } = ok(h.orch.startTurn({ message: "flood", conversationId }));
     await rec.sealed(turnId);
+    const chunks = ok(h.store.readWindow(conversationId)).chunks.map((c) => c.chunk);
+    return { h, rec, chunks, sent };
+  }
+
+  test("a step streaming past maxStepChars fails with ORCH_STEP_TOO_LARGE; what came before is kept", async () => {
+    const { h, rec, chunks, sent } = await flood(25, { type: "text-delta", delta: "0123456789" });
+    using _ = h;
     expect(sent).toBe(3);
     expect(rec.of("error").map((e) => e.code)).toEqual(["ORCH_STEP_TOO_LARGE"]);
     expect(rec.of("done")[0]?.reason).toBe("error");
-    const chunks = ok(h.store.readWindow(conversationId)).chunks.map((c) => c.chunk);
     expect(chunks).toMatchObject([
       { type: "text", text: "flood" },
       { type: "text", text: "0123456789".repeat(3) },
@@ -139,25 +146,9 @@ describe("the in-flight step", () => {
   });
 
   test("tool arguments count towards maxStepChars", async () => {
-    using h = harness({ config: { maxStepChars: 100 } });
-    let sent = 0;
-    h.model.script(() =>
-      (async function* (): AsyncGenerator<ProviderPart> {
-        for (let i = 0; i < 1000; i++) {
-          sent++;
-          yield {
-            type: "tool-input-delta",
-            toolCallId: "k",
-            delta: '"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",',
-          };
-        }
-      })(),
-    );
-    const conversationId = crypto.randomUUID();
-    const rec = new Recorder();
-    h.orch.subscribe(conversationId, rec.listener);
-    const { turnId } = ok(h.orch.startTurn({ message: "flood", conversationId }));
-    await rec.sealed(turnId);
+    const delta = `"${"a".repeat(40)}",`;
+    const { h, rec, sent } = await flood(100, { type: "tool-input-delta", toolCallId: "k", delta });
+    using _ = h;
     expect(sent).toBe(3);
     expect(rec.of("error").map((e) => e.code)).toEqual(["ORCH_STEP_TOO_LARGE"]);
   });
