@@ -68,13 +68,20 @@ export class InflightWriter implements ContentSink {
   }
 
   private write(parts: Parameters<ConversationStore["appendInflight"]>[2]): void {
-    const r = this.opts.store.appendInflight(this.opts.conversationId, this.opts.step, parts);
-    if (r.ok || this.failed) return;
+    let error: string | undefined;
+    try {
+      const r = this.opts.store.appendInflight(this.opts.conversationId, this.opts.step, parts);
+      if (!r.ok) error = r.error.message;
+    } catch (e) {
+      // A closed store (shutdown past its deadline) throws; a timer must never throw.
+      error = e instanceof Error ? e.message : String(e);
+    }
+    if (error === undefined || this.failed) return;
     this.failed = true;
     this.opts.logger.error("in-flight step content not persisted", {
       conversationId: this.opts.conversationId,
       stepId: this.opts.step.stepId,
-      error: r.error.message,
+      error,
     });
   }
 }
