@@ -147,7 +147,28 @@ test("/rate bounds the average token rate, even far above one token per millisec
   const tokens = text.split(" ").length;
   // A lower bound only (a busy machine makes it slower, never faster): the last batch may go out unslept.
   expect(elapsed).toBeGreaterThanOrEqual(((tokens - rate / 1000) * 1000) / rate - 1);
-  expect(planLocalAnswer({ messages: [user("x\n/rate 0")], tools: [] }).ratePerSecond).toBeUndefined();
+  expect(planLocalAnswer({ messages: [user("x\n/rate 0")], tools: [] }).ratePerSecond).toBe(0);
+});
+
+test("/rate replaces the model's default per-token delay (local/echo has one); /slow still wins", async () => {
+  // A default delay of a minute per token: only a stream that ignores it can finish in this test.
+  const patient = createLocalModel("local/echo", 60_000, {});
+  for (const directive of ["/rate 100000", "/rate 0"]) {
+    const started = performance.now();
+    const parts = await collect(
+      patient.stream(modelRequest({ messages: [user(`hi\n/long 50\n${directive}`)] })),
+    );
+    expect(textOf(parts).endsWith(" word50")).toBe(true);
+    expect(performance.now() - started).toBeLessThan(20_000);
+  }
+  expect(planLocalAnswer({ messages: [user("x\n/rate 5\n/slow 7")], tools: [] })).toMatchObject({
+    delayMs: 7,
+    ratePerSecond: 5,
+  });
+});
+
+test("a directive only counts on its own line", () => {
+  expect(parseDirectives("please /rate 5 this")).toEqual({ rest: "please /rate 5 this", fail: false });
 });
 
 test("pure: the rate pacer sleeps once per ~1 ms batch while ahead and never bursts to catch up", () => {

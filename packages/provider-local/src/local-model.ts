@@ -31,6 +31,7 @@ export const LOCAL_INTRO = "Echo from local/echo, Dispatch's built-in offline mo
  * - `/slow <ms>`: delay per token for this answer; `/long <n>`: append `n` filler words.
  * - `/rate <n>`: at most `n` tokens per second on average (paced in ~1 ms batches, so rates far above
  *   1000/s are possible, unlike `/slow`); `/rate 0` means unpaced.
+ * Each directive must stand on its own line; the other lines are the text echoed back.
  */
 export interface LocalPlan {
   reasoning?: string;
@@ -38,7 +39,10 @@ export interface LocalPlan {
   toolCall?: { toolCallId: string; toolName: string; input: unknown; inputError?: string };
   fail?: boolean;
   delayMs?: number;
-  /** Average tokens per second the stream must not exceed (`/rate`). */
+  /**
+   * Average tokens per second the stream must not exceed (`/rate`); 0 = unpaced. Either way it replaces
+   * the model's default per-token delay (an explicit `/slow` still wins).
+   */
   ratePerSecond?: number;
 }
 
@@ -52,7 +56,7 @@ export function planLocalAnswer(
   const plain = directives.rest || "(empty message)";
   const plan: LocalPlan = { text: "" };
   if (directives.slowMs !== undefined) plan.delayMs = directives.slowMs;
-  if (directives.rate) plan.ratePerSecond = directives.rate;
+  if (directives.rate !== undefined) plan.ratePerSecond = directives.rate;
   if (request.reasoningEffort !== undefined) {
     plan.reasoning = `The user wrote ${wordCount(userText)} words; I will echo them back.`;
   }
@@ -128,7 +132,8 @@ async function* streamLocal(
   request: ModelRequest,
 ): AsyncGenerator<ProviderPart> {
   const plan = planLocalAnswer(request);
-  const delayMs = plan.delayMs ?? defaultDelayMs;
+  // `/rate` sets the pace itself: the default per-token delay would cap it at 1000/delay tokens per second.
+  const delayMs = plan.delayMs ?? (plan.ratePerSecond === undefined ? defaultDelayMs : 0);
   const checkAborted = (): void => {
     if (request.signal.aborted) throw new ProviderError("PROVIDER_ABORTED", `request to ${name} was aborted`);
   };
