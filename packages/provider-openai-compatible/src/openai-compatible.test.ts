@@ -295,11 +295,41 @@ describe("failures become ProviderError", () => {
     expect((error as Error).message).toContain("upstream overloaded");
   });
 
-  test("a refused connection is a retryable network error", async () => {
+  test("a refused connection is a retryable network error: one sentence naming the URL", async () => {
     const probe = startOpenAIServer();
     const url = probe.url;
     await probe.close();
-    expect(await failure(modelFor(url))).toMatchObject({ code: "PROVIDER_NETWORK", retryable: true });
+    const error = await failure(modelFor(url));
+    expect(error).toMatchObject({ code: "PROVIDER_NETWORK", retryable: true });
+    expect(error.message).toContain(`${url}/chat/completions`);
+    expect(error.message).toContain("refused");
+    expect(error.message).toContain("baseUrl");
+    // The SDK's text repeats its cause; ours says it once.
+    expect(error.message.split("refused").length).toBe(2);
+  });
+
+  test("an HTTP error carries the status and the first bytes of the body, secrets redacted", async () => {
+    server = startOpenAIServer();
+    server.script({ type: "error", status: 500, body: `<html>db down; key ${KEY}${"x".repeat(500)}</html>` });
+    const error = await failure(modelFor(server.url));
+    expect(error).toMatchObject({ code: "PROVIDER_HTTP_ERROR", status: 500 });
+    expect(error.message).toContain("HTTP 500");
+    expect(error.message).toContain("<html>db down; key [redacted]");
+    expect(error.message.length).toBeLessThan(700);
+  });
+
+  test("a 401 to a credential without a key is PROVIDER_MISSING_API_KEY naming where to set it", async () => {
+    server = startOpenAIServer({ apiKey: KEY });
+    server.script(openaiText("never"));
+    const config = resolveProvidersConfig({}, { DISPATCH_BASE_URL: server.url, DISPATCH_MODEL: "m" }, kinds);
+    if (!config.ok) throw new Error(config.message);
+    const model = createModelCatalog({ config: config.value, kinds, logger: silentLogger }).resolve(
+      "default/m",
+    );
+    if (!model.ok) throw new Error(model.error.message);
+    const error = await failure(model.value);
+    expect(error).toMatchObject({ code: "PROVIDER_MISSING_API_KEY", status: 401 });
+    expect(error.message).toContain("DISPATCH_API_KEY");
   });
 
   test("the API key never appears in error messages, even when the server echoes it", async () => {

@@ -110,7 +110,12 @@ export function createModelCatalog(options: CatalogOptions): ModelCatalogImpl {
     if (builtin) return resolveBuiltin(builtin, name);
     const credential = prefix !== undefined ? credentials.get(prefix) : undefined;
     if (credential && modelId) return resolveFull(credential, modelId, name);
-    if (credential) return fail("PROVIDER_UNKNOWN_MODEL", noModelMessage(credential));
+    if (credential) {
+      return fail(
+        credential.missingKeyEnv ? "PROVIDER_MISSING_API_KEY" : "PROVIDER_UNKNOWN_MODEL",
+        noModelMessage(credential),
+      );
+    }
     // A bare id (or an id with slashes, like `openai/gpt-4o` on OpenRouter) listed by exactly one credential.
     const matches = list().filter((e) => e.name.slice(e.name.indexOf("/") + 1) === name);
     if (matches.length === 1) return resolve(matches[0]!.name);

@@ -131,8 +131,10 @@ export type ProviderErrorCode =
   | "PROVIDER_HTTP_ERROR"
   /** HTTP 429; `retryAfterMs` from `retry-after` when sent. */
   | "PROVIDER_RATE_LIMITED"
-  /** HTTP 401/403: the key is missing, wrong or lacks access. */
+  /** HTTP 401/403 with a configured key: the key is wrong or lacks access. */
   | "PROVIDER_AUTH"
+  /** HTTP 401/403 and the credential has no key; the message names the variable or setting to set. */
+  | "PROVIDER_MISSING_API_KEY"
   /** Connection refused/reset, or the stream ended before the response was complete. */
   | "PROVIDER_NETWORK"
   /** The provider sent something that is not a valid response (malformed stream line, bad JSON). */

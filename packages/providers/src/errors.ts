@@ -17,6 +17,13 @@ export interface FailureContext {
   signal?: AbortSignal;
   /** Strings that must never appear in a message (API keys). */
   secrets: readonly string[];
+  /** The credential's base URL, named when a connection fails before the SDK knows the request URL. */
+  baseUrl?: string;
+  /**
+   * Set when the credential has no API key: where to set one (e.g. `DISPATCH_API_KEY`). A 401/403 is then
+   * PROVIDER_MISSING_API_KEY naming it instead of PROVIDER_AUTH.
+   */
+  missingKey?: string;
 }
 
 const NETWORK_CODES = new Set([
@@ -30,6 +37,8 @@ const NETWORK_CODES = new Set([
   "UND_ERR_SOCKET",
 ]);
 const MAX_DETAIL = 300;
+/** How much of an error response's body a message carries. */
+const MAX_BODY = 200;
 
 /** Pure: maps anything thrown by (or reported inside) an AI SDK stream to a `ProviderError`. */
 export function toProviderError(error: unknown, ctx: FailureContext): ProviderError {
@@ -41,19 +50,19 @@ export function toProviderError(error: unknown, ctx: FailureContext): ProviderEr
   }
   if (APICallError.isInstance(error)) {
     const status = error.statusCode;
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-    const detail = clean(`${error.message}${cause}`);
+    const url = safeUrl(error.url || ctx.baseUrl);
     // No status: the connection failed. A success status: the body failed while streaming (reset).
     if (status === undefined || status < 400) {
-      return new ProviderError("PROVIDER_NETWORK", `${ctx.model}: ${detail}`, {
+      return new ProviderError("PROVIDER_NETWORK", redact(connectionMessage(error, url, ctx), ctx.secrets), {
         retryable: transient(error.isRetryable),
       });
     }
+    const detail = clean(httpDetail(error.message, error.responseBody));
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(error.responseHeaders);
       return new ProviderError(
         "PROVIDER_RATE_LIMITED",
-        `${ctx.model} is rate limited (HTTP 429): ${detail}`,
+        `${ctx.model} is rate limited (HTTP 429 from ${url}): ${detail}`,
         {
           status,
           retryable: transient(true),
@@ -61,22 +70,30 @@ export function toProviderError(error: unknown, ctx: FailureContext): ProviderEr
         },
       );
     }
-    if (status === 401 || status === 403) {
+    if ((status === 401 || status === 403) && ctx.missingKey) {
       return new ProviderError(
-        "PROVIDER_AUTH",
-        `${ctx.model} refused the credentials (HTTP ${status}): ${detail}; check the API key`,
+        "PROVIDER_MISSING_API_KEY",
+        `${url} refused ${ctx.model} without an API key (HTTP ${status}): set ${ctx.missingKey}`,
         { status },
       );
     }
-    return new ProviderError("PROVIDER_HTTP_ERROR", `${ctx.model} returned HTTP ${status}: ${detail}`, {
-      status,
-      retryable: transient(error.isRetryable),
-    });
+    if (status === 401 || status === 403) {
+      return new ProviderError(
+        "PROVIDER_AUTH",
+        `${ctx.model} refused the credentials (HTTP ${status} from ${url}): ${detail}; check the API key`,
+        { status },
+      );
+    }
+    return new ProviderError(
+      "PROVIDER_HTTP_ERROR",
+      `${ctx.model} returned HTTP ${status} from ${url}: ${detail}`,
+      { status, retryable: transient(error.isRetryable) },
+    );
   }
   if (isNetworkError(error)) {
     return new ProviderError(
       "PROVIDER_NETWORK",
-      `connection to ${ctx.model} failed: ${clean(messageOf(error))}`,
+      redact(connectionMessage(error, safeUrl(ctx.baseUrl), ctx), ctx.secrets),
       {
         retryable: transient(true),
       },
@@ -119,6 +136,58 @@ export function toProviderError(error: unknown, ctx: FailureContext): ProviderEr
     );
   }
   return new ProviderError("PROVIDER_BAD_RESPONSE", `${ctx.model} failed: ${clean(messageOf(error))}`);
+}
+
+/**
+ * Pure: one sentence for a failed connection, naming the URL and what to check. The SDK's own text
+ * repeats its cause ("Cannot connect to API: X: X"), so only the innermost reason is kept.
+ */
+export function connectionMessage(error: unknown, url: string, ctx: Pick<FailureContext, "model">): string {
+  const code = errorCode(error);
+  if (code === "ECONNREFUSED" || code === "ConnectionRefused" || code === "FailedToOpenSocket") {
+    return `cannot connect to ${url} for ${ctx.model}: the connection was refused; check that the server is running and that the credential's baseUrl (host and port) is right`;
+  }
+  if (code === "ETIMEDOUT") {
+    return `cannot connect to ${url} for ${ctx.model}: the connection timed out; check the address and the network`;
+  }
+  return `the connection to ${url} for ${ctx.model} failed (${code ?? innermostMessage(error)}); check that the server is running and reachable`;
+}
+
+/** Pure: an HTTP error's text: the SDK's message plus the first bytes of the body when it says more. */
+function httpDetail(message: string, body: string | undefined): string {
+  const head = body?.trim().slice(0, MAX_BODY);
+  if (!head || message.includes(head)) return message;
+  return `${message} (body: ${JSON.stringify(head)}${(body?.trim().length ?? 0) > MAX_BODY ? "…" : ""})`;
+}
+
+/** Pure: a URL without user info, query or fragment (they may hold keys); "the provider" when unknown. */
+export function safeUrl(url: string | undefined): string {
+  if (!url) return "the provider";
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "the provider";
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current instanceof Error && !seen.has(current)) {
+    seen.add(current);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && NETWORK_CODES.has(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function innermostMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error && current.cause !== current)
+    current = current.cause;
+  return truncate(messageOf(current));
 }
 
 /** The stream ended before the response was complete (no finish, or cut mid-way). */

@@ -26,6 +26,10 @@ export interface SdkModelOptions {
   model: () => LanguageModelV4 | Promise<LanguageModelV4>;
   /** Strings that must never appear in error messages or logs. */
   secrets: readonly string[];
+  /** Named in connection failures. */
+  baseUrl?: string;
+  /** Where to set the API key when the credential has none (see `FailureContext.missingKey`). */
+  missingKey?: string;
   logger: Logger;
   /** Send thinking chunks of the history back (Anthropic: signed blocks are required with tools). */
   keepReasoning?: boolean;
@@ -48,8 +52,22 @@ export function createCredentialSdkModel(
     info: ctx.info,
     secrets: credentialSecrets(credential),
     logger: ctx.logger,
+    baseUrl: credential.baseUrl,
+    // Custom headers (e.g. Azure's `api-key`) authenticate without `apiKey`.
+    ...(credential.apiKey || Object.keys(credential.headers).length > 0
+      ? {}
+      : { missingKey: keySetting(credential) }),
     ...kind,
   });
+}
+
+/** Pure: where the API key of `credential` is set (its variable, or its config section). */
+export function keySetting(credential: Credential): string {
+  if (credential.missingKeyEnv) return `$${credential.missingKeyEnv}`;
+  if (credential.source === "env") {
+    return credential.name === "default" ? "DISPATCH_API_KEY" : `${credential.name.toUpperCase()}_API_KEY`;
+  }
+  return `apiKey or apiKeyEnv in [providers.credentials.${credential.name}] of dispatch.toml`;
 }
 
 /** A `LanguageModel` over an AI SDK provider model. */
@@ -82,6 +100,8 @@ async function* streamSdk(
     yielded: false,
     signal: request.signal,
     secrets: options.secrets,
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(options.missingKey ? { missingKey: options.missingKey } : {}),
   };
   if (request.signal.aborted)
     throw new ProviderError("PROVIDER_ABORTED", `request to ${options.name} was aborted`);

@@ -2,7 +2,7 @@ import type { ConversationStore, HistoryMessage } from "@dispatch/conversation-s
 import type { Chunk } from "@dispatch/protocol/types";
 import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
 import type { CompactResult, Result } from "./contract";
-import { fail, unknownConversation } from "./result";
+import { fail, modelRefusal, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";
 import type { StreamTimeouts } from "./timeouts";
 import { withStreamTimeouts } from "./timeouts";
@@ -217,7 +217,7 @@ export async function compactConversation(
     );
   }
   const model = catalog.resolve(record.model ?? catalog.defaultModel());
-  if (!model.ok) return fail("ORCH_UNKNOWN_MODEL", model.error.message);
+  if (!model.ok) return modelRefusal(model.error);
   const summary = await summarize(model.value, plan.summarize, deps.timeouts, signal);
   if (!summary.ok) return summary;
   if (signal.aborted) return fail("ORCH_COMPACTION_FAILED", "compaction was cancelled");

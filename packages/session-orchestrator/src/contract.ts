@@ -32,6 +32,8 @@ export const OrchestratorErrorCodes = [
   "ORCH_UNKNOWN_CONVERSATION",
   /** The requested (or sticky, or default) model is not in the catalog. */
   "ORCH_UNKNOWN_MODEL",
+  /** The model's credential has no API key (unset variable, none configured); the message names it. */
+  "ORCH_MISSING_API_KEY",
   "ORCH_UNKNOWN_WORKSPACE",
   /** A field of the request is invalid (empty message, …); the message names it. */
   "ORCH_INVALID_REQUEST",

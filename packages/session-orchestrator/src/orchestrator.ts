@@ -34,7 +34,7 @@ import {
 import { type ConversationState, ConversationStates } from "./conversation-states";
 import type { HubEntry } from "./hub";
 import type { ConversationQueue } from "./message-queue-surface";
-import { fail, unknownConversation } from "./result";
+import { fail, modelRefusal, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";
 import { settingsOf } from "./settings";
 import { TurnLifecycle } from "./turn-lifecycle";
@@ -309,7 +309,7 @@ export class OrchestratorService implements Orchestrator {
   updateSettings(conversationId: string, patch: SettingsPatch): Result<ConversationSettings> {
     if (typeof patch.model === "string") {
       const resolved = this.deps.catalog.resolve(patch.model);
-      if (!resolved.ok) return fail("ORCH_UNKNOWN_MODEL", resolved.error.message);
+      if (!resolved.ok) return modelRefusal(resolved.error);
     }
     if (!this.deps.store.getConversation(conversationId)) {
       return unknownConversation(conversationId);

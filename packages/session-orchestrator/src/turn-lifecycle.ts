@@ -15,7 +15,7 @@ import { type Result, type StartedTurn, type StartTurnRequest, TurnSettled, Turn
 import type { ConversationState, ConversationStates, RunningTurn } from "./conversation-states";
 import type { OrchestratorDeps } from "./orchestrator";
 import { joinQueued, steeringMessages } from "./queue";
-import { fail } from "./result";
+import { fail, modelRefusal } from "./result";
 import { messageOf } from "./run-tool";
 import { effectiveCwd } from "./settings";
 import { guard } from "./timeouts";
@@ -78,7 +78,7 @@ export class TurnLifecycle {
     }
     const modelName = req.model ?? record?.model ?? this.deps.catalog.defaultModel();
     const resolved = this.deps.catalog.resolve(modelName);
-    if (!resolved.ok) return fail("ORCH_UNKNOWN_MODEL", resolved.error.message);
+    if (!resolved.ok) return modelRefusal(resolved.error);
 
     // Per-turn settings override the sticky ones and are remembered.
     if (record) {
