@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { processKey } from "@dispatch/discovery";
 import { createHost, type Host, type Logger } from "@dispatch/kernel";
@@ -15,6 +14,7 @@ import { credentialKeyEnvNames, daemonExtensions, hostConfig } from "./extension
 import { acquireInstanceLock, type LockResult, removeDaemonInfo, writeDaemonInfo } from "./instance";
 import { createDaemonLogger, type DaemonLogger } from "./logger";
 import { currentHome, type DaemonPaths, daemonPaths } from "./paths";
+import { securePrivateFiles } from "./private-files";
 
 export const DAEMON_VERSION: string = packageJson.version;
 
@@ -145,7 +145,7 @@ async function boot(host: Host, logger: Logger): Promise<{ http: HttpTransport; 
 export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDaemon> {
   const env = opts.env ?? process.env;
   const { home, paths, config } = await prepare(opts, env);
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const tightened = securePrivateFiles(paths, config.log.keep);
   const lock = acquireInstanceLock(paths);
   if (!lock.ok) throw new DaemonError("DAEMON_ALREADY_RUNNING", alreadyRunningMessage(lock));
 
@@ -170,6 +170,9 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
   } catch (e) {
     lock.release();
     throw new DaemonError("DAEMON_BOOT_FAILED", `cannot open the log in ${paths.logDir}: ${String(e)}`);
+  }
+  for (const t of tightened) {
+    logger.warn("tightened the mode of a private file (other users could read it)", { ...t });
   }
   if (lock.replacedStale !== undefined) {
     logger.info("replaced a stale lock of a daemon that is gone", { stalePid: lock.replacedStale });
