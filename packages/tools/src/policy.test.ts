@@ -25,13 +25,33 @@ const action = (config: PermissionConfigInput, r: PermissionCheckRequest) =>
   decide(PermissionConfig.parse(config), r).action;
 
 describe("policy defaults", () => {
-  test("reads inside the cwd are allowed, outside they ask; writes and shell ask", () => {
+  test("reads inside the cwd are allowed; writes and shell ask", () => {
     expect(action({}, read("/proj/src/a.ts"))).toBe("allow");
-    expect(action({}, read("/etc/passwd"))).toBe("ask");
-    expect(action({}, read("/proj-other/x"))).toBe("ask");
     expect(action({}, write("/proj/a.ts"))).toBe("ask");
     expect(action({}, shell("ls"))).toBe("ask");
     expect(PermissionConfig.parse({}).timeoutMs).toBe(300_000);
+  });
+
+  test("file paths the root refuses are denied without asking, whatever rules or tool actions say", () => {
+    const generous = {
+      defaults: { read: "allow" as const, write: "allow" as const },
+      tools: { read_file: "allow" as const },
+      rules: [{ paths: ["/etc/**"], action: "allow" as const }],
+    };
+    for (const r of [
+      read("/etc/passwd"),
+      read("/proj-other/x"),
+      write("/tmp/x"),
+      read("/proj/a", "/etc/b"),
+    ]) {
+      expect(action({}, r)).toBe("deny");
+      expect(action(generous, r)).toBe("deny");
+    }
+    const root = { ...read("/proc/self/environ"), cwd: "/" };
+    expect(decide(PermissionConfig.parse({}), root)).toMatchObject({ action: "deny" });
+    expect(decide(PermissionConfig.parse({}), read("/etc/passwd")).why).toContain(
+      "outside the working directory",
+    );
   });
 
   test("per-tool actions override the kind defaults", () => {

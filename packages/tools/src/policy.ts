@@ -3,16 +3,19 @@
  * (permission-gate.ts) adds the asking, the waiting and the per-conversation "always" memory.
  *
  * Decision order for a call:
+ *   0. a file tool's path outside the cwd (or in /proc, /sys) is denied without asking: the file root
+ *      (fs-root.ts) refuses such paths whatever the answer, so a prompt there could never be granted;
  *   1. the config rules that match it: the most restrictive wins (deny > ask > allow);
  *   2. else the per-tool action (`tools.<name>`);
- *   3. else the default of its kind: read → allow inside the cwd (ask outside), write → ask, shell → ask.
+ *   3. else the default of its kind: read → allow, write → ask, shell → ask.
  * A write to a protected path (protected-paths.ts) that this order does not deny asks, always.
+ * Every "ask" that remains can succeed when the user answers allow.
  */
 
 import * as path from "node:path";
 import { z } from "zod";
 import type { PermissionCheckRequest, PermissionKind, PermissionSubject, SearchAccess } from "./contract";
-import { isInside } from "./fs-root";
+import { isInside, pseudoRootOf } from "./fs-root";
 import { protectedRisk } from "./protected-paths";
 
 export const PolicyAction = z.enum(["allow", "ask", "deny"]);
@@ -46,7 +49,7 @@ export const PermissionConfig = z.object({
   timeoutMs: z.number().int().positive().default(300_000),
   defaults: z
     .object({
-      /** Applies to reads inside the cwd; reads outside it ask unless a rule or tool action says otherwise. */
+      /** Reads inside the cwd (file tools never reach outside it: such calls are denied without asking). */
       read: PolicyAction.default("allow"),
       write: PolicyAction.default("ask"),
       shell: PolicyAction.default("ask"),
@@ -129,8 +132,20 @@ export function insideCwd(subject: PermissionSubject, cwd: string): boolean {
 
 const KIND_NOUN: Record<PermissionKind, string> = { read: "reads", write: "writes", shell: "shell commands" };
 
+/** Pure: why the file root would refuse the subject's paths whatever the user answers, if it would. */
+export function unreachable(subject: PermissionSubject, cwd: string): string | undefined {
+  if (subject.kind === "shell") return undefined;
+  if (!insideCwd(subject, cwd)) {
+    return `the ${subject.kind} is outside the working directory ${path.resolve(cwd)}, which file tools never leave (start the conversation with a cwd that contains it)`;
+  }
+  const pseudo = (subject.paths ?? []).map(pseudoRootOf).find((r) => r !== undefined);
+  return pseudo === undefined ? undefined : `file tools never touch ${pseudo} (process and kernel state)`;
+}
+
 /** Pure: the policy's action for one call. */
 export function decide(config: PermissionConfig, req: PermissionCheckRequest): PolicyDecision {
+  const refused = unreachable(req.subject, req.cwd);
+  if (refused !== undefined) return { action: "deny", why: refused };
   const decided = decideByPolicy(config, req);
   if (req.subject.kind !== "write" || decided.action === "deny") return decided;
   const risk = (req.subject.paths ?? [])
@@ -149,12 +164,6 @@ function decideByPolicy(config: PermissionConfig, req: PermissionCheckRequest): 
   const perTool = config.tools[req.toolName];
   if (perTool) return { action: perTool, why: `policy for ${req.toolName} says ${perTool}` };
   const kind = req.subject.kind;
-  if (kind === "read" && !insideCwd(req.subject, req.cwd)) {
-    return {
-      action: config.defaults.read === "deny" ? "deny" : "ask",
-      why: "the read is outside the working directory",
-    };
-  }
   return { action: config.defaults[kind], why: `default for ${KIND_NOUN[kind]}: ${config.defaults[kind]}` };
 }
 
