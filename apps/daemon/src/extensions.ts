@@ -1,5 +1,6 @@
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
+import { metricsExtension } from "@dispatch/metrics";
 import { providersExtension } from "@dispatch/providers";
 import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { surfaceRegistryExtension } from "@dispatch/surface-registry";
@@ -16,6 +17,7 @@ export function daemonExtensions(opts: {
   version: string;
 }): Extension[] {
   return [
+    metricsExtension(),
     surfaceRegistryExtension(),
     conversationStoreExtension({ path: opts.database }),
     providersExtension({ env: opts.env, kinds: DAEMON_PROVIDER_KINDS }),

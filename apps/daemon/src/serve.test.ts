@@ -82,7 +82,12 @@ describe("discovery", () => {
   });
 
   test("GET /health and GET /models", async () => {
-    expect(await (await d.api("/health")).json()).toEqual({ ok: true, version: d.info.version });
+    expect(await (await d.api("/health")).json()).toMatchObject({
+      ok: true,
+      version: d.info.version,
+      activeTurns: 0,
+      store: "ok",
+    });
     const models = (await (await d.api("/models")).json()) as { models: string[]; modelInfo: object };
     expect(models.models).toContain("local/echo");
     expect(Object.keys(models.modelInfo)).toContain("local/echo");
@@ -339,9 +344,11 @@ describe("errors", () => {
   });
 
   test("401 without a token or with a wrong one; 403 for a foreign Host or Origin", async () => {
-    const none = await d.api("/health", { auth: false });
+    const none = await d.api("/models", { auth: false });
     expect(none.status).toBe(401);
     expect(await none.json()).toMatchObject({ code: "POLICY_TOKEN_REQUIRED" });
+    // /health is public on loopback, but a wrong token is still refused.
+    expect((await d.api("/health", { auth: false })).status).toBe(200);
     const wrong = await d.api("/health", { headers: { authorization: "Bearer wrong-token" } });
     expect(wrong.status).toBe(401);
     const host = await d.api("/health", { headers: { host: "evil.example" } });

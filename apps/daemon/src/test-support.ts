@@ -132,6 +132,8 @@ export async function startDaemon(
       const { auth = true, ...rest } = init;
       const headers = new Headers(rest.headers);
       if (auth && !headers.has("authorization")) headers.set("authorization", `Bearer ${info.token}`);
+      // Bodies are JSON (the API refuses others with 415), like every real client sends them.
+      if (rest.body != null && !headers.has("content-type")) headers.set("content-type", "application/json");
       return fetch(`${base}${path}`, { ...rest, headers });
     },
     async stop() {

@@ -71,6 +71,8 @@ export interface ConversationStoreOptions extends OpenOptions {
   logger?: Logger;
   /** Clock for createdAt / lastActivityAt; default Date.now. */
   now?: () => number;
+  /** Called after each `appendStep` with its duration in ms (validation and transaction), for metrics. */
+  onAppend?: (ms: number) => void;
 }
 
 const DEFAULT_LIST_LIMIT = 50;
@@ -113,6 +115,7 @@ export class SqliteConversationStore implements ConversationStore {
   readonly #tx: { immediate: (fn: () => unknown) => unknown };
   readonly #side: SideTables;
   readonly #queue: QueueTable;
+  readonly #onAppend: ((ms: number) => void) | undefined;
   #closed = false;
 
   constructor(db: Database, options: Omit<ConversationStoreOptions, "path"> = {}) {
@@ -121,6 +124,7 @@ export class SqliteConversationStore implements ConversationStore {
     this.#log = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
     this.#tx = db.transaction((fn: () => unknown) => fn());
+    this.#onAppend = options.onAppend;
     this.#side = new SideTables(this.#s, this.#now, (fn) => this.#write(fn));
     this.#queue = new QueueTable(this.#s, (fn) => this.#write(fn));
   }
@@ -245,6 +249,18 @@ export class SqliteConversationStore implements ConversationStore {
   // ── the log ──
 
   appendStep(
+    conversationId: string,
+    messages: AppendMessage[],
+    init: Omit<ConversationInit, "id"> = {},
+    opts: AppendOptions = {},
+  ): Result<AppendResult> {
+    const started = performance.now();
+    const r = this.#appendStep(conversationId, messages, init, opts);
+    this.#onAppend?.(performance.now() - started);
+    return r;
+  }
+
+  #appendStep(
     conversationId: string,
     messages: AppendMessage[],
     init: Omit<ConversationInit, "id"> = {},

@@ -1,4 +1,5 @@
 import type { Extension } from "@dispatch/kernel";
+import { LATENCY_BUCKETS, Metrics } from "@dispatch/metrics";
 import { z } from "zod";
 import { ConversationStore, StoreOpenError } from "./contract";
 import { openConversationStore } from "./conversation-store";
@@ -32,7 +33,7 @@ export type ConversationStoreConfig = z.infer<typeof ConversationStoreConfigSche
  */
 export function conversationStoreExtension(opts: ConversationStoreExtensionOptions = {}): Extension {
   return {
-    manifest: { id: CONVERSATION_STORE_EXTENSION_ID, version: "0.1.0" },
+    manifest: { id: CONVERSATION_STORE_EXTENSION_ID, version: "0.1.0", optionalDependsOn: ["metrics"] },
     activate(ctx) {
       const parsed = ConversationStoreConfigSchema.safeParse(ctx.config ?? undefined);
       if (!parsed.success) {
@@ -50,9 +51,15 @@ export function conversationStoreExtension(opts: ConversationStoreExtensionOptio
           `extension "${CONVERSATION_STORE_EXTENSION_ID}" needs a database path: set "path" in its config section or pass { path } to conversationStoreExtension()`,
         );
       }
+      const appendSeconds = ctx.tryGet(Metrics)?.histogram({
+        name: "dispatch_store_append_duration_seconds",
+        help: "Duration of one appendStep (validation and its transaction).",
+        buckets: LATENCY_BUCKETS,
+      });
       const store = openConversationStore({
         path,
         logger: ctx.logger,
+        ...(appendSeconds ? { onAppend: (ms: number) => appendSeconds.observe(ms / 1000) } : {}),
         ...(opts.now ? { now: opts.now } : {}),
         ...(config.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: config.busyTimeoutMs }),
       });

@@ -34,8 +34,11 @@ import {
 
 export type HttpMethod = "get" | "post" | "put" | "delete";
 
-/** Error statuses a route can answer besides 401/403/500, which every route can. */
-export type HttpErrorStatus = 400 | 404 | 409;
+/**
+ * Error statuses a route can answer besides 401/403/500, which every route can. The generator adds
+ * 400 (HTTP_INVALID_PATH) to routes with path parameters and 400/413/415 to routes with a body.
+ */
+export type HttpErrorStatus = 400 | 404 | 409 | 413 | 415 | 429 | 502 | 503;
 
 export interface HttpRoute {
   method: HttpMethod;
@@ -52,8 +55,13 @@ export interface HttpRoute {
   body?: z.ZodType;
   /** A body may be omitted (e.g. compact with defaults). */
   bodyOptional?: true;
-  /** 200 JSON body; `"ndjson"` = a stream of AgentEvents; `"json-document"` = any JSON object. */
-  response: z.ZodType | "ndjson" | "json-document";
+  /**
+   * 200 JSON body; `"ndjson"` = a stream of AgentEvents; `"json-document"` = any JSON object;
+   * `"prometheus-text"` = the Prometheus text exposition format.
+   */
+  response: z.ZodType | "ndjson" | "json-document" | "prometheus-text";
+  /** Reachable without the token from loopback (it holds no conversation data or secrets). */
+  public?: true;
   errors: HttpErrorStatus[];
 }
 
@@ -95,7 +103,8 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/health",
     operationId: "getHealth",
-    summary: "Liveness and daemon version.",
+    summary: "Liveness: version, uptime, running turns and whether the database answers.",
+    public: true,
     response: HealthResponseSchema,
     errors: [],
   },
@@ -114,7 +123,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     summary: "Start a turn and stream its AgentEvents as NDJSON until turn-sealed.",
     body: ChatRequestBodySchema,
     response: "ndjson",
-    errors: [400, 409],
+    errors: [400, 409, 503],
   },
   {
     method: "get",
@@ -185,13 +194,14 @@ export const httpRoutes: readonly HttpRoute[] = [
     summary: "Start a turn with the text when idle, else queue it for the running turn.",
     body: QueueRequestSchema,
     response: QueueResponseSchema,
-    errors: [400, 404, 409],
+    errors: [400, 404, 409, 429, 503],
   },
   {
     method: "delete",
     path: "/conversations/{id}/queue/{messageId}",
     operationId: "cancelQueuedMessage",
-    summary: "Remove a queued message.",
+    summary:
+      "Remove a queued message. An unknown (or already delivered) message id is not an error: `cancelled` is false.",
     response: QueueCancelResponseSchema,
     errors: [404],
   },
@@ -208,11 +218,12 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "post",
     path: "/conversations/{id}/compact",
     operationId: "compactConversation",
-    summary: "Summarize the history into a new conversation, keeping the last messages.",
+    summary:
+      "Summarize the older messages with the conversation's model, keeping the last `keepLastN` verbatim. The conversation keeps its id (its seq keeps growing); a new closed conversation (`compactedFrom` = this id) archives the summarized messages.",
     body: CompactRequestSchema,
     bodyOptional: true,
     response: CompactResponseSchema,
-    errors: [400, 404, 409],
+    errors: [400, 404, 409, 502, 503],
   },
   {
     method: "post",
@@ -228,6 +239,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/openapi.json",
     operationId: "getOpenApi",
+    public: true,
     summary: "This OpenAPI 3.1 document.",
     ext: true,
     response: "json-document",
@@ -237,9 +249,21 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/protocol.json",
     operationId: "getProtocolSchema",
+    public: true,
     summary: "JSON Schema of every WebSocket message.",
     ext: true,
     response: "json-document",
     errors: [],
+  },
+  {
+    method: "get",
+    path: "/metrics",
+    operationId: "getMetrics",
+    summary:
+      "Prometheus text format: turns, tokens, provider errors, latencies, connections, requests, store, process.",
+    ext: true,
+    public: true,
+    response: "prometheus-text",
+    errors: [404],
   },
 ];

@@ -13,6 +13,7 @@ import {
   ErrorBodySchema,
   PathIdSchema,
   protocolRegistry,
+  queryParamJson,
   ServerMessageSchema,
 } from "./schemas";
 
@@ -54,10 +55,13 @@ export function openApiDocument(opts: { version?: string } = {}): JsonObject {
       version: opts.version ?? packageJson.version,
       description:
         "Local daemon for AI-agent conversations. Errors are `{ error, code? }` with a 4xx/5xx status. " +
-        "Requests without an Origin need `Authorization: Bearer <token>` (the token is in daemon.json).",
+        "Every operation needs `Authorization: Bearer <token>` (the token is in daemon.json), except the " +
+        "public ones (`/health`, `/metrics`, `/openapi.json`, `/protocol.json`) from loopback. Request bodies " +
+        "are `application/json` (anything else: 415).",
     },
+    // The served document names the URL the client used; this is the default port.
     servers: [{ url: "http://127.0.0.1:24203" }],
-    security: [{}, { bearerAuth: [] }],
+    security: [{ bearerAuth: [] }],
     paths,
     components: {
       schemas: reachable(defs, roots, prefix),
@@ -142,7 +146,12 @@ const ERROR_RESPONSES: Record<HttpErrorStatus | 401 | 403 | 500, [name: string, 
   403: ["Forbidden", "Host or Origin not allowed."],
   404: ["NotFound", "Unknown conversation, queued message or permission request."],
   409: ["Conflict", "A turn is already running, or the conversation is closed."],
+  413: ["PayloadTooLarge", "The body (HTTP_BODY_TOO_LARGE) or a field (PROTOCOL_TOO_LARGE) is over its cap."],
+  415: ["UnsupportedMediaType", "The body is not `application/json` (HTTP_UNSUPPORTED_MEDIA_TYPE)."],
+  429: ["TooManyRequests", "Too many messages already wait for the running turn (ORCH_QUEUE_FULL)."],
   500: ["InternalError", "Unexpected server error."],
+  502: ["BadGateway", "The model call behind the operation failed (ORCH_COMPACTION_FAILED)."],
+  503: ["ServiceUnavailable", "The daemon is shutting down (ORCH_SHUTTING_DOWN)."],
 };
 
 function errorResponses(prefix: string): JsonObject {
@@ -159,6 +168,8 @@ function errorResponses(prefix: string): JsonObject {
 function operation(route: HttpRoute, prefix: string): JsonObject {
   const op: JsonObject = { operationId: route.operationId, summary: route.summary };
   if (route.ext) op["x-dispatch-ext"] = true;
+  // Public operations: no token needed from loopback (anonymous), the token otherwise.
+  if (route.public) op.security = [{}, { bearerAuth: [] }];
   const parameters = [...pathParameters(route.path), ...queryParameters(route)];
   if (parameters.length > 0) op.parameters = parameters;
   if (route.body !== undefined) {
@@ -168,7 +179,12 @@ function operation(route: HttpRoute, prefix: string): JsonObject {
     };
   }
   const responses: JsonObject = { "200": successResponse(route, prefix) };
-  for (const status of [...route.errors, 401, 403, 500] as const) {
+  const implied: (HttpErrorStatus | 401 | 403 | 500)[] = [...route.errors];
+  if (route.path.includes("{")) implied.push(400);
+  if (route.body !== undefined) implied.push(400, 413, 415);
+  if (!route.public) implied.push(401);
+  implied.push(403, 500);
+  for (const status of [...new Set(implied)].sort((a, b) => a - b)) {
     responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSES[status][0]}` };
   }
   op.responses = responses;
@@ -187,6 +203,9 @@ function successResponse(route: HttpRoute, prefix: string): JsonObject {
       },
       content: { "application/x-ndjson": { schema: schemaRef(AgentEventSchema, prefix) } },
     };
+  }
+  if (route.response === "prometheus-text") {
+    return { description: "OK", content: { "text/plain": { schema: { type: "string" } } } };
   }
   const schema = route.response === "json-document" ? { type: "object" } : schemaRef(route.response, prefix);
   return { description: "OK", content: { "application/json": { schema } } };
@@ -220,7 +239,14 @@ function queryParameters(route: HttpRoute): JsonObject[] {
     const param: JsonObject = { name, in: "query", required: !schema.safeParse(undefined).success };
     const description = route.queryDocs?.[name];
     if (description !== undefined) param.description = description;
-    param.schema = inlineSchema(schema);
+    const typed = queryParamJson.get(unwrapOptional(schema));
+    if (typed?.explode === false) param.explode = false;
+    param.schema = typed ? typed.schema : inlineSchema(schema);
     return param;
   });
+}
+
+/** A query parameter's schema without its `.optional()` wrapper (the typed forms are keyed by the inner one). */
+function unwrapOptional(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
 }

@@ -549,10 +549,16 @@ export interface ErrorBody {
   code?: string;
 }
 
-/** `GET /health` */
+/** `GET /health` (reachable without the token from loopback). */
 export interface HealthResponse {
   ok: true;
   version: string;
+  /** Whole seconds since the HTTP API started. */
+  uptimeSec: number;
+  /** Turns generating right now, across all conversations. */
+  activeTurns: number;
+  /** `ok` when a read of the database succeeds, else `failing`. */
+  store: "ok" | "failing";
 }
 
 /** `GET /models`; names are `<credential>/<model>`. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createConnectionPolicy } from "@dispatch/transport-ws/policy";
-import { admit } from "./admission";
+import { admit, isLoopbackAddress } from "./admission";
 
 const TOKEN = "t".repeat(43);
 const policy = createConnectionPolicy({
@@ -81,4 +81,38 @@ describe("admit", () => {
     });
     expect(admit(policy, "OPTIONS", headers)).toMatchObject({ kind: "deny", failure: { status: 403 } });
   });
+
+  test("a public route on loopback needs no token, but Host is still checked and a wrong token fails", () => {
+    const open = { tokenOptional: true };
+    expect(admit(policy, "GET", h({ host: "127.0.0.1:24203" }), undefined, open)).toEqual({
+      kind: "proceed",
+      via: "public",
+    });
+    expect(admit(policy, "GET", h({ host: "evil.example" }), undefined, open)).toMatchObject({
+      kind: "deny",
+      failure: { code: "POLICY_BAD_HOST" },
+    });
+    expect(
+      admit(policy, "GET", h({ host: "127.0.0.1:1", authorization: "Bearer nope" }), undefined, open),
+    ).toMatchObject({
+      kind: "deny",
+      failure: { code: "POLICY_BAD_TOKEN" },
+    });
+  });
+});
+
+test("pure: loopback peers", () => {
+  expect(["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"].map(isLoopbackAddress)).toEqual([
+    true,
+    true,
+    true,
+    true,
+  ]);
+  expect(["10.0.0.1", "::ffff:10.0.0.1", "", undefined, "fe80::1"].map(isLoopbackAddress)).toEqual([
+    false,
+    false,
+    false,
+    false,
+    false,
+  ]);
 });

@@ -14,15 +14,24 @@ import type { HttpFailure } from "./errors";
  * request that follows is checked in full.
  */
 export type Admission =
-  | { kind: "proceed"; via: AdmittedVia; origin?: string }
+  | { kind: "proceed"; via: AdmittedVia | "public"; origin?: string }
   | { kind: "preflight"; origin: string }
   | { kind: "deny"; failure: HttpFailure; origin?: string };
+
+export interface AdmitOptions {
+  /**
+   * The route is public (liveness, documents, metrics) and the peer is on loopback: a request without
+   * any token passes. Host and Origin are still checked (DNS rebinding), and a wrong token still fails.
+   */
+  tokenOptional?: boolean;
+}
 
 export function admit(
   policy: ConnectionPolicy,
   method: string,
   headers: HeaderSource,
   facts?: BrowserFacts,
+  opts: AdmitOptions = {},
 ): Admission {
   const origin = headers.get("origin")?.trim();
   const isPreflight =
@@ -37,6 +46,12 @@ export function admit(
       ? { kind: "proceed", via }
       : { kind: "proceed", via, origin: decision.origin };
   }
+  // The policy checks Host and Origin before the token, so a missing token here means both passed.
+  if (opts.tokenOptional && decision.code === "POLICY_TOKEN_REQUIRED") {
+    return origin === undefined
+      ? { kind: "proceed", via: "public" }
+      : { kind: "proceed", via: "public", origin };
+  }
   const failure: HttpFailure = { status: decision.status, code: decision.code, message: decision.message };
   const tokenProblem = decision.status === 401;
   if (isPreflight && (decision.code === "POLICY_TOKEN_REQUIRED" || decision.code === "POLICY_BAD_SESSION"))
@@ -48,3 +63,22 @@ export function admit(
 
 /** Seconds a browser may cache a preflight answer. */
 export const PREFLIGHT_MAX_AGE = "600";
+
+/**
+ * Routes reachable without the token from loopback: they hold no conversation data or secrets (liveness,
+ * the API documents, aggregate metrics whose labels are model names, routes and error codes). Kept here,
+ * apart from the connection policy, so the policy stays one rule for both ports.
+ */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  "/health",
+  "/openapi.json",
+  "/protocol.json",
+  "/metrics",
+]);
+
+/** Pure: whether a peer address is a loopback address (IPv4 127/8, ::1, IPv4-mapped 127/8). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return v4.startsWith("127.") || address === "::1";
+}

@@ -1,5 +1,6 @@
 import type { ConversationStore } from "@dispatch/conversation-store";
 import type { Logger } from "@dispatch/kernel";
+import { PROMETHEUS_CONTENT_TYPE } from "@dispatch/metrics";
 import {
   ChatRequestBodySchema,
   CompactRequestSchema,
@@ -53,9 +54,19 @@ export interface ApiDeps {
   version: string;
   maxBodyBytes: number;
   logger: Logger;
-  /** `GET /openapi.json`, `GET /protocol.json`: serialized once, on first request. */
-  openApiJson(): string;
+  /** `GET /openapi.json` for a base URL (its `servers` entry), `GET /protocol.json`. */
+  openApiJson(baseUrl: string): string;
   protocolJson(): string;
+  /** `GET /health`'s live fields. */
+  health(): Pick<HealthResponse, "uptimeSec" | "activeTurns" | "store">;
+  /** `GET /metrics` in the Prometheus text format; absent = 404 (no metrics extension). */
+  metricsText?(): string;
+}
+
+/** Pure: the base URL a client reached us at, from the Host header the policy already accepted. */
+export function requestBaseUrl(req: Request): string {
+  const host = req.headers.get("host");
+  return host ? `http://${host}` : new URL(req.url).origin;
 }
 
 export type RouteHandler = (req: BunRequest, server: Server<undefined>) => Response | Promise<Response>;
@@ -170,7 +181,15 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
 
   return {
     "/health": {
-      GET: () => json({ ok: true, version: deps.version } satisfies HealthResponse),
+      GET: () => json({ ok: true, version: deps.version, ...deps.health() } satisfies HealthResponse),
+    },
+    "/metrics": {
+      GET: () => {
+        if (!deps.metricsText) {
+          return errorResponse({ status: 404, code: "HTTP_NOT_FOUND", message: "metrics are not enabled" });
+        }
+        return new Response(deps.metricsText(), { headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE } });
+      },
     },
     "/models": {
       GET: () => {
@@ -181,7 +200,10 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       },
     },
     "/openapi.json": {
-      GET: () => new Response(deps.openApiJson(), { headers: { "Content-Type": "application/json" } }),
+      GET: (req) =>
+        new Response(deps.openApiJson(requestBaseUrl(req)), {
+          headers: { "Content-Type": "application/json" },
+        }),
     },
     "/protocol.json": {
       GET: () => new Response(deps.protocolJson(), { headers: { "Content-Type": "application/json" } }),

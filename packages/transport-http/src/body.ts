@@ -18,10 +18,29 @@ export function checkContentLength(header: string | null, maxBytes: number): Htt
 }
 
 /**
+ * Pure: a request that carries a body must say it is JSON (`application/json`, parameters allowed).
+ * Besides honesty, this keeps browsers' "simple" cross-site posts (text/plain forms) out of the API.
+ */
+export function checkContentType(headers: Headers): HttpFailure | undefined {
+  const length = headers.get("content-length");
+  const hasBody = (length !== null && length.trim() !== "0") || headers.get("transfer-encoding") !== null;
+  if (!hasBody) return undefined;
+  const type = headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (type === "application/json") return undefined;
+  return {
+    status: 415,
+    code: "HTTP_UNSUPPORTED_MEDIA_TYPE",
+    message: `request body must be application/json (got ${type ? `"${type}"` : "no Content-Type"})`,
+  };
+}
+
+/**
  * Reads a UTF-8 body of at most `maxBytes`, counted while streaming so a chunked body without
  * Content-Length is capped too (413). JSON decoding and validation are the protocol parsers' job.
  */
 export async function readBodyText(req: Request, maxBytes: number): Promise<BodyText> {
+  const unsupported = checkContentType(req.headers);
+  if (unsupported) return { ok: false, failure: unsupported };
   const declared = checkContentLength(req.headers.get("content-length"), maxBytes);
   if (declared) return { ok: false, failure: declared };
   if (req.body === null) return { ok: true, text: "" };

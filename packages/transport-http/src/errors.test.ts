@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { checkContentLength, readBodyText } from "./body";
+import { checkContentLength, checkContentType, readBodyText } from "./body";
 import { errorResponse, failureFrom, internalFailure, statusForCode } from "./errors";
 
 test("statusForCode maps service and protocol codes", () => {
@@ -47,11 +47,31 @@ test("readBodyText caps streamed bodies without Content-Length", async () => {
   const r = await readBodyText(new Request("http://x/", { method: "POST", body: big }), 16);
   expect(r.ok).toBe(false);
   if (!r.ok) expect(r.failure).toMatchObject({ status: 413, code: "HTTP_BODY_TOO_LARGE" });
-  const ok = await readBodyText(new Request("http://x/", { method: "POST", body: '{"a":"é"}' }), 100);
+  const json = { "content-type": "application/json" };
+  const ok = await readBodyText(
+    new Request("http://x/", { method: "POST", body: '{"a":"é"}', headers: json }),
+    100,
+  );
   expect(ok).toEqual({ ok: true, text: '{"a":"é"}' });
   const bad = await readBodyText(
-    new Request("http://x/", { method: "POST", body: new Uint8Array([0xff, 0xfe]) }),
+    new Request("http://x/", { method: "POST", body: new Uint8Array([0xff, 0xfe]), headers: json }),
     100,
   );
   expect(bad.ok).toBe(false);
+});
+
+test("pure: a body must be application/json (parameters allowed); no body needs no type", () => {
+  const h = (o: Record<string, string>) => new Headers(o);
+  expect(
+    checkContentType(h({ "content-length": "2", "content-type": "application/json; charset=utf-8" })),
+  ).toBe(undefined);
+  expect(checkContentType(h({ "content-length": "0" }))).toBeUndefined();
+  expect(checkContentType(h({}))).toBeUndefined();
+  const bads: Record<string, string>[] = [
+    { "content-length": "2", "content-type": "text/plain" },
+    { "transfer-encoding": "chunked" },
+  ];
+  for (const bad of bads) {
+    expect(checkContentType(h(bad))).toMatchObject({ status: 415, code: "HTTP_UNSUPPORTED_MEDIA_TYPE" });
+  }
 });

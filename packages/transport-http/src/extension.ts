@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { ConversationStore } from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
+import { Metrics } from "@dispatch/metrics";
 import { openApiDocument, protocolJsonSchema } from "@dispatch/protocol";
 import { ModelCatalog } from "@dispatch/providers";
-import { Orchestrator } from "@dispatch/session-orchestrator";
+import { Orchestrator, TurnSettled, TurnStarted } from "@dispatch/session-orchestrator";
 import { BrowserAccess } from "@dispatch/transport-ws/contract";
 import packageJson from "../package.json";
 import { apiRoutes } from "./api";
@@ -29,6 +30,23 @@ function lazyJson(make: () => unknown): () => string {
 }
 
 /**
+ * The OpenAPI document with `servers` naming the URL the client used (the daemon's port is often
+ * chosen at start). The document is built once; the per-base-URL text is cached (a handful of hosts).
+ */
+function openApiFor(version: string): (baseUrl: string) => string {
+  const doc = openApiDocument({ version });
+  const byBase = new Map<string, string>();
+  return (baseUrl) => {
+    let text = byBase.get(baseUrl);
+    if (text === undefined) {
+      text = JSON.stringify({ ...doc, servers: [{ url: baseUrl }] });
+      if (byBase.size < 16) byBase.set(baseUrl, text);
+    }
+    return text;
+  };
+}
+
+/**
  * The HTTP API (PROTOCOL.md §6) on Bun.serve. Config (`config["transport-http"]`): host, port (0 = free),
  * token, allowedOrigins, allowedHosts, requireTokenForBrowsers, maxBodyBytes, idleTimeoutSec. Provides
  * `HttpTransport`.
@@ -40,7 +58,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       version: PACKAGE_VERSION,
       dependsOn: ["session-orchestrator", "conversation-store"],
       // transport-ws shares its browser sessions; without it this port keeps a private set.
-      optionalDependsOn: ["providers", "transport-ws"],
+      optionalDependsOn: ["providers", "transport-ws", "metrics"],
     },
     activate(ctx) {
       const parsed = parseHttpTransportConfig(ctx.config);
@@ -54,6 +72,19 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       }
       const token = config.token ?? randomBytes(32).toString("base64url");
       const version = options.version ?? PACKAGE_VERSION;
+      const metrics = ctx.tryGet(Metrics);
+      const startedAt = performance.now();
+      // Counted from the orchestrator's kernel events, so /health needs no extra orchestrator method.
+      const running = new Set<string>();
+      ctx.on(TurnStarted, (t) => running.add(t.turnId));
+      ctx.on(TurnSettled, (t) => running.delete(t.turnId));
+      const storeState = (): "ok" | "failing" => {
+        try {
+          return store.listConversations({ limit: 1 }).ok ? "ok" : "failing";
+        } catch {
+          return "failing";
+        }
+      };
       const routes = apiRoutes({
         orchestrator,
         store,
@@ -61,12 +92,18 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         version,
         maxBodyBytes: config.maxBodyBytes,
         logger: ctx.logger,
-        openApiJson: lazyJson(() => openApiDocument({ version })),
+        openApiJson: openApiFor(version),
         protocolJson: lazyJson(protocolJsonSchema),
+        health: () => ({
+          uptimeSec: Math.floor((performance.now() - startedAt) / 1000),
+          activeTurns: running.size,
+          store: storeState(),
+        }),
+        ...(metrics ? { metricsText: () => metrics.render() } : {}),
       });
       const webRoot = config.webRoot === undefined ? undefined : resolveWebRoot(config.webRoot);
       const access = ctx.tryGet(BrowserAccess);
-      const running = startHttpServer({
+      const server = startHttpServer({
         ...(webRoot === undefined ? {} : { webRoot }),
         ...(access === undefined ? {} : { access }),
         trustLocalBrowsers: config.trustLocalBrowsers,
@@ -80,19 +117,20 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         idleTimeoutSec: config.idleTimeoutSec,
         routes,
         logger: ctx.logger,
+        ...(metrics ? { metrics } : {}),
       });
       // Shutdown cuts what is left (streams included); the daemon stops turns before that.
-      ctx.scope.add(() => running.stop(true));
+      ctx.scope.add(() => server.stop(true));
       ctx.provide(HttpTransport, {
-        port: running.port,
-        host: running.host,
-        url: running.url,
+        port: server.port,
+        host: server.host,
+        url: server.url,
         stopAccepting: () => {
-          void running.stop(false);
+          void server.stop(false);
           return Promise.resolve();
         },
       });
-      ctx.logger.info("HTTP API listening", { url: running.url });
+      ctx.logger.info("HTTP API listening", { url: server.url });
     },
   };
 }

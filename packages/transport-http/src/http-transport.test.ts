@@ -8,10 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { createHost, type Host } from "@dispatch/kernel";
+import { metricsExtension } from "@dispatch/metrics";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import { localKind } from "@dispatch/provider-local";
 import { providersExtension } from "@dispatch/providers";
 import { Orchestrator, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
+import { family, parsePrometheus, sample } from "@dispatch/testkit";
 import { withTimeout } from "@dispatch/testkit/wait";
 import { HttpTransport } from "./contract";
 import { httpTransportExtension } from "./extension";
@@ -27,6 +29,7 @@ beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), "dispatch-http-"));
   host = createHost({
     extensions: [
+      metricsExtension(),
       conversationStoreExtension({ path: join(dir, "dispatch.db") }),
       providersExtension({ env: {}, kinds: [localKind()] }),
       sessionOrchestratorExtension({ defaultCwd: dir }),
@@ -42,7 +45,14 @@ beforeAll(async () => {
 afterAll(() => host?.stop());
 
 const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...init.headers } });
+  fetch(`${base}${path}`, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+      ...init.headers,
+    },
+  });
 
 /** Reads NDJSON events from a response until `stop` matches (inclusive). */
 async function readUntil(res: Response, stop: (e: AgentEvent) => boolean, what: string, ms = 20_000) {
@@ -72,8 +82,46 @@ async function readUntil(res: Response, stop: (e: AgentEvent) => boolean, what: 
   return { seen, reader };
 }
 
-test("health answers with the configured version", async () => {
-  expect(await (await api("/health")).json()).toEqual({ ok: true, version: "9.9.9" });
+test("health answers with the configured version, uptime, running turns and the store's state", async () => {
+  expect(await (await api("/health")).json()).toMatchObject({
+    ok: true,
+    version: "9.9.9",
+    activeTurns: 0,
+    store: "ok",
+  });
+});
+
+test("the public routes answer loopback clients without the token; the others do not", async () => {
+  const health = await fetch(`${base}/health`);
+  expect(health.status).toBe(200);
+  expect(Number.isInteger(((await health.json()) as { uptimeSec: number }).uptimeSec)).toBe(true);
+  for (const path of ["/openapi.json", "/protocol.json", "/metrics"])
+    expect((await fetch(`${base}${path}`)).status).toBe(200);
+  expect((await fetch(`${base}/models`)).status).toBe(401);
+  expect((await fetch(`${base}/health`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+  const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { servers: { url: string }[] };
+  expect(doc.servers).toEqual([{ url: base }]);
+});
+
+test("a body that is not application/json is refused with 415", async () => {
+  const res = await api("/chat", {
+    method: "POST",
+    body: JSON.stringify({ message: "hi" }),
+    headers: { "content-type": "text/plain" },
+  });
+  expect(res.status).toBe(415);
+  expect(await res.json()).toMatchObject({ code: "HTTP_UNSUPPORTED_MEDIA_TYPE" });
+});
+
+test("/metrics counts requests by route and status in the Prometheus text format", async () => {
+  await api("/conversations/nope/status");
+  const res = await fetch(`${base}/metrics`);
+  expect(res.headers.get("content-type")).toContain("text/plain");
+  const parsed = parsePrometheus(await res.text());
+  const requests = family(parsed, "dispatch_http_requests_total");
+  const notFound = sample(requests, { route: "/conversations/:id/status", method: "GET", status: "404" });
+  expect(Number(notFound?.value)).toBeGreaterThanOrEqual(1);
+  expect(family(parsed, "dispatch_store_append_duration_seconds").type).toBe("HISTOGRAM");
 });
 
 test("a first token slower than the idle timeout does not cut the NDJSON stream", async () => {

@@ -1,4 +1,5 @@
 import type { Logger } from "@dispatch/kernel";
+import { LATENCY_BUCKETS, type MetricsRegistry } from "@dispatch/metrics";
 import { browserAccess } from "@dispatch/transport-ws/access";
 import type { BrowserAccess } from "@dispatch/transport-ws/contract";
 import {
@@ -9,7 +10,7 @@ import {
   createConnectionPolicy,
 } from "@dispatch/transport-ws/policy";
 import type { BunRequest, Server } from "bun";
-import { admit, PREFLIGHT_MAX_AGE } from "./admission";
+import { admit, isLoopbackAddress, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";
 import type { RouteHandler, RouteTable } from "./api";
 import { errorResponse, internalFailure } from "./errors";
 import {
@@ -40,6 +41,8 @@ export interface HttpServerOptions {
   idleTimeoutSec: number;
   routes: RouteTable;
   logger: Logger;
+  /** Records `dispatch_http_requests_total` and durations; absent = nothing recorded. */
+  metrics?: MetricsRegistry;
 }
 
 export interface RunningHttpServer {
@@ -77,6 +80,31 @@ function withCors(res: Response, origin: string | undefined): Response {
 }
 
 let requestCounter = 0;
+
+/**
+ * Per request: a debug line (method, route template, status, duration; never the query or body) and
+ * the request counter and duration histogram by route and status (children are cached by the registry).
+ */
+function requestRecorder(logger: Logger, metrics: MetricsRegistry | undefined) {
+  const total = metrics?.counter({
+    name: "dispatch_http_requests_total",
+    help: "HTTP requests by route template, method and status.",
+    labelNames: ["route", "method", "status"],
+  });
+  const seconds = metrics?.histogram({
+    name: "dispatch_http_request_duration_seconds",
+    help: "Time to the response headers (a stream's body may go on), by route template.",
+    labelNames: ["route"],
+    buckets: LATENCY_BUCKETS,
+  });
+  return (method: string, path: string | undefined, status: number, ms: number): void => {
+    const route = path ?? "(unmatched)";
+    logger.debug("HTTP request", { method, route, status, durationMs: Math.round(ms * 10) / 10 });
+    if (!total || !seconds) return;
+    total.labels(route, method, String(status)).inc();
+    seconds.labels(route).observe(ms / 1000);
+  };
+}
 
 /**
  * The thin Bun.serve shell: every request (routed or not) passes `admit` (Host, Origin, token) before
@@ -141,65 +169,82 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
   for (const [path, methods] of Object.entries(opts.routes))
     table[path] = Object.keys(methods) as HttpMethod[];
 
+  const record = requestRecorder(opts.logger, opts.metrics);
   const guard =
     (handler: RouteHandler | undefined, path: string | undefined) =>
     async (req: BunRequest, server: Server<undefined>): Promise<Response> => {
-      if (handler === undefined) {
-        // CONNECT / authority-form targets and other unparsable URLs are the client's error, not a 500.
-        if (req.method.toUpperCase() === "CONNECT" || !URL.canParse(req.url)) {
-          return errorResponse({
-            status: 400,
-            code: "HTTP_INVALID_PATH",
-            message: `cannot serve ${req.method} ${req.url.slice(0, 200)}: expected an origin-form path`,
-          });
-        }
-        const answered = await special(req, server, new URL(req.url).pathname);
-        if (answered !== undefined) return answered;
-      }
-      const decision = admit(policy as ConnectionPolicy, req.method, req.headers, facts(req, server));
-      if (decision.kind === "deny") return withCors(errorResponse(decision.failure), decision.origin);
-      const pathname = path ?? new URL(req.url).pathname;
-      if (decision.kind === "preflight" || (handler === undefined && req.method === "OPTIONS")) {
-        const allowed = allowedMethods(table, pathname);
-        if (allowed === undefined) {
-          return withCors(
-            errorResponse({ status: 404, code: "HTTP_NOT_FOUND", message: `no route ${pathname}` }),
-            decision.origin,
-          );
-        }
-        const res = new Response(null, {
-          status: 204,
-          headers: { Allow: [...allowed, "OPTIONS"].join(", "), "Access-Control-Max-Age": PREFLIGHT_MAX_AGE },
-        });
-        return withCors(res, decision.origin);
-      }
-      if (handler === undefined) {
-        const allowed = allowedMethods(table, pathname);
-        const res =
-          allowed === undefined
-            ? errorResponse({
-                status: 404,
-                code: "HTTP_NOT_FOUND",
-                message: `no route ${req.method} ${pathname}`,
-              })
-            : errorResponse(
-                {
-                  status: 405,
-                  code: "HTTP_METHOD_NOT_ALLOWED",
-                  message: `${req.method} is not allowed on ${pathname}; use ${allowed.join(", ")}`,
-                },
-                { Allow: [...allowed, "OPTIONS"].join(", ") },
-              );
-        return withCors(res, decision.origin);
-      }
-      try {
-        return withCors(await handler(req, server), decision.origin);
-      } catch (e) {
-        const requestId = `req-${++requestCounter}`;
-        opts.logger.error("HTTP handler failed", { requestId, method: req.method, path: pathname, err: e });
-        return withCors(errorResponse(internalFailure(requestId)), decision.origin);
-      }
+      const started = performance.now();
+      const res = await admitted(handler, path, req, server);
+      record(req.method, path, res.status, performance.now() - started);
+      return res;
     };
+
+  const admitted = async (
+    handler: RouteHandler | undefined,
+    path: string | undefined,
+    req: BunRequest,
+    server: Server<undefined>,
+  ): Promise<Response> => {
+    if (handler === undefined) {
+      // CONNECT / authority-form targets and other unparsable URLs are the client's error, not a 500.
+      if (req.method.toUpperCase() === "CONNECT" || !URL.canParse(req.url)) {
+        return errorResponse({
+          status: 400,
+          code: "HTTP_INVALID_PATH",
+          message: `cannot serve ${req.method} ${req.url.slice(0, 200)}: expected an origin-form path`,
+        });
+      }
+      const answered = await special(req, server, new URL(req.url).pathname);
+      if (answered !== undefined) return answered;
+    }
+    const tokenOptional =
+      path !== undefined && PUBLIC_ROUTES.has(path) && isLoopbackAddress(server.requestIP(req)?.address);
+    const decision = admit(policy as ConnectionPolicy, req.method, req.headers, facts(req, server), {
+      tokenOptional,
+    });
+    if (decision.kind === "deny") return withCors(errorResponse(decision.failure), decision.origin);
+    const pathname = path ?? new URL(req.url).pathname;
+    if (decision.kind === "preflight" || (handler === undefined && req.method === "OPTIONS")) {
+      const allowed = allowedMethods(table, pathname);
+      if (allowed === undefined) {
+        return withCors(
+          errorResponse({ status: 404, code: "HTTP_NOT_FOUND", message: `no route ${pathname}` }),
+          decision.origin,
+        );
+      }
+      const res = new Response(null, {
+        status: 204,
+        headers: { Allow: [...allowed, "OPTIONS"].join(", "), "Access-Control-Max-Age": PREFLIGHT_MAX_AGE },
+      });
+      return withCors(res, decision.origin);
+    }
+    if (handler === undefined) {
+      const allowed = allowedMethods(table, pathname);
+      const res =
+        allowed === undefined
+          ? errorResponse({
+              status: 404,
+              code: "HTTP_NOT_FOUND",
+              message: `no route ${req.method} ${pathname}`,
+            })
+          : errorResponse(
+              {
+                status: 405,
+                code: "HTTP_METHOD_NOT_ALLOWED",
+                message: `${req.method} is not allowed on ${pathname}; use ${allowed.join(", ")}`,
+              },
+              { Allow: [...allowed, "OPTIONS"].join(", ") },
+            );
+      return withCors(res, decision.origin);
+    }
+    try {
+      return withCors(await handler(req, server), decision.origin);
+    } catch (e) {
+      const requestId = `req-${++requestCounter}`;
+      opts.logger.error("HTTP handler failed", { requestId, method: req.method, path: pathname, err: e });
+      return withCors(errorResponse(internalFailure(requestId)), decision.origin);
+    }
+  };
 
   const routes: Record<string, Partial<Record<HttpMethod, RouteHandler>>> = {};
   for (const [path, methods] of Object.entries(opts.routes)) {

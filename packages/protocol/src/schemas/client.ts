@@ -19,7 +19,8 @@ const base = { id: IdSchema.optional() };
 /** Fields shared by `chat.send` and `POST /chat` (both start a turn). */
 export const turnRequestFields = {
   conversationId: IdSchema.optional(),
-  message: boundedString(MAX_MESSAGE_CHARS),
+  // Whitespace alone is no message (the orchestrator refuses it too; the schema says so up front).
+  message: boundedString(MAX_MESSAGE_CHARS).regex(/\S/, { error: "must contain a non-whitespace character" }),
   model: boundedString(MAX_NAME_CHARS).optional(),
   cwd: absolutePath(MAX_PATH_CHARS).optional(),
   reasoningEffort: ReasoningEffortSchema.optional(),

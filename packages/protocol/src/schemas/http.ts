@@ -49,17 +49,28 @@ export const ReasoningEffortSettingBodySchema = named(
 
 // ── query strings (inbound strings, parsed into typed values) ──
 
+/**
+ * What the OpenAPI document says a query parameter is, where that differs from the string zod reads:
+ * `limit=2` is an integer to a client, and `status=idle,closed` a comma-separated (explode: false) enum
+ * list. Keyed by the parameter's schema (without `.optional()`).
+ */
+export const queryParamJson = new WeakMap<z.ZodType, { schema: Record<string, JsonLike>; explode?: false }>();
+type JsonLike = string | number | boolean | null | JsonLike[] | { [k: string]: JsonLike };
+
 /** A decimal integer in a query string, e.g. `limit=20`. */
 function intParam(min: number, max: number) {
-  return z
+  const schema = z
     .string()
     .regex(/^\d{1,15}$/, { error: "must be a non-negative integer" })
     .transform(Number)
     .pipe(z.int().min(min).max(max));
+  queryParamJson.set(schema, { schema: { type: "integer", minimum: min, maximum: max } });
+  return schema;
 }
 
-export const ConversationListQuerySchema = z.object({
-  status: z
+/** `status=a,b`: statuses separated by commas. */
+function statusListParam() {
+  const schema = z
     .string()
     .max(MAX_QUERY_CHARS, { error: `must be at most ${MAX_QUERY_CHARS} characters` })
     .transform((s) =>
@@ -68,8 +79,16 @@ export const ConversationListQuerySchema = z.object({
         .map((part) => part.trim())
         .filter((part) => part !== ""),
     )
-    .pipe(z.array(ConversationStatusSchema))
-    .optional(),
+    .pipe(z.array(ConversationStatusSchema));
+  queryParamJson.set(schema, {
+    schema: { type: "array", items: { type: "string", enum: [...ConversationStatusSchema.options] } },
+    explode: false,
+  });
+  return schema;
+}
+
+export const ConversationListQuerySchema = z.object({
+  status: statusListParam().optional(),
   workspaceId: IdSchema.optional(),
   q: z
     .string()
@@ -96,7 +115,13 @@ export const ErrorBodySchema = named(
   "Body of every 4xx/5xx response. `code` (ext) is a stable machine-readable code.",
 );
 export const HealthResponseSchema = named(
-  z.object({ ok: z.literal(true), version: z.string() }),
+  z.object({
+    ok: z.literal(true),
+    version: z.string(),
+    uptimeSec: z.int().nonnegative(),
+    activeTurns: z.int().nonnegative(),
+    store: z.enum(["ok", "failing"]),
+  }),
   "HealthResponse",
 );
 export const ModelsResponseSchema = named(
