@@ -7,6 +7,14 @@ import { createDaemonLogger, formatHuman, redact } from "./logger";
 
 const SECRET = "s3cr3t-token-value-abcdefghijkl";
 
+test("redact keeps numbers under secret-looking names (token counts) and hides strings", () => {
+  expect(redact({ inputTokens: 12, outputTokens: 0, apiToken: "abc" }, [])).toEqual({
+    inputTokens: 12,
+    outputTokens: 0,
+    apiToken: "[redacted]",
+  });
+});
+
 test("redact hides secret-named keys and known secrets anywhere", () => {
   expect(
     redact({ token: "x", nested: { apiKey: "k", note: `has ${SECRET} inside` }, list: [SECRET], n: 1 }, [

@@ -47,7 +47,10 @@ export interface DaemonLogger extends Logger {
   close(): void;
 }
 
-/** Pure: replaces secret-named keys and occurrences of known secrets, recursively; errors become plain objects. */
+/**
+ * Pure: replaces the values of secret-named keys (numbers excepted: token counts) and occurrences of
+ * known secrets, recursively; errors become plain objects.
+ */
 export function redact(value: unknown, secrets: readonly string[], depth = 0): unknown {
   if (typeof value === "string") return scrub(value, secrets);
   if (value instanceof Error) {
@@ -62,7 +65,9 @@ export function redact(value: unknown, secrets: readonly string[], depth = 0): u
   if (Array.isArray(value)) return value.map((v) => redact(v, secrets, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null ? REDACTED : redact(v, secrets, depth + 1);
+    // Counts such as `inputTokens` are numbers; a secret is never one worth hiding behind its key name.
+    const hidden = SECRET_KEY.test(k) && v !== undefined && v !== null && typeof v !== "number";
+    out[k] = hidden ? REDACTED : redact(v, secrets, depth + 1);
   }
   return out;
 }

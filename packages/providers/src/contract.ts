@@ -160,16 +160,19 @@ export class ProviderError extends Error {
   readonly status?: number;
   readonly retryable: boolean;
   readonly retryAfterMs?: number;
+  /** The request URL without user info or query (safe to log), when known. */
+  readonly url?: string;
 
   constructor(
     code: ProviderErrorCode,
     message: string,
-    options: { status?: number; retryable?: boolean; retryAfterMs?: number } = {},
+    options: { status?: number; retryable?: boolean; retryAfterMs?: number; url?: string } = {},
   ) {
     super(message);
     this.code = code;
     this.retryable = options.retryable ?? false;
     if (options.status !== undefined) this.status = options.status;
+    if (options.url !== undefined) this.url = options.url;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }

@@ -55,6 +55,7 @@ export function toProviderError(error: unknown, ctx: FailureContext): ProviderEr
     if (status === undefined || status < 400) {
       return new ProviderError("PROVIDER_NETWORK", redact(connectionMessage(error, url, ctx), ctx.secrets), {
         retryable: transient(error.isRetryable),
+        url,
       });
     }
     const detail = clean(httpDetail(error.message, error.responseBody));
@@ -65,6 +66,7 @@ export function toProviderError(error: unknown, ctx: FailureContext): ProviderEr
         `${ctx.model} is rate limited (HTTP 429 from ${url}): ${detail}`,
         {
           status,
+          url,
           retryable: transient(true),
           ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
         },
@@ -74,20 +76,20 @@ export function toProviderError(error: unknown, ctx: FailureContext): ProviderEr
       return new ProviderError(
         "PROVIDER_MISSING_API_KEY",
         `${url} refused ${ctx.model} without an API key (HTTP ${status}): set ${ctx.missingKey}`,
-        { status },
+        { status, url },
       );
     }
     if (status === 401 || status === 403) {
       return new ProviderError(
         "PROVIDER_AUTH",
         `${ctx.model} refused the credentials (HTTP ${status} from ${url}): ${detail}; check the API key`,
-        { status },
+        { status, url },
       );
     }
     return new ProviderError(
       "PROVIDER_HTTP_ERROR",
       `${ctx.model} returned HTTP ${status} from ${url}: ${detail}`,
-      { status, retryable: transient(error.isRetryable) },
+      { status, url, retryable: transient(error.isRetryable) },
     );
   }
   if (isNetworkError(error)) {

@@ -1,5 +1,6 @@
 import { CONVERSATION_STORE_EXTENSION_ID, ConversationStore } from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
+import { Metrics } from "@dispatch/metrics";
 import { ModelCatalog, PROVIDERS_EXTENSION_ID } from "@dispatch/providers";
 import { SURFACE_REGISTRY_EXTENSION_ID, SurfaceRegistry } from "@dispatch/surface-registry";
 import {
@@ -13,6 +14,7 @@ import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config"
 import { Orchestrator } from "./contract";
 import { messageQueueSurface } from "./message-queue-surface";
 import { createOrchestrator, type OrchestratorService } from "./orchestrator";
+import { observeTurns } from "./turn-observer";
 
 export const SESSION_ORCHESTRATOR_EXTENSION_ID = "session-orchestrator";
 
@@ -44,7 +46,12 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
       id: SESSION_ORCHESTRATOR_EXTENSION_ID,
       version: "0.1.0",
       dependsOn: [CONVERSATION_STORE_EXTENSION_ID, PROVIDERS_EXTENSION_ID],
-      optionalDependsOn: [TOOLS_EXTENSION_ID, PERMISSION_GATE_EXTENSION_ID, SURFACE_REGISTRY_EXTENSION_ID],
+      optionalDependsOn: [
+        TOOLS_EXTENSION_ID,
+        PERMISSION_GATE_EXTENSION_ID,
+        SURFACE_REGISTRY_EXTENSION_ID,
+        "metrics",
+      ],
     },
     activate(ctx) {
       const parsed = parseOrchestratorConfig(opts.config ?? ctx.config);
@@ -85,6 +92,15 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
       });
       orchestrator = service;
       ctx.provide(Orchestrator, service);
+      const metrics = ctx.tryGet(Metrics);
+      ctx.scope.add(
+        observeTurns({
+          orchestrator: service,
+          logger: ctx.logger,
+          ...(metrics ? { metrics } : {}),
+          clock: opts.clock ?? (() => performance.now()),
+        }),
+      );
       const surfaces = ctx.tryGet(SurfaceRegistry);
       if (surfaces) ctx.scope.add(surfaces.register(messageQueueSurface(service, opts.surfaceRegion)));
     },

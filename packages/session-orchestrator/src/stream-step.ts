@@ -1,3 +1,4 @@
+import type { Logger } from "@dispatch/kernel";
 import type { AgentEvent, Usage } from "@dispatch/protocol/types";
 import type { FinishReason, LanguageModel, ModelRequest, ProviderPart } from "@dispatch/providers";
 import { isProviderError } from "@dispatch/providers";
@@ -21,6 +22,8 @@ export interface StreamStepEnv {
   stepId: string;
   emit(event: AgentEvent): void;
   clock(): number;
+  /** Gets a warn line per provider failure (code, status, URL, attempt); never message text. */
+  logger?: Logger;
 }
 
 export interface StreamMetrics {
@@ -108,7 +111,9 @@ export async function streamStep(env: StreamStepEnv, content: StepContent): Prom
         return { kind: "aborted", ...(usage ? { usage } : {}) };
       const info = retryInfo(err);
       const message = messageOf(err);
-      if (!content.hasContent && info.retryable && attempt < env.retry.maxAttempts) {
+      const retrying = !content.hasContent && info.retryable && attempt < env.retry.maxAttempts;
+      logProviderFailure(env, err, info.code, attempt, retrying);
+      if (retrying) {
         // A server's retry-after is honoured up to the policy's longest delay.
         const delayMs = Math.min(
           Math.max(backoffDelay(attempt, env.retry), info.retryAfterMs ?? 0),
@@ -148,6 +153,26 @@ function tooLarge(env: StreamStepEnv, usage: Usage | undefined): StreamOutcome {
     message: `the model's response passed ${env.maxStepChars} characters in one step (text, reasoning and tool arguments; the maxStepChars setting); it was cut there`,
     ...(usage ? { usage } : {}),
   };
+}
+
+/** One warn line per failed provider attempt: what failed where, without the message's text. */
+function logProviderFailure(
+  env: StreamStepEnv,
+  err: unknown,
+  code: string | undefined,
+  attempt: number,
+  retrying: boolean,
+): void {
+  if (!env.logger) return;
+  const provider = isProviderError(err) ? err : undefined;
+  env.logger.warn("provider error", {
+    model: env.model.name,
+    code: code ?? "ORCH_PROVIDER_FAILED",
+    ...(provider?.status !== undefined ? { status: provider.status } : {}),
+    ...(provider?.url !== undefined ? { url: provider.url } : {}),
+    attempt,
+    retrying,
+  });
 }
 
 function emitPart(

@@ -140,6 +140,7 @@ async function runStep(
       stepId,
       emit: input.emit,
       clock: env.clock,
+      logger: env.logger,
     },
     content,
   );

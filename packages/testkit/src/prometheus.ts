@@ -24,6 +24,29 @@ export function parsePrometheus(text: string): ParsedFamily[] {
   return (parsePrometheusTextFormat as (t: string) => ParsedFamily[])(text);
 }
 
+/**
+ * The samples of every series, histograms' `_bucket` / `_count` / `_sum` included as families of their
+ * own with their labels. The parser folds a histogram's series into one entry and drops their labels
+ * (a limitation of its flattening), so labelled histograms are read with their TYPE lines declared
+ * untyped; the parser still checks every line.
+ */
+export function parsePrometheusSeries(text: string): ParsedFamily[] {
+  const untyped = text
+    .split("\n")
+    .map((line) =>
+      line.startsWith("# TYPE ") && line.endsWith(" histogram") ? `${line.slice(0, -9)}untyped` : line,
+    )
+    .join("\n");
+  // Interleaved series (`_bucket`, `_sum`, `_count` per label set) come back as repeated families.
+  const merged = new Map<string, ParsedFamily>();
+  for (const f of parsePrometheus(untyped)) {
+    const seen = merged.get(f.name);
+    if (seen) seen.metrics.push(...f.metrics);
+    else merged.set(f.name, { ...f, metrics: [...f.metrics] });
+  }
+  return [...merged.values()];
+}
+
 /** The family named `name`; throws naming the families present when it is missing. */
 export function family(families: readonly ParsedFamily[], name: string): ParsedFamily {
   const found = families.find((f) => f.name === name);

@@ -44,9 +44,12 @@ export interface PermissionGateOptions {
   newId?: () => string;
 }
 
+/** Who decided a call: the policy, an earlier "always", the user, or the gate itself. */
+export type DecidedBy = "policy" | "remembered" | "user" | "timeout" | "turn-stopped" | "shutdown";
+
 interface Pending {
   event: PermissionRequestEvent;
-  settle(decision: PermissionDecision, reason?: string): void;
+  settle(decision: PermissionDecision, by: DecidedBy, reason?: string): void;
 }
 
 const DECISIONS: readonly PermissionDecision[] = ["allow", "deny", "always"];
@@ -74,6 +77,17 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
       }
     }
   };
+
+  /** One info line per decision: tool, decision, who decided (never the call's input). */
+  const logDecision = (req: PermissionCheckRequest, decision: PermissionDecision, by: DecidedBy) =>
+    logger.info("permission decided", {
+      conversationId: req.conversationId,
+      turnId: req.turnId,
+      tool: req.toolName,
+      kind: req.subject.kind,
+      decision,
+      by,
+    });
 
   const persist = (what: string, r: { ok: boolean; error?: { code: string; message: string } }) => {
     if (!r.ok)
@@ -107,15 +121,16 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
     return new Promise<PermissionVerdict>((done) => {
       const byId = pending.get(req.conversationId) ?? new Map<string, Pending>();
       pending.set(req.conversationId, byId);
-      const onAbort = () => entry.settle("deny", "the turn was stopped");
+      const onAbort = () => entry.settle("deny", "turn-stopped", "the turn was stopped");
       const timer = setTimeout(
-        () => entry.settle("deny", `no answer within ${Math.round(config.timeoutMs / 1000)} s`),
+        () => entry.settle("deny", "timeout", `no answer within ${Math.round(config.timeoutMs / 1000)} s`),
         config.timeoutMs,
       );
       const entry: Pending = {
         event,
-        settle(decision, reason) {
+        settle(decision, by, reason) {
           if (!byId.delete(requestId)) return;
+          logDecision(req, decision, by);
           if (byId.size === 0 && pending.get(req.conversationId) === byId) pending.delete(req.conversationId);
           clearTimeout(timer);
           io.signal.removeEventListener("abort", onAbort);
@@ -163,11 +178,19 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
   return {
     async check(req, io) {
       const policy = decide(config, req);
-      if (policy.action === "allow") return allowed(req, "no");
-      if (policy.action === "deny") return { decision: "deny", reason: `denied: ${policy.why}` };
+      if (policy.action === "allow") {
+        logDecision(req, "allow", "policy");
+        return allowed(req, "no");
+      }
+      if (policy.action === "deny") {
+        logDecision(req, "deny", "policy");
+        return { decision: "deny", reason: `denied: ${policy.why}` };
+      }
       // Protected paths ask every time: an earlier "always" on the tool does not cover them.
-      if (!policy.protected && memory.get(req.conversationId)?.some((m) => remembered(m, req)))
+      if (!policy.protected && memory.get(req.conversationId)?.some((m) => remembered(m, req))) {
+        logDecision(req, "allow", "remembered");
         return allowed(req, "asked");
+      }
       return ask(req, io, policy);
     },
 
@@ -191,7 +214,7 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
           },
         };
       }
-      entry.settle(decision, "denied by the user");
+      entry.settle(decision, "user", "denied by the user");
       return { ok: true, value: undefined };
     },
 
@@ -207,7 +230,8 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
     },
 
     denyAll(reason) {
-      for (const conv of [...pending.values()]) for (const p of [...conv.values()]) p.settle("deny", reason);
+      for (const conv of [...pending.values()])
+        for (const p of [...conv.values()]) p.settle("deny", "shutdown", reason);
     },
   };
 }

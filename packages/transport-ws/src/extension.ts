@@ -3,7 +3,9 @@
  * the kernel's conversation events to global broadcasts. Provides `WsTransport` (bound port, token) so
  * the composition root can write daemon.json.
  */
+
 import type { Extension } from "@dispatch/kernel";
+import { Metrics } from "@dispatch/metrics";
 import {
   ConversationCompacted,
   ConversationOpened,
@@ -36,6 +38,7 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
       id: TRANSPORT_WS_EXTENSION_ID,
       version: "0.1.0",
       dependsOn: ["surface-registry", "session-orchestrator"],
+      optionalDependsOn: ["metrics"],
     },
     activate(ctx) {
       const parsed = parseWsConfig(ctx.config);
@@ -48,6 +51,7 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
         }),
       );
       ctx.provide(BrowserAccess, access);
+      const metrics = ctx.tryGet(Metrics);
       const server = startWsServer({
         access,
         config,
@@ -57,6 +61,7 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
         logger: ctx.logger,
         newConversationId: opts.newConversationId ?? (() => crypto.randomUUID()),
         now: opts.now ?? (() => performance.now()),
+        ...(metrics ? { metrics } : {}),
       });
       ctx.scope.add(() => server.close());
       ctx.scope.add(

@@ -4,7 +4,9 @@
  * (replies.ts); who receives what is fanout.ts. This file applies outcomes to sockets and never lets
  * an exception out of a handler: it is logged with a code and answered with a generic error.
  */
+
 import type { Logger } from "@dispatch/kernel";
+import type { MetricsRegistry } from "@dispatch/metrics";
 import { DEFAULT_PROTOCOL_LEVEL, parseClientMessage } from "@dispatch/protocol";
 import type { ParseClientMessageResult, ServerMessage, SurfaceScope } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
@@ -12,6 +14,7 @@ import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry";
 import type { Server } from "bun";
 import { browserAccess } from "./access";
 import { ownHttpOrigins, type WsConfig } from "./config";
+import { connectionLevel, connectionMetrics, RATE_LIMIT_CLOSE_REASON } from "./connection-metrics";
 import {
   type BrowserAccess,
   CloseCodes,
@@ -50,6 +53,8 @@ export interface WsServerDeps {
   serverVersion?: string;
   /** Sessions and the peer-owner lookup, shared with the HTTP port (default: a private one). */
   access?: BrowserAccess;
+  /** Connection metrics are recorded here; absent = a detached registry. */
+  metrics?: MetricsRegistry;
 }
 
 /** The running server: the service handle plus the global broadcast the extension wires events to. */
@@ -95,6 +100,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     registry,
   });
   const closedListeners = new Set<(c: ConnectionClosed) => void>();
+  const connections = connectionMetrics(deps.metrics);
   let scopes = scopeMap(registry.catalog());
   let catalog = catalogFrame(registry.catalog());
   let catalogText = JSON.stringify(catalog);
@@ -137,6 +143,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       case "hello":
         ws.data.greeted = true;
         fanout.setLevel(ws, outcome.level);
+        connections.relevel(ws.data);
         return outcome.frames;
       case "reject":
         return [outcome.frame];
@@ -212,7 +219,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       ws.data.rate = charged.state;
       if (charged.verdict === "close") {
         logger.warn("closing connection over the rate limit", { conn: ws.data.id });
-        ws.close(CloseCodes.policyViolation, "rate limit exceeded");
+        ws.close(CloseCodes.policyViolation, RATE_LIMIT_CLOSE_REASON);
         return;
       }
       const frame = typeof raw === "string" ? raw : new Uint8Array(raw);
@@ -232,7 +239,13 @@ export function startWsServer(deps: WsServerDeps): WsServer {
 
   function onClose(ws: Socket, code: number, reason: string): void {
     fanout.drop(ws);
-    logger.debug("connection closed", { conn: ws.data.id, code, reason });
+    connections.closed(ws.data, code, reason);
+    logger.debug("connection closed", {
+      conn: ws.data.id,
+      protocolLevel: connectionLevel(ws.data),
+      code,
+      reason,
+    });
     for (const l of [...closedListeners])
       guard("connection-closed listener", () => l({ id: ws.data.id, code, reason }));
   }
@@ -292,7 +305,12 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         open(ws) {
           try {
             fanout.open(ws, catalogText);
-            logger.debug("connection opened", { conn: ws.data.id, authenticated: ws.data.authenticated });
+            connections.opened(ws.data);
+            logger.debug("connection opened", {
+              conn: ws.data.id,
+              protocolLevel: connectionLevel(ws.data),
+              authenticated: ws.data.authenticated,
+            });
           } catch (err) {
             internalError(ws, err, false, undefined);
           }
