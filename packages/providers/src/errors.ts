@@ -173,14 +173,21 @@ export function safeUrl(url: string | undefined): string {
   }
 }
 
-function errorCode(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current instanceof Error && !seen.has(current)) {
-    seen.add(current);
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && NETWORK_CODES.has(code)) return code;
+/** The errors of a cause chain, outermost first (a cycle ends it). */
+function causeChain(error: unknown): Error[] {
+  const chain: Error[] = [];
+  for (let current: unknown = error; current instanceof Error && !chain.includes(current); ) {
+    chain.push(current);
     current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+/** The first network error code (ECONNREFUSED, …) in the cause chain. */
+function errorCode(error: unknown): string | undefined {
+  for (const e of causeChain(error)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && NETWORK_CODES.has(code)) return code;
   }
   return undefined;
 }
@@ -235,16 +242,10 @@ function isAbort(error: unknown): boolean {
 }
 
 function isNetworkError(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current instanceof Error && !seen.has(current)) {
-    seen.add(current);
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
-    if (current instanceof TypeError && /fetch failed|socket|connection/i.test(current.message)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
+  if (errorCode(error) !== undefined) return true;
+  return causeChain(error).some(
+    (e) => e instanceof TypeError && /fetch failed|socket|connection/i.test(e.message),
+  );
 }
 
 interface StreamErrorObject {
