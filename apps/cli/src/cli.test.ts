@@ -1,123 +1,261 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { COMMANDS, parseCommand } from "./args";
+import { colorEnabled } from "@dispatch/daemon/color";
+import { localTime } from "./commands/common";
+import { completionScript, completionWords } from "./commands/completion";
+import { folderModeCheck } from "./commands/doctor";
+import { TABLE } from "./commands/table";
 import { helpFor } from "./help";
 import { resolveShortId } from "./ids";
+import { didYouMean, editDistance, headIndex, parseCommand } from "./parse";
 import { type RenderState, renderEvent } from "./render";
 import { runCli } from "./run";
+import { safeLine, safeText, wrapAll } from "./sanitize";
 
 const ok = (argv: string[]) => {
-  const r = parseCommand(argv, (p) => (p === "notes.txt" ? "file body" : new Error("no such file")));
+  const r = parseCommand(argv, TABLE);
   if (!r.ok) throw new Error(`expected ok, got: ${r.message}`);
   return r;
 };
 const bad = (argv: string[]) => {
-  const r = parseCommand(argv, () => new Error("no such file"));
+  const r = parseCommand(argv, TABLE);
   if (r.ok) throw new Error(`expected a usage error for ${argv.join(" ")}`);
   return r.message;
 };
 
+/** runCli in this process, without a terminal and with no daemon in reach (an unused data folder). */
+async function inProcess(argv: string[], opts: { stdin?: string; cwd?: string } = {}) {
+  let stdout = "";
+  let stderr = "";
+  const home = join(tmpdir(), `dispatch-no-daemon-${crypto.randomUUID()}`);
+  const code = await runCli(argv, {
+    stdout: { write: (t) => (stdout += t) },
+    stderr: { write: (t) => (stderr += t) },
+    stdinIsTTY: opts.stdin === undefined,
+    env: { DISPATCH_HOME: home },
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    readStdin: async () => opts.stdin ?? "",
+  });
+  return { code, stdout, stderr, home };
+}
+
 describe("parseCommand", () => {
-  test("chat mode with every option", () => {
-    const r = ok([
-      "local/echo",
-      "--text",
-      "hi",
-      "--cwd",
-      "/tmp",
-      "--effort",
-      "high",
-      "-w",
-      "web",
-      "--open",
-      "--show-reasoning",
-      "-c",
-      "ab12",
-    ]);
-    expect(r.command).toEqual({
-      kind: "chat",
-      model: "local/echo",
-      text: "hi",
-      cwd: "/tmp",
-      effort: "high",
-      workspace: "web",
-      open: true,
-      showReasoning: true,
-      conversation: "ab12",
+  test("global flags before or after the command", () => {
+    expect(ok(["--home", "/x", "list"])).toMatchObject({ spec: { name: "list" }, home: "/x" });
+    expect(ok(["list", "--home", "/x", "--json"])).toMatchObject({
+      spec: { name: "list" },
+      home: "/x",
+      json: true,
     });
+    expect(ok(["--home", "/x", "serve", "--http-port", "0"])).toMatchObject({
+      spec: { name: "serve" },
+      home: "/x",
+      args: ["--http-port", "0"],
+    });
+    expect(ok(["--json", "serve"])).toMatchObject({ spec: { name: "serve" }, json: true, args: [] });
   });
-  test("--file is appended to --text", () => {
-    expect(ok(["local/echo", "-t", "see", "--file", "notes.txt"]).command).toMatchObject({
-      text: "see\n\nfile body",
+  test("chat forms: prompt only, -m, model first, -t; -v and --help", () => {
+    expect(ok(["hello there"])).toMatchObject({ spec: { name: "chat" }, args: ["hello there"] });
+    expect(ok(["-m", "local/echo", "hi"])).toMatchObject({
+      spec: { name: "chat" },
+      values: { model: "local/echo" },
     });
-  });
-  test("subcommands", () => {
-    expect(ok(["list", "--status", "idle,active", "--workspace", "w", "--limit", "5"]).command).toEqual({
-      kind: "list",
-      all: false,
-      status: ["idle", "active"],
-      workspace: "w",
-      limit: 5,
-    });
-    expect(ok(["send", "abc", "--text", "more", "--queue"]).command).toMatchObject({
-      kind: "send",
-      id: "abc",
-      queue: true,
-    });
-    expect(ok(["compact", "abc", "--keep", "4"]).command).toEqual({
-      kind: "compact",
-      id: "abc",
-      keepLastN: 4,
-    });
-    expect(ok(["read", "abc", "--json"]).flags.json).toBe(true);
-    expect(ok(["serve", "--weird-daemon-flag"]).command).toEqual({
-      kind: "serve",
-      argv: ["--weird-daemon-flag"],
-    });
-    expect(ok(["open", "--help"]).command).toEqual({ kind: "help", topic: "open" });
+    expect(ok(["local/echo", "-t", "hi"])).toMatchObject({ spec: { name: "chat" }, args: ["local/echo"] });
+    expect(ok(["-t", "hi"])).toMatchObject({ spec: { name: "chat" }, args: [] });
+    expect(ok(["-v"]).spec.name).toBe("version");
+    expect(ok(["--version"]).spec.name).toBe("version");
+    expect(ok(["open", "--help"])).toMatchObject({ spec: { name: "help" }, args: ["open"] });
+    expect(ok(["read", "-f", "abc"])).toMatchObject({ spec: { name: "read" }, values: { follow: true } });
+    expect(ok(["-f", "notes.txt", "local/echo"])).toMatchObject({ values: { file: "notes.txt" } });
   });
   test("usage errors name the problem", () => {
-    expect(bad(["local/echo"])).toContain("--text (or --file) is required");
-    expect(bad(["local/echo", "--text", "x", "--effort", "huge"])).toContain(
-      '--effort: "huge" is not one of',
-    );
-    expect(bad(["list", "--status", "sleeping"])).toContain('--status: "sleeping"');
-    expect(bad(["read"])).toContain("missing conversation id");
-    expect(bad(["frobnicate"])).toContain('unknown command "frobnicate"');
-    expect(bad(["list", "--limit", "0"])).toContain("--limit must be an integer ≥ 1");
-    expect(bad(["list", "--bogus"])).toContain("--bogus");
-    expect(bad(["local/echo", "--file", "missing.txt"])).toContain("--file missing.txt: no such file");
-    expect(bad(["stop", "a", "b"])).toContain('unexpected argument "b"');
+    expect(bad(["lsit"])).toBe('unknown command "lsit"; did you mean "list"?');
+    expect(bad(["stauts"])).toContain('did you mean "status"?');
+    expect(bad(["read"])).toBe("dispatch read: missing <id> (a unique prefix is enough)");
+    expect(bad(["stop", "a", "b"])).toBe('dispatch stop: unexpected argument "b"');
+    expect(bad(["list", "--bogus"])).toBe("dispatch list: unknown option --bogus");
+    expect(bad(["list", "--queue"])).toBe("dispatch list: unknown option --queue");
+    expect(bad(["list", "--limit"])).toContain("--limit");
   });
-  test("every command has help", () => {
-    for (const topic of COMMANDS.filter((c) => c !== "help")) {
-      expect(helpFor(topic)).toContain(topic);
+  test("headIndex skips flags and their values", () => {
+    expect(headIndex(["--home", "/x", "list"])).toBe(2);
+    expect(headIndex(["--json", "-t", "x", "local/echo"])).toBe(3);
+    expect(headIndex(["--home=/x", "read"])).toBe(1);
+    expect(headIndex(["--json"])).toBe(-1);
+  });
+  test("did you mean: transpositions are one edit; sentences and short words are prompts", () => {
+    expect(editDistance("lsit", "list")).toBe(1);
+    expect(didYouMean("modles", TABLE)).toBe("models");
+    expect(didYouMean("hello", TABLE)).toBeUndefined();
+    expect(didYouMean("fix the bug", TABLE)).toBeUndefined();
+  });
+});
+
+describe("help from the one table", () => {
+  test("every command has help naming it, and the main help lists every command and chat flag", () => {
+    const main = helpFor();
+    for (const c of TABLE.commands) {
+      expect(helpFor(c.name)).toContain(c.name);
+      expect(main).toContain(`dispatch ${c.usage}`);
     }
+    for (const flag of ["--file", "--cwd", "--allow", "--yes", "--continue", "--resume", "--detach"])
+      expect(main).toContain(flag);
+    expect(helpFor("list")).toContain("--limit");
     expect(helpFor("local/echo")).toContain("--show-reasoning");
+  });
+  test("help serve is the daemon's own usage, as serve --help prints it", async () => {
+    const { DAEMON_USAGE } = await import("@dispatch/daemon/args");
+    expect(helpFor("serve")).toBe(DAEMON_USAGE);
   });
 });
 
 test("--help and -h on every command print its help on stdout, exit 0 and touch no daemon", async () => {
-  const home = join(tmpdir(), `dispatch-no-daemon-${crypto.randomUUID()}`);
-  for (const command of [...COMMANDS.filter((c) => c !== "help"), "local/echo"]) {
+  for (const command of [...TABLE.commands.map((c) => c.name).filter((c) => c !== "serve"), "local/echo"]) {
     for (const flag of ["--help", "-h"]) {
-      let stdout = "";
-      let stderr = "";
-      const code = await runCli([command, flag], {
-        stdout: { write: (t) => (stdout += t) },
-        stderr: { write: (t) => (stderr += t) },
-        stdinIsTTY: false,
-        env: { DISPATCH_HOME: home },
+      const run = await inProcess([command, flag]);
+      expect({ command, flag, code: run.code, stderr: run.stderr }).toEqual({
+        command,
+        flag,
+        code: 0,
+        stderr: "",
       });
-      expect({ command, flag, code, stderr }).toEqual({ command, flag, code: 0, stderr: "" });
-      expect(stdout).toContain(
-        command === "local/echo" ? "dispatch <credential>/<model>" : `dispatch ${command}`,
+      expect(run.stdout).toContain(
+        command === "local/echo" ? "dispatch [-m <model>]" : `dispatch ${command}`,
       );
+      expect(existsSync(run.home)).toBe(false);
     }
   }
-  expect(existsSync(home)).toBe(false);
+});
+
+describe("usage errors before any daemon: message and exit code 2", () => {
+  const cases: [string[], string][] = [
+    [
+      ["local/echo"],
+      "dispatch local/echo: no prompt given: add it as an argument, with --text, --file or on stdin",
+    ],
+    [
+      ["local/echo", "-t", "x", "--effort", "huge"],
+      'dispatch: --effort: "huge" is not one of low, medium, high, xhigh, max',
+    ],
+    [
+      ["list", "--status", "sleeping"],
+      'dispatch: --status: "sleeping" is not one of active, queued, idle, closed',
+    ],
+    [["list", "--limit", "0"], 'dispatch: --limit must be an integer ≥ 1, got "0"'],
+    [["local/echo", "--file", "missing.txt"], "dispatch: --file missing.txt: no such file"],
+    [
+      ["hi", "--cwd", "/nonexistent-folder"],
+      "dispatch: --cwd /nonexistent-folder: no such folder (/nonexistent-folder)",
+    ],
+    [
+      ["-m", "nomodel", "hi"],
+      'dispatch: --model: "nomodel" is not <credential>/<model> (see: dispatch models)',
+    ],
+    [["hi", "--allow", ","], "dispatch: --allow needs tool names: --allow read_file,grep"],
+    [["hi", "-c", "-r", "ab"], "dispatch: --continue and --resume exclude each other"],
+    [["completion", "tcsh"], 'dispatch completion: unknown shell "tcsh"; one of bash, zsh, fish'],
+    [["lsit"], 'dispatch: unknown command "lsit"; did you mean "list"?'],
+    [
+      ["send", "abc"],
+      "dispatch send: the message is empty: give it as an argument, with --text, --file or on stdin",
+    ],
+  ];
+  for (const [argv, message] of cases) {
+    test(argv.join(" "), async () => {
+      const run = await inProcess(argv, { cwd: tmpdir() });
+      expect(run.stderr.split("\n")[0]).toBe(message);
+      expect(run.code).toBe(2);
+      expect(existsSync(run.home)).toBe(false);
+    });
+  }
+  test("a relative --cwd that does not exist names the absolute path", async () => {
+    const cwd = await mkdtemp(join(tmpdir(), "dispatch-cwd-"));
+    const run = await inProcess(["hi", "--cwd", "sub"], { cwd });
+    expect(run.stderr).toContain(`--cwd sub: no such folder (${join(cwd, "sub")})`);
+    expect(run.code).toBe(2);
+  });
+  test("under --json a usage error is one JSON object on stderr", async () => {
+    const run = await inProcess(["list", "--json", "--limit", "x"]);
+    expect(JSON.parse(run.stderr)).toEqual({
+      type: "error",
+      code: "CLI_USAGE",
+      message: '--limit must be an integer ≥ 1, got "x"',
+      exitCode: 2,
+    });
+    expect(run.code).toBe(2);
+  });
+  test("no arguments on a terminal prints the help and exits 0", async () => {
+    const run = await inProcess([]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('dispatch "prompt"');
+  });
+});
+
+describe("terminal safety", () => {
+  test("escape sequences, carriage returns and bidi overrides are shown, not interpreted", () => {
+    expect(safeText("a\x1b[2Jb\rc\nd\te")).toBe("a\\x1b[2Jb\\rc\nd\te");
+    expect(safeText("\x1b]52;c;aGk=\x07")).toBe("\\x1b]52;c;aGk=\\x07");
+    expect(safeLine("ti\ntle\u202e")).toBe("ti\\ntle\\u202e");
+    expect(safeText("\x9b31m")).toBe("\\x9b31m");
+  });
+  test("a permission input is wrapped in full with a length note, never cut", () => {
+    const hidden = `ls -la${"\x1b[1D".repeat(100)}; touch /tmp/pwned`;
+    const shown = wrapAll(hidden, 60);
+    expect(shown.replace(/\n {4}/g, "")).toContain("; touch /tmp/pwned");
+    expect(shown).not.toContain("\x1b");
+    expect(shown).toMatch(/\(\d+ characters in \d+ lines, shown in full\)/);
+    for (const l of shown.split("\n")) expect(l.length).toBeLessThanOrEqual(60);
+  });
+  test("rendered events carry no raw escapes from the model", () => {
+    const state: RenderState = { mode: "start" };
+    const base = { conversationId: "c", turnId: "t" };
+    const r = renderEvent({ ...base, type: "text-delta", delta: "hi\x1b]52;c;x\x07" }, state, {
+      color: false,
+      showReasoning: false,
+    });
+    expect(r.stdout).toBe("hi\\x1b]52;c;x\\x07");
+  });
+});
+
+describe("colours", () => {
+  test("NO_COLOR, FORCE_COLOR and TERM=dumb", () => {
+    const tty = { isTTY: true };
+    const pipe = { isTTY: false };
+    expect(colorEnabled(tty, {})).toBe(true);
+    expect(colorEnabled(pipe, {})).toBe(false);
+    expect(colorEnabled(tty, { NO_COLOR: "1" })).toBe(false);
+    expect(colorEnabled(tty, { TERM: "dumb" })).toBe(false);
+    expect(colorEnabled(pipe, { FORCE_COLOR: "1" })).toBe(true);
+    expect(colorEnabled(tty, { FORCE_COLOR: "0" })).toBe(false);
+    expect(colorEnabled(pipe, { FORCE_COLOR: "1", NO_COLOR: "1" })).toBe(true);
+  });
+});
+
+test("list times are local with their zone", () => {
+  const t = Date.UTC(2026, 0, 2, 3, 4);
+  expect(localTime(t, 0)).toBe("2026-01-02 03:04 +00:00");
+  expect(localTime(t, -90)).toBe("2026-01-02 04:34 +01:30");
+  expect(localTime(t, 300)).toBe("2026-01-01 22:04 -05:00");
+});
+
+test("doctor: a data folder others can read is a failure with the fix", () => {
+  expect(folderModeCheck("/d", 0o40700)).toMatchObject({ ok: true });
+  expect(folderModeCheck("/d", 0o40755)).toMatchObject({ ok: false, fix: "chmod 700 /d" });
+  expect(folderModeCheck("/d", undefined)).toMatchObject({ ok: true });
+});
+
+test("completion scripts name every command and parse in their shell", async () => {
+  const words = completionWords(TABLE.commands, TABLE.fallback);
+  for (const shell of ["bash", "zsh", "fish"]) {
+    const script = completionScript(shell, words);
+    for (const c of TABLE.commands) expect(script).toContain(c.name);
+    expect(script).toContain("limit");
+  }
+  const bash = Bun.spawnSync(["bash", "-n", "-c", completionScript("bash", words)]);
+  expect(bash.exitCode).toBe(0);
 });
 
 describe("resolveShortId", () => {

@@ -1,59 +1,47 @@
-/** Help texts, one per command; `dispatch <command> --help` prints the matching one. */
-const GLOBAL = `Global flags: --json (machine-readable output), --home <dir> (data folder; default $DISPATCH_HOME or the per-user state folder), -h/--help`;
+import type { CommandSpec } from "./commands/spec";
+import { TABLE } from "./commands/table";
+import { GLOBAL_OPTIONS, optionLine } from "./options";
+import { findCommand } from "./parse";
 
-export const HELP: Record<string, string> = {
-  main: `dispatch — talk to the local Dispatch daemon
+/** Help texts, generated from the command table (so `--help`, `help X` and the README agree). */
+const GLOBAL = `Global flags (before or after the command):\n${GLOBAL_OPTIONS.map(optionLine).join("\n")}`;
+
+const line = (usage: string, summary: string) => `  dispatch ${usage}\n      ${summary}`;
+
+/** Pure: the main help. */
+export function mainHelp(): string {
+  const chat = TABLE.fallback;
+  return `dispatch — talk to the local Dispatch daemon
 
 Usage:
-  dispatch <credential>/<model> --text "…" [options]   chat: stream the answer to the terminal
-  dispatch serve                                       run the daemon in the foreground
-  dispatch status                                      is a daemon running? where does it listen?
-  dispatch stop-daemon                                 stop the running daemon
-  dispatch models                                      list the models the daemon offers
-  dispatch list [--status s1,s2] [--workspace w] [--all]
-  dispatch read <id>                                   print a conversation's history
-  dispatch send <id> --text "…" [--queue] [--open]     continue a conversation
-  dispatch stop <id>                                   stop the running turn
-  dispatch open <id>                                   ask every connected frontend to open the conversation
-  dispatch compact <id> [--keep N]                     summarize older messages
+  dispatch "prompt"                        chat with the default model, tools working in this folder
+  dispatch -m <credential>/<model> "prompt"
+  dispatch <credential>/<model> "prompt"   (also: -t "prompt", --file <path>, --file -, or stdin)
+  cat notes.txt | dispatch "summarize"     stdin is appended to the prompt as context
+
+Chat options:
+${chat.options.map(optionLine).join("\n")}
+
+Commands:
+${TABLE.commands.map((c) => line(c.usage, c.summary)).join("\n")}
 
 Ids: a unique prefix of a conversation id works anywhere an id does.
 Client commands start a daemon in the background when none is running.
-${GLOBAL}`,
-  chat: `dispatch <credential>/<model> --text "…" [options]
+Exit codes: 0 ok, 1 failed (also: unknown id), 2 usage, 3 no daemon / not responding, 130 interrupted.
+${GLOBAL}`;
+}
 
-Starts a turn with that model (e.g. local/echo) and streams the answer.
-  -t, --text <text>          the message
-  -f, --file <path>          append the contents of a file to the message
-  -c, --conversation <id>    continue this conversation instead of starting a new one
-      --cwd <dir>            working directory for the agent's tools (remembered per conversation)
-      --effort <level>       reasoning effort: low, medium, high, xhigh, max
-  -w, --workspace <id>       workspace of a new conversation
-      --show-reasoning       print the model's reasoning as it streams
-      --open                 ask connected frontends to open the conversation
-Permission requests are asked interactively on a terminal and denied otherwise.
-${GLOBAL}`,
-  serve: `dispatch serve — run the daemon in the foreground (Ctrl-C stops it).
-Environment: DISPATCH_HOME, DISPATCH_WS_PORT, DISPATCH_HTTP_PORT (0 = a free port), DISPATCH_BASE_URL,
-DISPATCH_API_KEY, DISPATCH_MODEL, DISPATCH_CONFIG (path of dispatch.toml).`,
-  status: `dispatch status — show whether a daemon runs for the data folder, its pid, ports and version.\n${GLOBAL}`,
-  "stop-daemon": `dispatch stop-daemon — ask the running daemon to shut down (SIGTERM) and wait until it has.\n${GLOBAL}`,
-  models: `dispatch models — list the models the daemon offers (<credential>/<model>).\n${GLOBAL}`,
-  list: `dispatch list [--status active,queued,idle,closed] [--workspace <id>] [--all] [--limit N]
-Lists conversations, newest activity first. Closed ones are hidden unless --all or --status names them.
-${GLOBAL}`,
-  read: `dispatch read <id> [--since <seq>] [--limit N] — print a conversation's history.\n${GLOBAL}`,
-  send: `dispatch send <id> --text "…" [--queue] [--open] [--show-reasoning]
-Continues a conversation and streams the answer. With --queue the text is queued when a turn is
-running (delivered at the next tool boundary or as the next turn) and the command returns at once.
-${GLOBAL}`,
-  stop: `dispatch stop <id> — stop the conversation's running turn.\n${GLOBAL}`,
-  open: `dispatch open <id> — ask every connected frontend to open or focus the conversation.\n${GLOBAL}`,
-  compact: `dispatch compact <id> [--keep N] — summarize older messages, keeping the last N intact.\n${GLOBAL}`,
-};
+function commandHelp(c: CommandSpec): string {
+  if (c.helpText) return c.helpText;
+  const opts = c.options.length ? `\nOptions:\n${c.options.map(optionLine).join("\n")}\n` : "";
+  return `usage: dispatch ${c.usage}\n\n${c.summary}${c.details ? `\n${c.details}` : ""}\n${opts}\n${GLOBAL}`;
+}
 
-/** Pure: the help text for a topic (a command name, or a model name for chat mode). */
+/** Pure: the help text for a topic (a command name, or a model name / "chat" for chat mode). */
 export function helpFor(topic?: string): string {
-  if (!topic) return HELP.main ?? "";
-  return HELP[topic] ?? (topic.includes("/") ? (HELP.chat ?? "") : (HELP.main ?? ""));
+  if (!topic) return mainHelp();
+  const c = findCommand(TABLE, topic);
+  if (c) return commandHelp(c);
+  if (topic === "chat" || topic.includes("/")) return commandHelp(TABLE.fallback);
+  return mainHelp();
 }

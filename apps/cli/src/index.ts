@@ -1,6 +1,10 @@
-export * from "./args";
 export * from "./chat";
+export * from "./commands/spec";
+export { TABLE } from "./commands/table";
+export * from "./help";
 export * from "./ids";
 export * from "./io";
+export * from "./parse";
 export * from "./render";
 export * from "./run";
+export * from "./sanitize";

@@ -5,11 +5,15 @@ export interface CliIo {
   stderr: { write(s: string): void; isTTY?: boolean };
   stdinIsTTY: boolean;
   env: Record<string, string | undefined>;
+  /** The caller's folder (default `process.cwd()`): a chat's tools work there unless `--cwd` says otherwise. */
+  cwd?: string;
+  /** All of stdin (piped input); default reads `process.stdin`. Only called when stdin is not a terminal. */
+  readStdin?: () => Promise<string>;
 }
 
 /**
- * Exit codes: 0 ok, 1 failed (daemon error, turn error), 2 usage, 3 no daemon / cannot reach it, 130
- * interrupted (Ctrl-C at a permission prompt).
+ * Exit codes: 0 ok, 1 failed (daemon error, turn error, unknown id), 2 usage, 3 no daemon / cannot
+ * reach it / not responding, 130 interrupted (Ctrl-C).
  */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3, interrupted: 130 } as const;
 
@@ -18,15 +22,15 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
+    readonly code = exitCode === EXIT.usage
+      ? "CLI_USAGE"
+      : exitCode === EXIT.unavailable
+        ? "CLI_UNAVAILABLE"
+        : "CLI_FAILED",
   ) {
     super(message);
     this.name = "CliError";
   }
-}
-
-/** Pure: colours only on a terminal, and never with NO_COLOR set (https://no-color.org). */
-export function useColor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): boolean {
-  return Boolean(stream.isTTY) && !env.NO_COLOR;
 }
 
 const CONNECTION_ERRORS = new Set(["ConnectionRefused", "ECONNREFUSED", "ECONNRESET", "ConnectionClosed"]);
@@ -35,4 +39,14 @@ const CONNECTION_ERRORS = new Set(["ConnectionRefused", "ECONNREFUSED", "ECONNRE
 export function isConnectionError(e: unknown): e is Error & { code: string } {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" && CONNECTION_ERRORS.has(code);
+}
+
+/** Pure: a call timed out (AbortSignal.timeout's reason). */
+export function isTimeout(e: unknown): boolean {
+  return (e as { name?: unknown } | null)?.name === "TimeoutError";
+}
+
+export async function readAllStdin(io: CliIo): Promise<string> {
+  if (io.readStdin) return io.readStdin();
+  return await new Response(Bun.stdin.stream()).text();
 }

@@ -1,4 +1,6 @@
+import { painter } from "@dispatch/daemon/color";
 import type { AgentEvent, StoredChunk } from "@dispatch/protocol/types";
+import { safeLine, safeText } from "./sanitize";
 
 export interface RenderOptions {
   color: boolean;
@@ -17,14 +19,14 @@ export interface Rendered {
   stderr?: string;
 }
 
-const paint = (on: boolean, code: string, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
-export const dim = (on: boolean, s: string) => paint(on, "2", s);
-const red = (on: boolean, s: string) => paint(on, "31", s);
-const cyan = (on: boolean, s: string) => paint(on, "36", s);
-const yellow = (on: boolean, s: string) => paint(on, "33", s);
+export const dim = (on: boolean, s: string) => painter(on)("dim", s);
+const red = (on: boolean, s: string) => painter(on)("red", s);
+const cyan = (on: boolean, s: string) => painter(on)("cyan", s);
+const yellow = (on: boolean, s: string) => painter(on)("yellow", s);
 
+/** A one-line summary of untrusted content; the permission prompt (chat.ts) shows inputs in full. */
 function brief(value: unknown, max = 160): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
+  const text = safeLine(typeof value === "string" ? value : (JSON.stringify(value) ?? String(value)));
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
@@ -41,45 +43,45 @@ export function renderEvent(event: AgentEvent, state: RenderState, opts: RenderO
       const prefix = state.mode === "reasoning" || (state.mode === "other" && state.openLine) ? "\n" : "";
       state.mode = "text";
       state.openLine = !event.delta.endsWith("\n");
-      return { stdout: prefix + event.delta };
+      return { stdout: prefix + safeText(event.delta) };
     }
     case "reasoning-delta":
       if (!opts.showReasoning) return {};
       state.mode = "reasoning";
-      return { stderr: dim(color, event.delta) };
+      return { stderr: dim(color, safeText(event.delta)) };
     case "tool-call":
       state.mode = "other";
       return {
-        stderr: `${breakLine}${cyan(color, `▸ ${event.toolName}`)} ${dim(color, brief(event.input))}\n`,
+        stderr: `${breakLine}${cyan(color, `▸ ${safeLine(event.toolName)}`)} ${dim(color, brief(event.input))}\n`,
       };
     case "tool-output":
       state.mode = "other";
-      return { stderr: dim(color, event.data) };
+      return { stderr: dim(color, safeText(event.data)) };
     case "tool-result":
       state.mode = "other";
       return {
         stderr: event.isError
-          ? `${red(color, `✗ ${event.toolName}: ${brief(event.content)}`)}\n`
-          : `${dim(color, `✓ ${event.toolName} (${brief(event.content, 80)})`)}\n`,
+          ? `${red(color, `✗ ${safeLine(event.toolName)}: ${brief(event.content)}`)}\n`
+          : `${dim(color, `✓ ${safeLine(event.toolName)} (${brief(event.content, 80)})`)}\n`,
       };
     case "permission-request":
       state.mode = "other";
       return {
-        stderr: `${breakLine}${yellow(color, `? ${event.toolName} needs permission: ${event.reason}`)}\n`,
+        stderr: `${breakLine}${yellow(color, `? ${safeLine(event.toolName)} needs permission: ${safeLine(event.reason)}`)}\n`,
       };
     case "permission-resolved":
       return { stderr: `${dim(color, `  permission ${event.decision}`)}\n` };
     case "provider-retry":
       return {
-        stderr: `${breakLine}${yellow(color, `↻ retry ${event.attempt} in ${event.delayMs} ms: ${event.message}`)}\n`,
+        stderr: `${breakLine}${yellow(color, `↻ retry ${event.attempt} in ${event.delayMs} ms: ${safeLine(event.message)}`)}\n`,
       };
     case "steering":
       state.mode = "other";
-      return { stderr: `${breakLine}${dim(color, `» ${event.text}`)}\n` };
+      return { stderr: `${breakLine}${dim(color, `» ${safeText(event.text)}`)}\n` };
     case "error":
       state.mode = "other";
       return {
-        stderr: `${breakLine}${red(color, `error: ${event.message}${event.code ? ` (${event.code})` : ""}`)}\n`,
+        stderr: `${breakLine}${red(color, `error: ${safeText(event.message)}${event.code ? ` (${safeLine(event.code)})` : ""}`)}\n`,
       };
     case "done": {
       const out: Rendered = state.openLine ? { stdout: "\n" } : {};
@@ -106,20 +108,20 @@ export function renderChunk(chunk: StoredChunk, color: boolean): string {
         : dim(color, chunk.role);
   switch (c.type) {
     case "text":
-      return `${who}: ${c.text}`;
+      return `${who}: ${safeText(c.text)}`;
     case "thinking":
-      return dim(color, `${chunk.role} (thinking): ${c.text}`);
+      return dim(color, `${chunk.role} (thinking): ${safeText(c.text)}`);
     case "tool-call":
-      return cyan(color, `▸ ${c.toolName} ${brief(c.input)}`);
+      return cyan(color, `▸ ${safeLine(c.toolName)} ${brief(c.input)}`);
     case "tool-result":
       return c.isError
-        ? red(color, `✗ ${c.toolName}: ${brief(c.content)}`)
-        : dim(color, `✓ ${c.toolName}: ${brief(c.content)}`);
+        ? red(color, `✗ ${safeLine(c.toolName)}: ${brief(c.content)}`)
+        : dim(color, `✓ ${safeLine(c.toolName)}: ${brief(c.content)}`);
     case "error":
-      return red(color, `error: ${c.message}`);
+      return red(color, `error: ${safeText(c.message)}`);
     case "system":
-      return dim(color, `system: ${c.text}`);
+      return dim(color, `system: ${safeText(c.text)}`);
     case "image":
-      return dim(color, `[image ${c.url}]`);
+      return dim(color, `[image ${safeLine(c.url.length > 200 ? `${c.url.slice(0, 200)}…` : c.url)}]`);
   }
 }

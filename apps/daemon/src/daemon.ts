@@ -8,6 +8,7 @@ import { HttpTransport } from "@dispatch/transport-http";
 import { WsTransport } from "@dispatch/transport-ws";
 import packageJson from "../package.json";
 import { DAEMON_USAGE, parseDaemonArgs } from "./args";
+import { colorEnabled } from "./color";
 import { type DaemonConfig, loadConfig } from "./config";
 import { DaemonError, type RunDaemonOptions, type RunningDaemon } from "./contract";
 import { credentialKeyEnvNames, daemonExtensions, hostConfig } from "./extensions";
@@ -155,7 +156,8 @@ export async function runDaemon(opts: RunDaemonOptions = {}): Promise<RunningDae
       ? undefined
       : (opts.stderr ?? {
           write: (t: string) => process.stderr.write(t),
-          isTTY: Boolean(process.stderr.isTTY),
+          // "TTY" here means: time and colour wanted (NO_COLOR, FORCE_COLOR and TERM=dumb honoured).
+          isTTY: colorEnabled(process.stderr, env),
         });
   let logger: DaemonLogger;
   try {

@@ -10,6 +10,7 @@ import {
 } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger, LogLevel } from "@dispatch/kernel";
+import { painter, type Style } from "./color";
 
 /**
  * The daemon's logger: JSON lines to a file with size-based rotation, plus stderr (human-readable with
@@ -78,12 +79,7 @@ function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-const COLORS: Record<LogLevel, string> = {
-  debug: "\x1b[90m",
-  info: "\x1b[36m",
-  warn: "\x1b[33m",
-  error: "\x1b[31m",
-};
+const COLORS: Record<LogLevel, Style> = { debug: "gray", info: "cyan", warn: "yellow", error: "red" };
 
 function fieldText(fields: Record<string, unknown>): string {
   const parts: string[] = [];
@@ -101,7 +97,7 @@ function fieldText(fields: Record<string, unknown>): string {
   return parts.join(" ");
 }
 
-/** Pure: one stderr line; `tty` adds time and colour. */
+/** Pure: one stderr line; `tty` (a terminal that wants colours, see color.ts) adds time and colour. */
 export function formatHuman(
   level: LogLevel,
   msg: string,
@@ -114,8 +110,8 @@ export function formatHuman(
   const tail = rest ? ` ${rest}` : "";
   if (!tty) return `${level} ${ext}${msg}${tail}\n`;
   const hh = time.toTimeString().slice(0, 8);
-  const color = COLORS[level];
-  return `\x1b[90m${hh}\x1b[0m ${color}${level.toUpperCase().padEnd(5)}\x1b[0m ${ext}${msg}\x1b[90m${tail}\x1b[0m\n`;
+  const paint = painter(true);
+  return `${paint("gray", hh)} ${paint(COLORS[level], level.toUpperCase().padEnd(5))} ${ext}${msg}${paint("gray", tail)}\n`;
 }
 
 /** Writes JSON lines to a file, rotating by size. Writes are synchronous so nothing is lost on exit. */

@@ -22,7 +22,12 @@ export interface DaemonConnection {
 
 /** Finds the daemon of a data folder through its `daemon.json` and builds clients with its token. */
 export function connectToDaemon(
-  opts: { home?: string; env?: Record<string, string | undefined> } = {},
+  opts: {
+    home?: string;
+    env?: Record<string, string | undefined>;
+    /** The HTTP client's fetch (e.g. one that adds a timeout); default the global fetch. */
+    fetch?: typeof fetch;
+  } = {},
 ): DaemonConnection {
   const home = opts.home ?? currentHome(opts.env);
   const info = findDaemon(home);
@@ -34,6 +39,7 @@ export function connectToDaemon(
     http: new DispatchHttpClient({
       baseUrl: urls.http,
       token: info.token,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
       locate: () => {
         const latest = findDaemon(home);
         return latest && { baseUrl: daemonUrls(latest).http, token: latest.token };

@@ -14,6 +14,16 @@ export type ReasoningEffort = "low" | "medium" | "high" | "xhigh" | "max";
 /** (compat) Conversation lifecycle status. */
 export type ConversationStatus = "active" | "queued" | "idle" | "closed";
 
+/**
+ * (ext) Permission for one turn, given by the client that starts it (`dispatch --allow`, `--yes`):
+ * tool calls the policy would ask about are allowed (`all`: every tool; `tools`: these names). Policy
+ * denials stay denials. Honoured only from token-holding clients; others get a FORBIDDEN error.
+ */
+export interface TurnGrant {
+  tools?: string[];
+  all?: boolean;
+}
+
 /** (ext) Answer to a `permission-request`. `always` allows and remembers the rule. */
 export type PermissionDecision = "allow" | "deny" | "always";
 
@@ -380,6 +390,8 @@ export interface ChatSendMessage extends ClientMessageBase {
   workspaceId?: string;
   computerId?: string;
   images?: ImageAttachment[];
+  /** (ext) See TurnGrant. */
+  grant?: TurnGrant;
 }
 /** (ext) Resume point: replay only events after `n` of turn `turnId`. */
 export interface ResumePoint {
@@ -565,6 +577,8 @@ export interface HealthResponse {
 export interface ModelsResponse {
   models: string[];
   modelInfo?: Record<string, ModelInfo>;
+  /** (ext) The model a turn without one uses. */
+  defaultModel?: string;
 }
 
 /** `POST /chat` → NDJSON stream of AgentEvents until `turn-sealed`. `images` is (ext). */
@@ -576,6 +590,8 @@ export interface ChatRequestBody {
   reasoningEffort?: ReasoningEffort;
   workspaceId?: string;
   images?: ImageAttachment[];
+  /** (ext) See TurnGrant. */
+  grant?: TurnGrant;
 }
 
 /** (compat) A conversation row. Timestamps are epoch milliseconds. */

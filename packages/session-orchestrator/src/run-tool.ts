@@ -9,6 +9,8 @@ export interface ToolRunEnv {
   conversationId: string;
   turnId: string;
   cwd: string;
+  /** The turn's permission grant, passed to the gate with every call. */
+  grant?: { tools?: string[]; all?: boolean };
   tools: ReadonlyMap<string, Tool>;
   /** Absent only in bare setups: then every valid call runs (the daemon always installs a gate). */
   gate: PermissionGate | undefined;
@@ -92,6 +94,7 @@ async function runChecked(call: PendingToolCall, env: ToolRunEnv): Promise<ToolR
         input: call.input,
         cwd: env.cwd,
         subject,
+        ...(env.grant ? { grant: env.grant } : {}),
       },
       { emit: env.emit, signal: env.signal },
     );

@@ -128,6 +128,7 @@ export class TurnLifecycle {
 
     const run = this.runTurn(state, turn, resolved.value, {
       cwd,
+      ...(req.grant ? { grant: req.grant } : {}),
       ...(conv?.reasoningEffort ? { reasoningEffort: conv.reasoningEffort } : {}),
     }).then(settle, (e: unknown) => {
       // Only a bug gets here (every step of runTurn handles its failures); never leave the turn hanging.
@@ -144,7 +145,11 @@ export class TurnLifecycle {
     state: ConversationState,
     turn: RunningTurn,
     model: LanguageModel,
-    opts: { cwd: string; reasoningEffort?: ConversationRecord["reasoningEffort"] },
+    opts: {
+      cwd: string;
+      grant?: { tools?: string[]; all?: boolean };
+      reasoningEffort?: ConversationRecord["reasoningEffort"];
+    },
   ): Promise<TurnSettled> {
     const { id: conversationId } = state;
     const { turnId } = turn;
@@ -170,6 +175,7 @@ export class TurnLifecycle {
           conversationId,
           turnId,
           cwd: opts.cwd,
+          ...(opts.grant ? { grant: opts.grant } : {}),
           ...(opts.reasoningEffort ? { reasoningEffort: opts.reasoningEffort } : {}),
           system: (this.deps.config.systemPrompt ?? DEFAULT_SYSTEM_PROMPT).replaceAll("{cwd}", opts.cwd),
           signal: turn.controller.signal,

@@ -28,6 +28,8 @@ export interface TurnInput {
   conversationId: string;
   turnId: string;
   cwd: string;
+  /** Permission the turn's starter granted (PROTOCOL TurnGrant); never stored. */
+  grant?: { tools?: string[]; all?: boolean };
   reasoningEffort?: ReasoningEffort;
   system?: string;
   /** Aborted by stop, close and shutdown. */
@@ -196,6 +198,7 @@ async function runStep(
         {
           ...base,
           cwd: input.cwd,
+          ...(input.grant ? { grant: input.grant } : {}),
           tools: toolMap,
           gate: env.gate,
           signal: input.signal,

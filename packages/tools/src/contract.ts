@@ -146,6 +146,8 @@ export interface PermissionCheckRequest {
   input: unknown;
   cwd: string;
   subject: PermissionSubject;
+  /** The turn's grant (`--allow`, `--yes`): turns "ask" into "allow" for the tools it names. */
+  grant?: { tools?: string[]; all?: boolean };
 }
 
 export interface PermissionIO {

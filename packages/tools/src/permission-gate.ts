@@ -45,7 +45,7 @@ export interface PermissionGateOptions {
 }
 
 /** Who decided a call: the policy, an earlier "always", the user, or the gate itself. */
-export type DecidedBy = "policy" | "remembered" | "user" | "timeout" | "turn-stopped" | "shutdown";
+export type DecidedBy = "policy" | "remembered" | "grant" | "user" | "timeout" | "turn-stopped" | "shutdown";
 
 interface Pending {
   event: PermissionRequestEvent;
@@ -189,6 +189,12 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
       // Protected paths ask every time: an earlier "always" on the tool does not cover them.
       if (!policy.protected && memory.get(req.conversationId)?.some((m) => remembered(m, req))) {
         logDecision(req, "allow", "remembered");
+        return allowed(req, "asked");
+      }
+      // The turn's starter allowed it up front (--allow, --yes); never a policy "deny" above, never a
+      // protected path (those always ask, naming the risk).
+      if (!policy.protected && (req.grant?.all || req.grant?.tools?.includes(req.toolName))) {
+        logDecision(req, "allow", "grant");
         return allowed(req, "asked");
       }
       return ask(req, io, policy);

@@ -61,6 +61,18 @@ export function admit(
   return { kind: "deny", failure };
 }
 
+const tokenHolders = new WeakSet<Request>();
+
+/** Records that `req` presented the daemon's token (the guard does, after `admit`). */
+export function markTokenHolder(req: Request): void {
+  tokenHolders.add(req);
+}
+
+/** True when `req` presented the daemon's token (not merely an allow-listed Origin). */
+export function heldToken(req: Request): boolean {
+  return tokenHolders.has(req);
+}
+
 /** Seconds a browser may cache a preflight answer. */
 export const PREFLIGHT_MAX_AGE = "600";
 

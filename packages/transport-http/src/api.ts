@@ -38,8 +38,10 @@ import type {
   TitleSettingResponse,
 } from "@dispatch/protocol/types";
 import type { ConversationSettings, Orchestrator, SettingsPatch } from "@dispatch/session-orchestrator";
+import { GRANT_NEEDS_TOKEN } from "@dispatch/transport-ws/grant";
 import type { BunRequest, Server } from "bun";
 import type { z } from "zod";
+import { heldToken } from "./admission";
 import { readBodyText } from "./body";
 import { errorResponse, failureFrom, type HttpFailure } from "./errors";
 import { turnEventStream } from "./ndjson";
@@ -51,6 +53,8 @@ export interface ApiDeps {
   store: ConversationStore;
   /** Model names and info for `GET /models`; absent when the providers extension is not running. */
   models(): { name: string; info: ModelInfo }[];
+  /** The model a turn without one uses (`GET /models` → `defaultModel`); absent without providers. */
+  defaultModel?(): string | undefined;
   version: string;
   maxBodyBytes: number;
   logger: Logger;
@@ -196,6 +200,8 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         const list = deps.models();
         const res: ModelsResponse = { models: list.map((m) => m.name) };
         if (list.length > 0) res.modelInfo = Object.fromEntries(list.map((m) => [m.name, m.info]));
+        const fallback = deps.defaultModel?.();
+        if (fallback) res.defaultModel = fallback;
         return json(res);
       },
     },
@@ -212,6 +218,8 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       POST: handle(async (req, server) => {
         const level = streamLevel(req);
         const req0 = await body(req, ChatRequestBodySchema, "POST /chat");
+        if (req0.grant !== undefined && !heldToken(req))
+          throw new Failure({ status: 403, ...GRANT_NEEDS_TOKEN });
         const started = need(orchestrator.startTurn(req0));
         // A slow first token must not be cut by Bun's idle timeout: this response may stay quiet.
         server.timeout(req, 0);

@@ -89,6 +89,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         orchestrator,
         store,
         models: () => catalog?.list() ?? [],
+        defaultModel: () => catalog?.defaultModel(),
         version,
         maxBodyBytes: config.maxBodyBytes,
         logger: ctx.logger,

@@ -10,7 +10,7 @@ import {
   createConnectionPolicy,
 } from "@dispatch/transport-ws/policy";
 import type { BunRequest, Server } from "bun";
-import { admit, isLoopbackAddress, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";
+import { admit, isLoopbackAddress, markTokenHolder, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";
 import type { RouteHandler, RouteTable } from "./api";
 import { errorResponse, internalFailure } from "./errors";
 import {
@@ -203,6 +203,7 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
       tokenOptional,
     });
     if (decision.kind === "deny") return withCors(errorResponse(decision.failure), decision.origin);
+    if (decision.kind === "proceed" && decision.via === "token") markTokenHolder(req);
     const pathname = path ?? new URL(req.url).pathname;
     if (decision.kind === "preflight" || (handler === undefined && req.method === "OPTIONS")) {
       const allowed = allowedMethods(table, pathname);

@@ -231,6 +231,7 @@ export function routeMessage(view: RouterView, state: ConnectionState, msg: Clie
       if (msg.reasoningEffort !== undefined) turn.reasoningEffort = msg.reasoningEffort;
       if (msg.workspaceId !== undefined) turn.workspaceId = msg.workspaceId;
       if (msg.images !== undefined) turn.images = msg.images;
+      if (msg.grant !== undefined) turn.grant = msg.grant;
       return withReply({ kind: "chat.send", turn, minted }, msg.id);
     }
 

@@ -24,6 +24,7 @@ import {
   WsTransportError,
 } from "./contract";
 import { type ConnData, errorText, Fanout, type Socket } from "./fanout";
+import { GRANT_NEEDS_TOKEN } from "./grant";
 import { type ConnectionPolicy, checkUpgrade, createConnectionPolicy } from "./policy";
 import { chargeFrame, initialRateState } from "./rate-limit";
 import {
@@ -171,6 +172,8 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       }
       case "chat.send": {
         const cid = outcome.turn.conversationId;
+        if (outcome.turn.grant !== undefined && !ws.data.authenticated)
+          return chatReplies(cid, { ok: false, error: GRANT_NEEDS_TOKEN }, outcome.replyTo);
         const r = orchestrator.startTurn(outcome.turn);
         // Joining after the start replays the new turn from its first event (same tick: nothing missed).
         if (r.ok && !ws.data.conversations.has(cid)) fanout.watch(ws, cid);

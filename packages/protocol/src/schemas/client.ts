@@ -26,6 +26,12 @@ export const turnRequestFields = {
   reasoningEffort: ReasoningEffortSchema.optional(),
   workspaceId: IdSchema.optional(),
   images: ImagesSchema.optional(),
+  grant: z
+    .object({
+      tools: z.array(boundedString(MAX_NAME_CHARS)).max(64).optional(),
+      all: z.boolean().optional(),
+    })
+    .optional(),
 };
 
 export const SubscribeMessageSchema = named(

@@ -125,7 +125,11 @@ export const HealthResponseSchema = named(
   "HealthResponse",
 );
 export const ModelsResponseSchema = named(
-  z.object({ models: z.array(z.string()), modelInfo: z.record(z.string(), ModelInfoSchema).optional() }),
+  z.object({
+    models: z.array(z.string()),
+    modelInfo: z.record(z.string(), ModelInfoSchema).optional(),
+    defaultModel: z.string().optional(),
+  }),
   "ModelsResponse",
   "Model names are `<credential>/<model>`.",
 );
