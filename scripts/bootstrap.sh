@@ -23,6 +23,9 @@ if ! bun_ok; then
 fi
 bun install --frozen-lockfile >&2
 
+# The next step after a fresh install: the `dispatch` command (bin/dispatch finds this Bun itself).
+echo "bootstrap: to get the dispatch command, run: export PATH=\"$PWD/bin:\$PATH\"  (add it to your shell profile)" >&2
+
 # The browser end-to-end test needs Chromium (Debian's package; tests never download a browser).
 # Best effort, only where we may install system packages; without it that one test is skipped.
 if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -109,11 +109,17 @@ export async function follow(
       if (event.type === "turn-sealed") break;
       if (event.type === "permission-request" && !interrupted) {
         const answer = await askPermission(event, io);
-        const decision = answer === "interrupted" ? "deny" : answer;
-        await conn.http.answerPermission(conversationId, event.requestId, decision).catch((err: unknown) => {
-          // Already resolved (another client answered, the timeout, a stop): nothing to undo.
-          if (!(err instanceof DispatchApiError)) throw err;
-        });
+        const decision = answer === "interrupted" || answer === "unattended" ? "deny" : answer;
+        const reason =
+          answer === "unattended"
+            ? `nobody could be asked (the CLI has no terminal); rerun with --allow ${event.toolName} or --yes`
+            : undefined;
+        await conn.http
+          .answerPermission(conversationId, event.requestId, decision, reason)
+          .catch((err: unknown) => {
+            // Already resolved (another client answered, the timeout, a stop): nothing to undo.
+            if (!(err instanceof DispatchApiError)) throw err;
+          });
         if (answer === "interrupted") onSigint();
       }
     }
@@ -155,7 +161,7 @@ export async function follow(
 async function askPermission(
   event: Extract<AgentEvent, { type: "permission-request" }>,
   io: CliIo,
-): Promise<PermissionDecision | "interrupted"> {
+): Promise<PermissionDecision | "interrupted" | "unattended"> {
   const tool = safeLine(event.toolName);
   if (!io.stdinIsTTY) {
     io.stderr.write(
@@ -163,7 +169,7 @@ async function askPermission(
         `Allow it for this run with --allow ${tool} (or --yes for every tool), run in a terminal to be asked, ` +
         `or allow it in dispatch.toml: [permission-gate] tools = { ${tool} = "allow" }\n`,
     );
-    return "deny";
+    return "unattended";
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

@@ -126,8 +126,13 @@ export class DispatchHttpClient {
     id: string,
     requestId: string,
     decision: PermissionDecision,
+    /** A deny's reason, shown in the tool's result (default "denied by the user"). */
+    reason?: string,
   ): Promise<PermissionAnswerResponse> {
-    return this.json("POST", `/conversations/${enc(id)}/permissions/${enc(requestId)}`, { decision });
+    return this.json("POST", `/conversations/${enc(id)}/permissions/${enc(requestId)}`, {
+      decision,
+      ...(reason ? { reason } : {}),
+    });
   }
 
   getModel(id: string): Promise<ModelSettingResponse> {

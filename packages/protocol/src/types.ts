@@ -730,6 +730,8 @@ export interface CompactResponse {
 /** (ext) `POST /conversations/:id/permissions/:requestId` */
 export interface PermissionAnswerBody {
   decision: PermissionDecision;
+  /** (ext) Why a deny was given, as the tool's result shows it (default "denied by the user"). */
+  reason?: string;
 }
 export interface PermissionAnswerResponse {
   conversationId: string;

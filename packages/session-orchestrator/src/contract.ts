@@ -189,7 +189,13 @@ export interface Orchestrator {
   compact(conversationId: string, opts?: CompactOptions): Promise<Result<CompactResult>>;
   getSettings(conversationId: string): ConversationSettings | undefined;
   updateSettings(conversationId: string, patch: SettingsPatch): Result<ConversationSettings>;
-  resolvePermission(conversationId: string, requestId: string, decision: PermissionDecision): Result<void>;
+  /** `reason` (a deny's, as the tool result shows it) defaults to "denied by the user". */
+  resolvePermission(
+    conversationId: string,
+    requestId: string,
+    decision: PermissionDecision,
+    reason?: string,
+  ): Result<void>;
   /** Aborts every turn and compaction and resolves once all are sealed. Later starts are refused. */
   shutdown(): Promise<void>;
 }

@@ -322,10 +322,15 @@ export class OrchestratorService implements Orchestrator {
     return { ok: true, value: settingsOf(this.deps.store, r.value, this.deps.defaultCwd) };
   }
 
-  resolvePermission(conversationId: string, requestId: string, decision: PermissionDecision): Result<void> {
+  resolvePermission(
+    conversationId: string,
+    requestId: string,
+    decision: PermissionDecision,
+    reason?: string,
+  ): Result<void> {
     const gate = this.deps.gate;
     if (!gate) return fail("ORCH_UNKNOWN_PERMISSION_REQUEST", "no permission gate is installed");
-    const r = gate.resolve(conversationId, requestId, decision);
+    const r = gate.resolve(conversationId, requestId, decision, reason);
     return r.ok ? { ok: true, value: undefined } : fail("ORCH_UNKNOWN_PERMISSION_REQUEST", r.error.message);
   }
 

@@ -186,6 +186,8 @@ export interface PermissionGate {
     conversationId: string,
     requestId: string,
     decision: PermissionDecision,
+    /** A deny's reason, as the tool result shows it; default "denied by the user". */
+    reason?: string,
   ): Result<void, PermissionError>;
   /** The still-pending requests of a conversation, oldest first (re-sent to late subscribers). */
   pending(conversationId: string): PermissionRequestEvent[];

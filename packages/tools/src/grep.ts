@@ -40,7 +40,14 @@ export const GrepParams = Type.Object(
   { additionalProperties: false },
 );
 
-const WORKER_URL = new URL("./grep-worker.ts", import.meta.url);
+/**
+ * In a single-file binary (`bun run build:binary`, scripts/build-binary.ts) the worker is an extra
+ * entrypoint bundled under the repository root of Bun's embedded file system; elsewhere it is the file
+ * next to this one.
+ */
+const WORKER_URL: string | URL = import.meta.url.startsWith("file:///$bunfs/")
+  ? "/$bunfs/root/packages/tools/src/grep-worker.ts"
+  : new URL("./grep-worker.ts", import.meta.url);
 
 /**
  * Runs the search in a fresh worker and settles with its result, or terminates it on `signal`

@@ -200,7 +200,7 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
       return ask(req, io, policy);
     },
 
-    resolve(conversationId, requestId, decision): Result<void, PermissionError> {
+    resolve(conversationId, requestId, decision, reason): Result<void, PermissionError> {
       if (!DECISIONS.includes(decision)) {
         return {
           ok: false,
@@ -220,7 +220,7 @@ export function createPermissionGate(opts: PermissionGateOptions): PermissionGat
           },
         };
       }
-      entry.settle(decision, "user", "denied by the user");
+      entry.settle(decision, "user", reason?.trim() ? reason : "denied by the user");
       return { ok: true, value: undefined };
     },
 

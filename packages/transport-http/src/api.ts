@@ -379,7 +379,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
           PermissionAnswerBodySchema,
           "POST /conversations/:id/permissions/:requestId",
         );
-        need(orchestrator.resolvePermission(id, requestId, b.decision));
+        need(orchestrator.resolvePermission(id, requestId, b.decision, b.reason));
         return json({
           conversationId: id,
           requestId,

@@ -30,7 +30,7 @@ export const CompactRequestSchema = named(
   "CompactRequest",
 );
 export const PermissionAnswerBodySchema = named(
-  z.object({ decision: PermissionDecisionSchema }),
+  z.object({ decision: PermissionDecisionSchema, reason: z.string().max(500).optional() }),
   "PermissionAnswerBody",
 );
 export const ModelSettingBodySchema = named(
