@@ -63,14 +63,28 @@ export interface CliRun {
 export async function cli(
   home: string,
   args: string[],
-  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+  opts: {
+    timeoutMs?: number;
+    env?: Record<string, string>;
+    /** The caller's folder (default this process's). */
+    cwd?: string;
+    /** Piped to stdin (a real pipe); absent = /dev/null. */
+    stdin?: string;
+    /** The command instead of `bun main.ts` (e.g. a compiled binary). */
+    command?: string[];
+  } = {},
 ): Promise<CliRun> {
-  const proc = Bun.spawn(["bun", MAIN, ...args], {
+  const proc = Bun.spawn([...(opts.command ?? ["bun", MAIN]), ...args], {
     env: cliEnv(home, opts.env),
-    stdin: "ignore",
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    stdin: opts.stdin === undefined ? "ignore" : "pipe",
     stdout: "pipe",
     stderr: "pipe",
   });
+  if (opts.stdin !== undefined && proc.stdin) {
+    proc.stdin.write(opts.stdin);
+    await proc.stdin.end();
+  }
   const [stdout, stderr, code] = await withTimeout(
     Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]),
     opts.timeoutMs ?? 20_000,
@@ -85,4 +99,15 @@ export async function cli(
 /** `dispatch …` on a pseudo-terminal: stdin, stdout and stderr are all the terminal. */
 export function ttyCli(home: string, args: string[], env: Record<string, string> = {}): TerminalProcess {
   return spawnOnTerminal(["bun", MAIN, ...args], cliEnv(home, env));
+}
+
+/** The last `{"type":"result"}` line of `chat --json` output. */
+export function resultOf(stdout: string): {
+  conversationId: string;
+  text: string;
+  reason?: string;
+  usage?: unknown;
+} {
+  const lines = stdout.trim().split("\n");
+  return JSON.parse(lines.at(-1) as string);
 }

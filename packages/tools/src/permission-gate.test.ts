@@ -205,3 +205,27 @@ describe("PermissionGate", () => {
     }
   });
 });
+
+describe("a turn's grant (--allow, --yes)", () => {
+  test("turns ask into allow for the tools it names, without a request", async () => {
+    const { gate, events, io } = setup();
+    expect(await gate.check({ ...shellLs, grant: { tools: ["run_shell"] } }, io)).toEqual({
+      decision: "allow",
+    });
+    expect(await gate.check({ ...writeA, grant: { all: true } }, io)).toEqual({ decision: "allow" });
+    expect(events).toEqual([]);
+  });
+  test("a grant for another tool still asks; a policy deny stays a deny", async () => {
+    const { gate, events, io } = setup({ tools: { run_shell: "deny" } });
+    const denied = await gate.check({ ...shellLs, grant: { all: true } }, io);
+    expect(denied.decision).toBe("deny");
+    const asked = gate.check({ ...writeA, grant: { tools: ["run_shell"] } }, io);
+    expect(events.map((e) => e.type)).toEqual(["permission-request"]);
+    const req = events[0] as Extract<AgentEvent, { type: "permission-request" }>;
+    gate.resolve("c1", req.requestId, "deny", "nobody could be asked; rerun with --allow write_file");
+    expect(await asked).toEqual({
+      decision: "deny",
+      reason: "nobody could be asked; rerun with --allow write_file",
+    });
+  });
+});

@@ -29,6 +29,7 @@ export async function attachTo(ctx: RunContext, id: string): Promise<number> {
     },
   };
   try {
+    await socket.connect();
     await socket.watch(id, (event) => {
       queue.push(event);
       wake?.();
