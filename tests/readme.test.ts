@@ -25,3 +25,13 @@ test("the README's test command is exactly what CI runs", () => {
   expect(readme).toContain("sh scripts/bootstrap.sh start");
   expect(ci).toContain("exec sh scripts/bootstrap.sh test");
 });
+
+test("the README's command list is the CLI's command table", async () => {
+  const { TABLE } = await import("@dispatch/cli");
+  const section = /<!-- commands:[^>]*-->\n([\s\S]*?)<!-- \/commands -->/.exec(readme)?.[1] ?? "";
+  const rows = [...section.matchAll(/^\| `dispatch (.+?)` \| (.+) \|$/gm)].map((m) => [
+    (m[1] ?? "").replaceAll("\\|", "|"),
+    m[2],
+  ]);
+  expect(rows).toEqual(TABLE.commands.map((c) => [c.usage, c.summary]));
+});
