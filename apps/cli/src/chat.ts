@@ -2,6 +2,7 @@ import { createInterface } from "node:readline/promises";
 import { type DaemonConnection, DispatchApiError } from "@dispatch/client";
 import { colorEnabled } from "@dispatch/daemon/color";
 import type { AgentEvent, ChatRequestBody, PermissionDecision, Usage } from "@dispatch/protocol/types";
+import { callTimeoutMs } from "./connection";
 import { CliError, type CliIo, EXIT, isConnectionError } from "./io";
 import { dim, type RenderState, renderEvent } from "./render";
 import { safeLine, wrapAll } from "./sanitize";
@@ -32,10 +33,16 @@ export async function chat(
   // Everything painted in chat mode goes to stderr (the answer on stdout stays plain for pipes).
   const color = colorEnabled(io.stderr, io.env);
   const connection = new AbortController();
+  // The stream may stay quiet for long, but its response must come as fast as any other call's.
+  const noAnswer = setTimeout(
+    () => connection.abort(new DOMException("no response to POST /chat", "TimeoutError")),
+    callTimeoutMs(io.env),
+  );
   let res: Awaited<ReturnType<typeof conn.http.chat>>;
   try {
     res = await conn.http.chat(body, { signal: connection.signal });
   } catch (err) {
+    if (connection.signal.aborted) throw connection.signal.reason;
     if (err instanceof DispatchApiError && err.status === 409) {
       throw new CliError(
         `${err.message} — wait for it, stop it (dispatch stop), or queue with: dispatch send <id> --queue`,
@@ -43,6 +50,8 @@ export async function chat(
       );
     }
     throw err;
+  } finally {
+    clearTimeout(noAnswer);
   }
   const conversationId = res.conversationId;
   if (flags.open) await conn.http.open(conversationId);
@@ -57,7 +66,8 @@ export async function chat(
     }
     return EXIT.ok;
   }
-  if (!flags.json && io.stderr.isTTY) io.stderr.write(`${dim(color, `conversation ${conversationId}`)}\n`);
+  if (!flags.json && io.stderr.isTTY)
+    io.stderr.write(`${dim(color, `conversation ${safeLine(conversationId)}`)}\n`);
   return follow(conn, conversationId, res.events, flags, io, () => connection.abort());
 }
 

@@ -523,6 +523,9 @@ describe("a daemon that misbehaves", () => {
         `dispatch: daemon not responding (pid ${hung.info.pid}); is it stopped or overloaded? try: dispatch status, or restart it (dispatch stop-daemon)\n`,
       );
       expect(list.code).toBe(3);
+      const chat = await runCli(hung.home, ["hello?"], { env });
+      expect(chat.stderr).toContain(`dispatch: daemon not responding (pid ${hung.info.pid})`);
+      expect(chat.code).toBe(3);
       const status = await runCli(hung.home, ["status"], { env });
       expect(status.stdout).toContain("running but UNHEALTHY");
       expect(status.stdout).toContain(`not responding (pid ${hung.info.pid})`);

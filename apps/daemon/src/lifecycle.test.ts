@@ -232,7 +232,7 @@ describe("on a terminal", () => {
     // formatHuman on a TTY: dim time, coloured padded level, then the message.
     const ESC = "\x1b";
     const line = new RegExp(
-      `${ESC}\\[90m\\d\\d:\\d\\d:\\d\\d${ESC}\\[0m ${ESC}\\[36mINFO ${ESC}\\[0m starting`,
+      `${ESC}\\[90m\\d\\d:\\d\\d:\\d\\d${ESC}\\[39m ${ESC}\\[36mINFO ${ESC}\\[39m starting`,
     );
     expect(d.output).toMatch(line);
     expect(existsSync(join(home, "daemon.json"))).toBe(true);

@@ -1,5 +1,6 @@
 import type { AgentEvent } from "@dispatch/protocol/types";
 import { follow } from "../chat";
+import { callTimeoutMs } from "../connection";
 import { EXIT } from "../io";
 import type { CommandSpec, RunContext } from "./spec";
 
@@ -29,11 +30,22 @@ export async function attachTo(ctx: RunContext, id: string): Promise<number> {
     },
   };
   try {
-    await socket.connect();
-    await socket.watch(id, (event) => {
-      queue.push(event);
-      wake?.();
+    // A hung daemon accepts the TCP connection and then says nothing: bounded like every other call.
+    const subscribed = (async () => {
+      await socket.connect();
+      await socket.watch(id, (event) => {
+        queue.push(event);
+        wake?.();
+      });
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DOMException("no answer to chat.subscribe", "TimeoutError")),
+        callTimeoutMs(ctx.io.env),
+      );
     });
+    await Promise.race([subscribed, timeout]).finally(() => clearTimeout(timer));
     const status = await conn.http.status(id);
     if (!status.isActive && queue.length === 0) {
       if (ctx.json) ctx.printJson({ conversationId: id, running: false });
