@@ -584,4 +584,26 @@ describe("a daemon that misbehaves", () => {
       await proc.exited;
     }
   });
+
+  test("serve --home after the command is the daemon's own flag, and is honoured", async () => {
+    const home = await tempHome();
+    const proc = Bun.spawn(["bun", MAIN, "serve", "--home", home, "--http-port", "0", "--ws-port", "0"], {
+      env: cliEnv(await tempHome()),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      await withTimeout(
+        (async () => {
+          while (!findDaemon(home)) await Bun.sleep(50);
+        })(),
+        20_000,
+        `a daemon in ${home}`,
+      );
+      expect(findDaemon(home)?.pid).toBe(proc.pid);
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    }
+  });
 });

@@ -256,6 +256,23 @@ test("completion scripts name every command and parse in their shell", async () 
   }
   const bash = Bun.spawnSync(["bash", "-n", "-c", completionScript("bash", words)]);
   expect(bash.exitCode).toBe(0);
+  // It completes for real: a command name, then that command's flags.
+  const complete = (line: string[]) =>
+    Bun.spawnSync(
+      [
+        "bash",
+        "-c",
+        `eval "$1"; COMP_WORDS=(${line.join(" ")}); COMP_CWORD=${line.length - 1}; _dispatch; echo "\${COMPREPLY[*]}"`,
+        "bash",
+        completionScript("bash", words),
+      ],
+      { env: { PATH: "/usr/bin:/bin" } },
+    )
+      .stdout.toString()
+      .trim();
+  expect(complete(["dispatch", "lis"])).toBe("list");
+  expect(complete(["dispatch", "list", "--li"])).toBe("--limit");
+  expect(complete(["dispatch", "--ye"])).toBe("--yes");
 });
 
 describe("resolveShortId", () => {

@@ -154,8 +154,6 @@ export function parseCommand(argv: string[], table: CommandTable): ParseOutcome 
     const meant = didYouMean(head, table);
     if (meant) return { ok: false, message: `unknown command "${head}"; did you mean "${meant}"?`, json };
   }
-  const given = Object.keys(values).filter((k) => k !== "json" && k !== "home");
-  if (positionals.length === 0 && given.length === 0)
-    return { ok: true, spec: table.fallback, args: [], values, ...base };
+  // Chat; with nothing to say at all, the chat handler prints the help.
   return { ok: true, spec: table.fallback, args: positionals, values, ...base };
 }

@@ -41,22 +41,23 @@ ${cases
 complete -F _dispatch dispatch
 `;
     case "zsh":
+      // `words` is zsh's own array of the command line; the candidates go in `opts`.
       return `#compdef dispatch
 # dispatch completion for zsh: eval "$(dispatch completion zsh)"
 _dispatch() {
-  local -a words
+  local -a opts
   if (( CURRENT == 2 )) && [[ $PREFIX != -* ]]; then
-    words=(${cmds} \${(f)"$(dispatch models 2>/dev/null | sed 's/^[* ] //; s/  .*//')"})
+    opts=(${cmds} \${(f)"$(dispatch models 2>/dev/null | sed 's/^[* ] //; s/  .*//')"})
   else
-    case $words[2] in
+    case \${words[2]} in
 ${cases
   .filter(([c]) => c)
-  .map(([c, f]) => `      ${c}) words=(${f.join(" ")}) ;;`)
+  .map(([c, f]) => `      ${c}) opts=(${f.join(" ")}) ;;`)
   .join("\n")}
-      *) words=(${w.flags[""]?.join(" ")}) ;;
+      *) opts=(${w.flags[""]?.join(" ")}) ;;
     esac
   fi
-  compadd -- $words
+  compadd -- $opts
 }
 compdef _dispatch dispatch
 `;
@@ -65,6 +66,10 @@ compdef _dispatch dispatch
 complete -c dispatch -f
 complete -c dispatch -n "__fish_use_subcommand" -a "${cmds}"
 complete -c dispatch -n "__fish_use_subcommand" -a "(dispatch models 2>/dev/null | string replace -r '^[* ] ' '' | string replace -r '  .*' '')"
+${(w.flags[""] ?? [])
+  .filter((x) => x.startsWith("--"))
+  .map((x) => `complete -c dispatch -n "__fish_use_subcommand" -l ${x.slice(2)}`)
+  .join("\n")}
 ${cases
   .filter(([c]) => c)
   .flatMap(([c, f]) =>

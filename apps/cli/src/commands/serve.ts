@@ -14,7 +14,8 @@ export const serve: CommandSpec = {
     const { runDaemon, DaemonError } = await import("@dispatch/daemon");
     try {
       const daemon = await runDaemon({
-        home: ctx.home,
+        // `dispatch --home X serve` names it here; `dispatch serve --home X` in the daemon's own argv.
+        ...(typeof ctx.values.home === "string" ? { home: ctx.home } : {}),
         env: ctx.io.env,
         argv: ctx.args,
         // --json: one ready line on stdout instead of the banner.
