@@ -28,6 +28,9 @@ ${TABLE.commands.map((c) => line(c.usage, c.summary)).join("\n")}
 Ids: a unique prefix of a conversation id works anywhere an id does.
 Client commands start a daemon in the background when none is running.
 Exit codes: 0 ok, 1 failed (also: unknown id), 2 usage, 3 no daemon / not responding, 130 interrupted.
+Environment: DISPATCH_HOME (data folder), DISPATCH_CLI_TIMEOUT_MS (how long a call may take before the
+daemon counts as not responding; default 15000), NO_COLOR, FORCE_COLOR, TERM=dumb.
+Shell completion: dispatch completion bash|zsh|fish.
 ${GLOBAL}`;
 }
 
