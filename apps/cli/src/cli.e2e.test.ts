@@ -12,6 +12,7 @@ import {
   writeStaleDaemonFiles,
 } from "@dispatch/daemon/test-support";
 import { findDaemon } from "@dispatch/discovery";
+import { startOpenAIServer } from "@dispatch/testkit";
 import { withTimeout } from "@dispatch/testkit/wait";
 import { cliEnv, daemonForFile, MAIN, resultOf, cli as runCli } from "./cli.test-support";
 
@@ -604,6 +605,29 @@ describe("a daemon that misbehaves", () => {
     } finally {
       proc.kill("SIGTERM");
       await proc.exited;
+    }
+  });
+});
+
+describe("doctor", () => {
+  test("a reachable provider lists its models; an unreachable one is a FAIL with the fix (exit 1)", async () => {
+    const provider = startOpenAIServer({ models: ["m-one", "m-two"] });
+    const closed = Bun.serve({ port: 0, fetch: () => new Response("") });
+    const deadUrl = `http://127.0.0.1:${closed.port}/v1`;
+    await closed.stop(true);
+    try {
+      const home = await tempHome();
+      await Bun.write(
+        join(home, "dispatch.toml"),
+        `[providers.credentials.good]\nkind = "openai-compatible"\nbaseUrl = "${provider.url}"\napiKey = "k"\n\n[providers.credentials.gone]\nkind = "openai-compatible"\nbaseUrl = "${deadUrl}"\napiKey = "k"\n`,
+      );
+      const run = await cli(home, ["doctor"]);
+      expect(run.stdout).toContain(`ok   provider good: ${provider.url}: 2 models`);
+      expect(run.stdout).toContain(`FAIL provider gone: ${deadUrl}: no models listed`);
+      expect(run.stdout).toContain('fix: check the base URL and key of credential "gone"');
+      expect(run.code).toBe(1);
+    } finally {
+      await provider[Symbol.asyncDispose]();
     }
   });
 });
