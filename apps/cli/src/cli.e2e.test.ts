@@ -631,3 +631,23 @@ describe("doctor", () => {
     }
   });
 });
+
+test("an idle stdin pipe that never closes does not hang a command that has its prompt", async () => {
+  const proc = Bun.spawn(["bun", MAIN, "idle stdin", "--json"], {
+    env: cliEnv(file.home, { NO_COLOR: "1" }),
+    stdin: "pipe", // held open and silent, as Node's spawn leaves it
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    const [stdout, code] = await withTimeout(
+      Promise.all([new Response(proc.stdout).text(), proc.exited]),
+      20_000,
+      "the CLI to finish without stdin closing",
+    );
+    expect(code).toBe(0);
+    expect(resultOf(stdout).text).toContain("idle stdin");
+  } finally {
+    proc.kill();
+  }
+});

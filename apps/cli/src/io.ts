@@ -46,7 +46,28 @@ export function isTimeout(e: unknown): boolean {
   return (e as { name?: unknown } | null)?.name === "TimeoutError";
 }
 
-export async function readAllStdin(io: CliIo): Promise<string> {
+/**
+ * All of stdin. With `firstByteMs`, a stdin that stays silent that long counts as empty: a parent that
+ * leaves an idle pipe open (Node's spawn does by default) must not hang a command that has its prompt.
+ */
+export async function readAllStdin(io: CliIo, firstByteMs?: number): Promise<string> {
   if (io.readStdin) return io.readStdin();
-  return await new Response(Bun.stdin.stream()).text();
+  const reader = Bun.stdin.stream().getReader();
+  const chunks: Uint8Array[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silent = new Promise<"silent">((resolve) => {
+    if (firstByteMs !== undefined) timer = setTimeout(() => resolve("silent"), firstByteMs);
+  });
+  try {
+    const first = await Promise.race([reader.read(), silent]);
+    clearTimeout(timer);
+    if (first === "silent") {
+      await reader.cancel().catch(() => {});
+      return "";
+    }
+    for (let r = first; !r.done; r = await reader.read()) chunks.push(r.value);
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -4,6 +4,9 @@ import { CliError, EXIT, readAllStdin } from "../io";
 import { stringFlag } from "./common";
 import type { RunContext } from "./spec";
 
+/** How long piped stdin may stay silent, when a prompt came from elsewhere, before it counts as empty. */
+const STDIN_GRACE_MS = 1500;
+
 /** Pure: looks like `<credential>/<model>` (no spaces), not like a sentence. */
 export const MODEL_NAME = /^[A-Za-z0-9._-]+\/[^\s]+$/;
 
@@ -43,7 +46,8 @@ export async function gatherPrompt(
   if (file !== undefined)
     parts.push(file === "-" ? await readAllStdin(ctx.io) : readFileOrFail(file, ctx.io.cwd));
   if (piped && file !== "-") {
-    const stdin = await readAllStdin(ctx.io);
+    // Context for a prompt given otherwise: an idle, never-closed stdin must not hang the command.
+    const stdin = await readAllStdin(ctx.io, parts.length > 0 ? STDIN_GRACE_MS : undefined);
     if (stdin.trim()) parts.push(stdin);
   }
   const message = parts.join("\n\n");
