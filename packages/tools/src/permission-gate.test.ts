@@ -215,6 +215,14 @@ describe("a turn's grant (--allow, --yes)", () => {
     expect(await gate.check({ ...writeA, grant: { all: true } }, io)).toEqual({ decision: "allow" });
     expect(events).toEqual([]);
   });
+  test("a grant never covers a protected path: the write still asks", async () => {
+    const { gate, events, io } = setup();
+    const hook = call({ kind: "write", paths: ["/proj/.git/hooks/pre-commit"] });
+    void gate.check({ ...hook, grant: { all: true } }, io);
+    expect(events.map((e) => e.type)).toEqual(["permission-request"]);
+    expect((events[0] as { reason: string }).reason).toContain("protected path");
+    gate.denyAll("test over");
+  });
   test("a grant for another tool still asks; a policy deny stays a deny", async () => {
     const { gate, events, io } = setup({ tools: { run_shell: "deny" } });
     const denied = await gate.check({ ...shellLs, grant: { all: true } }, io);
