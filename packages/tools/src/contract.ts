@@ -82,6 +82,10 @@ export const ToolErrorCodes = [
   "TOOL_COMMAND_FAILED",
   /** The gate denied the call (set by the orchestrator when it builds the deny result). */
   "TOOL_PERMISSION_DENIED",
+  /** An MCP server is not running (starting, restarting after a crash, failed or disabled). */
+  "TOOL_UNAVAILABLE",
+  /** An MCP server answered with an error result, a protocol error or a malformed result. */
+  "TOOL_REMOTE_ERROR",
   /** An unexpected I/O failure; the message carries the system error. */
   "TOOL_IO_ERROR",
 ] as const;
@@ -94,7 +98,8 @@ export interface ToolResult {
   code?: ToolErrorCode;
 }
 
-export type PermissionKind = "read" | "write" | "shell";
+/** `mcp`: a call of a tool served by an MCP server (the gate cannot see what it touches). */
+export type PermissionKind = "read" | "write" | "shell" | "mcp";
 
 /**
  * What a call touches, for the gate's policy. Paths are absolute, resolved against the cwd with the
@@ -104,6 +109,8 @@ export interface PermissionSubject {
   kind: PermissionKind;
   paths?: string[];
   command?: string;
+  /** kind "mcp": the server's configured default action, used when no rule or per-tool action decides. */
+  defaultAction?: "allow" | "ask" | "deny";
 }
 
 export type Validation<A> = { ok: true; value: A } | { ok: false; message: string };

@@ -26,6 +26,8 @@ import type {
   ConversationWindowResponse,
   CwdSettingResponse,
   HealthResponse,
+  McpServerStatus,
+  McpServersResponse,
   ModelInfo,
   ModelSettingResponse,
   ModelsResponse,
@@ -49,6 +51,8 @@ import type { HttpMethod } from "./route-match";
 export interface ApiDeps {
   orchestrator: Orchestrator;
   store: ConversationStore;
+  /** `GET /mcp/servers`: every configured MCP server ([] when the mcp extension is not running). */
+  mcpServers(): McpServerStatus[];
   /** Model names and info for `GET /models`; absent when the providers extension is not running. */
   models(): { name: string; info: ModelInfo }[];
   version: string;
@@ -198,6 +202,9 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         if (list.length > 0) res.modelInfo = Object.fromEntries(list.map((m) => [m.name, m.info]));
         return json(res);
       },
+    },
+    "/mcp/servers": {
+      GET: () => json({ servers: deps.mcpServers() } satisfies McpServersResponse),
     },
     "/openapi.json": {
       GET: (req) =>
