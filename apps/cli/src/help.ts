@@ -10,6 +10,7 @@ Usage:
   dispatch status                                      is a daemon running? where does it listen?
   dispatch stop-daemon                                 stop the running daemon
   dispatch models                                      list the models the daemon offers
+  dispatch mcp list                                    the daemon's MCP servers and their state
   dispatch list [--status s1,s2] [--workspace w] [--all]
   dispatch read <id>                                   print a conversation's history
   dispatch send <id> --text "…" [--queue] [--open]     continue a conversation

@@ -14,6 +14,7 @@ import { chat } from "./chat";
 import { helpFor } from "./help";
 import { resolveShortId } from "./ids";
 import { CliError, type CliIo, EXIT, isConnectionError, useColor } from "./io";
+import { runMcpCommand } from "./mcp";
 import { runPair } from "./pair";
 import { renderChunk } from "./render";
 
@@ -21,6 +22,7 @@ const VERSION: string = packageJson.version;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === "pair") return runPair(argv.slice(1), io);
+  if (argv[0] === "mcp") return runMcpCommand(argv.slice(1), io);
   const parsed = parseCommand(argv, (path) => {
     try {
       return readFileSync(path, "utf8");
