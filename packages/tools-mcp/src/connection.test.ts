@@ -138,6 +138,17 @@ describe("stdio MCP server", () => {
     expect(broken.lastError).toBeDefined();
   });
 
+  test("restart (the surface's button) replaces the child and counts the restart", async () => {
+    const t = managed({ servers: { demo: stdioServer() } });
+    t.manager.startEager();
+    await t.waitFor("demo", "ready");
+    const first = Number((await t.run("mcp__demo__pid", {})).content);
+    expect(t.manager.restart("demo")).toEqual({ ok: true, value: undefined });
+    await t.waitFor("demo", "ready", (s) => s.restarts === 1);
+    expect(Number((await t.run("mcp__demo__pid", {})).content)).not.toBe(first);
+    expect(t.manager.restart("nope")).toMatchObject({ ok: false, error: { code: "MCP_UNKNOWN_SERVER" } });
+  });
+
   test("stopAll ends the stdio child", async () => {
     const t = managed({ servers: { demo: stdioServer() } });
     t.manager.startEager();
