@@ -24,9 +24,9 @@ describe("names", () => {
 });
 
 describe("interpolation", () => {
-  test("${VAR} from the environment; $${ is a literal; a missing variable is named", () => {
+  test("references from the environment; a doubled dollar is a literal; a missing variable is named", () => {
     expect(interpolate(`Bearer ${ref("T")}`, { T: "abc" })).toEqual({ ok: true, value: "Bearer abc" });
-    expect(interpolate(`$${ref("T")}`, {})).toEqual({ ok: true, value: "${T}" });
+    expect(interpolate(`$${ref("T")}`, {})).toEqual({ ok: true, value: ref("T") });
     expect(interpolate(ref("NOPE"), {})).toEqual({ ok: false, missing: "NOPE" });
     expect(interpolateAll({ Authorization: ref("NOPE") }, "headers", {})).toEqual({
       ok: false,
