@@ -236,3 +236,47 @@ describe("MCP servers behind the daemon", () => {
     expect(pids.filter(alive)).toEqual([]);
   });
 });
+
+describe("a daemon killed with SIGKILL", () => {
+  test("its stdio MCP children see stdin EOF and exit (they never outlive it)", async () => {
+    const home = await tempHome();
+    const killedLog = join(home, "fixture.log");
+    await writeConfig(
+      home,
+      `[mcp.servers.demo]\n${server(`env = { MCP_FIXTURE_LOG = ${JSON.stringify(killedLog)} }`)}`,
+    );
+    const k = await startDaemon(home);
+    try {
+      const started = await withTimeout(
+        (async () => {
+          for (;;) {
+            const line = (await logLines(killedLog)).find((l) => l.startsWith("started "));
+            if (line) return Number(line.slice(8));
+            await Bun.sleep(50);
+          }
+        })(),
+        15_000,
+        "the MCP child to start",
+      );
+      process.kill(started, 0);
+      k.proc.kill("SIGKILL");
+      await k.exited;
+      await withTimeout(
+        (async () => {
+          for (;;) {
+            try {
+              process.kill(started, 0);
+            } catch {
+              return;
+            }
+            await Bun.sleep(50);
+          }
+        })(),
+        10_000,
+        `MCP child ${started} to exit after the daemon was killed`,
+      );
+    } finally {
+      reap(k);
+    }
+  });
+});
