@@ -153,6 +153,20 @@ describe("MCP servers behind the daemon", () => {
     expect(content).toContain("characters omitted");
   });
 
+  test("an image result: described in the tool-result, stored as an image chunk after it", async () => {
+    await waitState("demo", "ready");
+    const { conversationId, events } = await chat({ message: "/tool mcp__demo__picture {}" });
+    const seen = await sealed(events);
+    expect(resultOf(seen)?.content).toContain("[image: image/png");
+    const window = (await (await d.api(`/conversations/${conversationId}`)).json()) as {
+      chunks: { chunk: { type: string; url?: string } }[];
+    };
+    const types = window.chunks.map((c) => c.chunk.type);
+    const at = types.indexOf("tool-result");
+    expect(types[at + 1]).toBe("image");
+    expect(window.chunks[at + 1]?.chunk.url).toBe("data:image/png;base64,iVBORw0KGgo=");
+  });
+
   test("ask by default, 'always' remembered per conversation, rules by tool-name pattern", async () => {
     await waitState("asky", "ready");
     const first = await chat({ message: `/tool mcp__asky__echo {"text":"a"}` });

@@ -52,7 +52,12 @@ describe("results", () => {
     ).toEqual({
       content: "a\n[image: image/png, 3 B]\ninner\n[resource link: file:///y (y)]",
       isError: false,
+      images: [{ data: "AAAA", mimeType: "image/png" }],
     });
+    const many = Array.from({ length: 6 }, () => ({ type: "image", data: "AAAA", mimeType: "image/png" }));
+    expect(toToolResult({ content: many }, "t").images).toHaveLength(4);
+    const html = { content: [{ type: "image", data: "AAAA", mimeType: "text/html" }] };
+    expect(toToolResult(html, "t").images).toBeUndefined();
     expect(toToolResult({ content: [], structuredContent: { n: 1 } }, "t").content).toBe('{"n":1}');
     expect(toToolResult({ content: [{ type: "text", text: "bad" }], isError: true }, "t")).toEqual({
       content: "t failed: bad",

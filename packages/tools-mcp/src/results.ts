@@ -1,11 +1,15 @@
 /**
- * Pure conversion of an MCP `tools/call` result into the ToolResult the model reads. Tool results are
- * text: text blocks are joined; images and audio become a one-line note with their type and size (the
- * stored tool-result chunk has no image part yet); embedded resources give their text; links their URI.
+ * Pure conversion of an MCP `tools/call` result into the ToolResult the model reads: text blocks are
+ * joined; images and audio become a one-line note with their type and size, and images (up to
+ * MAX_IMAGES of at most MAX_IMAGE_BYTES each) are also returned as `images`, which models with vision
+ * see; embedded resources give their text; links their URI.
  * `isError: true` becomes an error result (TOOL_REMOTE_ERROR) the model can read, never a failed turn.
  */
 
-import type { ToolResult } from "@dispatch/tools";
+import type { ToolImage, ToolResult } from "@dispatch/tools";
+
+export const MAX_IMAGES = 4;
+export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
 interface Block {
   type: string;
@@ -58,6 +62,17 @@ export function toToolResult(
   if (blocks.length === 0 && result.structuredContent !== undefined) {
     text = JSON.stringify(result.structuredContent);
   }
+  const images: ToolImage[] = blocks
+    .filter(
+      (b) =>
+        b.type === "image" &&
+        typeof b.data === "string" &&
+        typeof b.mimeType === "string" &&
+        b.mimeType.startsWith("image/") &&
+        base64Bytes(b.data) <= MAX_IMAGE_BYTES,
+    )
+    .slice(0, MAX_IMAGES)
+    .map((b) => ({ data: b.data as string, mimeType: b.mimeType as string }));
   if (result.isError === true) {
     return {
       content: `${toolName} failed: ${text || "(no message)"}`,
@@ -65,5 +80,5 @@ export function toToolResult(
       code: "TOOL_REMOTE_ERROR",
     };
   }
-  return { content: text, isError: false };
+  return images.length > 0 ? { content: text, isError: false, images } : { content: text, isError: false };
 }

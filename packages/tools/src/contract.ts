@@ -91,9 +91,20 @@ export const ToolErrorCodes = [
 ] as const;
 export type ToolErrorCode = (typeof ToolErrorCodes)[number];
 
+/** An image a tool returned (MCP image content), base64-encoded. */
+export interface ToolImage {
+  data: string;
+  mimeType: string;
+}
+
 export interface ToolResult {
   content: string;
   isError: boolean;
+  /**
+   * Images for models with vision: stored after the tool-result chunk as image chunks and sent to such
+   * models with the result (others see only `content`, which describes them in text).
+   */
+  images?: ToolImage[];
   /** Set on errors; not sent to the model (it reads `content`). */
   code?: ToolErrorCode;
 }
