@@ -10,7 +10,15 @@ import type { AgentEvent, McpServerStatus, McpServersResponse } from "@dispatch/
 import { withTimeout } from "@dispatch/testkit/wait";
 import { startHttpFixture } from "@dispatch/tools-mcp/fixtures/http-server";
 import { logLines, STDIO_FIXTURE } from "@dispatch/tools-mcp/test-support";
-import { ndjson, type RunningTestDaemon, reap, startDaemon, tempHome, writeConfig } from "./test-support";
+import {
+  ndjson,
+  type RunningTestDaemon,
+  readUntil,
+  reap,
+  startDaemon,
+  tempHome,
+  writeConfig,
+} from "./test-support";
 
 setDefaultTimeout(30_000);
 
@@ -73,24 +81,6 @@ async function chat(body: Record<string, unknown>) {
   const res = await post("/chat", body);
   expect(res.status).toBe(200);
   return { conversationId: res.headers.get("x-conversation-id") as string, events: ndjson(res) };
-}
-
-async function readUntil(events: AsyncGenerator<AgentEvent>, stop: (e: AgentEvent) => boolean, what: string) {
-  const seen: AgentEvent[] = [];
-  await withTimeout(
-    (async () => {
-      for (;;) {
-        const next = await events.next();
-        if (next.done)
-          throw new Error(`stream ended before ${what}; saw ${seen.map((e) => e.type).join(",")}`);
-        seen.push(next.value);
-        if (stop(next.value)) return;
-      }
-    })(),
-    20_000,
-    what,
-  );
-  return seen;
 }
 
 const sealed = (events: AsyncGenerator<AgentEvent>) =>
