@@ -204,6 +204,22 @@ describe("Streamable HTTP MCP server", () => {
     }
   });
 
+  test("a server that goes away: the call fails as unavailable and the server is restarting", async () => {
+    const http = startHttpFixture();
+    const t = managed({ servers: { web: { url: http.url, permission: "allow" } } });
+    t.manager.startEager();
+    await t.waitFor("web", "ready");
+    const echo = t.registry.get("mcp__web__echo");
+    http.stop();
+    const signal = new AbortController().signal;
+    const ctx = { conversationId: "c", turnId: "t", toolCallId: "x", cwd: "/", signal, onOutput: () => {} };
+    const r = await echo?.execute({ text: "x" }, ctx);
+    expect(r).toMatchObject({ isError: true, code: "TOOL_UNAVAILABLE" });
+    const s = await t.waitFor("web", "restarting");
+    expect(s.tools).toEqual([]);
+    expect(t.registry.get("mcp__web__echo")).toBeUndefined();
+  });
+
   test("an unreachable server is restarting, with the failure as its last error", async () => {
     const http = startHttpFixture();
     http.stop();
