@@ -72,9 +72,9 @@ export class McpConnection {
     return this.deps.name;
   }
 
-  /** Starts the server unless it is running, starting or disabled. */
+  /** Starts a stopped server (a failed one waits for `restart()`; others are running or disabled). */
   start(): void {
-    if (this.state === "stopped" || this.state === "failed") void this.connect();
+    if (this.state === "stopped") void this.connect();
   }
 
   /** Stops the server (if running) and starts it again now, resetting the backoff. */
