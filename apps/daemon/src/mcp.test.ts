@@ -17,6 +17,7 @@ import {
   reap,
   startDaemon,
   tempHome,
+  WsClient,
   writeConfig,
 } from "./test-support";
 
@@ -221,6 +222,42 @@ describe("MCP servers behind the daemon", () => {
     await sealed((await chat({ message: "hello" })).events);
     expect((await waitState("lazy", "ready")).tools).toContain("mcp__lazy__pid");
     await waitState("slow", "ready");
+  });
+
+  test("the global mcp surface over WebSocket: state per server, and its restart button works", async () => {
+    await waitState("lazy", "ready");
+    const ws = new WsClient(`ws://127.0.0.1:${d.info.wsPort}`, [`dispatch.token.${d.token}`]);
+    try {
+      const catalog = await ws.next((f) => f.type === "catalog", "the catalog frame");
+      expect(JSON.stringify(catalog)).toContain('"id":"mcp"');
+      ws.ws.send(JSON.stringify({ type: "subscribe", surfaceId: "mcp" }));
+      const surface = (await ws.next((f) => f.type === "surface", "the mcp surface")) as {
+        spec: { fields: { kind: string; label: string; value?: string; action?: { actionId: string } }[] };
+      };
+      expect(surface.spec.fields).toContainEqual({
+        kind: "stat",
+        label: "off (stdio)",
+        value: "disabled · 0 tools",
+      });
+      expect(surface.spec.fields.some((f) => f.action?.actionId === "restart:lazy")).toBe(true);
+      const before = (await servers()).find((x) => x.name === "lazy")?.restarts ?? 0;
+      ws.ws.send(JSON.stringify({ type: "invoke", surfaceId: "mcp", actionId: "restart:lazy" }));
+      // The restart changes the server's state, so the subscribed surface is updated.
+      await ws.next((f) => f.type === "update", "an update of the mcp surface");
+      await withTimeout(
+        (async () => {
+          for (;;) {
+            const s = (await servers()).find((x) => x.name === "lazy");
+            if (s?.state === "ready" && s.restarts === before + 1) return;
+            await Bun.sleep(50);
+          }
+        })(),
+        15_000,
+        "the lazy server to be restarted",
+      );
+    } finally {
+      ws.ws.close();
+    }
   });
 
   test("shutting the daemon down leaves no MCP child process", async () => {
