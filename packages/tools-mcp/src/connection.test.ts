@@ -119,8 +119,9 @@ describe("stdio MCP server", () => {
     const back = await t.waitFor("demo", "ready");
     expect(back.restarts).toBe(1);
     expect(back.lastError).toContain("closed");
-    const second = Number((await t.run("mcp__demo__pid", {})).content);
-    expect(second).not.toBe(first);
+    const second = await t.run("mcp__demo__pid", {});
+    expect(second.isError).toBe(false);
+    expect(Number(second.content)).not.toBe(first);
     expect(alive(first)).toBe(false);
   });
 
@@ -144,8 +145,18 @@ describe("stdio MCP server", () => {
     await t.waitFor("demo", "ready");
     const first = Number((await t.run("mcp__demo__pid", {})).content);
     expect(t.manager.restart("demo")).toEqual({ ok: true, value: undefined });
+    expect(t.manager.list()[0]).toMatchObject({ state: "starting", restarts: 1 });
     await t.waitFor("demo", "ready", (s) => s.restarts === 1);
-    expect(Number((await t.run("mcp__demo__pid", {})).content)).not.toBe(first);
+    const second = await t.run("mcp__demo__pid", {});
+    expect(second.isError).toBe(false);
+    expect(Number(second.content)).not.toBe(first);
+    await withTimeout(
+      (async () => {
+        while (alive(first)) await Bun.sleep(20);
+      })(),
+      5000,
+      "the old child to exit",
+    );
     expect(t.manager.restart("nope")).toMatchObject({ ok: false, error: { code: "MCP_UNKNOWN_SERVER" } });
   });
 

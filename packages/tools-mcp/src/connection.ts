@@ -81,14 +81,18 @@ export class McpConnection {
   async restart(): Promise<void> {
     this.attempt = 0;
     this.restarts++;
-    await this.close();
+    const old = this.detach();
+    // The new start begins (state "starting") before the old client is closed, so nobody sees the
+    // old "ready" in between; the old client's late callbacks belong to a superseded generation.
     void this.connect();
+    await old?.close().catch(() => {});
   }
 
   /** Closes the client and leaves the server stopped; pending calls fail. */
   async stop(): Promise<void> {
-    await this.close();
+    const old = this.detach();
     if (this.state !== "disabled") this.set("stopped");
+    await old?.close().catch(() => {});
   }
 
   /** Calls tool `tool` (its MCP name); `exposed` is the name the model used, for messages. */
@@ -289,11 +293,12 @@ export class McpConnection {
     }, backoffMs(this.attempt));
   }
 
-  private async close(): Promise<void> {
+  /** Supersedes the current client (its callbacks are ignored from now on) and returns it. */
+  private detach(): Client | undefined {
     clearTimeout(this.timer);
     this.generation++;
     const client = this.client;
     this.client = undefined;
-    if (client) await client.close().catch(() => {});
+    return client;
   }
 }
