@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { LEVEL1_EVENT_TYPES } from "@dispatch/protocol";
 import type { AgentEvent, McpServerStatus, McpServersResponse } from "@dispatch/protocol/types";
 import { withTimeout } from "@dispatch/testkit/wait";
 import { startHttpFixture } from "@dispatch/tools-mcp/fixtures/http-server";
@@ -78,8 +79,13 @@ const post = (path: string, body: unknown) =>
     headers: { "content-type": "application/json" },
   });
 
-async function chat(body: Record<string, unknown>) {
-  const res = await post("/chat", body);
+/** `/chat` at protocol level 1 (what the existing frontend speaks), or 2 to read ext events too. */
+async function chat(body: Record<string, unknown>, level: 1 | 2 = 1) {
+  const res = await d.api("/chat", {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json", ...(level === 2 ? { "dispatch-protocol": "2" } : {}) },
+  });
   expect(res.status).toBe(200);
   return { conversationId: res.headers.get("x-conversation-id") as string, events: ndjson(res) };
 }
@@ -115,6 +121,8 @@ describe("MCP servers behind the daemon", () => {
       content: "echo: hi",
       isError: false,
     });
+    // A level-1 stream (no protocol header) holds only level-1 event types.
+    expect(seen.filter((e) => !LEVEL1_EVENT_TYPES.has(e.type))).toEqual([]);
     const invalid = resultOf(
       await sealed((await chat({ message: `/tool mcp__demo__echo {"text":5}` })).events),
     );
@@ -160,7 +168,8 @@ describe("MCP servers behind the daemon", () => {
 
   test("ask by default, 'always' remembered per conversation, rules by tool-name pattern", async () => {
     await waitState("asky", "ready");
-    const first = await chat({ message: `/tool mcp__asky__echo {"text":"a"}` });
+    // Level 2: permission-request is an ext event.
+    const first = await chat({ message: `/tool mcp__asky__echo {"text":"a"}` }, 2);
     const seen = await readUntil(
       first.events,
       (e) => e.type === "permission-request",
@@ -170,10 +179,10 @@ describe("MCP servers behind the daemon", () => {
     expect(req.toolName).toBe("mcp__asky__echo");
     await post(`/conversations/${first.conversationId}/permissions/${req.requestId}`, { decision: "always" });
     expect(resultOf(await sealed(first.events))).toMatchObject({ content: "echo: a" });
-    const again = await chat({
-      conversationId: first.conversationId,
-      message: `/tool mcp__asky__echo {"text":"b"}`,
-    });
+    const again = await chat(
+      { conversationId: first.conversationId, message: `/tool mcp__asky__echo {"text":"b"}` },
+      2,
+    );
     const second = await sealed(again.events);
     expect(second.some((e) => e.type === "permission-request")).toBe(false);
     expect(resultOf(second)).toMatchObject({ content: "echo: b" });
