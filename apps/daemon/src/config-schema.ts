@@ -10,6 +10,7 @@ import {
   ReadFileLimits,
   RunShellLimits,
 } from "@dispatch/tools";
+import { McpConfig } from "@dispatch/tools-mcp";
 import { HttpTransportConfigSchema } from "@dispatch/transport-http";
 import { WsConfigSchema } from "@dispatch/transport-ws/config";
 import { z } from "zod";
@@ -70,6 +71,8 @@ const extensionSections = {
   "tool-grep": GrepLimits.partial().strict().optional(),
   "tool-edit-file": EditFileLimits.partial().strict().optional(),
   "tool-run-shell": RunShellLimits.partial().strict().optional(),
+  /** `[mcp.servers.<name>]`: MCP tool servers (stdio or Streamable HTTP). */
+  mcp: McpConfig.optional(),
 };
 
 /** Ids of the extension sections a config file may hold. */

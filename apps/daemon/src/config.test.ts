@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_HTTP_PORT, DEFAULT_WS_PORT, loadConfig, parseConfigFile, resolveConfig } from "./config";
-import { hostConfig } from "./extensions";
+import { knownSecrets } from "./daemon";
+import { hostConfig, mcpSecretEnvNames } from "./extensions";
 
 describe("parseConfigFile", () => {
   test("accepts a full file", () => {
@@ -247,4 +248,51 @@ test("the data folder and the config file join the permission gate's protected p
     tools: { write_file: "allow" },
     protectedPaths: ["/srv/keys", "/home/u/.local/state/dispatch", "/etc/dispatch.toml"],
   });
+});
+
+test("[mcp.servers.<name>] is checked: unknown keys and bad values name the key", () => {
+  const ok = parseConfigFile(
+    "f.toml",
+    `[mcp.servers.gh]\nurl = "http://127.0.0.1:1/mcp"\nheaders = { Authorization = "Bearer \${GH}" }\n[mcp.servers.files]\ncommand = "srv"\nargs = ["-v"]\nstartup = "lazy"\ntimeoutMs = 5000\n`,
+  );
+  expect(ok.ok).toBe(true);
+  const errors = (toml: string) => {
+    const r = parseConfigFile("f.toml", toml);
+    return r.ok ? [] : r.errors;
+  };
+  expect(errors(`[mcp.servers.a]\ncommand = "x"\ncomand = "y"\n`)).toEqual([
+    "f.toml: mcp.servers.a.comand: unknown key",
+  ]);
+  expect(errors(`[mcp.servers.a]\ncommand = "x"\nstartup = "later"\n`)).toEqual([
+    "f.toml: mcp.servers.a.startup: expected eager or lazy",
+  ]);
+  expect(errors(`[mcp.servers.a]\ncommand = "x"\ntimeoutMs = -1\n`)[0]).toStartWith(
+    "f.toml: mcp.servers.a.timeoutMs: ",
+  );
+  expect(errors(`[mcp.servers.a]\ncommand = "x"\nurl = "http://h/"\n`)[0]).toContain(
+    "exactly one of command",
+  );
+  expect(errors(`[mcp.servers.a]\nurl = "http://h/"\nargs = []\n`)).toEqual([
+    "f.toml: mcp.servers.a.args: not allowed for url servers",
+  ]);
+  expect(errors(`[mcp.servers.a]\nurl = "ftp://h/"\n`)[0]).toContain("mcp.servers.a.url");
+  expect(errors(`[mcp.servers."a__b"]\ncommand = "x"\n`)[0]).toContain("mcp.servers");
+  expect(errors(`[mcp]\nserver = {}\n`)).toEqual(["f.toml: mcp.server: unknown key"]);
+});
+
+test("variables named in MCP headers and env are scrubbed from run_shell and the logs", () => {
+  const file = parseConfigFile(
+    "f.toml",
+    `[mcp.servers.gh]\nurl = "http://127.0.0.1:1/mcp"\nheaders = { Authorization = "Bearer \${GH_TOKEN}", X = "literal-secret-value" }\n`,
+  );
+  if (!file.ok) throw new Error(file.errors.join("\n"));
+  const r = resolveConfig(file.value, {});
+  if (!r.ok) throw new Error(r.errors.join("\n"));
+  expect(mcpSecretEnvNames(r.config)).toEqual(["GH_TOKEN"]);
+  expect((hostConfig(r.config, "t")["tool-run-shell"] as { scrubEnv: string[] }).scrubEnv).toContain(
+    "GH_TOKEN",
+  );
+  const secrets = knownSecrets(r.config, "t".repeat(30), { GH_TOKEN: "ghp_0123456789" });
+  expect(secrets).toContain("ghp_0123456789");
+  expect(secrets).toContain("literal-secret-value");
 });

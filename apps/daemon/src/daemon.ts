@@ -11,7 +11,13 @@ import { DAEMON_USAGE, parseDaemonArgs } from "./args";
 import { colorEnabled } from "./color";
 import { type DaemonConfig, loadConfig } from "./config";
 import { DaemonError, type RunDaemonOptions, type RunningDaemon } from "./contract";
-import { credentialKeyEnvNames, daemonExtensions, hostConfig } from "./extensions";
+import {
+  credentialKeyEnvNames,
+  daemonExtensions,
+  hostConfig,
+  mcpSecretEnvNames,
+  mcpSecretValues,
+} from "./extensions";
 import { acquireInstanceLock, type LockResult, removeDaemonInfo, writeDaemonInfo } from "./instance";
 import { createDaemonLogger, type DaemonLogger } from "./logger";
 import { currentHome, type DaemonPaths, daemonPaths } from "./paths";
@@ -35,7 +41,10 @@ export function knownSecrets(
   token: string,
   env: Record<string, string | undefined>,
 ): string[] {
-  const secrets = [token, ...[...SECRET_ENV, ...credentialKeyEnvNames(config)].map((k) => env[k] ?? "")];
+  const named = [...SECRET_ENV, ...credentialKeyEnvNames(config), ...mcpSecretEnvNames(config)];
+  const secrets = [token, ...named.map((k) => env[k] ?? "")];
+  // MCP header and env values written literally (no `${VAR}`) are secrets too (tokens in headers).
+  for (const v of mcpSecretValues(config)) if (!v.includes("${")) secrets.push(v);
   const credentials = (config.sections.providers?.credentials ?? {}) as Record<string, { apiKey?: unknown }>;
   for (const c of Object.values(credentials)) if (typeof c?.apiKey === "string") secrets.push(c.apiKey);
   // Very short values would scrub ordinary words out of log lines; real keys are long.

@@ -5,6 +5,7 @@ import { providersExtension } from "@dispatch/providers";
 import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { surfaceRegistryExtension } from "@dispatch/surface-registry";
 import { DEFAULT_SCRUBBED_ENV, toolsExtensions } from "@dispatch/tools";
+import { mcpExtension } from "@dispatch/tools-mcp";
 import { httpTransportExtension } from "@dispatch/transport-http";
 import { transportWsExtension } from "@dispatch/transport-ws";
 import type { DaemonConfig } from "./config";
@@ -22,6 +23,7 @@ export function daemonExtensions(opts: {
     conversationStoreExtension({ path: opts.database }),
     providersExtension({ env: opts.env, kinds: DAEMON_PROVIDER_KINDS }),
     ...toolsExtensions(),
+    mcpExtension({ env: opts.env }),
     sessionOrchestratorExtension(),
     transportWsExtension(),
     httpTransportExtension({ version: opts.version }),
@@ -46,6 +48,7 @@ export function hostConfig(
     ...new Set([
       ...((runShell.scrubEnv as string[] | undefined) ?? DEFAULT_SCRUBBED_ENV),
       ...credentialKeyEnvNames(config),
+      ...mcpSecretEnvNames(config),
     ]),
   ];
   const connection = {
@@ -90,4 +93,24 @@ export function credentialKeyEnvNames(config: DaemonConfig): string[] {
   return Object.values(credentials)
     .map((c) => c?.apiKeyEnv)
     .filter((name): name is string => typeof name === "string" && name.length > 0);
+}
+
+/** Pure: the `[mcp.servers.*]` env and headers values as written (they may hold secrets or `${VAR}`s). */
+export function mcpSecretValues(config: DaemonConfig): string[] {
+  const servers = (config.sections.mcp?.servers ?? {}) as Record<
+    string,
+    { env?: Record<string, unknown>; headers?: Record<string, unknown> }
+  >;
+  return Object.values(servers).flatMap((s) =>
+    [...Object.values(s?.env ?? {}), ...Object.values(s?.headers ?? {})].filter(
+      (v): v is string => typeof v === "string",
+    ),
+  );
+}
+
+/** Pure: the environment variables named by `${VAR}` in MCP env and headers values. */
+export function mcpSecretEnvNames(config: DaemonConfig): string[] {
+  return mcpSecretValues(config).flatMap((v) =>
+    [...v.matchAll(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as string),
+  );
 }

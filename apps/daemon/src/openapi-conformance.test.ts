@@ -139,6 +139,8 @@ test("every answer of the corpus is listed and matches the served document", asy
     { method: "GET", path: "/openapi.json", auth: false, expect: 200 },
     { method: "GET", path: "/protocol.json", auth: false, expect: 200 },
     { method: "GET", path: "/models", expect: 200 },
+    { method: "GET", path: "/mcp/servers", expect: 200 },
+    { method: "GET", path: "/mcp/servers", auth: false, expect: 401 },
     { method: "GET", path: "/models", auth: false, expect: 401 },
     { method: "GET", path: "/models", headers: { host: "evil.example" }, expect: 403 },
     { method: "POST", path: "/chat", body: { message: "/long 3\nagain" }, expect: 200 },

@@ -12,6 +12,7 @@ import { withTimeout } from "@dispatch/testkit/wait";
 import {
   ndjson,
   type RunningTestDaemon,
+  readUntil,
   reap,
   startDaemon,
   tempHome,
@@ -41,25 +42,6 @@ const post = (path: string, body: unknown, init: RequestInit = {}) =>
   });
 const put = (path: string, body: unknown) =>
   d.api(path, { method: "PUT", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
-
-/** Reads events until `stop` matches (inclusive); the stream stays open for more reads. */
-async function readUntil(events: AsyncGenerator<AgentEvent>, stop: (e: AgentEvent) => boolean, what: string) {
-  const seen: AgentEvent[] = [];
-  await withTimeout(
-    (async () => {
-      for (;;) {
-        const next = await events.next();
-        if (next.done)
-          throw new Error(`stream ended before ${what}; saw ${seen.map((e) => e.type).join(",")}`);
-        seen.push(next.value);
-        if (stop(next.value)) return;
-      }
-    })(),
-    15_000,
-    what,
-  );
-  return seen;
-}
 
 async function chat(body: Record<string, unknown>) {
   // Level 2: these tests read user-message and permission-request events.

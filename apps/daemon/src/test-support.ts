@@ -308,3 +308,26 @@ export async function withUnrelatedProcess<T>(fn: (proc: Subprocess) => Promise<
     proc.kill();
   }
 }
+
+/** Reads events until `stop` matches (inclusive); the stream stays open for more reads. */
+export async function readUntil(
+  events: AsyncGenerator<AgentEvent>,
+  stop: (e: AgentEvent) => boolean,
+  what: string,
+) {
+  const seen: AgentEvent[] = [];
+  await withTimeout(
+    (async () => {
+      for (;;) {
+        const next = await events.next();
+        if (next.done)
+          throw new Error(`stream ended before ${what}; saw ${seen.map((e) => e.type).join(",")}`);
+        seen.push(next.value);
+        if (stop(next.value)) return;
+      }
+    })(),
+    20_000,
+    what,
+  );
+  return seen;
+}

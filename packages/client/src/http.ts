@@ -11,6 +11,7 @@ import type {
   ConversationWindowResponse,
   CwdSettingResponse,
   HealthResponse,
+  McpServersResponse,
   ModelSettingResponse,
   ModelsResponse,
   OpenResponse,
@@ -81,6 +82,10 @@ export class DispatchHttpClient {
   }
   models(): Promise<ModelsResponse> {
     return this.json("GET", "/models");
+  }
+  /** (ext) Every configured MCP server with its state, tools and last error. */
+  mcpServers(): Promise<McpServersResponse> {
+    return this.json("GET", "/mcp/servers");
   }
 
   listConversations(query: ConversationListQuery = {}): Promise<ConversationListResponse> {

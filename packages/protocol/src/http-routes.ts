@@ -16,6 +16,7 @@ import {
   CwdSettingBodySchema,
   CwdSettingResponseSchema,
   HealthResponseSchema,
+  McpServersResponseSchema,
   ModelSettingBodySchema,
   ModelSettingResponseSchema,
   ModelsResponseSchema,
@@ -234,6 +235,15 @@ export const httpRoutes: readonly HttpRoute[] = [
     body: PermissionAnswerBodySchema,
     response: PermissionAnswerResponseSchema,
     errors: [400, 404],
+  },
+  {
+    method: "get",
+    path: "/mcp/servers",
+    operationId: "listMcpServers",
+    summary: "Every configured MCP server: state, tools offered, restarts and last error.",
+    ext: true,
+    response: McpServersResponseSchema,
+    errors: [],
   },
   {
     method: "get",

@@ -581,6 +581,28 @@ export interface ModelsResponse {
   defaultModel?: string;
 }
 
+/** (ext) The state of one configured MCP server. */
+export type McpServerState = "disabled" | "stopped" | "starting" | "ready" | "restarting" | "failed";
+
+/** (ext) One configured MCP server as `GET /mcp/servers` and the `mcp` surface show it. */
+export interface McpServerStatus {
+  name: string;
+  transport: "stdio" | "http";
+  startup: "eager" | "lazy";
+  state: McpServerState;
+  /** Names offered to the model (`mcp__<server>__<tool>`); empty unless ready. */
+  tools: string[];
+  /** Restarts after crashes since the daemon started (manual restarts included). */
+  restarts: number;
+  /** The last failure (start, crash, protocol), kept after a recovery; never holds header or env values. */
+  lastError?: string;
+}
+
+/** (ext) `GET /mcp/servers`. */
+export interface McpServersResponse {
+  servers: McpServerStatus[];
+}
+
 /** `POST /chat` → NDJSON stream of AgentEvents until `turn-sealed`. `images` is (ext). */
 export interface ChatRequestBody {
   conversationId?: string;

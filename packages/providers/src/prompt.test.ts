@@ -145,3 +145,34 @@ test("pure: thinking is dropped unless keepReasoning is set", () => {
   ];
   expect(toPrompt(messages)).toEqual([{ role: "assistant", content: [{ type: "text", text: "Hi" }] }]);
 });
+
+test("images a tool returned go to vision models as a user message after the results, else nowhere", () => {
+  const messages: HistoryMessage[] = [
+    { role: "user", chunks: [{ type: "text", text: "draw" }] },
+    {
+      role: "assistant",
+      chunks: [{ type: "tool-call", toolCallId: "c1", toolName: "mcp__x__draw", input: {} }],
+    },
+    {
+      role: "tool",
+      chunks: [
+        {
+          type: "tool-result",
+          toolCallId: "c1",
+          toolName: "mcp__x__draw",
+          content: "[image: image/png, 3 B]",
+          isError: false,
+        },
+        { type: "image", url: "data:image/png;base64,AAAA", mimeType: "image/png" },
+      ],
+    },
+  ];
+  const plain = toPrompt(messages);
+  expect(plain.map((m) => m.role)).toEqual(["user", "assistant", "tool"]);
+  const vision = toPrompt(messages, undefined, { vision: true });
+  expect(vision.map((m) => m.role)).toEqual(["user", "assistant", "tool", "user"]);
+  expect(vision[3]).toEqual({
+    role: "user",
+    content: [{ type: "file", mediaType: "image/png", data: { type: "data", data: "AAAA" } }],
+  });
+});

@@ -20,13 +20,15 @@ type ToolContent = Extract<LanguageModelV4Message, { role: "tool" }>["content"];
  * - Tool results become tool messages (wherever they were stored), right after the content before them.
  * - A tool call whose stored input is not an object (arguments that were not valid JSON) is sent with
  *   `{}`: providers require object arguments, and the paired error result tells the model what failed.
+ * - Image chunks of tool messages (images a tool returned) are sent, as a user message right after the
+ *   tool results, only with `vision`; the result's text already describes them for other models.
  * - Thinking is sent back only with `keepReasoning` (Anthropic, which needs its signed blocks); several
  *   OpenAI-compatible servers reject `reasoning_content` in input messages.
  */
 export function toPrompt(
   messages: readonly HistoryMessage[],
   system?: string,
-  options: { keepReasoning?: boolean } = {},
+  options: { keepReasoning?: boolean; vision?: boolean } = {},
 ): LanguageModelV4Prompt {
   const prompt: LanguageModelV4Prompt = [];
   const leadingSystem: string[] = system ? [system] : [];
@@ -38,13 +40,17 @@ export function toPrompt(
       continue;
     }
     leading = false;
-    prompt.push(...convertMessage(message, options.keepReasoning ?? false));
+    prompt.push(...convertMessage(message, options.keepReasoning ?? false, options.vision ?? false));
   }
   if (leadingSystem.length > 0) prompt.unshift({ role: "system", content: leadingSystem.join("\n\n") });
   return prompt;
 }
 
-function convertMessage(message: HistoryMessage, keepReasoning: boolean): LanguageModelV4Message[] {
+function convertMessage(
+  message: HistoryMessage,
+  keepReasoning: boolean,
+  vision: boolean,
+): LanguageModelV4Message[] {
   const out: LanguageModelV4Message[] = [];
   let user: (LanguageModelV4TextPart | LanguageModelV4FilePart)[] = [];
   let assistant: AssistantContent = [];
@@ -71,6 +77,7 @@ function convertMessage(message: HistoryMessage, keepReasoning: boolean): Langua
       });
       continue;
     }
+    if (chunk.type === "image" && message.role === "tool" && !vision) continue;
     if (tool.length > 0) flush();
     if (isAssistant) {
       const part = chunk.type === "thinking" && !keepReasoning ? undefined : assistantPart(chunk);

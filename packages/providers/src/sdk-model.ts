@@ -110,7 +110,10 @@ async function* streamSdk(
     const tools = toTools(request.tools);
     const model = await load();
     const result = await model.doStream({
-      prompt: toPrompt(request.messages, request.system, { keepReasoning: options.keepReasoning ?? false }),
+      prompt: toPrompt(request.messages, request.system, {
+        keepReasoning: options.keepReasoning ?? false,
+        vision: options.info.vision === true,
+      }),
       ...(tools.length > 0 ? { tools, toolChoice: { type: "auto" as const } } : {}),
       ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
       ...(request.reasoningEffort !== undefined

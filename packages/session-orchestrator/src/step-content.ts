@@ -1,5 +1,5 @@
 import type { InflightPart } from "@dispatch/conversation-store/contract";
-import type { Chunk, ToolCallChunk, ToolResultChunk } from "@dispatch/protocol/types";
+import type { Chunk, ImageChunk, ToolCallChunk, ToolResultChunk } from "@dispatch/protocol/types";
 import type { ThinkingChunkWithSignature } from "@dispatch/providers";
 
 export interface PendingToolCall {
@@ -151,6 +151,17 @@ export function resultChunk(
     isError: result.isError,
     stepId,
   };
+}
+
+/** Pure: the image chunks stored after a result's tool-result chunk (data URLs). */
+export function resultImageChunks(result: {
+  images?: readonly { data: string; mimeType: string }[];
+}): ImageChunk[] {
+  return (result.images ?? []).map((img) => ({
+    type: "image",
+    url: `data:${img.mimeType};base64,${img.data}`,
+    mimeType: img.mimeType,
+  }));
 }
 
 /**

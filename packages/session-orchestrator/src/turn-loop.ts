@@ -7,7 +7,7 @@ import type { OrchestratorConfig } from "./config";
 import { InflightWriter } from "./inflight-writer";
 import { steeringMessages } from "./queue";
 import { runToolCall, type ToolRunResult } from "./run-tool";
-import { type PendingToolCall, resultChunk, StepContent } from "./step-content";
+import { type PendingToolCall, resultChunk, resultImageChunks, StepContent } from "./step-content";
 import { type StreamMetrics, streamStep } from "./stream-step";
 import { dispatchInOrder } from "./tool-dispatch";
 import { addUsage } from "./usage";
@@ -296,7 +296,10 @@ function persistStep(
     messages.push({ messageId: ids.messageId, role: "assistant", chunks: assistant, turnId });
   }
   if (results.length > 0) {
-    const chunks = content.toolCalls.map((call, i) => resultChunk(call, stepId, results[i]!));
+    const chunks = content.toolCalls.flatMap((call, i) => [
+      resultChunk(call, stepId, results[i]!),
+      ...resultImageChunks(results[i]!),
+    ]);
     messages.push({ messageId: crypto.randomUUID(), role: "tool", chunks, turnId });
   }
   messages.push(...steeringMessages(steering, turnId));

@@ -82,19 +82,35 @@ export const ToolErrorCodes = [
   "TOOL_COMMAND_FAILED",
   /** The gate denied the call (set by the orchestrator when it builds the deny result). */
   "TOOL_PERMISSION_DENIED",
+  /** An MCP server is not running (starting, restarting after a crash, failed or disabled). */
+  "TOOL_UNAVAILABLE",
+  /** An MCP server answered with an error result, a protocol error or a malformed result. */
+  "TOOL_REMOTE_ERROR",
   /** An unexpected I/O failure; the message carries the system error. */
   "TOOL_IO_ERROR",
 ] as const;
 export type ToolErrorCode = (typeof ToolErrorCodes)[number];
 
+/** An image a tool returned (MCP image content), base64-encoded. */
+export interface ToolImage {
+  data: string;
+  mimeType: string;
+}
+
 export interface ToolResult {
   content: string;
   isError: boolean;
+  /**
+   * Images for models with vision: stored after the tool-result chunk as image chunks and sent to such
+   * models with the result (others see only `content`, which describes them in text).
+   */
+  images?: ToolImage[];
   /** Set on errors; not sent to the model (it reads `content`). */
   code?: ToolErrorCode;
 }
 
-export type PermissionKind = "read" | "write" | "shell";
+/** `mcp`: a call of a tool served by an MCP server (the gate cannot see what it touches). */
+export type PermissionKind = "read" | "write" | "shell" | "mcp";
 
 /**
  * What a call touches, for the gate's policy. Paths are absolute, resolved against the cwd with the
@@ -104,6 +120,8 @@ export interface PermissionSubject {
   kind: PermissionKind;
   paths?: string[];
   command?: string;
+  /** kind "mcp": the server's configured default action, used when no rule or per-tool action decides. */
+  defaultAction?: "allow" | "ask" | "deny";
 }
 
 export type Validation<A> = { ok: true; value: A } | { ok: false; message: string };

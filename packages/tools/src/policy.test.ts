@@ -159,3 +159,33 @@ describe("path rules judge the real target", () => {
     expect(decide(config, { ...read(), cwd: alias, subject: readSubject }).action).toBe("allow");
   });
 });
+
+describe("MCP tools (kind mcp)", () => {
+  const mcp = (toolName: string, defaultAction?: "allow" | "ask" | "deny") =>
+    req(toolName, defaultAction ? { kind: "mcp", defaultAction } : { kind: "mcp" });
+
+  test("ask by default; the server's default, then per-tool actions, then rules override it", () => {
+    expect(action({}, mcp("mcp__gh__issues"))).toBe("ask");
+    expect(action({ defaults: { mcp: "deny" } }, mcp("mcp__gh__issues"))).toBe("deny");
+    expect(action({}, mcp("mcp__gh__issues", "allow"))).toBe("allow");
+    expect(action({ tools: { mcp__gh__issues: "deny" } }, mcp("mcp__gh__issues", "allow"))).toBe("deny");
+    expect(
+      action({ rules: [{ tools: ["mcp__gh__*"], action: "ask" }] }, mcp("mcp__gh__issues", "allow")),
+    ).toBe("ask");
+  });
+
+  test("rule tool entries are exact names or * patterns", () => {
+    const config = { rules: [{ tools: ["mcp__gh__*"], action: "allow" as const }] };
+    expect(action(config, mcp("mcp__gh__issues"))).toBe("allow");
+    expect(action(config, mcp("mcp__ghx__issues"))).toBe("ask");
+    expect(action({ rules: [{ tools: ["mcp__gh"], action: "allow" }] }, mcp("mcp__gh__issues"))).toBe("ask");
+    expect(action({ rules: [{ kinds: ["mcp"], action: "deny" }] }, mcp("mcp__a__b", "allow"))).toBe("deny");
+  });
+
+  test('"always" remembers the tool (every call of it) and nothing else', () => {
+    const entry = rememberFor(mcp("mcp__gh__issues"));
+    expect(remembered(entry, mcp("mcp__gh__issues"))).toBe(true);
+    expect(remembered(entry, mcp("mcp__gh__pulls"))).toBe(false);
+    expect(remembered(entry, shell("ls"))).toBe(false);
+  });
+});

@@ -7,9 +7,12 @@
  *      (fs-root.ts) refuses such paths whatever the answer, so a prompt there could never be granted;
  *   1. the config rules that match it: the most restrictive wins (deny > ask > allow);
  *   2. else the per-tool action (`tools.<name>`);
- *   3. else the default of its kind: read → allow, write → ask, shell → ask.
+ *   3. else, for MCP tools, the server's default (`subject.defaultAction`);
+ *   4. else the default of its kind: read → allow, write → ask, shell → ask, mcp → ask.
  * A write to a protected path (protected-paths.ts) that this order does not deny asks, always.
  * Every "ask" that remains can succeed when the user answers allow.
+ *
+ * Rule `tools` entries are exact names or patterns where `*` matches anything (`mcp__github__*`).
  */
 
 import * as path from "node:path";
@@ -31,9 +34,9 @@ const validRegex = (s: string) => {
 };
 
 export const PermissionRule = z.object({
-  /** Tool names the rule applies to; absent = every tool. */
+  /** Tool names (or `*` patterns such as "mcp__github__*") the rule applies to; absent = every tool. */
   tools: z.array(z.string().min(1)).optional(),
-  kinds: z.array(z.enum(["read", "write", "shell"])).optional(),
+  kinds: z.array(z.enum(["read", "write", "shell", "mcp"])).optional(),
   /** Path globs (Bun.Glob): absolute, or relative to the conversation's cwd. */
   paths: z.array(z.string().min(1)).optional(),
   /** Whole-command pattern where `*` matches anything, e.g. "git status*", "bun test*". */
@@ -53,6 +56,8 @@ export const PermissionConfig = z.object({
       read: PolicyAction.default("allow"),
       write: PolicyAction.default("ask"),
       shell: PolicyAction.default("ask"),
+      /** MCP tools without a per-server default. */
+      mcp: PolicyAction.default("ask"),
     })
     .prefault({}),
   /** Per-tool action, e.g. { "run_shell": "deny" }. */
@@ -89,6 +94,11 @@ export function commandPatternRegex(pattern: string): RegExp {
   return new RegExp(`^${body}$`, "s");
 }
 
+/** Pure: whether a rule's tool entry (exact name, or a pattern with `*`) names `toolName`. */
+export function toolPatternMatches(pattern: string, toolName: string): boolean {
+  return pattern.includes("*") ? commandPatternRegex(pattern).test(toolName) : pattern === toolName;
+}
+
 /**
  * Pure: the matcher of a rule's path glob: absolute globs match absolute paths, others the path
  * relative to `cwd` (and nothing outside it). The gate and the search tools' per-entry filter share it.
@@ -106,7 +116,7 @@ function pathMatches(glob: string, p: string, cwd: string): boolean {
 /** Pure: whether `rule` applies to the call (for an allow rule every path must match; otherwise any). */
 export function ruleMatches(rule: PermissionRule, req: PermissionCheckRequest): boolean {
   const { subject } = req;
-  if (rule.tools && !rule.tools.includes(req.toolName)) return false;
+  if (rule.tools && !rule.tools.some((t) => toolPatternMatches(t, req.toolName))) return false;
   if (rule.kinds && !rule.kinds.includes(subject.kind)) return false;
   const lenient = rule.action !== "allow";
   if (rule.paths) {
@@ -130,7 +140,12 @@ export function insideCwd(subject: PermissionSubject, cwd: string): boolean {
   return (subject.paths ?? []).every((p) => isInside(path.resolve(cwd), p));
 }
 
-const KIND_NOUN: Record<PermissionKind, string> = { read: "reads", write: "writes", shell: "shell commands" };
+const KIND_NOUN: Record<PermissionKind, string> = {
+  read: "reads",
+  write: "writes",
+  shell: "shell commands",
+  mcp: "MCP tools",
+};
 
 /** Pure: why the file root would refuse the subject's paths whatever the user answers, if it would. */
 export function unreachable(subject: PermissionSubject, cwd: string): string | undefined {
@@ -164,6 +179,10 @@ function decideByPolicy(config: PermissionConfig, req: PermissionCheckRequest): 
   const perTool = config.tools[req.toolName];
   if (perTool) return { action: perTool, why: `policy for ${req.toolName} says ${perTool}` };
   const kind = req.subject.kind;
+  if (kind === "mcp" && req.subject.defaultAction) {
+    const a = req.subject.defaultAction;
+    return { action: a, why: `the MCP server's default says ${a}` };
+  }
   return { action: config.defaults[kind], why: `default for ${KIND_NOUN[kind]}: ${config.defaults[kind]}` };
 }
 
@@ -171,6 +190,7 @@ function decideByPolicy(config: PermissionConfig, req: PermissionCheckRequest): 
 export function describeSubject(req: PermissionCheckRequest): string {
   const { subject } = req;
   if (subject.kind === "shell") return `${req.toolName} wants to run: ${subject.command ?? "(no command)"}`;
+  if (subject.kind === "mcp") return `${req.toolName} (an MCP server's tool) wants to run`;
   const shown = (subject.paths ?? []).map((p) =>
     isInside(req.cwd, p) ? path.relative(req.cwd, p) || "." : p,
   );
@@ -180,6 +200,8 @@ export function describeSubject(req: PermissionCheckRequest): string {
 /** What an "always" answer remembers for the rest of the conversation. */
 export type Remembered =
   | { toolName: string; kind: "shell"; command: string }
+  /** MCP tools: any call of that tool. */
+  | { toolName: string; kind: "mcp" }
   /** File tools: any path of the tool inside `within` (the cwd), or exactly `paths` outside it. */
   | { toolName: string; kind: "read" | "write"; within?: string; paths?: string[] };
 
@@ -187,6 +209,7 @@ export type Remembered =
 export function rememberFor(req: PermissionCheckRequest): Remembered {
   const { subject, toolName } = req;
   if (subject.kind === "shell") return { toolName, kind: "shell", command: subject.command ?? "" };
+  if (subject.kind === "mcp") return { toolName, kind: "mcp" };
   return insideCwd(subject, req.cwd)
     ? { toolName, kind: subject.kind, within: path.resolve(req.cwd) }
     : { toolName, kind: subject.kind, paths: subject.paths ?? [] };
@@ -196,6 +219,7 @@ export function rememberFor(req: PermissionCheckRequest): Remembered {
 export function remembered(entry: Remembered, req: PermissionCheckRequest): boolean {
   if (entry.toolName !== req.toolName || entry.kind !== req.subject.kind) return false;
   if (entry.kind === "shell") return req.subject.command === entry.command;
+  if (entry.kind === "mcp") return true;
   const paths = req.subject.paths ?? [];
   if (paths.length === 0) return false;
   if (entry.within !== undefined) {
@@ -208,6 +232,7 @@ export function remembered(entry: Remembered, req: PermissionCheckRequest): bool
 /** Pure: a short description of what "always" would allow, shown with the request. */
 export function describeRemembered(entry: Remembered): string {
   if (entry.kind === "shell") return `"always" allows exactly this command again in this conversation`;
+  if (entry.kind === "mcp") return `"always" allows every call of ${entry.toolName} in this conversation`;
   if (entry.within !== undefined)
     return `"always" allows ${entry.toolName} anywhere in ${entry.within} for this conversation`;
   return `"always" allows ${entry.toolName} on these paths for this conversation`;
@@ -229,7 +254,7 @@ export function searchAccess(
   const ask: string[] = [];
   for (const rule of config.rules) {
     if (!rule.paths || rule.command !== undefined || rule.commandRegex !== undefined) continue;
-    if (rule.tools && !rule.tools.includes(req.toolName)) continue;
+    if (rule.tools && !rule.tools.some((t) => toolPatternMatches(t, req.toolName))) continue;
     if (rule.kinds && !rule.kinds.includes("read")) continue;
     if (rule.action === "deny") deny.push(...rule.paths);
     else if (rule.action === "ask") {
@@ -247,7 +272,7 @@ export function rememberedAnywhere(entries: readonly Remembered[], req: Permissi
     (m) =>
       m.toolName === req.toolName &&
       m.kind === req.subject.kind &&
-      m.kind !== "shell" &&
+      (m.kind === "read" || m.kind === "write") &&
       m.within !== undefined &&
       isInside(m.within, cwd),
   );

@@ -26,6 +26,8 @@ import type {
   ConversationWindowResponse,
   CwdSettingResponse,
   HealthResponse,
+  McpServerStatus,
+  McpServersResponse,
   ModelInfo,
   ModelSettingResponse,
   ModelsResponse,
@@ -51,6 +53,8 @@ import type { HttpMethod } from "./route-match";
 export interface ApiDeps {
   orchestrator: Orchestrator;
   store: ConversationStore;
+  /** `GET /mcp/servers`: every configured MCP server ([] when the mcp extension is not running). */
+  mcpServers(): McpServerStatus[];
   /** Model names and info for `GET /models`; absent when the providers extension is not running. */
   models(): { name: string; info: ModelInfo }[];
   /** The model a turn without one uses (`GET /models` → `defaultModel`); absent without providers. */
@@ -204,6 +208,9 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         if (fallback) res.defaultModel = fallback;
         return json(res);
       },
+    },
+    "/mcp/servers": {
+      GET: () => json({ servers: deps.mcpServers() } satisfies McpServersResponse),
     },
     "/openapi.json": {
       GET: (req) =>

@@ -5,6 +5,7 @@ import { Metrics } from "@dispatch/metrics";
 import { openApiDocument, protocolJsonSchema } from "@dispatch/protocol";
 import { ModelCatalog } from "@dispatch/providers";
 import { Orchestrator, TurnSettled, TurnStarted } from "@dispatch/session-orchestrator";
+import { MCP_EXTENSION_ID, McpServers } from "@dispatch/tools-mcp/contract";
 import { BrowserAccess } from "@dispatch/transport-ws/contract";
 import packageJson from "../package.json";
 import { apiRoutes } from "./api";
@@ -58,7 +59,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       version: PACKAGE_VERSION,
       dependsOn: ["session-orchestrator", "conversation-store"],
       // transport-ws shares its browser sessions; without it this port keeps a private set.
-      optionalDependsOn: ["providers", "transport-ws", "metrics"],
+      optionalDependsOn: ["providers", "transport-ws", "metrics", MCP_EXTENSION_ID],
     },
     activate(ctx) {
       const parsed = parseHttpTransportConfig(ctx.config);
@@ -67,6 +68,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       const orchestrator = ctx.get(Orchestrator);
       const store = ctx.get(ConversationStore);
       const catalog = ctx.tryGet(ModelCatalog);
+      const mcp = ctx.tryGet(McpServers);
       if (config.token === undefined) {
         ctx.logger.warn("no token configured; using a random one that no client knows");
       }
@@ -90,6 +92,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         store,
         models: () => catalog?.list() ?? [],
         defaultModel: () => catalog?.defaultModel(),
+        mcpServers: () => mcp?.list() ?? [],
         version,
         maxBodyBytes: config.maxBodyBytes,
         logger: ctx.logger,

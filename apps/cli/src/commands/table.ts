@@ -7,6 +7,7 @@ import { completion, completionWords } from "./completion";
 import { compact, open, stop } from "./conversation";
 import { doctor } from "./doctor";
 import { list } from "./list";
+import { mcp } from "./mcp";
 import { models } from "./models";
 import { pair } from "./pair";
 import { read } from "./read";
@@ -28,6 +29,7 @@ const COMMANDS: CommandSpec[] = [
   doctor,
   stopDaemon,
   models,
+  mcp,
   list,
   read,
   attach,

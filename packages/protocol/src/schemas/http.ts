@@ -133,6 +133,24 @@ export const ModelsResponseSchema = named(
   "ModelsResponse",
   "Model names are `<credential>/<model>`.",
 );
+export const McpServerStatusSchema = named(
+  z.object({
+    name: z.string(),
+    transport: z.enum(["stdio", "http"]),
+    startup: z.enum(["eager", "lazy"]),
+    state: z.enum(["disabled", "stopped", "starting", "ready", "restarting", "failed"]),
+    tools: z.array(z.string()),
+    restarts: NonNegativeInt,
+    lastError: z.string().optional(),
+  }),
+  "McpServerStatus",
+  "(ext) One configured MCP server.",
+);
+export const McpServersResponseSchema = named(
+  z.object({ servers: z.array(McpServerStatusSchema) }),
+  "McpServersResponse",
+  "(ext) Every configured MCP server, in config order.",
+);
 export const ConversationMetaSchema = named(
   z.object({
     id: z.string(),

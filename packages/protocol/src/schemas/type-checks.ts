@@ -95,6 +95,8 @@ export type SchemaTypeChecks = [
   Expect<Equal<z.output<typeof S.ErrorBodySchema>, T.ErrorBody>>,
   Expect<Equal<z.output<typeof S.HealthResponseSchema>, T.HealthResponse>>,
   Expect<Equal<z.output<typeof S.ModelsResponseSchema>, T.ModelsResponse>>,
+  Expect<Equal<z.output<typeof S.McpServerStatusSchema>, T.McpServerStatus>>,
+  Expect<Equal<z.output<typeof S.McpServersResponseSchema>, T.McpServersResponse>>,
   Expect<Equal<z.output<typeof S.ChatRequestBodySchema>, T.ChatRequestBody>>,
   Expect<Equal<z.output<typeof S.ConversationMetaSchema>, T.ConversationMeta>>,
   Expect<Equal<z.output<typeof S.ConversationListQuerySchema>, T.ConversationListQuery>>,

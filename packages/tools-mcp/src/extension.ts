@@ -1,0 +1,67 @@
+/**
+ * The `mcp` extension: connects the servers of `[mcp.servers.<name>]`, offers their tools through the
+ * ToolRegistry, provides `McpServers` and registers the global `mcp` surface when a surface registry is
+ * installed. Eager servers start at activation without delaying the boot; lazy ones when the first turn
+ * starts. Shutdown closes every server (stdio children are ended before the daemon exits).
+ */
+
+import type { Extension } from "@dispatch/kernel";
+import { TurnStarted } from "@dispatch/session-orchestrator/contract";
+import { SurfaceRegistry } from "@dispatch/surface-registry";
+import { ToolRegistry, ToolsError } from "@dispatch/tools";
+import { z } from "zod";
+import packageJson from "../package.json";
+import { McpConfig } from "./config";
+import { MCP_EXTENSION_ID, McpServers } from "./contract";
+import { createMcpManager } from "./mcp";
+import { mcpSurface } from "./surface";
+
+export interface McpExtensionOptions {
+  /** Where `${VAR}` references in env and headers values are read; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Where the surface is placed; default "sidebar". */
+  region?: string;
+}
+
+export function mcpExtension(opts: McpExtensionOptions = {}): Extension {
+  let stop: (() => Promise<void>) | undefined;
+  return {
+    manifest: {
+      id: MCP_EXTENSION_ID,
+      version: packageJson.version,
+      dependsOn: ["tools"],
+      optionalDependsOn: ["surface-registry"],
+    },
+    activate(ctx) {
+      let config: McpConfig;
+      try {
+        config = McpConfig.parse(ctx.config ?? {});
+      } catch (e) {
+        if (e instanceof z.ZodError) {
+          throw new ToolsError(
+            "TOOLS_INVALID_CONFIG",
+            `invalid config of extension "mcp": ${z.prettifyError(e)}`,
+          );
+        }
+        throw e;
+      }
+      const manager = createMcpManager({
+        config,
+        registry: ctx.get(ToolRegistry),
+        env: opts.env ?? process.env,
+        logger: ctx.logger,
+        version: packageJson.version,
+      });
+      ctx.provide(McpServers, manager);
+      const surfaces = ctx.tryGet(SurfaceRegistry);
+      if (surfaces) ctx.scope.add(surfaces.register(mcpSurface(manager, opts.region)));
+      ctx.scope.add(ctx.on(TurnStarted, () => manager.startLazy()));
+      stop = () => manager.stopAll();
+      manager.startEager();
+    },
+    // Before the scope: children end while the rest of the host (logger, registry) still runs.
+    async deactivate() {
+      await stop?.();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+export { backoffMs, MAX_ATTEMPTS } from "./backoff";
+export {
+  interpolate,
+  interpolateAll,
+  McpConfig,
+  type McpConfigInput,
+  McpServerConfig,
+  SERVER_NAME,
+} from "./config";
+export * from "./contract";
+export { type McpExtensionOptions, mcpExtension } from "./extension";
+export { createMcpManager, type McpManager } from "./mcp";
+export { exposedNames, toolPrefix } from "./names";
+export { blockText, toToolResult } from "./results";
+export { mcpSpec, mcpSurface, statusLine } from "./surface";
