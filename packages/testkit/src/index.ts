@@ -1,4 +1,5 @@
 export * from "./anthropic-server";
+export * from "./imports";
 export * from "./openai-server";
 export * from "./prometheus";
 export * from "./scripted-server";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createConnectionPolicy } from "@dispatch/transport-ws/policy";
+import { createConnectionPolicy } from "@dispatch/connection-policy";
 import { admit, isLoopbackAddress } from "./admission";
 
 const TOKEN = "t".repeat(43);

@@ -4,7 +4,7 @@ import {
   type ConnectionPolicy,
   checkConnection,
   type HeaderSource,
-} from "@dispatch/transport-ws/policy";
+} from "@dispatch/connection-policy";
 import type { HttpFailure } from "./errors";
 
 /**

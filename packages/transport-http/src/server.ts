@@ -1,14 +1,14 @@
-import type { Logger } from "@dispatch/kernel";
-import { LATENCY_BUCKETS, type MetricsRegistry } from "@dispatch/metrics";
-import { browserAccess } from "@dispatch/transport-ws/access";
-import type { BrowserAccess } from "@dispatch/transport-ws/contract";
 import {
   type BrowserFacts,
   type ConnectionPolicy,
   checkHostAndOrigin,
   corsHeaders,
   createConnectionPolicy,
-} from "@dispatch/transport-ws/policy";
+} from "@dispatch/connection-policy";
+import type { Logger } from "@dispatch/kernel";
+import { LATENCY_BUCKETS, type MetricsRegistry } from "@dispatch/metrics";
+import { browserAccess } from "@dispatch/transport-ws/access";
+import type { BrowserAccess } from "@dispatch/transport-ws/contract";
 import type { BunRequest, Server } from "bun";
 import { admit, isLoopbackAddress, markTokenHolder, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";
 import type { RouteHandler, RouteTable } from "./api";

@@ -1,5 +1,5 @@
+import { peerOwnerLookup } from "@dispatch/connection-policy/io";
 import type { BrowserAccess } from "./contract";
-import { peerOwnerLookup } from "./peer-owner";
 import { BrowserSessions } from "./sessions";
 
 /** The shared browser-access object (sessions, peer owner lookup, the HTTP port once known). */

@@ -2,8 +2,8 @@
  * The WebSocket transport's contract: the `WsTransport` service the composition root reads (bound
  * port, token, connections), close codes and error codes.
  */
+import type { PeerOwnerLookup } from "@dispatch/connection-policy";
 import { type Disposer, defineService } from "@dispatch/kernel";
-import type { PeerOwnerLookup } from "./peer-owner";
 import type { BrowserSessions } from "./sessions";
 
 /** Close codes this transport uses (PROTOCOL.md §3). */

@@ -1,10 +1,12 @@
 /**
  * The shell: one Bun.serve, only I/O. Every decision is made by pure modules — the connection policy
- * (policy.ts, before upgrading), the rate limit (rate-limit.ts), the router (router.ts) and the replies
- * (replies.ts); who receives what is fanout.ts. This file applies outcomes to sockets and never lets
- * an exception out of a handler: it is logged with a code and answered with a generic error.
+ * (@dispatch/connection-policy, before upgrading), the rate limit (rate-limit.ts), the router
+ * (router.ts) and the replies (replies.ts); who receives what is fanout.ts. This file applies outcomes
+ * to sockets and never lets an exception out of a handler: it is logged with a code and answered with
+ * a generic error.
  */
 
+import { type ConnectionPolicy, checkUpgrade, createConnectionPolicy } from "@dispatch/connection-policy";
 import type { Logger } from "@dispatch/kernel";
 import type { MetricsRegistry } from "@dispatch/metrics";
 import { DEFAULT_PROTOCOL_LEVEL, parseClientMessage } from "@dispatch/protocol";
@@ -25,7 +27,6 @@ import {
 } from "./contract";
 import { type ConnData, errorText, Fanout, type Socket } from "./fanout";
 import { GRANT_NEEDS_TOKEN } from "./grant";
-import { type ConnectionPolicy, checkUpgrade, createConnectionPolicy } from "./policy";
 import { chargeFrame, initialRateState } from "./rate-limit";
 import {
   ackFrames,

@@ -13,7 +13,7 @@ import {
   type PolicyDecision,
   type SessionState,
   tokenSubprotocol,
-} from "./policy";
+} from "./index";
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
 const loopback = createConnectionPolicy({

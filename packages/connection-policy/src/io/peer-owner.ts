@@ -10,25 +10,9 @@
  */
 import { readFileSync } from "node:fs";
 import { endianness } from "node:os";
-import { type Endianness, findSocketUid, peerSpellings } from "./proc-net";
+import type { PeerOwnerLookup } from "../contract";
+import { type Endianness, findSocketUid, peerSpellings } from "../proc-net";
 import { socketUid } from "./sock-diag";
-
-export type PeerOwner = true | false | "unknown";
-
-export interface PeerAddress {
-  address: string;
-  port: number;
-}
-
-/**
- * `peer` is the client's address:port as the server sees it; `serverPort` the port it connected to;
- * `serverHost` the bind address (a specific one makes the netlink lookup exact).
- */
-export type PeerOwnerLookup = (
-  peer: PeerAddress | null | undefined,
-  serverPort: number,
-  serverHost?: string,
-) => PeerOwner;
 
 export interface PeerOwnerOptions {
   /** Where the tables live (tests point this at fixtures); default `/proc/net`. */

@@ -4,7 +4,7 @@
  * Used to tell whether the peer of a loopback connection runs as the daemon's own user: the peer's
  * socket is the entry whose LOCAL side is the peer's address:port and whose REMOTE port is the
  * server's port. Addresses in those files are hex words in host byte order (little-endian on x86 and
- * arm64); ports are big-endian hex. No I/O here; peer-owner.ts reads the files.
+ * arm64); ports are big-endian hex. No I/O here; io/peer-owner.ts reads the files.
  */
 
 export type Endianness = "LE" | "BE";

@@ -1,135 +1,35 @@
 /**
  * The connection policy of PROTOCOL.md §1 — pure: header facts in, a decision out.
  *
- * Shared by the WebSocket upgrade (this package) and the HTTP API (transport-http). It runs before
- * anything else touches a request: Host (DNS-rebinding defence), Origin allow-list, credentials. No
- * I/O, no Bun or node: imports; what needs I/O (the peer socket's owner, the session cookie) comes in
- * as `BrowserFacts`.
+ * Used by every transport (the WebSocket upgrade, the HTTP API). It runs before anything else touches
+ * a request: Host (DNS-rebinding defence), Origin allow-list, credentials. No I/O, no Bun or node:
+ * imports (purity.test.ts); what needs I/O (the peer socket's owner, the session cookie) comes in as
+ * `BrowserFacts`, looked up by the transport (the peer owner through `@dispatch/connection-policy/io`).
  */
-
-/** The frontend's dev origins, allowed by default (compat). */
-export const DEFAULT_FRONTEND_ORIGINS: readonly string[] = [
-  "http://localhost:24204",
-  "https://localhost:24204",
-  "http://127.0.0.1:24204",
-  "https://127.0.0.1:24204",
-];
+import {
+  type AdmittedVia,
+  type BrowserFacts,
+  type ConnectionPolicy,
+  type ConnectionPolicyOptions,
+  DEFAULT_FRONTEND_ORIGINS,
+  type HeaderSource,
+  type PolicyDecision,
+  type PolicyErrorCode,
+} from "./contract";
+import {
+  bearerToken,
+  constantTimeEqual,
+  hostName,
+  isLoopbackAddress,
+  isWebSocketUpgrade,
+  isWildcard,
+  normalizeOrigin,
+  tokenSubprotocol,
+} from "./headers";
 
 /** Host names that always count as loopback in a `Host` header. */
 const LOOPBACK_HOST_NAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/** Prefix of the `Sec-WebSocket-Protocol` entry that carries the token for browser WebSockets. */
-export const TOKEN_SUBPROTOCOL_PREFIX = "dispatch.token.";
-
-export const PolicyErrorCodes = [
-  "POLICY_BAD_HOST",
-  "POLICY_BAD_ORIGIN",
-  "POLICY_TOKEN_REQUIRED",
-  "POLICY_BAD_TOKEN",
-  "POLICY_UPGRADE_REQUIRED",
-  /** A session cookie was sent but is unknown, expired or revoked. */
-  "POLICY_BAD_SESSION",
-] as const;
-export type PolicyErrorCode = (typeof PolicyErrorCodes)[number];
-
-/** A resolved policy: build it once with `createConnectionPolicy`, then check every request with it. */
-export interface ConnectionPolicy {
-  /** True when the server binds a loopback address; a non-loopback bind makes the token mandatory. */
-  readonly loopbackBind: boolean;
-  /** Lower-cased host names (no port) accepted in `Host` besides the loopback names. */
-  readonly allowedHosts: ReadonlySet<string>;
-  /** Lower-cased origins (`scheme://host[:port]`) accepted in `Origin`. */
-  readonly allowedOrigins: ReadonlySet<string>;
-  readonly token: string;
-  /** Allowed-origin browsers must present the token (or a paired session cookie) even on loopback. */
-  readonly requireTokenForBrowsers: boolean;
-  /** Skip the peer-owner check on the local path (any local user can then forge an Origin). */
-  readonly trustLocalBrowsers: boolean;
-  /** The daemon's HTTP port: `http://<accepted host>:<port>` is then an allowed origin. */
-  readonly httpPort?: number;
-}
-
-/** What admitted a request. */
-export type AdmittedVia = "token" | "session" | "owner" | "trusted";
-
-/** What a paired-browser session cookie on the request amounts to. */
-export type SessionState = "valid" | "invalid" | "none";
-
-/**
- * Facts the shell looks up (I/O) for the policy, asked lazily: `peerIsOwner` reads /proc, so it is
- * called only when it decides the outcome.
- */
-export interface BrowserFacts {
-  /** Whether the peer's socket belongs to the daemon's own user. */
-  peerIsOwner(): true | false | "unknown";
-  session(): SessionState;
-}
-
 const NO_FACTS: BrowserFacts = { peerIsOwner: () => "unknown", session: () => "none" };
-
-export interface ConnectionPolicyOptions {
-  /** The address the server binds (e.g. "127.0.0.1", "0.0.0.0", "192.168.1.5"). */
-  bindHost: string;
-  token: string;
-  /** Origins allowed in addition to DEFAULT_FRONTEND_ORIGINS (e.g. "tauri://localhost"). */
-  allowedOrigins?: readonly string[];
-  /** The daemon's own HTTP origin(s), e.g. "http://127.0.0.1:24203"; allowed too. */
-  httpOrigins?: readonly string[];
-  /** Host names accepted in `Host` besides the loopback names (loopback aliases included). */
-  allowedHosts?: readonly string[];
-  requireTokenForBrowsers?: boolean;
-  trustLocalBrowsers?: boolean;
-  /** The daemon's bound HTTP port, when known. */
-  httpPort?: number;
-}
-
-/** The request facts the policy reads; a fetch `Headers` object satisfies it. */
-export interface HeaderSource {
-  get(name: string): string | null;
-}
-
-export type PolicyDecision =
-  | {
-      ok: true;
-      /** The allowed `Origin` as the client sent it, to echo in CORS headers, when there was one. */
-      origin?: string;
-      /** The `dispatch.token.<token>` subprotocol to echo on the upgrade, when the client offered it. */
-      subprotocol?: string;
-      /** The request presented the right token. */
-      authenticated: boolean;
-      via: AdmittedVia;
-    }
-  | { ok: false; status: 401 | 403 | 426; code: PolicyErrorCode; message: string };
-
-/** Pure: true for addresses that only the local machine can reach. */
-export function isLoopbackAddress(host: string): boolean {
-  const h = host
-    .trim()
-    .toLowerCase()
-    .replace(/^\[(.*)\]$/, "$1");
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
-function isWildcard(host: string): boolean {
-  const h = host.trim().toLowerCase();
-  return h === "0.0.0.0" || h === "::" || h === "[::]" || h === "";
-}
-
-/** Pure: lower-cases an origin and drops a trailing slash, so comparisons are exact. */
-export function normalizeOrigin(origin: string): string {
-  return origin.trim().toLowerCase().replace(/\/+$/, "");
-}
-
-/** Pure: the host name of a `Host` header value, without its port (`[::1]:24205` → `[::1]`). */
-export function hostName(hostHeader: string): string {
-  const h = hostHeader.trim().toLowerCase();
-  if (h.startsWith("[")) {
-    const end = h.indexOf("]");
-    return end === -1 ? h : h.slice(0, end + 1);
-  }
-  const colon = h.indexOf(":");
-  return colon === -1 ? h : h.slice(0, colon);
-}
 
 /** Pure: resolves options into a policy (defaults merged, everything normalized). */
 export function createConnectionPolicy(opts: ConnectionPolicyOptions): ConnectionPolicy {
@@ -154,34 +54,6 @@ export function createConnectionPolicy(opts: ConnectionPolicyOptions): Connectio
     trustLocalBrowsers: opts.trustLocalBrowsers === true,
   };
   return opts.httpPort === undefined ? policy : { ...policy, httpPort: opts.httpPort };
-}
-
-/** Pure: compares two strings in time that depends only on their lengths, not on where they differ. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  const n = Math.max(x.length, y.length);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < n; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
-}
-
-/** Pure: the token offered through `Sec-WebSocket-Protocol`, with the exact entry to echo back. */
-export function tokenSubprotocol(header: string | null): { token: string; subprotocol: string } | undefined {
-  if (header === null) return undefined;
-  for (const entry of header.split(",")) {
-    const p = entry.trim();
-    if (p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))
-      return { token: p.slice(TOKEN_SUBPROTOCOL_PREFIX.length), subprotocol: p };
-  }
-  return undefined;
-}
-
-/** Pure: the token of an `Authorization: Bearer <token>` header. */
-export function bearerToken(header: string | null): string | undefined {
-  if (header === null) return undefined;
-  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
-  return m?.[1];
 }
 
 type Denial = Extract<PolicyDecision, { ok: false }>;
@@ -300,11 +172,6 @@ export function checkConnection(
   return decision;
 }
 
-/** Pure: true when the request asks for a WebSocket upgrade. */
-export function isWebSocketUpgrade(method: string, headers: HeaderSource): boolean {
-  return method.toUpperCase() === "GET" && (headers.get("upgrade") ?? "").toLowerCase().includes("websocket");
-}
-
 /**
  * Pure: the WS port's decision. A request that is not a WebSocket upgrade gets `426` (compat) before
  * any other check — that answer reveals nothing; everything else goes through `checkConnection`.
@@ -319,17 +186,4 @@ export function checkUpgrade(
     return deny(426, "POLICY_UPGRADE_REQUIRED", "this port only speaks WebSocket; upgrade required");
   }
   return checkConnection(policy, headers, facts);
-}
-
-/**
- * Pure: CORS response headers for an allowed origin (echoed, never `*`); empty without an origin.
- */
-export function corsHeaders(origin: string | undefined): Record<string, string> {
-  if (origin === undefined) return {};
-  return {
-    "Access-Control-Allow-Origin": origin,
-    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Authorization",
-    Vary: "Origin",
-  };
 }
