@@ -7,7 +7,7 @@
 import type { Static } from "@sinclair/typebox";
 import type { SearchAccess, ToolResult } from "./contract";
 import { type FsRoot, openRoot } from "./fs-root";
-import type { GrepLimits, GrepParams } from "./grep";
+import type { GrepLimits, GrepParams } from "./grep-params";
 import { SearchFilter } from "./search-filter";
 import { clipLine, isBinaryFile, readLines } from "./text";
 import { failure, success } from "./tool-result";

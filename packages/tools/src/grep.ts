@@ -1,44 +1,12 @@
-import { Type } from "@sinclair/typebox";
-import { z } from "zod";
 import type { Tool, ToolResult } from "./contract";
 import { defineTool } from "./define-tool";
-import { failure, folderParam, includeIgnoredParam, limit, pathSubject } from "./file-tool";
+import { failure, pathSubject } from "./file-tool";
+import { GrepLimits, GrepParams } from "./grep-params";
 import { compilePattern, type GrepRequest } from "./grep-search";
 import { formatBytes } from "./text";
 
+export { GrepLimits } from "./grep-params";
 export { fileFilter } from "./grep-search";
-
-export const GrepLimits = z.object({
-  /** Matching lines returned at most (also the largest `maxMatches` honoured). */
-  maxMatches: limit(200),
-  /** Files larger than this are skipped. */
-  maxFileBytes: limit(2 * 1024 * 1024),
-  maxLineChars: limit(300),
-  maxVisited: limit(200_000),
-  /**
-   * The search is stopped after this long. It runs in a worker, so a pattern that backtracks for
-   * ever ("(a+)+$") costs that worker this much time and never blocks the daemon.
-   */
-  timeoutMs: limit(30_000),
-});
-export type GrepLimits = z.infer<typeof GrepLimits>;
-
-export const GrepParams = Type.Object(
-  {
-    pattern: Type.String({ minLength: 1, description: "JavaScript regular expression, matched per line" }),
-    path: folderParam("File or folder to search (default: the working directory)"),
-    glob: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'Only files matching this glob; without "/" it matches file names ("*.ts")',
-      }),
-    ),
-    ignoreCase: Type.Optional(Type.Boolean()),
-    maxMatches: Type.Optional(Type.Integer({ minimum: 1 })),
-    includeIgnored: includeIgnoredParam(),
-  },
-  { additionalProperties: false },
-);
 
 /**
  * In a single-file binary (`bun run build:binary`, scripts/build-binary.ts) the worker is an extra
