@@ -8,13 +8,13 @@ import type {
 } from "@dispatch/protocol/types";
 import type { ModelCatalog } from "@dispatch/providers";
 import type { PermissionGate, ToolRegistry } from "@dispatch/tools";
-import { compactConversation } from "./compaction";
+import { BackgroundTasks } from "./background";
+import { CompactionRuns } from "./compaction-runs";
 import type { OrchestratorConfig } from "./config";
 import {
   type CancelQueuedResult,
   type CompactOptions,
   type CompactResult,
-  ConversationCompacted,
   type ConversationListener,
   ConversationOpened,
   type ConversationSettings,
@@ -31,11 +31,10 @@ import {
   type StopResult,
   type TurnSettled,
 } from "./contract";
-import { type ConversationState, ConversationStates } from "./conversation-states";
+import { ConversationStates } from "./conversation-states";
 import type { HubEntry } from "./hub";
 import type { ConversationQueue } from "./message-queue-surface";
 import { fail, modelRefusal, unknownConversation } from "./result";
-import { messageOf } from "./run-tool";
 import { settingsOf } from "./settings";
 import { TurnLifecycle } from "./turn-lifecycle";
 
@@ -64,8 +63,8 @@ export interface OrchestratorDeps {
 export class OrchestratorService implements Orchestrator {
   private readonly states: ConversationStates;
   private readonly turns: TurnLifecycle;
-  private readonly background = new Set<Promise<unknown>>();
-  private shuttingDown = false;
+  private readonly background: BackgroundTasks;
+  private readonly compactions: CompactionRuns;
   private readonly now: () => number;
   private readonly clock: () => number;
   private readonly log: Logger;
@@ -74,12 +73,22 @@ export class OrchestratorService implements Orchestrator {
     this.now = deps.now ?? Date.now;
     this.clock = deps.clock ?? (() => performance.now());
     this.log = deps.logger;
+    this.background = new BackgroundTasks(deps.logger);
     this.states = new ConversationStates({
       store: deps.store,
       logger: deps.logger,
       emit: (e, p) => deps.emit(e, p),
       replayBufferLimit: deps.config.replayBufferLimit,
       replayBufferChars: deps.config.replayBufferChars,
+    });
+    this.compactions = new CompactionRuns({
+      store: deps.store,
+      catalog: deps.catalog,
+      timeouts: deps.config.timeouts,
+      logger: deps.logger,
+      emit: (e, p) => deps.emit(e, p),
+      states: this.states,
+      background: this.background,
     });
     this.turns = new TurnLifecycle({
       store: deps.store,
@@ -93,11 +102,8 @@ export class OrchestratorService implements Orchestrator {
       states: this.states,
       now: this.now,
       clock: this.clock,
-      shuttingDown: () => this.shuttingDown,
-      track: (p) => this.track(p),
-      autoCompact: (state) => {
-        this.startCompaction(state, deps.config.keepLastN, true);
-      },
+      background: this.background,
+      compactions: this.compactions,
     });
     // Messages a crash left queued wait for the conversation's next turn (see restoreQueues).
     this.states.restoreQueues();
@@ -337,7 +343,8 @@ export class OrchestratorService implements Orchestrator {
   // ───────────────────────────── compaction ─────────────────────────────
 
   compact(conversationId: string, opts: CompactOptions = {}): Promise<Result<CompactResult>> {
-    if (this.shuttingDown) return Promise.resolve(fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down"));
+    if (this.background.stopping)
+      return Promise.resolve(fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down"));
     const record = this.deps.store.getConversation(conversationId);
     if (!record) return Promise.resolve(unknownConversation(conversationId));
     if (record.status === "closed") {
@@ -351,54 +358,18 @@ export class OrchestratorService implements Orchestrator {
         fail("ORCH_COMPACTING", `conversation "${conversationId}" is already being compacted`),
       );
     }
-    return this.startCompaction(state, opts.keepLastN ?? this.deps.config.keepLastN, false);
-  }
-
-  private startCompaction(
-    state: ConversationState,
-    keepLastN: number,
-    auto: boolean,
-  ): Promise<Result<CompactResult>> {
-    const controller = new AbortController();
-    const deps = { store: this.deps.store, catalog: this.deps.catalog, timeouts: this.deps.config.timeouts };
-    const promise = compactConversation(deps, state.id, keepLastN, controller.signal)
-      // Only a bug throws here; it must still end the compaction, or every later one is refused.
-      .catch((e: unknown) => {
-        this.log.error("compaction threw", { conversationId: state.id, error: messageOf(e) });
-        return fail<CompactResult>("ORCH_COMPACTION_FAILED", `compaction failed: ${messageOf(e)}`);
-      })
-      .then((r) => {
-        if (state.compacting?.promise === promise) state.compacting = undefined;
-        if (r.ok) this.deps.emit(ConversationCompacted, r.value);
-        else if (auto)
-          this.log.warn("automatic compaction failed", { conversationId: state.id, error: r.error.message });
-        this.states.prune();
-        return r;
-      });
-    state.compacting = { promise, controller };
-    this.track(promise);
-    return promise;
+    return this.compactions.start(state, opts.keepLastN ?? this.deps.config.keepLastN, false);
   }
 
   // ───────────────────────────── lifecycle ─────────────────────────────
 
   async shutdown(): Promise<void> {
-    this.shuttingDown = true;
+    this.background.stop();
     for (const state of this.states.values()) {
       state.turn?.controller.abort(new Error("shutdown"));
       state.compacting?.controller.abort();
     }
-    while (this.background.size > 0) await Promise.allSettled([...this.background]);
-  }
-
-  // ───────────────────────────── internals ─────────────────────────────
-
-  private track(p: Promise<unknown>): void {
-    const tracked = p.catch((e: unknown) =>
-      this.log.error("background task failed", { error: messageOf(e) }),
-    );
-    this.background.add(tracked);
-    tracked.finally(() => this.background.delete(tracked));
+    await this.background.drain();
   }
 }
 

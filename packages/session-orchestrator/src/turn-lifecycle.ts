@@ -3,17 +3,20 @@
  * dequeued in the same transaction) and runs the turn detached through the turn loop; the end writes
  * `done`, the turn record, `turn-sealed` and the status, then starts an automatic compaction and
  * carries messages queued meanwhile into the next turn. At shutdown the queue is written into the
- * stopped turn instead. The orchestrator owns the conversations' states and hands in what this needs.
+ * stopped turn instead. The orchestrator creates it and calls it; it calls only what it is handed
+ * (the states, the background tasks, the compaction runs), never back into the orchestrator.
  */
-import type { ConversationRecord } from "@dispatch/conversation-store";
-import type { Logger } from "@dispatch/kernel";
+import type { ConversationRecord, ConversationStore } from "@dispatch/conversation-store";
+import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { LanguageModel } from "@dispatch/providers";
+import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
+import type { PermissionGate, ToolRegistry } from "@dispatch/tools";
+import type { BackgroundTasks } from "./background";
 import { shouldAutoCompact } from "./compaction";
-import { DEFAULT_SYSTEM_PROMPT } from "./config";
+import type { CompactionRuns } from "./compaction-runs";
+import { DEFAULT_SYSTEM_PROMPT, type OrchestratorConfig } from "./config";
 import { type Result, type StartedTurn, type StartTurnRequest, TurnSettled, TurnStarted } from "./contract";
 import type { ConversationState, ConversationStates, RunningTurn } from "./conversation-states";
-import type { OrchestratorDeps } from "./orchestrator";
 import { joinQueued, steeringMessages } from "./queue";
 import { fail, modelRefusal } from "./result";
 import { messageOf } from "./run-tool";
@@ -32,19 +35,28 @@ import {
 /** A turn request; `message: null` carries the queued messages alone. */
 export type TurnRequest = Omit<StartTurnRequest, "message"> & { message: string | null };
 
-/** What the orchestrator hands in: its own dependencies, its states, and hooks into its lifecycle. */
-export interface TurnLifecycleDeps extends Omit<OrchestratorDeps, "now" | "clock"> {
+/** What a turn needs: the services it runs with, the conversations' states, and the shared runners. */
+export interface TurnLifecycleDeps {
+  store: ConversationStore;
+  catalog: Pick<ModelCatalog, "defaultModel" | "resolve">;
+  /** Absent: turns run without tools. */
+  tools?: Pick<ToolRegistry, "list">;
+  /** Absent: every valid tool call runs unasked. */
+  gate?: PermissionGate;
+  config: OrchestratorConfig;
+  logger: Logger;
+  emit<T>(event: EventHandle<T>, payload: T): void;
+  /** The cwd of conversations with neither their own cwd nor a workspace default. */
+  defaultCwd: string;
   states: ConversationStates;
   /** Epoch milliseconds, for records. */
   now(): number;
   /** Monotonic milliseconds, for metrics. */
   clock(): number;
-  /** True once the orchestrator's shutdown began: no new turns, no carry. */
-  shuttingDown(): boolean;
-  /** Keeps a background promise until it settles (shutdown waits for all of them). */
-  track(p: Promise<unknown>): void;
-  /** Starts an automatic compaction after a turn whose context grew past the threshold. */
-  autoCompact(state: ConversationState): void;
+  /** Tracks each detached turn; once it is `stopping`, no new turn and no carry start. */
+  background: BackgroundTasks;
+  /** Runs the automatic compaction after a turn whose context grew past the threshold. */
+  compactions: Pick<CompactionRuns, "start">;
 }
 
 export class TurnLifecycle {
@@ -60,7 +72,7 @@ export class TurnLifecycle {
    * carry). The queued messages leave the durable queue in the transaction that appends the message.
    */
   begin(req: TurnRequest): Result<StartedTurn & { messageId: string }> {
-    if (this.deps.shuttingDown())
+    if (this.deps.background.stopping)
       return fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down; no new turns");
     if (req.message !== null && (typeof req.message !== "string" || req.message.trim() === "")) {
       return fail("ORCH_INVALID_REQUEST", "startTurn: message must be a non-empty string");
@@ -137,7 +149,7 @@ export class TurnLifecycle {
       state.hub.endTurn(turnId);
       settle({ conversationId, turnId, reason: "error" });
     });
-    this.deps.track(run);
+    this.deps.background.track(run);
     return { ok: true, value: { conversationId, turnId, messageId } };
   }
 
@@ -191,7 +203,7 @@ export class TurnLifecycle {
       emit({ conversationId, turnId, type: "error", message });
       outcome = crashedOutcome(message);
     }
-    if (this.deps.shuttingDown() && !state.closing) this.keepQueueAtShutdown(state, turnId, emit);
+    if (this.deps.background.stopping && !state.closing) this.keepQueueAtShutdown(state, turnId, emit);
     const endedAt = this.deps.now();
     emit(doneEvent({ conversationId, turnId }, outcome, endedAt - turn.startedAt));
     const ended = this.deps.store.endTurn(turnId, turnEnd(outcome, endedAt));
@@ -199,7 +211,7 @@ export class TurnLifecycle {
       this.log.error("turn end not recorded", { conversationId, turnId, error: ended.error.message });
 
     // Queued messages are carried into a new turn unless the conversation is closing or the daemon stops.
-    const carry = !state.closing && !this.deps.shuttingDown() && state.queue.size > 0;
+    const carry = !state.closing && !this.deps.background.stopping && state.queue.size > 0;
     state.turn = undefined;
     // The status is written before `turn-sealed` (the last write) and announced after it.
     const announce = !carry && !state.closing ? this.deps.states.persistStatus(state) : undefined;
@@ -218,10 +230,10 @@ export class TurnLifecycle {
 
     const compact =
       !state.closing &&
-      !this.deps.shuttingDown() &&
+      !this.deps.background.stopping &&
       !state.turn &&
       shouldAutoCompact(outcome.lastInputTokens, model.info.contextWindow, this.deps.config.autoCompactShare);
-    if (compact) this.deps.autoCompact(state);
+    if (compact) void this.deps.compactions.start(state, this.deps.config.keepLastN, true);
     if (carry) this.carry(state);
     this.deps.states.prune();
     return settled;
