@@ -12,7 +12,9 @@ const transpiler = new Bun.Transpiler({ loader: "ts" });
  * The module specifiers a TS source imports, re-exports, requires or imports dynamically: what Bun's
  * parser finds (it drops type-only imports) plus what a text scan finds (type-only imports too).
  */
-export function importedSpecifiers(source: string): string[] {
+export function importedSpecifiers(text: string): string[] {
+  // A shebang line is no TS syntax for the parser.
+  const source = text.replace(/^#!.*/, "");
   const patterns = [
     /\b(?:import|export)\s[^'"]*?\bfrom\s*["']([^"']+)["']/g,
     /\bimport\s*["']([^"']+)["']/g,
