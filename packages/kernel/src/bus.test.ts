@@ -1,18 +1,15 @@
 import { describe, expect, test } from "bun:test";
 import {
   defineEvent,
-  defineFilter,
   defineService,
   type Extension,
   type ExtensionContext,
-  type FilterHandle,
   type ServiceHandle,
 } from "./contract";
 import { createHost } from "./host";
 import { createMemoryLogger } from "./logger";
 
 const Said = defineEvent<string>("test.said");
-const Title = defineFilter<string>("test.title");
 
 function ext(id: string, activate: (ctx: ExtensionContext) => void): Extension {
   return { manifest: { id, version: "1.0.0" }, activate };
@@ -104,58 +101,6 @@ describe("events", () => {
   });
 });
 
-describe("filters", () => {
-  test("run by priority (lower first), then registration order, threading the value", async () => {
-    await using host = createHost({
-      extensions: [
-        ext("a", (ctx) => {
-          ctx.addFilter(Title, (v) => `${v}>a0`);
-          ctx.addFilter(Title, (v) => `${v}>a-5`, { priority: -5 });
-        }),
-        ext("b", (ctx) => {
-          ctx.addFilter(Title, (v) => `${v}>b0`);
-          ctx.addFilter(Title, (v) => `${v}>b10`, { priority: 10 });
-          ctx.addFilter(Title, (v) => `${v}>b-5`, { priority: -5 });
-        }),
-      ],
-    });
-    await host.start();
-    expect(host.applyFilters(Title, "t")).toBe("t>a-5>b-5>a0>b0>b10");
-  });
-
-  test("a throwing filter is logged and skipped; no filters returns the value", async () => {
-    const logger = createMemoryLogger();
-    await using host = createHost({
-      logger,
-      extensions: [
-        ext("ok", (ctx) => void ctx.addFilter(Title, (v) => v.toUpperCase())),
-        ext(
-          "bad",
-          (ctx) =>
-            void ctx.addFilter(Title, () => {
-              throw new Error("filter broke");
-            }),
-        ),
-      ],
-    });
-    await host.start();
-    expect(host.applyFilters(Title, "abc")).toBe("ABC");
-    expect(host.applyFilters(defineFilter<number>("test.none"), 7)).toBe(7);
-    expect(logger.records.find((r) => r.msg === "filter threw; skipped")?.fields).toMatchObject({
-      ext: "bad",
-    });
-  });
-
-  test("removing a filter takes it out of the chain", async () => {
-    await using host = createHost({ extensions: [] });
-    await host.start();
-    const off = host.addFilter(Title, (v) => `${v}!`);
-    expect(host.applyFilters(Title, "x")).toBe("x!");
-    off();
-    expect(host.applyFilters(Title, "x")).toBe("x");
-  });
-});
-
 test("handle identity: a second definition with the same id is a different channel", async () => {
   await using host = createHost({ extensions: [] });
   await host.start();
@@ -170,8 +115,8 @@ test("a look-alike object is not a handle (type level), and handles are frozen",
   // @ts-expect-error only defineService makes a ServiceHandle
   const fake: ServiceHandle<number> = { kind: "service", id: "test/fake" };
   const real: ServiceHandle<number> = defineService<number>("test/fake");
-  // @ts-expect-error an event handle is not a filter handle
-  const wrongKind: FilterHandle<string> = Said;
+  // @ts-expect-error an event handle is not a service handle
+  const wrongKind: ServiceHandle<string> = Said;
   expect([fake.id, real.id, wrongKind.id]).toEqual(["test/fake", "test/fake", "test.said"]);
   expect(Object.isFrozen(real)).toBe(true);
 });

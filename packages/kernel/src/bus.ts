@@ -1,15 +1,9 @@
-import type { EventHandle, FilterHandle, Logger } from "./contract";
+import type { EventHandle, Logger } from "./contract";
 
 interface Listener {
   owner: string;
   fn: (payload: never) => unknown;
   live: boolean;
-}
-interface FilterEntry {
-  owner: string;
-  fn: (value: never) => unknown;
-  priority: number;
-  seq: number;
 }
 
 /** Pure: describes a thrown value for logs and messages. */
@@ -18,13 +12,11 @@ export function describeError(e: unknown): string {
 }
 
 /**
- * Events and filters, keyed by handle identity. Handlers are isolated: a throwing (or rejecting)
- * handler or filter is logged with the id of the extension that registered it, and the rest go on.
+ * Events, keyed by handle identity. Handlers are isolated: a throwing (or rejecting) handler is logged
+ * with the id of the extension that registered it, and the rest go on.
  */
 export class Bus {
   private readonly listeners = new Map<EventHandle<unknown>, Listener[]>();
-  private readonly filters = new Map<FilterHandle<unknown>, FilterEntry[]>();
-  private seq = 0;
 
   constructor(private readonly logger: Logger) {}
 
@@ -51,35 +43,6 @@ export class Bus {
         this.reportHandler(l.owner, e.id, err);
       }
     }
-  }
-
-  addFilter<T>(owner: string, f: FilterHandle<T>, fn: (value: T) => T, priority = 0): () => void {
-    const key = f as FilterHandle<unknown>;
-    const entry: FilterEntry = { owner, fn: fn as FilterEntry["fn"], priority, seq: this.seq++ };
-    const all = [...(this.filters.get(key) ?? []), entry];
-    all.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
-    this.filters.set(key, all);
-    return () => {
-      const rest = (this.filters.get(key) ?? []).filter((x) => x !== entry);
-      if (rest.length > 0) this.filters.set(key, rest);
-      else this.filters.delete(key);
-    };
-  }
-
-  applyFilters<T>(f: FilterHandle<T>, value: T): T {
-    let current = value;
-    for (const entry of this.filters.get(f as FilterHandle<unknown>) ?? []) {
-      try {
-        current = (entry.fn as (v: T) => T)(current);
-      } catch (err) {
-        this.logger.error("filter threw; skipped", {
-          ext: entry.owner,
-          filter: f.id,
-          error: describeError(err),
-        });
-      }
-    }
-    return current;
   }
 
   private reportHandler(owner: string, event: string, err: unknown): void {

@@ -22,11 +22,6 @@ export interface EventHandle<T> {
   readonly id: string;
   readonly [brand]: T;
 }
-export interface FilterHandle<T> {
-  readonly kind: "filter";
-  readonly id: string;
-  readonly [brand]: T;
-}
 
 /**
  * An expected outcome as a value: packages alias it with their own error type as the default
@@ -71,12 +66,7 @@ export interface Scope {
   add(disposer: Disposer): Disposer;
 }
 
-export interface FilterOptions {
-  /** Lower runs first; default 0. Equal priorities run in registration order. */
-  priority?: number;
-}
-
-/** Service lookup, events and filters: shared by extension contexts and the composition root's Host. */
+/** Service lookup and events: shared by extension contexts and the composition root's Host. */
 export interface KernelBus {
   /** Throws KERNEL_SERVICE_NOT_FOUND naming the handle and the asker when nothing provides `h`. */
   get<T>(h: ServiceHandle<T>): T;
@@ -84,9 +74,6 @@ export interface KernelBus {
   /** Handlers run synchronously in registration order; a throwing handler is logged, never propagated. */
   on<T>(e: EventHandle<T>, handler: (payload: T) => void): Disposer;
   emit<T>(e: EventHandle<T>, payload: T): void;
-  /** A throwing filter is logged and skipped (the value passes through unchanged). */
-  addFilter<T>(f: FilterHandle<T>, fn: (value: T) => T, opts?: FilterOptions): Disposer;
-  applyFilters<T>(f: FilterHandle<T>, value: T): T;
 }
 
 /** What `activate` receives. Registrations made here are recorded in `scope`. */
@@ -219,7 +206,7 @@ export function isKernelError(e: unknown, code?: KernelErrorCode): e is KernelEr
   return e instanceof KernelError && (code === undefined || e.code === code);
 }
 
-function makeHandle<K extends "service" | "event" | "filter">(kind: K, id: string) {
+function makeHandle<K extends "service" | "event">(kind: K, id: string) {
   if (typeof id !== "string" || id.length === 0) {
     throw new KernelError("KERNEL_INVALID_HANDLE", `a ${kind} handle needs a non-empty id`);
   }
@@ -231,9 +218,6 @@ export function defineService<T>(id: string): ServiceHandle<T> {
 }
 export function defineEvent<T>(id: string): EventHandle<T> {
   return makeHandle("event", id) as EventHandle<T>;
-}
-export function defineFilter<T>(id: string): FilterHandle<T> {
-  return makeHandle("filter", id) as FilterHandle<T>;
 }
 
 /** Provided by the kernel itself: the host's extension list and its change notifications. */

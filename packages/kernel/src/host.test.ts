@@ -368,7 +368,7 @@ describe("services", () => {
     expect(Object.keys(ctxOut?.scope ?? {})).toEqual(["add"]);
     const e = rejectionSync(() => ctxOut?.provide(CounterService, { n: () => 1 }));
     expect(isKernelError(e, "KERNEL_HOST_SEALED")).toBe(true);
-    // events and filters stay open after boot
+    // events stay open after boot
     const heard: string[] = [];
     ctxOut?.on(Ping, (p) => heard.push(p));
     host.emit(Ping, "late");

@@ -113,10 +113,6 @@ export function createHost(opts: HostOptions): Host {
         return register(() => bus.on(id, e, handler));
       },
       emit: (e, payload) => bus.emit(e, payload),
-      addFilter(f, fn, filterOpts) {
-        return register(() => bus.addFilter(id, f, fn, filterOpts?.priority));
-      },
-      applyFilters: (f, value) => bus.applyFilters(f, value),
     };
   };
 
@@ -257,8 +253,6 @@ export function createHost(opts: HostOptions): Host {
     tryGet: (h) => services.tryGet(h),
     on: (e, handler) => once(bus.on(HOST_OWNER, e, handler)),
     emit: (e, payload) => bus.emit(e, payload),
-    addFilter: (f, fn, filterOpts) => once(bus.addFilter(HOST_OWNER, f, fn, filterOpts?.priority)),
-    applyFilters: (f, value) => bus.applyFilters(f, value),
     ...introspection,
   };
 }
