@@ -45,7 +45,7 @@ export function cmdlineLooksLikeDaemon(cmdline: string): boolean {
  * line looks like a daemon: a pid reused by an unrelated process must not block startup until the
  * file is deleted by hand. Where /proc is missing, a live pid counts.
  */
-export function isDaemonAlive(pid: number, key: string | undefined): boolean {
+function isDaemonAlive(pid: number, key: string | undefined): boolean {
   if (key !== undefined || !isPidAlive(pid)) return isSameProcessAlive(pid, key);
   let cmdline: string;
   try {

@@ -12,7 +12,7 @@ import type { Subprocess } from "bun";
 
 export const MAIN = join(import.meta.dir, "main.ts");
 /** Booting a subprocess on a loaded 2-core machine can be slow. */
-export const BOOT_TIMEOUT_MS = 20_000;
+const BOOT_TIMEOUT_MS = 20_000;
 
 export async function tempHome(): Promise<string> {
   return mkdtemp(join(tmpdir(), "dispatch-daemon-"));

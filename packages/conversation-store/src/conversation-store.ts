@@ -77,7 +77,7 @@ export interface ConversationStoreOptions extends OpenOptions {
 
 const DEFAULT_LIST_LIMIT = 50;
 /** Stored bytes one window read returns at most unless the query says otherwise. */
-export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
+const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 /** Upper bound for a seq placeholder; SQLite integers are 64-bit, JS numbers safe up to 2^53. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 

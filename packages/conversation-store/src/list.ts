@@ -36,6 +36,6 @@ export function listPage(
 }
 
 /** Pure: `text` with LIKE's wildcards and the escape character escaped (ESCAPE '\'). */
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

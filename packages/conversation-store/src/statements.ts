@@ -22,7 +22,7 @@ export const WINDOW_SQL = `SELECT seq, message_id, role, chunk FROM chunks
   ORDER BY seq DESC LIMIT :limit`;
 
 /** The forward window (no limit): oldest first, so a byte cap keeps the start and the rest follows. */
-export const WINDOW_ASC_SQL = `SELECT seq, message_id, role, chunk FROM chunks
+const WINDOW_ASC_SQL = `SELECT seq, message_id, role, chunk FROM chunks
   WHERE conversation_id = :id AND seq > :since AND seq < :before
   ORDER BY seq`;
 

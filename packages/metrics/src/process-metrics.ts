@@ -2,7 +2,7 @@ import type { Disposer } from "@dispatch/kernel";
 import type { MetricsRegistry } from "./contract";
 
 /** How often the event loop is probed: a timer's lateness is the delay it suffered. */
-export const EVENT_LOOP_PROBE_MS = 250;
+const EVENT_LOOP_PROBE_MS = 250;
 
 const DELAY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 

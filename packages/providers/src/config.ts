@@ -83,7 +83,7 @@ export interface ResolvedProvidersConfig {
   builtin: Record<string, unknown>;
 }
 
-export const DEFAULT_LIST_TIMEOUT_MS = 3000;
+const DEFAULT_LIST_TIMEOUT_MS = 3000;
 
 type Env = Record<string, string | undefined>;
 

@@ -144,7 +144,7 @@ export function toProviderError(error: unknown, ctx: FailureContext): ProviderEr
  * Pure: one sentence for a failed connection, naming the URL and what to check. The SDK's own text
  * repeats its cause ("Cannot connect to API: X: X"), so only the innermost reason is kept.
  */
-export function connectionMessage(error: unknown, url: string, ctx: Pick<FailureContext, "model">): string {
+function connectionMessage(error: unknown, url: string, ctx: Pick<FailureContext, "model">): string {
   const code = errorCode(error);
   if (code === "ECONNREFUSED" || code === "ConnectionRefused" || code === "FailedToOpenSocket") {
     return `cannot connect to ${url} for ${ctx.model}: the connection was refused; check that the server is running and that the credential's baseUrl (host and port) is right`;
@@ -163,7 +163,7 @@ function httpDetail(message: string, body: string | undefined): string {
 }
 
 /** Pure: a URL without user info, query or fragment (they may hold keys); "the provider" when unknown. */
-export function safeUrl(url: string | undefined): string {
+function safeUrl(url: string | undefined): string {
   if (!url) return "the provider";
   try {
     const u = new URL(url);

@@ -62,7 +62,7 @@ export function createCredentialSdkModel(
 }
 
 /** Pure: where the API key of `credential` is set (its variable, or its config section). */
-export function keySetting(credential: Credential): string {
+function keySetting(credential: Credential): string {
   if (credential.missingKeyEnv) return `$${credential.missingKeyEnv}`;
   if (credential.source === "env") {
     return credential.name === "default" ? "DISPATCH_API_KEY" : `${credential.name.toUpperCase()}_API_KEY`;
@@ -155,7 +155,7 @@ async function* streamSdk(
 }
 
 /** Maps one AI SDK stream part to ours; throws `ProviderError` for error parts. */
-export function mapStreamPart(part: LanguageModelV4StreamPart, ctx: FailureContext): ProviderPart[] {
+function mapStreamPart(part: LanguageModelV4StreamPart, ctx: FailureContext): ProviderPart[] {
   switch (part.type) {
     case "text-delta":
       return part.delta ? [{ type: "text-delta", delta: part.delta }] : [];
@@ -190,7 +190,7 @@ export function mapStreamPart(part: LanguageModelV4StreamPart, ctx: FailureConte
 }
 
 /** Pure: AI SDK usage to ours; undefined when the provider reported none. Cache counts only when > 0. */
-export function toUsage(usage: LanguageModelV4Usage): Usage | undefined {
+function toUsage(usage: LanguageModelV4Usage): Usage | undefined {
   const input = usage.inputTokens.total;
   const output = usage.outputTokens.total;
   if (input === undefined && output === undefined) return undefined;

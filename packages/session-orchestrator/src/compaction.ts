@@ -136,7 +136,7 @@ export interface ApplyCompaction {
  *   message) is kept too — and its model view (`historyStartSeq`) moves to the marker.
  * Its log stays whole and its seq keeps growing; a crash leaves either the old view or the new one.
  */
-export function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
+function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
   const { store, conversationId, plan } = a;
   const failed = (message: string) =>
     fail<CompactResult>("ORCH_STORE_FAILED", `compaction of "${conversationId}": ${message}`);

@@ -14,7 +14,7 @@ import type { OrchestratorConfigInput } from "./config";
 import { type Orchestrator, Orchestrator as OrchestratorHandle } from "./contract";
 import { sessionOrchestratorExtension } from "./extension";
 
-export const TEST_MODEL = "test/test-model";
+const TEST_MODEL = "test/test-model";
 
 export interface DaemonFixtureOptions {
   dbPath: string;

@@ -37,7 +37,7 @@ const errno = (e: unknown) => (e as { code?: string } | null)?.code;
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Writes every byte of `bytes` at position 0. */
-export async function writeAll(fh: fs.FileHandle, bytes: Uint8Array): Promise<void> {
+async function writeAll(fh: fs.FileHandle, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
     const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, done);

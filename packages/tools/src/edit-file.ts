@@ -33,7 +33,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * characters and writing back would silently corrupt every other non-UTF-8 byte (Latin-1 files).
  * A byte-order mark is kept.
  */
-export function decodeUtf8(bytes: Uint8Array): string | undefined {
+function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
     return utf8.decode(bytes);
   } catch {

@@ -114,7 +114,7 @@ function pathMatches(glob: string, p: string, cwd: string): boolean {
 }
 
 /** Pure: whether `rule` applies to the call (for an allow rule every path must match; otherwise any). */
-export function ruleMatches(rule: PermissionRule, req: PermissionCheckRequest): boolean {
+function ruleMatches(rule: PermissionRule, req: PermissionCheckRequest): boolean {
   const { subject } = req;
   if (rule.tools && !rule.tools.some((t) => toolPatternMatches(t, req.toolName))) return false;
   if (rule.kinds && !rule.kinds.includes(subject.kind)) return false;
@@ -136,7 +136,7 @@ export function ruleMatches(rule: PermissionRule, req: PermissionCheckRequest): 
 }
 
 /** Pure: whether every path of the subject is inside `cwd` (lexically). */
-export function insideCwd(subject: PermissionSubject, cwd: string): boolean {
+function insideCwd(subject: PermissionSubject, cwd: string): boolean {
   return (subject.paths ?? []).every((p) => isInside(path.resolve(cwd), p));
 }
 

@@ -47,7 +47,7 @@ export function isRunning(pid: number): boolean {
 }
 
 /** Whether group `pgid` still has a running (non-zombie) member. */
-export function groupIsRunning(pgid: number): boolean {
+function groupIsRunning(pgid: number): boolean {
   if (!signalGroup(pgid, 0)) return false;
   if (!procfs) return true;
   for (const name of readdirSync("/proc")) {
@@ -63,7 +63,7 @@ export function groupIsRunning(pgid: number): boolean {
 }
 
 /** Pure: whether a /proc/<pid>/environ blob (NUL-separated) holds the entry `marker` ("NAME=value"). */
-export function environHas(environ: string, marker: string): boolean {
+function environHas(environ: string, marker: string): boolean {
   return environ.startsWith(`${marker}\0`) || environ.includes(`\0${marker}\0`);
 }
 

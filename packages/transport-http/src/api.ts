@@ -72,7 +72,7 @@ export interface ApiDeps {
 }
 
 /** Pure: the base URL a client reached us at, from the Host header the policy already accepted. */
-export function requestBaseUrl(req: Request): string {
+function requestBaseUrl(req: Request): string {
   const host = req.headers.get("host");
   return host ? `http://${host}` : new URL(req.url).origin;
 }

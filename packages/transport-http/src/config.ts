@@ -31,7 +31,6 @@ export const HttpTransportConfigSchema = z.strictObject({
   idleTimeoutSec: z.number().int().min(1).max(255).default(DEFAULT_IDLE_TIMEOUT_SEC),
 });
 export type HttpTransportConfig = z.infer<typeof HttpTransportConfigSchema>;
-export type HttpTransportConfigInput = z.input<typeof HttpTransportConfigSchema>;
 
 /** Pure: validates the config section; the error names each bad field. */
 export function parseHttpTransportConfig(

@@ -31,7 +31,9 @@ export const HttpTransport = defineService<HttpTransport>("transport-http/transp
 export type HttpErrorCode =
   | "HTTP_INVALID_BODY"
   | "HTTP_INVALID_PATH"
+  | "HTTP_UNSUPPORTED_PROTOCOL"
   | "HTTP_BODY_TOO_LARGE"
+  | "HTTP_UNSUPPORTED_MEDIA_TYPE"
   | "HTTP_NOT_FOUND"
   | "HTTP_METHOD_NOT_ALLOWED"
   | "HTTP_UNKNOWN_CONVERSATION"

@@ -1,4 +1,5 @@
 import type { ErrorBody } from "@dispatch/protocol/types";
+import type { HttpErrorCode } from "./contract";
 
 /** An expected failure on its way to the client: status + `{ error, code }`. */
 export interface HttpFailure {
@@ -7,16 +8,8 @@ export interface HttpFailure {
   message: string;
 }
 
-/** Statuses of the codes the API's services and parsers return. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  // the request itself
-  PROTOCOL_INVALID_JSON: 400,
-  PROTOCOL_NOT_AN_OBJECT: 400,
-  PROTOCOL_BINARY_FRAME: 400,
-  PROTOCOL_MISSING_TYPE: 400,
-  PROTOCOL_UNKNOWN_TYPE: 400,
-  PROTOCOL_INVALID_FIELD: 400,
-  PROTOCOL_TOO_LARGE: 413,
+/** This package's own codes: the compiler keeps HttpErrorCode and this table in step. */
+const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   HTTP_INVALID_BODY: 400,
   HTTP_INVALID_PATH: 400,
   HTTP_UNSUPPORTED_PROTOCOL: 400,
@@ -26,6 +19,19 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   HTTP_UNKNOWN_CONVERSATION: 404,
   HTTP_METHOD_NOT_ALLOWED: 405,
   HTTP_INTERNAL: 500,
+};
+
+/** Statuses of the codes the API's services and parsers return. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  ...HTTP_STATUS,
+  // the request itself
+  PROTOCOL_INVALID_JSON: 400,
+  PROTOCOL_NOT_AN_OBJECT: 400,
+  PROTOCOL_BINARY_FRAME: 400,
+  PROTOCOL_MISSING_TYPE: 400,
+  PROTOCOL_UNKNOWN_TYPE: 400,
+  PROTOCOL_INVALID_FIELD: 400,
+  PROTOCOL_TOO_LARGE: 413,
   // orchestrator
   ORCH_TURN_RUNNING: 409,
   ORCH_CONVERSATION_CLOSED: 409,

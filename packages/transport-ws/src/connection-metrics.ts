@@ -16,7 +16,7 @@ export function connectionLevel(data: ConnData): string {
 }
 
 /** Pure: why the server closed a connection, if it did so as a protection. */
-export function forcedCloseReason(code: number, reason: string): "slow-consumer" | "rate-limit" | undefined {
+function forcedCloseReason(code: number, reason: string): "slow-consumer" | "rate-limit" | undefined {
   if (code === CloseCodes.slowConsumer) return "slow-consumer";
   if (code === CloseCodes.policyViolation && reason === RATE_LIMIT_CLOSE_REASON) return "rate-limit";
   return undefined;

@@ -65,11 +65,11 @@ interface SurfaceEntry {
   published?: { fetch: number; spec: SurfaceSpec };
 }
 
-export const GLOBAL_TOPIC = "global";
+const GLOBAL_TOPIC = "global";
 const convTopic = (conversationId: string) => `conv:${conversationId}`;
 const surfaceTopic = (key: string) => `surface:${key}`;
 
-export function surfaceCtx(target: SurfaceTarget): SurfaceContext | undefined {
+function surfaceCtx(target: SurfaceTarget): SurfaceContext | undefined {
   return target.conversationId === undefined ? undefined : { conversationId: target.conversationId };
 }
 

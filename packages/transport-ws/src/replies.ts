@@ -34,7 +34,7 @@ export interface SurfaceRef {
 /** Message of the (compat) chat.error for a conversation that is already generating. */
 export const TURN_RUNNING_MESSAGE = "a turn is already generating for this conversation";
 /** Code of the generic error that answers an unexpected failure inside the server. */
-export const INTERNAL_ERROR_CODE = "WS_INTERNAL_ERROR";
+const INTERNAL_ERROR_CODE = "WS_INTERNAL_ERROR";
 
 /** Pure: `[ack]` when the frame carried an id, else nothing (fire-and-forget stays silent). */
 export function ackFrames(id: string | undefined): AckMessage[] {
@@ -76,7 +76,7 @@ export function catalogFrame(catalog: CatalogEntry[]): CatalogMessage {
   return { type: "catalog", catalog };
 }
 
-export function surfaceFrame(ref: SurfaceRef, spec: SurfaceSpec): SurfaceMessage {
+function surfaceFrame(ref: SurfaceRef, spec: SurfaceSpec): SurfaceMessage {
   return ref.conversationId === undefined
     ? { type: "surface", spec }
     : { type: "surface", spec, conversationId: ref.conversationId };

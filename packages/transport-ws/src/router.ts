@@ -117,19 +117,13 @@ export type RouteOutcome =
       replyTo?: string;
     };
 
-export type RouteOutcomeKind = RouteOutcome["kind"];
-
 /** Pure: the identity of a surface subscription. Unambiguous for any ids. */
 export function surfaceKey(surfaceId: string, conversationId: string | undefined): string {
   return JSON.stringify([surfaceId, conversationId ?? null]);
 }
 
 /** Pure: a global surface drops `conversationId`; a conversation-scoped one keeps it. */
-export function surfaceTarget(
-  surfaceId: string,
-  scope: SurfaceScope,
-  conversationId?: string,
-): SurfaceTarget {
+function surfaceTarget(surfaceId: string, scope: SurfaceScope, conversationId?: string): SurfaceTarget {
   const conv = scope === "global" ? undefined : conversationId;
   const target: SurfaceTarget = { surfaceId, scope, key: surfaceKey(surfaceId, conv) };
   if (conv !== undefined) target.conversationId = conv;

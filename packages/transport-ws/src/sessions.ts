@@ -13,7 +13,7 @@ import { constantTimeEqual, type SessionState } from "@dispatch/connection-polic
 
 export const SESSION_COOKIE = "dispatch_session";
 export const PAIRING_CODE_TTL_MS = 5 * 60_000;
-export const DEFAULT_SESSION_TTL_MS = 30 * 24 * 3600_000;
+const DEFAULT_SESSION_TTL_MS = 30 * 24 * 3600_000;
 
 export interface SessionInfo {
   id: string;
