@@ -10,6 +10,7 @@ import {
   createConnectionPolicy,
   hostName,
   isLoopbackAddress,
+  isLoopbackPeer,
   type PolicyDecision,
   type SessionState,
   tokenSubprotocol,
@@ -387,4 +388,20 @@ describe("checkUpgrade", () => {
       ),
     ).toBe("ok");
   });
+});
+
+test("pure: loopback peers", () => {
+  expect(["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"].map(isLoopbackPeer)).toEqual([
+    true,
+    true,
+    true,
+    true,
+  ]);
+  expect(["10.0.0.1", "::ffff:10.0.0.1", "", undefined, "fe80::1"].map(isLoopbackPeer)).toEqual([
+    false,
+    false,
+    false,
+    false,
+    false,
+  ]);
 });

@@ -80,3 +80,13 @@ export function corsHeaders(origin: string | undefined): Record<string, string> 
     Vary: "Origin",
   };
 }
+
+/**
+ * Pure: whether a peer's socket address (as the server reports it) is loopback: IPv4 127/8, ::1,
+ * IPv4-mapped 127/8. Unlike `isLoopbackAddress`, which reads a Host name, no names and no brackets.
+ */
+export function isLoopbackPeer(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return v4.startsWith("127.") || address === "::1";
+}

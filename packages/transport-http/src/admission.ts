@@ -87,10 +87,3 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   "/protocol.json",
   "/metrics",
 ]);
-
-/** Pure: whether a peer address is a loopback address (IPv4 127/8, ::1, IPv4-mapped 127/8). */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
-  return v4.startsWith("127.") || address === "::1";
-}

@@ -4,13 +4,14 @@ import {
   checkHostAndOrigin,
   corsHeaders,
   createConnectionPolicy,
+  isLoopbackPeer,
 } from "@dispatch/connection-policy";
 import type { Logger } from "@dispatch/kernel";
 import { LATENCY_BUCKETS, type MetricsRegistry } from "@dispatch/metrics";
 import { browserAccess } from "@dispatch/transport-ws/access";
 import type { BrowserAccess } from "@dispatch/transport-ws/contract";
 import type { BunRequest, Server } from "bun";
-import { admit, isLoopbackAddress, markTokenHolder, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";
+import { admit, markTokenHolder, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";
 import type { RouteHandler, RouteTable } from "./api";
 import { errorResponse, internalFailure } from "./errors";
 import {
@@ -198,7 +199,7 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
       if (answered !== undefined) return answered;
     }
     const tokenOptional =
-      path !== undefined && PUBLIC_ROUTES.has(path) && isLoopbackAddress(server.requestIP(req)?.address);
+      path !== undefined && PUBLIC_ROUTES.has(path) && isLoopbackPeer(server.requestIP(req)?.address);
     const decision = admit(policy as ConnectionPolicy, req.method, req.headers, facts(req, server), {
       tokenOptional,
     });
