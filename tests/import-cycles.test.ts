@@ -11,14 +11,6 @@ import { importCycles, localImportGraph } from "@dispatch/testkit";
 
 const root = join(import.meta.dir, "..");
 
-/**
- * Cycles that predate this check, each to be broken by the owner of its files (then removed here).
- * Anything else fails. apps/cli: the command table lists the commands and `help` renders the table.
- */
-const KNOWN_CYCLES: ReadonlySet<string> = new Set([
-  "apps/cli: src/commands/chat.ts → src/help.ts → src/commands/table.ts → src/commands/chat.ts",
-]);
-
 function sourcesOf(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     if (d.name === "node_modules" || d.name === "generated") return [];
@@ -41,7 +33,7 @@ describe("import cycles", () => {
       const sources = new Map(sourcesOf(dir).map((f) => [relative(dir, f), readFileSync(f, "utf8")]));
       return importCycles(localImportGraph(sources)).map((c) => `${unit}: ${c}`);
     });
-    expect(cycles.filter((c) => !KNOWN_CYCLES.has(c))).toEqual([]);
+    expect(cycles).toEqual([]);
   });
 
   test("no two workspace packages depend on each other around a loop", async () => {

@@ -6,6 +6,7 @@ import type { ConversationMeta } from "@dispatch/protocol/types";
 import type { RunContext } from "./commands/spec";
 import { TABLE } from "./commands/table";
 import { ensureDaemon } from "./connection";
+import { helpFor } from "./help";
 import { resolveShortId } from "./ids";
 import { CliError, type CliIo, EXIT, isConnectionError, isTimeout } from "./io";
 import { parseCommand } from "./parse";
@@ -49,6 +50,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     out: painter(colorEnabled(io.stdout, io.env)),
     err: painter(colorEnabled(io.stderr, io.env)),
     print: (text) => io.stdout.write(`${text}\n`),
+    helpFor,
     printJson: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     daemon: () => {
       connection ??= ensureDaemon(home, io, parsed.json);

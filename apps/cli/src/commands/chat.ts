@@ -1,6 +1,5 @@
 import type { ChatRequestBody, ReasoningEffort } from "@dispatch/protocol/types";
 import { chat } from "../chat";
-import { helpFor } from "../help";
 import { CliError, EXIT } from "../io";
 import { stringFlag } from "./common";
 import { existingFolder, gatherPrompt } from "./prompt";
@@ -66,7 +65,7 @@ terminal; without one they are denied unless --allow or --yes grant them for thi
   async run(ctx) {
     const prompt = await gatherPrompt(ctx, "dispatch", true);
     if (!prompt) {
-      ctx.print(helpFor(undefined));
+      ctx.print(ctx.helpFor(undefined));
       return EXIT.ok;
     }
     const effort = stringFlag(ctx.values, "effort");

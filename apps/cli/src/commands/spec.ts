@@ -18,6 +18,8 @@ export interface RunContext {
   out: Painter;
   err: Painter;
   print(text: string): void;
+  /** The help text of a command, or the main help (given by the runner, so commands need not import help.ts). */
+  helpFor(topic: string | undefined): string;
   printJson(value: unknown): void;
   /** The daemon of `home`, started in the background when none runs; calls time out (`TimeoutError`). */
   daemon(): Promise<DaemonConnection>;

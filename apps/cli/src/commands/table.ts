@@ -47,8 +47,7 @@ const help: CommandSpec = {
   summary: "show help (also: dispatch <command> --help)",
   positionals: { min: 0, max: 1, names: "" },
   options: [],
-  async run({ args, print }) {
-    const { helpFor } = await import("../help");
+  async run({ args, print, helpFor }) {
     print(helpFor(args[0]));
     return EXIT.ok;
   },
