@@ -345,6 +345,13 @@ const malformed: Bad[] = [
     says: ["chat.queue: text"],
   },
   {
+    name: "chat.queue whitespace-only text",
+    frame: '{"type":"chat.queue","conversationId":"c","text":" \\n\\t "}',
+    code: "PROTOCOL_INVALID_FIELD",
+    isChat: true,
+    says: ["chat.queue: text", "non-whitespace"],
+  },
+  {
     name: "chat.queue oversized text",
     frame: json({ type: "chat.queue", conversationId: "c", text: big(MAX_MESSAGE_CHARS + 1) }),
     code: "PROTOCOL_TOO_LARGE",

@@ -93,7 +93,7 @@ export const ChatQueueMessageSchema = named(
     type: z.literal("chat.queue"),
     ...base,
     conversationId: IdSchema,
-    text: boundedString(MAX_MESSAGE_CHARS),
+    text: turnRequestFields.message,
     workspaceId: IdSchema.optional(),
   }),
   "ChatQueueMessage",
