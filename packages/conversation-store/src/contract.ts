@@ -360,8 +360,15 @@ export interface RecoveryReport {
   interruptedToolRuns: InterruptedToolRun[];
 }
 
-export interface ConversationStore {
-  // ── conversations ──
+/**
+ * The store is several services behind one implementation: each consumer depends on the handles it
+ * uses (the orchestrator on the catalog, log, turns, queue and workspaces; the permission gate on the
+ * permission requests; transports on the catalog and log). One extension provides every handle with
+ * the same object, so writes through one are seen by reads through another at once.
+ */
+
+/** Conversation rows: metadata, sticky settings, titles, status. */
+export interface ConversationCatalog {
   /** Creates the conversation with `init` when missing; an existing one is returned unchanged. */
   ensureConversation(init: ConversationInit): Result<ConversationRecord>;
   /** Fails with STORE_CONVERSATION_EXISTS when the id is taken. */
@@ -370,8 +377,10 @@ export interface ConversationStore {
   updateConversation(id: string, patch: ConversationPatch): Result<ConversationRecord>;
   /** Newest activity first (then id, descending); keyset pagination. */
   listConversations(query?: ListQuery): Result<ListPage>;
+}
 
-  // ── the log ──
+/** The append-only log of chunks and its model-facing view. */
+export interface ConversationLog {
   /**
    * Appends a whole step in one transaction: all of it becomes visible or none of it. Seqs are assigned
    * inside the transaction, consecutive from the conversation's last seq. Creates a missing
@@ -383,12 +392,6 @@ export interface ConversationStore {
     init?: Omit<ConversationInit, "id">,
     opts?: AppendOptions,
   ): Result<AppendResult>;
-  /**
-   * Makes what a running step streamed since its last flush durable (one transaction, appended after
-   * the conversation's earlier parts). Cleared by appendStep's `settleInflight`; promoted into the
-   * log by `recover` when a crash left it.
-   */
-  appendInflight(conversationId: string, step: InflightStep, parts: InflightPart[]): Result<void>;
   /** The raw log, served by the (conversation_id, seq) primary key. */
   readWindow(conversationId: string, query?: WindowQuery): Result<ConversationWindow>;
   /**
@@ -408,15 +411,32 @@ export interface ConversationStore {
    * id taken), leaving everything as it was.
    */
   appendCompaction(conversationId: string, input: CompactionInput): Result<CompactionResult>;
+}
 
-  // ── turns ──
+/** Turn rows, what a running step streamed (in-flight parts, tool starts) and boot recovery. */
+export interface TurnRecords {
   beginTurn(turn: BeginTurn): Result<TurnRecord>;
   endTurn(turnId: string, end: EndTurn): Result<TurnRecord>;
   getTurn(turnId: string): TurnRecord | undefined;
   /** Oldest first. */
   listTurns(conversationId: string): TurnRecord[];
+  /**
+   * Makes what a running step streamed since its last flush durable (one transaction, appended after
+   * the conversation's earlier parts). Cleared by appendStep's `settleInflight`; promoted into the
+   * log by `recover` when a crash left it.
+   */
+  appendInflight(conversationId: string, step: InflightStep, parts: InflightPart[]): Result<void>;
+  /**
+   * Boot recovery: active/queued conversations become idle, running turns become interrupted,
+   * pending permission requests expire, in-flight steps are appended to the log (their streamed
+   * content, results for their tool calls, and an error chunk STEP_INTERRUPTED_CODE). Queued messages
+   * are left alone. Idempotent.
+   */
+  recover(): RecoveryReport;
+}
 
-  // ── permission requests ──
+/** Permission requests a tool call raised, and the user's decisions on them. */
+export interface PermissionRequests {
   savePermissionRequest(req: SavePermissionRequest): Result<PermissionRequestRecord>;
   resolvePermissionRequest(
     requestId: string,
@@ -424,8 +444,10 @@ export interface ConversationStore {
     resolvedAt?: number,
   ): Result<PermissionRequestRecord>;
   listPendingPermissionRequests(conversationId: string): PermissionRequestRecord[];
+}
 
-  // ── the message queue ──
+/** The durable message queue of running turns. */
+export interface MessageQueueStore {
   /**
    * Queues a message at the end of an existing conversation's queue; durable once this returns ok.
    * Fails with STORE_UNKNOWN_CONVERSATION, STORE_MESSAGE_EXISTS (id queued or in the log) or
@@ -440,24 +462,34 @@ export interface ConversationStore {
   listQueuedMessages(conversationId: string): QueuedMessageRecord[];
   /** Every queued message, by conversation then arrival order (boot rebuilds its queues from it). */
   listAllQueuedMessages(): QueuedMessageRecord[];
+}
 
-  // ── workspaces ──
+export interface WorkspaceStore {
   listWorkspaces(): Workspace[];
   getWorkspace(id: string): Workspace | undefined;
   createWorkspace(input: WorkspaceInput): Result<Workspace>;
   updateWorkspace(id: string, patch: WorkspacePatch): Result<Workspace>;
   /** Refuses `default` and workspaces that still hold conversations. */
   deleteWorkspace(id: string): Result<void>;
+}
 
-  // ── lifecycle ──
-  /**
-   * Boot recovery: active/queued conversations become idle, running turns become interrupted,
-   * pending permission requests expire, in-flight steps are appended to the log (their streamed
-   * content, results for their tool calls, and an error chunk STEP_INTERRUPTED_CODE). Queued messages
-   * are left alone. Idempotent.
-   */
-  recover(): RecoveryReport;
+/**
+ * The whole store: what `openConversationStore` returns and the extension provides under every
+ * handle below. No service handle names it: consumers depend on the narrow ones.
+ */
+export interface ConversationStore
+  extends ConversationCatalog,
+    ConversationLog,
+    TurnRecords,
+    PermissionRequests,
+    MessageQueueStore,
+    WorkspaceStore {
   close(): void;
 }
 
-export const ConversationStore = defineService<ConversationStore>("conversation-store/store");
+export const ConversationCatalog = defineService<ConversationCatalog>("conversation-store/catalog");
+export const ConversationLog = defineService<ConversationLog>("conversation-store/log");
+export const TurnRecords = defineService<TurnRecords>("conversation-store/turns");
+export const PermissionRequests = defineService<PermissionRequests>("conversation-store/permissions");
+export const MessageQueueStore = defineService<MessageQueueStore>("conversation-store/queue");
+export const WorkspaceStore = defineService<WorkspaceStore>("conversation-store/workspaces");

@@ -1,7 +1,14 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { createHost, type Extension } from "@dispatch/kernel";
-import { ConversationStore } from "./contract";
+import {
+  ConversationCatalog,
+  ConversationLog,
+  MessageQueueStore,
+  PermissionRequests,
+  TurnRecords,
+  WorkspaceStore,
+} from "./contract";
 import { conversationStoreExtension } from "./extension";
 import { SCHEMA_VERSION } from "./schema";
 import { msg, openTestStore, tempDb, text, unwrap } from "./test-support";
@@ -21,20 +28,44 @@ describe("conversationStoreExtension", () => {
     using tmp = tempDb();
     const { host, report } = await boot(conversationStoreExtension({ path: tmp.file, now: () => 5 }));
     expect(report.active).toEqual(["conversation-store"]);
-    const store = host.get(ConversationStore);
-    unwrap(store.appendStep("c", [msg("m", "user", text("persist me"))]));
-    expect(store.getConversation("c")?.createdAt).toBe(5);
+    const catalog = host.get(ConversationCatalog);
+    unwrap(host.get(ConversationLog).appendStep("c", [msg("m", "user", text("persist me"))]));
+    expect(catalog.getConversation("c")?.createdAt).toBe(5);
     await host.stop();
-    expect(() => store.getConversation("c")).toThrow(); // closed
+    expect(() => catalog.getConversation("c")).toThrow(); // closed
     using again = openTestStore(tmp.file);
     expect(again.getConversation("c")?.title).toBe("persist me");
+  });
+
+  test("every narrow handle is the same store: a write through one is read through the others", async () => {
+    using tmp = tempDb();
+    const { host } = await boot(conversationStoreExtension({ path: tmp.file }));
+    unwrap(host.get(ConversationLog).appendStep("c", [msg("m", "user", text("hi"))]));
+    unwrap(host.get(WorkspaceStore).createWorkspace({ id: "w" }));
+    unwrap(host.get(ConversationCatalog).updateConversation("c", { workspaceId: "w" }));
+    unwrap(
+      host
+        .get(MessageQueueStore)
+        .enqueueMessage({ conversationId: "c", messageId: "q", text: "later", createdAt: 1 }),
+    );
+    unwrap(host.get(TurnRecords).beginTurn({ turnId: "t", conversationId: "c", startedAt: 1 }));
+    expect(host.get(ConversationCatalog).getConversation("c")?.workspaceId).toBe("w");
+    expect(
+      host
+        .get(MessageQueueStore)
+        .listQueuedMessages("c")
+        .map((q) => q.messageId),
+    ).toEqual(["q"]);
+    expect(host.get(TurnRecords).getTurn("t")?.status).toBe("running");
+    expect(host.get(PermissionRequests).listPendingPermissionRequests("c")).toEqual([]);
+    await host.stop();
   });
 
   test("the config section's path wins over the factory's", async () => {
     using a = tempDb();
     using b = tempDb();
     const { host } = await boot(conversationStoreExtension({ path: a.file }), { path: b.file });
-    unwrap(host.get(ConversationStore).ensureConversation({ id: "here" }));
+    unwrap(host.get(ConversationCatalog).ensureConversation({ id: "here" }));
     await host.stop();
     using store = openTestStore(b.file);
     expect(store.getConversation("here")).toBeDefined();
@@ -55,7 +86,8 @@ describe("conversationStoreExtension", () => {
       const { host, report } = await boot(ext, config);
       expect(report.active).toEqual([]);
       expect(report.disabled[0]?.reason).toContain(code);
-      expect(host.tryGet(ConversationStore)).toBeUndefined();
+      expect(host.tryGet(ConversationCatalog)).toBeUndefined();
+      expect(host.tryGet(ConversationLog)).toBeUndefined();
       await host.stop();
     }
   });

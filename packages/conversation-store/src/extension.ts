@@ -1,7 +1,15 @@
 import type { Extension } from "@dispatch/kernel";
 import { LATENCY_BUCKETS, Metrics } from "@dispatch/metrics";
 import { z } from "zod";
-import { ConversationStore, StoreOpenError } from "./contract";
+import {
+  ConversationCatalog,
+  ConversationLog,
+  MessageQueueStore,
+  PermissionRequests,
+  StoreOpenError,
+  TurnRecords,
+  WorkspaceStore,
+} from "./contract";
 import { openConversationStore } from "./conversation-store";
 
 export const CONVERSATION_STORE_EXTENSION_ID = "conversation-store";
@@ -26,8 +34,9 @@ export const ConversationStoreConfigSchema = z
 export type ConversationStoreConfig = z.infer<typeof ConversationStoreConfigSchema>;
 
 /**
- * Opens (and migrates) the database and provides `ConversationStore`; closes it on shutdown. Boot
- * recovery is left to the orchestrator, which owns conversation statuses (`store.recover()`).
+ * Opens (and migrates) the database and provides the store's narrow handles (catalog, log, turns,
+ * permission requests, queue, workspaces) from one object; closes it on shutdown. Boot recovery is left
+ * to the orchestrator, which owns conversation statuses (`TurnRecords.recover()`).
  * Activation fails with a StoreOpenError (STORE_INVALID_CONFIG, STORE_NO_PATH, STORE_SCHEMA_TOO_NEW,
  * STORE_OPEN_FAILED) naming the file or the setting.
  */
@@ -64,7 +73,13 @@ export function conversationStoreExtension(opts: ConversationStoreExtensionOptio
         ...(config.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: config.busyTimeoutMs }),
       });
       ctx.scope.add(() => store.close());
-      ctx.provide(ConversationStore, store);
+      // One object behind every handle: a write through one is read through another at once.
+      ctx.provide(ConversationCatalog, store);
+      ctx.provide(ConversationLog, store);
+      ctx.provide(TurnRecords, store);
+      ctx.provide(PermissionRequests, store);
+      ctx.provide(MessageQueueStore, store);
+      ctx.provide(WorkspaceStore, store);
       ctx.logger.info("conversation store open", { path });
     },
   };

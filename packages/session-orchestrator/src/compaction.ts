@@ -1,9 +1,10 @@
-import type { ConversationStore, HistoryMessage } from "@dispatch/conversation-store/contract";
+import type { HistoryMessage } from "@dispatch/conversation-store/contract";
 import type { Chunk } from "@dispatch/protocol/types";
 import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
 import type { CompactResult, Result } from "./contract";
 import { fail, modelRefusal, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";
+import type { OrchestratorStores } from "./stores";
 import type { StreamTimeouts } from "./timeouts";
 import { withStreamTimeouts } from "./timeouts";
 
@@ -120,7 +121,7 @@ export async function summarize(
 }
 
 export interface ApplyCompaction {
-  store: ConversationStore;
+  store: Pick<OrchestratorStores, "conversations" | "log">;
   conversationId: string;
   plan: CompactionPlan;
   summary: string;
@@ -140,15 +141,15 @@ function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
   const { store, conversationId, plan } = a;
   const failed = (message: string) =>
     fail<CompactResult>("ORCH_STORE_FAILED", `compaction of "${conversationId}": ${message}`);
-  const conv = store.getConversation(conversationId);
+  const conv = store.conversations.getConversation(conversationId);
   if (!conv) return unknownConversation(conversationId);
   const keptFromSeq = plan.keep[0]?.firstSeq ?? conv.lastSeq + 1;
 
   const kept =
-    keptFromSeq <= conv.lastSeq ? store.loadHistory(conversationId, { fromSeq: keptFromSeq }) : undefined;
+    keptFromSeq <= conv.lastSeq ? store.log.loadHistory(conversationId, { fromSeq: keptFromSeq }) : undefined;
   if (kept && !kept.ok) return failed(kept.error.message);
   const keptMessages = kept?.value.messages ?? [];
-  const written = store.appendCompaction(conversationId, {
+  const written = store.log.appendCompaction(conversationId, {
     archive: {
       conversation: {
         id: a.archiveId,
@@ -189,7 +190,7 @@ function applyCompaction(a: ApplyCompaction): Result<CompactResult> {
 }
 
 export interface CompactDeps {
-  store: ConversationStore;
+  store: Pick<OrchestratorStores, "conversations" | "log">;
   catalog: ModelCatalog;
   timeouts: StreamTimeouts;
 }
@@ -205,9 +206,9 @@ export async function compactConversation(
   signal: AbortSignal,
 ): Promise<Result<CompactResult>> {
   const { store, catalog } = deps;
-  const record = store.getConversation(conversationId);
+  const record = store.conversations.getConversation(conversationId);
   if (!record) return unknownConversation(conversationId);
-  const history = store.loadHistory(conversationId);
+  const history = store.log.loadHistory(conversationId);
   if (!history.ok) return fail("ORCH_STORE_FAILED", history.error.message);
   const plan = planCompaction(history.value.messages, keepLastN);
   if (!plan) {

@@ -2,12 +2,13 @@ import { expect, test } from "bun:test";
 import { openConversationStore } from "@dispatch/conversation-store";
 import { createMemoryLogger } from "@dispatch/kernel";
 import { ConversationStates } from "./conversation-states";
+import { storesOf } from "./stores";
 
 test("idle conversations beyond the retention bound are forgotten, busy ones never", () => {
   const store = openConversationStore({ path: ":memory:" });
   try {
     const states = new ConversationStates({
-      store,
+      store: storesOf(store),
       logger: createMemoryLogger(),
       emit: () => {},
       replayBufferLimit: 10,

@@ -1,4 +1,4 @@
-import type { ConversationStore, QueuedMessageRecord } from "@dispatch/conversation-store";
+import type { QueuedMessageRecord } from "@dispatch/conversation-store";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent, ConversationStatus, QueuedMessage } from "@dispatch/protocol/types";
 import {
@@ -12,6 +12,7 @@ import { ConversationHub } from "./hub";
 import { MessageQueue } from "./queue";
 import { messageOf } from "./run-tool";
 import { deriveStatus } from "./status";
+import type { OrchestratorStores } from "./stores";
 
 export interface RunningTurn {
   turnId: string;
@@ -33,7 +34,7 @@ export interface ConversationState {
 }
 
 export interface ConversationStatesDeps {
-  store: ConversationStore;
+  store: Pick<OrchestratorStores, "conversations" | "queue">;
   logger: Logger;
   emit<T>(event: EventHandle<T>, payload: T): void;
   replayBufferLimit: number;
@@ -93,7 +94,7 @@ export class ConversationStates {
   restoreQueues(): number {
     let rows: QueuedMessageRecord[];
     try {
-      rows = this.deps.store.listAllQueuedMessages();
+      rows = this.deps.store.queue.listAllQueuedMessages();
     } catch (e) {
       this.deps.logger.error("queued messages not restored (they stay in the store)", {
         error: messageOf(e),
@@ -109,8 +110,8 @@ export class ConversationStates {
     let restored = 0;
     let conversations = 0;
     for (const [conversationId, queued] of byConversation) {
-      if (this.deps.store.getConversation(conversationId)?.status === "closed") {
-        const r = this.deps.store.clearQueuedMessages(conversationId);
+      if (this.deps.store.conversations.getConversation(conversationId)?.status === "closed") {
+        const r = this.deps.store.queue.clearQueuedMessages(conversationId);
         if (!r.ok)
           this.deps.logger.error("queue of a closed conversation not cleared", {
             conversationId,
@@ -190,10 +191,10 @@ export class ConversationStates {
     status: ConversationStatus,
     keepClosed = false,
   ): (() => void) | undefined {
-    const current = this.deps.store.getConversation(state.id);
+    const current = this.deps.store.conversations.getConversation(state.id);
     if (!current || current.status === status || (keepClosed && current.status === "closed"))
       return undefined;
-    const r = this.deps.store.updateConversation(state.id, { status });
+    const r = this.deps.store.conversations.updateConversation(state.id, { status });
     if (!r.ok) {
       this.deps.logger.error("status not persisted", {
         conversationId: state.id,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
-import { ConversationStore } from "@dispatch/conversation-store";
+import { ConversationLog, TurnRecords } from "@dispatch/conversation-store";
 import type { Chunk } from "@dispatch/protocol/types";
 import {
   anthropicText,
@@ -51,7 +51,7 @@ function watchedTurn(d: DaemonFixture, message: string) {
 
 /** The conversation's raw log as persisted. */
 function storedChunks(d: DaemonFixture, conversationId: string): Chunk[] {
-  return ok(d.host.get(ConversationStore).readWindow(conversationId)).chunks.map((c) => c.chunk);
+  return ok(d.host.get(ConversationLog).readWindow(conversationId)).chunks.map((c) => c.chunk);
 }
 
 describe("end to end over real HTTP", () => {
@@ -194,7 +194,7 @@ describe("end to end over real HTTP", () => {
     expect(settings).toEqual({ conversationId, isActive: false, status: "idle" });
     // The partial output is persisted, and the turn is recorded as aborted.
     expect(storedChunks(d, conversationId).at(-1)).toEqual({ type: "text", text: "starting a long answer" });
-    expect(d.host.get(ConversationStore).getTurn(turnId)?.status).toBe("aborted");
+    expect(d.host.get(TurnRecords).getTurn(turnId)?.status).toBe("aborted");
   });
 
   test("closing a conversation mid-stream cancels the request, persists the partial output and closes it", async () => {

@@ -1,8 +1,9 @@
 import { expect, test } from "bun:test";
 import path from "node:path";
 import {
-  ConversationStore,
+  ConversationLog,
   conversationStoreExtension,
+  MessageQueueStore,
   openConversationStore,
 } from "@dispatch/conversation-store";
 import { createHost } from "@dispatch/kernel";
@@ -109,9 +110,9 @@ test("host.stop() keeps queued messages: written into the stopped turn, read by 
 
   await using again = await boot();
   // Written into the history and out of the durable queue in one transaction: not both, not neither.
-  expect(again.host.get(ConversationStore).listQueuedMessages(conversationId)).toEqual([]);
+  expect(again.host.get(MessageQueueStore).listQueuedMessages(conversationId)).toEqual([]);
   expect(again.orch.queue(conversationId)).toEqual([]);
-  const stored = ok(again.host.get(ConversationStore).readWindow(conversationId)).chunks;
+  const stored = ok(again.host.get(ConversationLog).readWindow(conversationId)).chunks;
   expect(stored.at(-1)).toMatchObject({
     role: "user",
     messageId: queued.messageId,

@@ -1,4 +1,11 @@
-import { CONVERSATION_STORE_EXTENSION_ID, ConversationStore } from "@dispatch/conversation-store";
+import {
+  CONVERSATION_STORE_EXTENSION_ID,
+  ConversationCatalog,
+  ConversationLog,
+  MessageQueueStore,
+  TurnRecords,
+  WorkspaceStore,
+} from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
 import { Metrics } from "@dispatch/metrics";
 import { ModelCatalog, PROVIDERS_EXTENSION_ID } from "@dispatch/providers";
@@ -14,6 +21,7 @@ import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config"
 import { Orchestrator } from "./contract";
 import { messageQueueSurface } from "./message-queue-surface";
 import { createOrchestrator, type OrchestratorService } from "./orchestrator";
+import type { OrchestratorStores } from "./stores";
 import { observeTurns } from "./turn-observer";
 
 export const SESSION_ORCHESTRATOR_EXTENSION_ID = "session-orchestrator";
@@ -56,8 +64,14 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
     activate(ctx) {
       const parsed = parseOrchestratorConfig(opts.config ?? ctx.config);
       if (!parsed.ok) throw new Error(parsed.message);
-      const store = ctx.get(ConversationStore);
-      const { interruptedToolRuns, ...recovered } = store.recover();
+      const store: OrchestratorStores = {
+        conversations: ctx.get(ConversationCatalog),
+        log: ctx.get(ConversationLog),
+        turns: ctx.get(TurnRecords),
+        queue: ctx.get(MessageQueueStore),
+        workspaces: ctx.get(WorkspaceStore),
+      };
+      const { interruptedToolRuns, ...recovered } = store.turns.recover();
       if (recovered.conversationsReset > 0 || recovered.turnsInterrupted > 0 || recovered.stepsPromoted > 0) {
         ctx.logger.info("recovered after an unclean stop", {
           ...recovered,

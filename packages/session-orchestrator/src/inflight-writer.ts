@@ -1,9 +1,9 @@
-import type { ConversationStore, InflightStep } from "@dispatch/conversation-store/contract";
+import type { InflightStep, TurnRecords } from "@dispatch/conversation-store/contract";
 import type { Logger } from "@dispatch/kernel";
 import type { ContentSink, StepContent } from "./step-content";
 
 export interface InflightWriterOptions {
-  store: Pick<ConversationStore, "appendInflight">;
+  store: Pick<TurnRecords, "appendInflight">;
   conversationId: string;
   step: InflightStep;
   /** Longest delay between a delta and its flush. */
@@ -67,7 +67,7 @@ export class InflightWriter implements ContentSink {
     this.closed = true;
   }
 
-  private write(parts: Parameters<ConversationStore["appendInflight"]>[2]): void {
+  private write(parts: Parameters<TurnRecords["appendInflight"]>[2]): void {
     let error: string | undefined;
     try {
       const r = this.opts.store.appendInflight(this.opts.conversationId, this.opts.step, parts);

@@ -1,4 +1,3 @@
-import type { ConversationStore } from "@dispatch/conversation-store";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type {
   ConversationStatusResponse,
@@ -36,10 +35,11 @@ import type { HubEntry } from "./hub";
 import type { ConversationQueue } from "./message-queue-surface";
 import { fail, modelRefusal, unknownConversation } from "./result";
 import { settingsOf } from "./settings";
+import type { OrchestratorStores } from "./stores";
 import { TurnLifecycle } from "./turn-lifecycle";
 
 export interface OrchestratorDeps {
-  store: ConversationStore;
+  store: OrchestratorStores;
   catalog: ModelCatalog;
   /** Absent: turns run without tools. */
   tools?: ToolRegistry;
@@ -139,7 +139,7 @@ export class OrchestratorService implements Orchestrator {
         },
       };
     }
-    if (this.deps.store.getConversation(conversationId)?.status === "closed" || state.closing) {
+    if (this.deps.store.conversations.getConversation(conversationId)?.status === "closed" || state.closing) {
       return fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
     }
     const limit = this.deps.config.maxQueuedMessages;
@@ -151,7 +151,7 @@ export class OrchestratorService implements Orchestrator {
     }
     const message: QueuedMessage = { messageId: crypto.randomUUID(), text, createdAt: this.now() };
     // Durable before it is acknowledged: the daemon never drops an acknowledged message.
-    const saved = this.deps.store.enqueueMessage({
+    const saved = this.deps.store.queue.enqueueMessage({
       conversationId,
       ...message,
       ...(opts.workspaceId !== undefined ? { workspaceId: opts.workspaceId } : {}),
@@ -174,7 +174,7 @@ export class OrchestratorService implements Orchestrator {
     const state = this.states.get(conversationId);
     if (!state?.queue.has(messageId))
       return { conversationId, cancelled: false, queue: state?.queue.list() ?? [] };
-    const removed = this.deps.store.removeQueuedMessage(conversationId, messageId);
+    const removed = this.deps.store.queue.removeQueuedMessage(conversationId, messageId);
     if (!removed.ok) {
       // Still queued in the store, so it stays queued here too (it will be delivered).
       this.log.error("queued message not cancelled", {
@@ -198,7 +198,7 @@ export class OrchestratorService implements Orchestrator {
     const out: ConversationQueue[] = [];
     for (const state of this.states.values()) {
       if (state.queue.size === 0) continue;
-      const title = this.deps.store.getConversation(state.id)?.title;
+      const title = this.deps.store.conversations.getConversation(state.id)?.title;
       out.push({ conversationId: state.id, queue: state.queue.list(), ...(title ? { title } : {}) });
     }
     return out;
@@ -212,13 +212,13 @@ export class OrchestratorService implements Orchestrator {
   }
 
   async closeConversation(conversationId: string): Promise<Result<StopResult>> {
-    if (!this.deps.store.getConversation(conversationId)) {
+    if (!this.deps.store.conversations.getConversation(conversationId)) {
       return unknownConversation(conversationId);
     }
     const state = this.states.ensure(conversationId);
     state.closing = true;
     try {
-      const cleared = this.deps.store.clearQueuedMessages(conversationId);
+      const cleared = this.deps.store.queue.clearQueuedMessages(conversationId);
       // Left in the store, they are dropped at the next boot (the conversation is closed by then).
       if (!cleared.ok)
         this.log.error("queue of a closing conversation not cleared", {
@@ -232,7 +232,8 @@ export class OrchestratorService implements Orchestrator {
       state.compacting?.controller.abort();
       if (turn) await turn.settled;
       if (state.compacting) await state.compacting.promise;
-      if (this.deps.store.getConversation(conversationId)) this.states.setStatus(state, "closed");
+      if (this.deps.store.conversations.getConversation(conversationId))
+        this.states.setStatus(state, "closed");
       return { ok: true, value: { conversationId, abortedTurn } };
     } finally {
       state.closing = false;
@@ -240,7 +241,7 @@ export class OrchestratorService implements Orchestrator {
   }
 
   openConversation(conversationId: string): Result<OpenResult> {
-    const record = this.deps.store.getConversation(conversationId);
+    const record = this.deps.store.conversations.getConversation(conversationId);
     if (!record) return unknownConversation(conversationId);
     const value = { conversationId, workspaceId: record.workspaceId };
     this.deps.emit(ConversationOpened, value);
@@ -248,7 +249,7 @@ export class OrchestratorService implements Orchestrator {
   }
 
   status(conversationId: string): ConversationStatusResponse | undefined {
-    const record = this.deps.store.getConversation(conversationId);
+    const record = this.deps.store.conversations.getConversation(conversationId);
     if (!record) return undefined;
     return {
       conversationId,
@@ -308,7 +309,7 @@ export class OrchestratorService implements Orchestrator {
   // ───────────────────────────── settings ─────────────────────────────
 
   getSettings(conversationId: string): ConversationSettings | undefined {
-    const r = this.deps.store.getConversation(conversationId);
+    const r = this.deps.store.conversations.getConversation(conversationId);
     return r ? settingsOf(this.deps.store, r, this.deps.defaultCwd) : undefined;
   }
 
@@ -317,10 +318,10 @@ export class OrchestratorService implements Orchestrator {
       const resolved = this.deps.catalog.resolve(patch.model);
       if (!resolved.ok) return modelRefusal(resolved.error);
     }
-    if (!this.deps.store.getConversation(conversationId)) {
+    if (!this.deps.store.conversations.getConversation(conversationId)) {
       return unknownConversation(conversationId);
     }
-    const r = this.deps.store.updateConversation(conversationId, patch);
+    const r = this.deps.store.conversations.updateConversation(conversationId, patch);
     if (!r.ok) {
       const code = r.error.code === "STORE_INVALID_INPUT" ? "ORCH_INVALID_REQUEST" : "ORCH_STORE_FAILED";
       return fail(code, r.error.message);
@@ -345,7 +346,7 @@ export class OrchestratorService implements Orchestrator {
   compact(conversationId: string, opts: CompactOptions = {}): Promise<Result<CompactResult>> {
     if (this.background.stopping)
       return Promise.resolve(fail("ORCH_SHUTTING_DOWN", "the daemon is shutting down"));
-    const record = this.deps.store.getConversation(conversationId);
+    const record = this.deps.store.conversations.getConversation(conversationId);
     if (!record) return Promise.resolve(unknownConversation(conversationId));
     if (record.status === "closed") {
       return Promise.resolve(fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`));

@@ -1,19 +1,19 @@
-import type { ConversationRecord, ConversationStore } from "@dispatch/conversation-store";
+import type { ConversationRecord, WorkspaceStore } from "@dispatch/conversation-store";
 import type { ConversationSettings } from "./contract";
 
 /** The cwd turns of `r` run in: its own cwd, else its workspace's default cwd, else `fallback`. */
 export function effectiveCwd(
-  store: ConversationStore,
+  store: { workspaces: WorkspaceStore },
   r: ConversationRecord | undefined,
   fallback: string,
 ): string {
   if (r?.cwd) return r.cwd;
-  const ws = r ? store.getWorkspace(r.workspaceId) : undefined;
+  const ws = r ? store.workspaces.getWorkspace(r.workspaceId) : undefined;
   return ws?.defaultCwd ?? fallback;
 }
 
 export function settingsOf(
-  store: ConversationStore,
+  store: { workspaces: WorkspaceStore },
   r: ConversationRecord,
   fallbackCwd: string,
 ): ConversationSettings {

@@ -23,6 +23,7 @@ import { type OpenAIServer, startOpenAIServer, withTimeout } from "@dispatch/tes
 import { createToolRegistry, type PermissionGate, type Tool, type ToolResult } from "@dispatch/tools";
 import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config";
 import { createOrchestrator, type OrchestratorDeps, type OrchestratorService } from "./orchestrator";
+import { storesOf } from "./stores";
 
 export const WAIT_MS = 10_000;
 
@@ -206,7 +207,7 @@ export function harness(
   if (!config.ok) throw new Error(config.message);
   opts.seed?.(store);
   const deps: OrchestratorDeps = {
-    store: opts.storeView ? opts.storeView(store) : store,
+    store: storesOf(opts.storeView ? opts.storeView(store) : store),
     catalog: new StaticCatalog([model, ...(opts.models ?? [])]),
     tools,
     ...(opts.gate ? { gate: opts.gate } : {}),

@@ -6,7 +6,7 @@
  * stopped turn instead. The orchestrator creates it and calls it; it calls only what it is handed
  * (the states, the background tasks, the compaction runs), never back into the orchestrator.
  */
-import type { ConversationRecord, ConversationStore } from "@dispatch/conversation-store";
+import type { ConversationRecord } from "@dispatch/conversation-store";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
@@ -21,6 +21,7 @@ import { joinQueued, steeringMessages } from "./queue";
 import { fail, modelRefusal } from "./result";
 import { messageOf } from "./run-tool";
 import { effectiveCwd } from "./settings";
+import type { OrchestratorStores } from "./stores";
 import { guard } from "./timeouts";
 import { runTurnLoop, type TurnOutcome } from "./turn-loop";
 import {
@@ -37,7 +38,7 @@ export type TurnRequest = Omit<StartTurnRequest, "message"> & { message: string 
 
 /** What a turn needs: the services it runs with, the conversations' states, and the shared runners. */
 export interface TurnLifecycleDeps {
-  store: ConversationStore;
+  store: OrchestratorStores;
   catalog: Pick<ModelCatalog, "defaultModel" | "resolve">;
   /** Absent: turns run without tools. */
   tools?: Pick<ToolRegistry, "list">;
@@ -84,7 +85,7 @@ export class TurnLifecycle {
     if (req.message === null && queued.length === 0) {
       return fail("ORCH_INVALID_REQUEST", `conversation "${conversationId}" has no queued messages to carry`);
     }
-    const record = this.deps.store.getConversation(conversationId);
+    const record = this.deps.store.conversations.getConversation(conversationId);
     if (record?.status === "closed" || state.closing) {
       return fail("ORCH_CONVERSATION_CLOSED", `conversation "${conversationId}" is closed`);
     }
@@ -96,7 +97,7 @@ export class TurnLifecycle {
     if (record) {
       const patch = stickyPatch(record, req, modelName);
       if (Object.keys(patch).length > 0) {
-        const u = this.deps.store.updateConversation(conversationId, patch);
+        const u = this.deps.store.conversations.updateConversation(conversationId, patch);
         if (!u.ok) return fail("ORCH_STORE_FAILED", u.error.message);
       }
     }
@@ -105,7 +106,7 @@ export class TurnLifecycle {
     const messageId = crypto.randomUUID();
     const text = joinQueued(req.message === null ? queued : [...queued, { text: req.message }]);
     const dequeue = queued.map((m) => m.messageId);
-    const appended = this.deps.store.appendStep(
+    const appended = this.deps.store.log.appendStep(
       conversationId,
       [{ messageId, role: "user", chunks: userMessageChunks({ ...req, message: text }), turnId }],
       initialSettings(req, modelName),
@@ -114,11 +115,11 @@ export class TurnLifecycle {
     if (!appended.ok) return fail("ORCH_STORE_FAILED", appended.error.message);
     this.deps.states.removeDelivered(state, queued, false);
     const startedAt = this.deps.now();
-    const begun = this.deps.store.beginTurn({ turnId, conversationId, startedAt });
+    const begun = this.deps.store.turns.beginTurn({ turnId, conversationId, startedAt });
     if (!begun.ok)
       this.log.error("turn not recorded", { conversationId, turnId, error: begun.error.message });
 
-    const conv = this.deps.store.getConversation(conversationId);
+    const conv = this.deps.store.conversations.getConversation(conversationId);
     const cwd = effectiveCwd(this.deps.store, conv, this.deps.defaultCwd);
     const controller = new AbortController();
     let settle: (s: TurnSettled) => void = () => {};
@@ -206,7 +207,7 @@ export class TurnLifecycle {
     if (this.deps.background.stopping && !state.closing) this.keepQueueAtShutdown(state, turnId, emit);
     const endedAt = this.deps.now();
     emit(doneEvent({ conversationId, turnId }, outcome, endedAt - turn.startedAt));
-    const ended = this.deps.store.endTurn(turnId, turnEnd(outcome, endedAt));
+    const ended = this.deps.store.turns.endTurn(turnId, turnEnd(outcome, endedAt));
     if (!ended.ok)
       this.log.error("turn end not recorded", { conversationId, turnId, error: ended.error.message });
 
@@ -250,7 +251,7 @@ export class TurnLifecycle {
     if (queued.length === 0) return;
     const conversationId = state.id;
     const dequeue = queued.map((m) => m.messageId);
-    const written = this.deps.store.appendStep(
+    const written = this.deps.store.log.appendStep(
       conversationId,
       steeringMessages(queued, turnId),
       {},

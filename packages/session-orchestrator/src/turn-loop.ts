@@ -1,4 +1,4 @@
-import type { AppendMessage, ConversationStore } from "@dispatch/conversation-store/contract";
+import type { AppendMessage } from "@dispatch/conversation-store/contract";
 import type { Logger } from "@dispatch/kernel";
 import type { AgentEvent, DoneReason, QueuedMessage, ReasoningEffort, Usage } from "@dispatch/protocol/types";
 import type { FinishReason, LanguageModel } from "@dispatch/providers";
@@ -8,12 +8,13 @@ import { InflightWriter } from "./inflight-writer";
 import { steeringMessages } from "./queue";
 import { runToolCall, type ToolRunResult } from "./run-tool";
 import { type PendingToolCall, resultChunk, resultImageChunks, StepContent } from "./step-content";
+import type { OrchestratorStores } from "./stores";
 import { type StreamMetrics, streamStep } from "./stream-step";
 import { dispatchInOrder } from "./tool-dispatch";
 import { addUsage } from "./usage";
 
 export interface TurnEnv {
-  store: ConversationStore;
+  store: Pick<OrchestratorStores, "log" | "turns">;
   model: LanguageModel;
   /** The tools offered to the model, read at the start of every step. */
   tools(): Tool[];
@@ -106,13 +107,13 @@ async function runStep(
     return { kind: "error", message, ...(code ? { code } : {}) };
   };
 
-  const history = env.store.loadHistory(conversationId);
+  const history = env.store.log.loadHistory(conversationId);
   if (!history.ok) return fail(`cannot load history: ${history.error.message}`, "ORCH_STORE_FAILED");
   const tools = env.tools();
   const toolMap = new Map(tools.map((t) => [t.name, t]));
   const messageId = crypto.randomUUID();
   const inflight = new InflightWriter({
-    store: env.store,
+    store: env.store.turns,
     conversationId,
     step: { turnId, stepId, messageId },
     flushMs: env.config.inflightFlushMs,
@@ -306,7 +307,7 @@ function persistStep(
   if (messages.length === 0) return undefined;
   const dequeue = steering.map((m) => m.messageId);
   // The step replaces its in-flight rows in the same transaction.
-  const r = env.store.appendStep(
+  const r = env.store.log.appendStep(
     input.conversationId,
     messages,
     {},

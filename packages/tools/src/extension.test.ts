@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { ConversationStore, openConversationStore } from "@dispatch/conversation-store";
+import {
+  ConversationCatalog,
+  conversationStoreExtension,
+  PermissionRequests,
+} from "@dispatch/conversation-store";
 import { createHost, type Extension } from "@dispatch/kernel";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import { SurfaceRegistry, surfaceRegistryExtension } from "@dispatch/surface-registry";
@@ -8,16 +12,9 @@ import { toolsExtensions } from "./extension";
 import { permissionActionId } from "./permissions-surface";
 import { tempDir, toolContext, waitFor } from "./test-support";
 
-/** The real SQLite store, provided under the id the gate optionally depends on. */
+/** The real SQLite store (in memory), the extension the gate optionally depends on. */
 function storeExtension(): Extension {
-  return {
-    manifest: { id: "conversation-store", version: "0.0.0" },
-    activate(ctx) {
-      const store = openConversationStore({ path: ":memory:" });
-      ctx.provide(ConversationStore, store);
-      ctx.scope.add(() => store.close());
-    },
-  };
+  return conversationStoreExtension({ path: ":memory:" });
 }
 
 async function boot(config: Record<string, unknown> = {}) {
@@ -89,7 +86,7 @@ describe("tools extensions in a real host", () => {
   test("the permissions surface lists pending requests for a late subscriber and its buttons answer them", async () => {
     const { host } = await boot();
     await using _ = host;
-    host.get(ConversationStore).ensureConversation({ id: "c1" });
+    host.get(ConversationCatalog).ensureConversation({ id: "c1" });
     const gate = host.get(PermissionGate);
     const surfaces = host.get(SurfaceRegistry);
     expect(surfaces.catalog()).toContainEqual({
@@ -113,7 +110,7 @@ describe("tools extensions in a real host", () => {
     expect(changed).toEqual(["c1"]);
     expect(
       host
-        .get(ConversationStore)
+        .get(PermissionRequests)
         .listPendingPermissionRequests("c1")
         .map((r) => r.requestId),
     ).toEqual([requestId]);
@@ -145,7 +142,7 @@ describe("tools extensions in a real host", () => {
     expect(await verdict).toEqual({ decision: "allow" });
     expect(events[1]).toMatchObject({ type: "permission-resolved", requestId, decision: "allow" });
     expect(changed).toEqual(["c1", "c1"]);
-    expect(host.get(ConversationStore).listPendingPermissionRequests("c1")).toEqual([]);
+    expect(host.get(PermissionRequests).listPendingPermissionRequests("c1")).toEqual([]);
     const after = await surfaces.getSpec(PERMISSIONS_SURFACE_ID, { conversationId: "c1" });
     expect(after.ok && after.value.fields).toEqual([
       { kind: "stat", label: "Permission requests", value: "none pending" },
@@ -197,7 +194,7 @@ describe("permissions surface: the global view (no conversationId)", () => {
     const { host } = await boot();
     const gate = host.get(PermissionGate);
     const surfaces = host.get(SurfaceRegistry);
-    const store = host.get(ConversationStore);
+    const store = host.get(ConversationCatalog);
     expect(store.ensureConversation({ id: "c1", title: "Fix the build" }).ok).toBe(true);
     const io = { emit: () => {}, signal: new AbortController().signal };
     const first = gate.check(shellCall, io);

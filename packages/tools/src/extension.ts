@@ -4,7 +4,7 @@
  * whole set for the composition root.
  */
 
-import { ConversationStore } from "@dispatch/conversation-store";
+import { ConversationCatalog, PermissionRequests } from "@dispatch/conversation-store";
 import type { Extension, ExtensionContext } from "@dispatch/kernel";
 import { SurfaceRegistry } from "@dispatch/surface-registry";
 import { z } from "zod";
@@ -137,7 +137,7 @@ export function permissionGateExtension(opts: PermissionGateExtensionOptions = {
     },
     activate(ctx) {
       const config = parseConfig(ctx, () => PermissionConfig.parse({ ...opts.config, ...configObject(ctx) }));
-      const store = ctx.tryGet(ConversationStore);
+      const store = ctx.tryGet(PermissionRequests);
       const gate = createPermissionGate({
         config,
         logger: ctx.logger,
@@ -167,8 +167,8 @@ export function permissionsSurfaceExtension(opts: PermissionsSurfaceExtensionOpt
     },
     activate(ctx) {
       // Titles for the global view; without a store the conversation id is shown.
-      const store = ctx.tryGet(ConversationStore);
-      const titleOf = (id: string) => store?.getConversation(id)?.title;
+      const conversations = ctx.tryGet(ConversationCatalog);
+      const titleOf = (id: string) => conversations?.getConversation(id)?.title;
       const provider = permissionsSurface(ctx.get(PermissionGate), opts.region, titleOf);
       ctx.scope.add(ctx.get(SurfaceRegistry).register(provider));
     },

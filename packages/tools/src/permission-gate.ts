@@ -5,7 +5,7 @@
  * when a conversation store is installed, persisted with the turn and marked resolved.
  */
 
-import type { ConversationStore } from "@dispatch/conversation-store";
+import type { PermissionRequests } from "@dispatch/conversation-store";
 import type { Disposer, Logger } from "@dispatch/kernel";
 import { silentLogger } from "@dispatch/kernel";
 import type { PermissionDecision } from "@dispatch/protocol/types";
@@ -32,7 +32,7 @@ import {
 } from "./policy";
 
 /** The subset of the conversation store the gate uses (persistence is best-effort). */
-export type PermissionStore = Pick<ConversationStore, "savePermissionRequest" | "resolvePermissionRequest">;
+export type PermissionStore = Pick<PermissionRequests, "savePermissionRequest" | "resolvePermissionRequest">;
 
 export interface PermissionGateOptions {
   config: PermissionConfig;

@@ -1,4 +1,4 @@
-import type { ConversationStore } from "@dispatch/conversation-store";
+import type { ConversationCatalog, ConversationLog } from "@dispatch/conversation-store";
 import type { Logger } from "@dispatch/kernel";
 import { PROMETHEUS_CONTENT_TYPE } from "@dispatch/metrics";
 import {
@@ -52,7 +52,8 @@ import type { HttpMethod } from "./route-match";
 /** What the API reads and drives. */
 export interface ApiDeps {
   orchestrator: Orchestrator;
-  store: ConversationStore;
+  conversations: Pick<ConversationCatalog, "listConversations">;
+  log: Pick<ConversationLog, "readWindow">;
   /** `GET /mcp/servers`: every configured MCP server ([] when the mcp extension is not running). */
   mcpServers(): McpServerStatus[];
   /** Model names and info for `GET /models`; absent when the providers extension is not running. */
@@ -135,7 +136,7 @@ function streamLevel(req: BunRequest): ProtocolLevel {
 
 /** Builds the route table of PROTOCOL.md §6 (Bun `routes` shape, handlers not yet guarded). */
 export function apiRoutes(deps: ApiDeps): RouteTable {
-  const { orchestrator, store } = deps;
+  const { orchestrator, conversations, log } = deps;
 
   /** The validated JSON body; `optional` bodies (all fields optional) may be empty. */
   const body = async <S extends z.ZodType>(req: BunRequest, schema: S, label: string, optional = false) => {
@@ -255,7 +256,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       GET: handle((req) => {
         const params = new URL(req.url).searchParams;
         const q = need(parseConversationListQuery(params));
-        const page = need(store.listConversations(q));
+        const page = need(conversations.listConversations(q));
         const res: ConversationListResponse = { conversations: page.conversations };
         if (page.nextCursor !== undefined) res.nextCursor = page.nextCursor;
         return json(res);
@@ -266,7 +267,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         const id = param(req, "id");
         const params = new URL(req.url).searchParams;
         const q = need(parseConversationWindowQuery(params));
-        const read = store.readWindow(id, q);
+        const read = log.readWindow(id, q);
         // A well-formed id with no chunks — one a client has just minted, or one that never existed —
         // is an empty conversation (compat: the frontend syncs right after its first chat.send).
         if (!read.ok && read.error.code === "STORE_UNKNOWN_CONVERSATION") {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { ConversationStore } from "@dispatch/conversation-store";
+import { ConversationCatalog, ConversationLog } from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
 import { Metrics } from "@dispatch/metrics";
 import { openApiDocument, protocolJsonSchema } from "@dispatch/protocol";
@@ -66,7 +66,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       if (!parsed.ok) throw new Error(parsed.message);
       const config = parsed.value;
       const orchestrator = ctx.get(Orchestrator);
-      const store = ctx.get(ConversationStore);
+      const conversations = ctx.get(ConversationCatalog);
       const catalog = ctx.tryGet(ModelCatalog);
       const mcp = ctx.tryGet(McpServers);
       if (config.token === undefined) {
@@ -82,14 +82,15 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       ctx.on(TurnSettled, (t) => running.delete(t.turnId));
       const storeState = (): "ok" | "failing" => {
         try {
-          return store.listConversations({ limit: 1 }).ok ? "ok" : "failing";
+          return conversations.listConversations({ limit: 1 }).ok ? "ok" : "failing";
         } catch {
           return "failing";
         }
       };
       const routes = apiRoutes({
         orchestrator,
-        store,
+        conversations,
+        log: ctx.get(ConversationLog),
         models: () => catalog?.list() ?? [],
         defaultModel: () => catalog?.defaultModel(),
         mcpServers: () => mcp?.list() ?? [],
