@@ -187,8 +187,6 @@ export interface Orchestrator {
    * an archived copy (closed, `compactedFrom` = this id) holds the summarized messages.
    */
   compact(conversationId: string, opts?: CompactOptions): Promise<Result<CompactResult>>;
-  getSettings(conversationId: string): ConversationSettings | undefined;
-  updateSettings(conversationId: string, patch: SettingsPatch): Result<ConversationSettings>;
   /** `reason` (a deny's, as the tool result shows it) defaults to "denied by the user". */
   resolvePermission(
     conversationId: string,
@@ -200,6 +198,23 @@ export interface Orchestrator {
   shutdown(): Promise<void>;
 }
 export const Orchestrator = defineService<Orchestrator>("session-orchestrator/orchestrator");
+
+/**
+ * A conversation's sticky settings (the session-orchestrator extension provides it beside the
+ * Orchestrator).
+ */
+export interface ConversationSettingsService {
+  /** Undefined when the conversation does not exist. */
+  getSettings(conversationId: string): ConversationSettings | undefined;
+  /**
+   * Refuses an unknown model (ORCH_UNKNOWN_MODEL, ORCH_MISSING_API_KEY) before writing anything;
+   * ORCH_UNKNOWN_CONVERSATION, ORCH_INVALID_REQUEST (a field the store refuses), ORCH_STORE_FAILED.
+   */
+  updateSettings(conversationId: string, patch: SettingsPatch): Result<ConversationSettings>;
+}
+export const ConversationSettingsService = defineService<ConversationSettingsService>(
+  "session-orchestrator/settings",
+);
 
 // ───────────────────────────── kernel events ─────────────────────────────
 

@@ -18,9 +18,10 @@ import {
   ToolRegistry,
 } from "@dispatch/tools";
 import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config";
-import { Orchestrator } from "./contract";
+import { ConversationSettingsService, Orchestrator } from "./contract";
 import { messageQueueSurface } from "./message-queue-surface";
 import { createOrchestrator, type OrchestratorService } from "./orchestrator";
+import { createSettingsService } from "./settings";
 import type { OrchestratorStores } from "./stores";
 import { observeTurns } from "./turn-observer";
 
@@ -40,7 +41,7 @@ export interface SessionOrchestratorOptions {
 }
 
 /**
- * Provides the `Orchestrator`. Needs the conversation store and the model catalog; uses the tool
+ * Provides the `Orchestrator` and the `ConversationSettingsService`. Needs the conversation store and the model catalog; uses the tool
  * registry, the permission gate and the surface registry when they are installed. On activation it runs
  * the store's boot recovery (conversations left active by a crash become idle, their turns interrupted,
  * their in-flight steps written into the history as interrupted), kills the processes of tool calls
@@ -92,24 +93,29 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
       const tools = ctx.tryGet(ToolRegistry);
       const gate = ctx.tryGet(PermissionGate);
       if (!gate) ctx.logger.warn("no permission gate installed: tool calls run without asking");
+      const catalog = ctx.get(ModelCatalog);
+      const defaultCwd = opts.defaultCwd ?? process.cwd();
       const service = createOrchestrator({
         store,
-        catalog: ctx.get(ModelCatalog),
+        catalog,
         ...(tools ? { tools } : {}),
         ...(gate ? { gate } : {}),
         config: parsed.value,
         logger: ctx.logger,
         emit: (event, payload) => ctx.emit(event, payload),
-        defaultCwd: opts.defaultCwd ?? process.cwd(),
+        defaultCwd,
         ...(opts.now ? { now: opts.now } : {}),
         ...(opts.clock ? { clock: opts.clock } : {}),
       });
       orchestrator = service;
       ctx.provide(Orchestrator, service);
+      const settings = createSettingsService({ store, catalog, defaultCwd });
+      ctx.provide(ConversationSettingsService, settings);
       const metrics = ctx.tryGet(Metrics);
       ctx.scope.add(
         observeTurns({
           orchestrator: service,
+          settings,
           logger: ctx.logger,
           ...(metrics ? { metrics } : {}),
           clock: opts.clock ?? (() => performance.now()),

@@ -287,7 +287,7 @@ describe("orchestrator", () => {
       h.orch.startTurn({ message: "a", workspaceId: "proj", reasoningEffort: "high" }),
     );
     await h.orch.whenSettled(conversationId);
-    expect(h.orch.getSettings(conversationId)).toMatchObject({
+    expect(h.settings.getSettings(conversationId)).toMatchObject({
       model: "fake/model",
       workspaceId: "proj",
       reasoningEffort: "high",
@@ -302,20 +302,20 @@ describe("orchestrator", () => {
     ok(h.orch.startTurn({ conversationId, message: "c" }));
     await h.orch.whenSettled(conversationId);
     expect(other.requests.length).toBe(2);
-    expect(h.orch.getSettings(conversationId)).toMatchObject({
+    expect(h.settings.getSettings(conversationId)).toMatchObject({
       model: "fake/other",
       cwd: "/tmp/else",
       effectiveCwd: "/tmp/else",
     });
 
-    expect(h.orch.updateSettings(conversationId, { model: "missing/x" })).toMatchObject({
+    expect(h.settings.updateSettings(conversationId, { model: "missing/x" })).toMatchObject({
       ok: false,
       error: { code: "ORCH_UNKNOWN_MODEL" },
     });
-    const s = ok(h.orch.updateSettings(conversationId, { cwd: null, title: "renamed" }));
+    const s = ok(h.settings.updateSettings(conversationId, { cwd: null, title: "renamed" }));
     expect(s).toMatchObject({ title: "renamed", effectiveCwd: "/tmp/proj" });
     expect(s.cwd).toBeUndefined();
-    expect(h.orch.getSettings("nope")).toBeUndefined();
+    expect(h.settings.getSettings("nope")).toBeUndefined();
   });
 
   test("closeConversation aborts the running turn, waits for the seal and marks the conversation closed", async () => {

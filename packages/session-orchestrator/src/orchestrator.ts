@@ -16,7 +16,6 @@ import {
   type CompactResult,
   type ConversationListener,
   ConversationOpened,
-  type ConversationSettings,
   type EnqueueOptions,
   type EnqueueResult,
   type GlobalConversationListener,
@@ -24,7 +23,6 @@ import {
   type Orchestrator,
   type ReplayEntry,
   type Result,
-  type SettingsPatch,
   type StartedTurn,
   type StartTurnRequest,
   type StopResult,
@@ -33,8 +31,7 @@ import {
 import { ConversationStates } from "./conversation-states";
 import type { HubEntry } from "./hub";
 import type { ConversationQueue } from "./message-queue-surface";
-import { fail, modelRefusal, unknownConversation } from "./result";
-import { settingsOf } from "./settings";
+import { fail, unknownConversation } from "./result";
 import type { OrchestratorStores } from "./stores";
 import { TurnLifecycle } from "./turn-lifecycle";
 
@@ -306,28 +303,7 @@ export class OrchestratorService implements Orchestrator {
     return pending.filter((p) => !seen.has(p.requestId)).map((event) => ({ event }));
   }
 
-  // ───────────────────────────── settings ─────────────────────────────
-
-  getSettings(conversationId: string): ConversationSettings | undefined {
-    const r = this.deps.store.conversations.getConversation(conversationId);
-    return r ? settingsOf(this.deps.store, r, this.deps.defaultCwd) : undefined;
-  }
-
-  updateSettings(conversationId: string, patch: SettingsPatch): Result<ConversationSettings> {
-    if (typeof patch.model === "string") {
-      const resolved = this.deps.catalog.resolve(patch.model);
-      if (!resolved.ok) return modelRefusal(resolved.error);
-    }
-    if (!this.deps.store.conversations.getConversation(conversationId)) {
-      return unknownConversation(conversationId);
-    }
-    const r = this.deps.store.conversations.updateConversation(conversationId, patch);
-    if (!r.ok) {
-      const code = r.error.code === "STORE_INVALID_INPUT" ? "ORCH_INVALID_REQUEST" : "ORCH_STORE_FAILED";
-      return fail(code, r.error.message);
-    }
-    return { ok: true, value: settingsOf(this.deps.store, r.value, this.deps.defaultCwd) };
-  }
+  // ───────────────────────────── permissions ─────────────────────────────
 
   resolvePermission(
     conversationId: string,

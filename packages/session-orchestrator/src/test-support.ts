@@ -22,7 +22,9 @@ import type {
 import { type OpenAIServer, startOpenAIServer, withTimeout } from "@dispatch/testkit";
 import { createToolRegistry, type PermissionGate, type Tool, type ToolResult } from "@dispatch/tools";
 import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config";
+import type { ConversationSettingsService } from "./contract";
 import { createOrchestrator, type OrchestratorDeps, type OrchestratorService } from "./orchestrator";
+import { createSettingsService } from "./settings";
 import { storesOf } from "./stores";
 
 export const WAIT_MS = 10_000;
@@ -171,6 +173,7 @@ export const aborted = (signal: AbortSignal) =>
 
 export interface Harness extends Disposable {
   orch: OrchestratorService;
+  settings: ConversationSettingsService;
   store: SqliteConversationStore;
   model: ScriptedModel;
   tools: ReturnType<typeof createToolRegistry>;
@@ -222,6 +225,7 @@ export function harness(
   const orch = createOrchestrator(deps);
   return {
     orch,
+    settings: createSettingsService(deps),
     store,
     model,
     tools,

@@ -16,7 +16,7 @@ import {
   type MetricsRegistry,
 } from "@dispatch/metrics";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { Orchestrator } from "./contract";
+import type { ConversationSettingsService, Orchestrator } from "./contract";
 
 interface Watch {
   turnId: string;
@@ -30,7 +30,9 @@ interface Watch {
 }
 
 export interface TurnObserverDeps {
-  orchestrator: Pick<Orchestrator, "onConversationEvent" | "getSettings">;
+  orchestrator: Pick<Orchestrator, "onConversationEvent">;
+  /** Where the model of a starting turn is read (for logs and metric labels). */
+  settings: Pick<ConversationSettingsService, "getSettings">;
   logger: Logger;
   /** Absent: a detached registry (nothing is scraped). */
   metrics?: MetricsRegistry;
@@ -101,7 +103,7 @@ export function observeTurns(deps: TurnObserverDeps): Disposer {
         return;
       }
       case "turn-start": {
-        const model = deps.orchestrator.getSettings(conversationId)?.model ?? "unknown";
+        const model = deps.settings.getSettings(conversationId)?.model ?? "unknown";
         const w: Watch = {
           turnId: event.turnId,
           conversationId,

@@ -39,7 +39,12 @@ import type {
   StopResponse,
   TitleSettingResponse,
 } from "@dispatch/protocol/types";
-import type { ConversationSettings, Orchestrator, SettingsPatch } from "@dispatch/session-orchestrator";
+import type {
+  ConversationSettings,
+  ConversationSettingsService,
+  Orchestrator,
+  SettingsPatch,
+} from "@dispatch/session-orchestrator";
 import { GRANT_NEEDS_TOKEN } from "@dispatch/transport-ws/grant";
 import type { BunRequest, Server } from "bun";
 import type { z } from "zod";
@@ -52,6 +57,7 @@ import type { HttpMethod } from "./route-match";
 /** What the API reads and drives. */
 export interface ApiDeps {
   orchestrator: Orchestrator;
+  settings: ConversationSettingsService;
   conversations: Pick<ConversationCatalog, "listConversations">;
   log: Pick<ConversationLog, "readWindow">;
   /** `GET /mcp/servers`: every configured MCP server ([] when the mcp extension is not running). */
@@ -160,7 +166,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
     return id;
   };
   const settings = (id: string): ConversationSettings => {
-    const s = orchestrator.getSettings(id);
+    const s = deps.settings.getSettings(id);
     if (!s)
       throw new Failure({
         status: 404,
@@ -183,7 +189,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
     PUT: handle(async (req) => {
       const id = conversation(req);
       const value = await body(req, schema, `PUT /conversations/:id/${name}`);
-      const updated = need(orchestrator.updateSettings(id, patch(value)));
+      const updated = need(deps.settings.updateSettings(id, patch(value)));
       return json({ conversationId: id, ...view(updated) });
     }),
   });

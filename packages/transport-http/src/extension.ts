@@ -4,7 +4,12 @@ import type { Extension } from "@dispatch/kernel";
 import { Metrics } from "@dispatch/metrics";
 import { openApiDocument, protocolJsonSchema } from "@dispatch/protocol";
 import { ModelCatalog } from "@dispatch/providers";
-import { Orchestrator, TurnSettled, TurnStarted } from "@dispatch/session-orchestrator";
+import {
+  ConversationSettingsService,
+  Orchestrator,
+  TurnSettled,
+  TurnStarted,
+} from "@dispatch/session-orchestrator";
 import { MCP_EXTENSION_ID, McpServers } from "@dispatch/tools-mcp/contract";
 import { BrowserAccess } from "@dispatch/transport-ws/contract";
 import packageJson from "../package.json";
@@ -89,6 +94,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       };
       const routes = apiRoutes({
         orchestrator,
+        settings: ctx.get(ConversationSettingsService),
         conversations,
         log: ctx.get(ConversationLog),
         models: () => catalog?.list() ?? [],
