@@ -14,7 +14,6 @@ import type {
   ConversationStatus,
   ConversationStatusResponse,
   DoneReason,
-  PermissionDecision,
   QueueCancelResponse,
   QueuedMessage,
   QueueResponse,
@@ -47,7 +46,7 @@ export const OrchestratorErrorCodes = [
   "ORCH_QUEUE_FULL",
   /** A compaction of this conversation is already running. */
   "ORCH_COMPACTING",
-  /** No permission gate is installed, or it does not know the request. */
+  /** No permission gate is installed, or it does not know the request (see answerPermission). */
   "ORCH_UNKNOWN_PERMISSION_REQUEST",
   /** shutdown() has been called. */
   "ORCH_SHUTTING_DOWN",
@@ -187,13 +186,6 @@ export interface Orchestrator {
    * an archived copy (closed, `compactedFrom` = this id) holds the summarized messages.
    */
   compact(conversationId: string, opts?: CompactOptions): Promise<Result<CompactResult>>;
-  /** `reason` (a deny's, as the tool result shows it) defaults to "denied by the user". */
-  resolvePermission(
-    conversationId: string,
-    requestId: string,
-    decision: PermissionDecision,
-    reason?: string,
-  ): Result<void>;
   /** Aborts every turn and compaction and resolves once all are sealed. Later starts are refused. */
   shutdown(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import {
   openaiToolCalls,
   startAnthropicServer,
 } from "@dispatch/testkit";
+import { PermissionGate } from "@dispatch/tools";
 import type { OrchestratorConfigInput } from "./config";
 import { type DaemonFixture, startDaemonFixture } from "./daemon-fixture";
 import { loopbackEnv, ok, Recorder } from "./test-support";
@@ -141,7 +142,7 @@ describe("end to end over real HTTP", () => {
     if (ask.type !== "permission-request") throw new Error("unreachable");
     ok(d.orch.enqueue(conversationId, "and answer in one line"));
     expect(d.orch.status(conversationId)?.status).toBe("queued");
-    ok(d.orch.resolvePermission(conversationId, ask.requestId, "allow"));
+    ok(d.host.get(PermissionGate).resolve(conversationId, ask.requestId, "allow"));
     await rec.sealed(turnId);
 
     expect(rec.of("steering").map((e) => e.text)).toEqual(["and answer in one line"]);

@@ -1,10 +1,5 @@
 import type { EventHandle, Logger } from "@dispatch/kernel";
-import type {
-  ConversationStatusResponse,
-  PermissionDecision,
-  QueuedMessage,
-  ResumePoint,
-} from "@dispatch/protocol/types";
+import type { ConversationStatusResponse, QueuedMessage, ResumePoint } from "@dispatch/protocol/types";
 import type { ModelCatalog } from "@dispatch/providers";
 import type { PermissionGate, ToolRegistry } from "@dispatch/tools";
 import { BackgroundTasks } from "./background";
@@ -301,20 +296,6 @@ export class OrchestratorService implements Orchestrator {
       replayed.flatMap((e) => (e.event.type === "permission-request" ? [e.event.requestId] : [])),
     );
     return pending.filter((p) => !seen.has(p.requestId)).map((event) => ({ event }));
-  }
-
-  // ───────────────────────────── permissions ─────────────────────────────
-
-  resolvePermission(
-    conversationId: string,
-    requestId: string,
-    decision: PermissionDecision,
-    reason?: string,
-  ): Result<void> {
-    const gate = this.deps.gate;
-    if (!gate) return fail("ORCH_UNKNOWN_PERMISSION_REQUEST", "no permission gate is installed");
-    const r = gate.resolve(conversationId, requestId, decision, reason);
-    return r.ok ? { ok: true, value: undefined } : fail("ORCH_UNKNOWN_PERMISSION_REQUEST", r.error.message);
   }
 
   // ───────────────────────────── compaction ─────────────────────────────

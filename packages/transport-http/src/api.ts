@@ -39,12 +39,14 @@ import type {
   StopResponse,
   TitleSettingResponse,
 } from "@dispatch/protocol/types";
-import type {
-  ConversationSettings,
-  ConversationSettingsService,
-  Orchestrator,
-  SettingsPatch,
+import {
+  answerPermission,
+  type ConversationSettings,
+  type ConversationSettingsService,
+  type Orchestrator,
+  type SettingsPatch,
 } from "@dispatch/session-orchestrator";
+import type { PermissionGate } from "@dispatch/tools/contract";
 import { GRANT_NEEDS_TOKEN } from "@dispatch/transport-ws/grant";
 import type { BunRequest, Server } from "bun";
 import type { z } from "zod";
@@ -58,6 +60,8 @@ import type { HttpMethod } from "./route-match";
 export interface ApiDeps {
   orchestrator: Orchestrator;
   settings: ConversationSettingsService;
+  /** Answers permission requests; absent: every answer is ORCH_UNKNOWN_PERMISSION_REQUEST. */
+  gate?: Pick<PermissionGate, "resolve">;
   conversations: Pick<ConversationCatalog, "listConversations">;
   log: Pick<ConversationLog, "readWindow">;
   /** `GET /mcp/servers`: every configured MCP server ([] when the mcp extension is not running). */
@@ -393,7 +397,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
           PermissionAnswerBodySchema,
           "POST /conversations/:id/permissions/:requestId",
         );
-        need(orchestrator.resolvePermission(id, requestId, b.decision, b.reason));
+        need(answerPermission(deps.gate, id, requestId, b.decision, b.reason));
         return json({
           conversationId: id,
           requestId,

@@ -10,6 +10,7 @@ import {
   TurnSettled,
   TurnStarted,
 } from "@dispatch/session-orchestrator";
+import { PermissionGate } from "@dispatch/tools/contract";
 import { MCP_EXTENSION_ID, McpServers } from "@dispatch/tools-mcp/contract";
 import { BrowserAccess } from "@dispatch/transport-ws/contract";
 import packageJson from "../package.json";
@@ -64,7 +65,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       version: PACKAGE_VERSION,
       dependsOn: ["session-orchestrator", "conversation-store"],
       // transport-ws shares its browser sessions; without it this port keeps a private set.
-      optionalDependsOn: ["providers", "transport-ws", "metrics", MCP_EXTENSION_ID],
+      optionalDependsOn: ["providers", "permission-gate", "transport-ws", "metrics", MCP_EXTENSION_ID],
     },
     activate(ctx) {
       const parsed = parseHttpTransportConfig(ctx.config);
@@ -74,6 +75,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       const conversations = ctx.get(ConversationCatalog);
       const catalog = ctx.tryGet(ModelCatalog);
       const mcp = ctx.tryGet(McpServers);
+      const gate = ctx.tryGet(PermissionGate);
       if (config.token === undefined) {
         ctx.logger.warn("no token configured; using a random one that no client knows");
       }
@@ -95,6 +97,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       const routes = apiRoutes({
         orchestrator,
         settings: ctx.get(ConversationSettingsService),
+        ...(gate ? { gate } : {}),
         conversations,
         log: ctx.get(ConversationLog),
         models: () => catalog?.list() ?? [],

@@ -13,6 +13,7 @@ import {
   Orchestrator,
 } from "@dispatch/session-orchestrator";
 import { SurfaceRegistry } from "@dispatch/surface-registry";
+import { PermissionGate } from "@dispatch/tools/contract";
 import { browserAccess } from "./access";
 import { parseWsConfig } from "./config";
 import { BrowserAccess, TRANSPORT_WS_EXTENSION_ID, WsTransport, WsTransportError } from "./contract";
@@ -38,7 +39,7 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
       id: TRANSPORT_WS_EXTENSION_ID,
       version: "0.1.0",
       dependsOn: ["surface-registry", "session-orchestrator"],
-      optionalDependsOn: ["metrics"],
+      optionalDependsOn: ["permission-gate", "metrics"],
     },
     activate(ctx) {
       const parsed = parseWsConfig(ctx.config);
@@ -52,12 +53,14 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
       );
       ctx.provide(BrowserAccess, access);
       const metrics = ctx.tryGet(Metrics);
+      const gate = ctx.tryGet(PermissionGate);
       const server = startWsServer({
         access,
         config,
         token: config.token ?? generateToken(),
         registry: ctx.get(SurfaceRegistry),
         orchestrator: ctx.get(Orchestrator),
+        ...(gate ? { gate } : {}),
         logger: ctx.logger,
         newConversationId: opts.newConversationId ?? (() => crypto.randomUUID()),
         now: opts.now ?? (() => performance.now()),

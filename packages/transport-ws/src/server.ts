@@ -11,8 +11,9 @@ import type { Logger } from "@dispatch/kernel";
 import type { MetricsRegistry } from "@dispatch/metrics";
 import { DEFAULT_PROTOCOL_LEVEL, parseClientMessage } from "@dispatch/protocol";
 import type { ParseClientMessageResult, ServerMessage, SurfaceScope } from "@dispatch/protocol/types";
-import type { Orchestrator } from "@dispatch/session-orchestrator";
+import { answerPermission, type Orchestrator } from "@dispatch/session-orchestrator";
 import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry";
+import type { PermissionGate } from "@dispatch/tools/contract";
 import type { Server } from "bun";
 import { browserAccess } from "./access";
 import { ownHttpOrigins, type WsConfig } from "./config";
@@ -46,6 +47,8 @@ export interface WsServerDeps {
   token: string;
   registry: SurfaceRegistry;
   orchestrator: Orchestrator;
+  /** Answers `chat.permission`; absent: every answer is ORCH_UNKNOWN_PERMISSION_REQUEST. */
+  gate?: Pick<PermissionGate, "resolve">;
   logger: Logger;
   /** Mints conversation ids (UUIDs). */
   newConversationId: () => string;
@@ -201,7 +204,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         return ackFrames(outcome.replyTo);
       case "chat.permission": {
         const { conversationId: cid, requestId, decision, replyTo } = outcome;
-        return chatReplies(cid, orchestrator.resolvePermission(cid, requestId, decision), replyTo);
+        return chatReplies(cid, answerPermission(deps.gate, cid, requestId, decision), replyTo);
       }
       default:
         return unreachable(outcome);

@@ -114,9 +114,6 @@ export class StubOrchestrator implements Orchestrator {
   };
   whenSettled = () => this.fail();
   compact = () => this.fail();
-  getSettings = () => this.fail();
-  updateSettings = () => this.fail();
-  resolvePermission = () => this.fail();
   shutdown = () => this.fail();
 }
 
