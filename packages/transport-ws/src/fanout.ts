@@ -15,6 +15,7 @@
  * slow consumers after Bun reported backpressure or a drop.
  */
 import type { Logger } from "@dispatch/kernel";
+import type { Caller, SurfaceTarget } from "@dispatch/operations";
 import { eventVisibleAt, type ProtocolLevel, visibleAt } from "@dispatch/protocol/levels";
 import type { AgentEvent, ResumePoint, ServerMessage, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
@@ -25,10 +26,10 @@ import { LeveledSet, levelTopic } from "./leveled";
 import type { RateState } from "./rate-limit";
 import type { OpResult } from "./replies";
 import { deltaFrame, presenceFrame, updateFrame } from "./replies";
-import type { ConnectionState, SurfaceTarget } from "./router";
 
-/** Per-connection state (`ws.data`); it is also the router's ConnectionState. */
-export interface ConnData extends ConnectionState {
+/** Per-connection state (`ws.data`); it is also the operations core's Caller. */
+export interface ConnData extends Caller {
+  readonly connected: true;
   id: number;
   authenticated: boolean;
   /** False once closed (Bun runs `close` synchronously inside `ws.close`). */

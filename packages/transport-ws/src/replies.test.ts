@@ -1,66 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { AgentEvent, SurfaceSpec } from "@dispatch/protocol/types";
-import {
-  chatReplies,
-  deltaFrame,
-  glanceAtFrame,
-  internalErrorFrame,
-  invokeReplies,
-  rateLimitedReplies,
-  specReplies,
-  TURN_RUNNING_MESSAGE,
-  updateFrame,
-} from "./replies";
+import { deltaFrame, glanceAtFrame, internalErrorFrame, rateLimitedReplies, updateFrame } from "./replies";
 
 const spec: SurfaceSpec = { id: "message-queue", region: "sidebar", title: "Queue", fields: [] };
-const fail = { ok: false as const, error: { code: "SURFACE_ACTION_FAILED", message: 'action "x" failed' } };
 
-describe("result → reply mappings", () => {
-  test("specReplies: surface then ack, or one error with surfaceId and replyTo", () => {
-    expect(
-      specReplies({ surfaceId: "message-queue", conversationId: "c1" }, { ok: true, value: spec }, "s"),
-    ).toEqual([
-      { type: "surface", spec, conversationId: "c1" },
-      { type: "ack", replyTo: "s" },
-    ]);
-    expect(specReplies({ surfaceId: "g" }, { ok: true, value: spec })).toEqual([{ type: "surface", spec }]);
-    expect(specReplies({ surfaceId: "g" }, fail, "s")).toEqual([
-      {
-        type: "error",
-        surfaceId: "g",
-        message: 'action "x" failed',
-        replyTo: "s",
-        code: "SURFACE_ACTION_FAILED",
-      },
-    ]);
-  });
-
-  test("invokeReplies: ack only with an id; a failure is always reported", () => {
-    expect(invokeReplies("g", { ok: true, value: undefined })).toEqual([]);
-    expect(invokeReplies("g", { ok: true, value: undefined }, "i")).toEqual([{ type: "ack", replyTo: "i" }]);
-    expect(invokeReplies("g", fail)).toEqual([
-      { type: "error", surfaceId: "g", message: 'action "x" failed', code: "SURFACE_ACTION_FAILED" },
-    ]);
-  });
-
-  test("chatReplies: chat.error names the conversation; a running turn gets the compat message", () => {
-    expect(chatReplies("c1", { ok: true, value: {} }, "a")).toEqual([{ type: "ack", replyTo: "a" }]);
-    expect(chatReplies("c1", { ok: false, error: { code: "ORCH_TURN_RUNNING", message: "busy" } })).toEqual([
-      { type: "chat.error", conversationId: "c1", message: TURN_RUNNING_MESSAGE, code: "ORCH_TURN_RUNNING" },
-    ]);
-    expect(
-      chatReplies("c1", { ok: false, error: { code: "ORCH_UNKNOWN_MODEL", message: "no model x" } }, "a"),
-    ).toEqual([
-      {
-        type: "chat.error",
-        conversationId: "c1",
-        message: "no model x",
-        replyTo: "a",
-        code: "ORCH_UNKNOWN_MODEL",
-      },
-    ]);
-  });
-
+describe("frames", () => {
   test("frames omit absent fields", () => {
     const event: AgentEvent = { type: "status", conversationId: "c1", status: "idle" };
     expect(deltaFrame(event, undefined)).toEqual({ type: "chat.delta", event });

@@ -1,6 +1,6 @@
 /**
- * Frame builders and result → reply mappings — pure. The shell runs the async ops an outcome names
- * and hands their results here; what goes on the wire is decided (and tested) in one place.
+ * Frame builders — pure. The core's replies become frames in render.ts, fan-out frames in fanout.ts;
+ * both build them here, so what goes on the wire is decided (and tested) in one place.
  *
  * Absent optional fields are omitted, never `undefined` or `null` (PROTOCOL.md conventions).
  */
@@ -20,10 +20,8 @@ import type {
   UpdateMessage,
 } from "@dispatch/protocol/types";
 
-/** What the async services answer: a value, or a coded error that names the culprit. */
-export type OpResult<T = unknown> =
-  | { ok: true; value: T }
-  | { ok: false; error: { readonly code: string; readonly message: string } };
+/** What the async services answer (the operations core's shape). */
+export type { OpResult } from "@dispatch/operations";
 
 /** The surface a reply is about (a `SurfaceTarget` fits). */
 export interface SurfaceRef {
@@ -76,7 +74,7 @@ export function catalogFrame(catalog: CatalogEntry[]): CatalogMessage {
   return { type: "catalog", catalog };
 }
 
-function surfaceFrame(ref: SurfaceRef, spec: SurfaceSpec): SurfaceMessage {
+export function surfaceFrame(ref: SurfaceRef, spec: SurfaceSpec): SurfaceMessage {
   return ref.conversationId === undefined
     ? { type: "surface", spec }
     : { type: "surface", spec, conversationId: ref.conversationId };
@@ -153,31 +151,4 @@ export function rateLimitedReplies(
       : `rate limit exceeded (${perSecond} frames/s); this frame was dropped`;
   const opts = { code: "WS_RATE_LIMITED", replyTo: frame.id };
   return [frame.isChat ? chatErrorFrame(message, opts) : errorFrame(message, opts)];
-}
-
-/** Pure: replies to `subscribe` once the spec is known: `surface` then the ack, or one `error`. */
-export function specReplies(
-  ref: SurfaceRef,
-  result: OpResult<SurfaceSpec>,
-  replyTo?: string,
-): ServerMessage[] {
-  if (!result.ok) {
-    return [errorFrame(result.error.message, { surfaceId: ref.surfaceId, code: result.error.code, replyTo })];
-  }
-  return [surfaceFrame(ref, result.value), ...ackFrames(replyTo)];
-}
-
-/** Pure: replies to `invoke`: the ack, or one `error` (ext: the original swallowed failures). */
-export function invokeReplies(surfaceId: string, result: OpResult, replyTo?: string): ServerMessage[] {
-  if (!result.ok) return [errorFrame(result.error.message, { surfaceId, code: result.error.code, replyTo })];
-  return ackFrames(replyTo);
-}
-
-/** Pure: replies to a chat op (send, queue, permission…): the ack, or one `chat.error`. */
-export function chatReplies(conversationId: string, result: OpResult, replyTo?: string): ServerMessage[] {
-  if (!result.ok) {
-    const message = result.error.code === "ORCH_TURN_RUNNING" ? TURN_RUNNING_MESSAGE : result.error.message;
-    return [chatErrorFrame(message, { conversationId, code: result.error.code, replyTo })];
-  }
-  return ackFrames(replyTo);
 }

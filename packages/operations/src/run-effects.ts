@@ -1,0 +1,179 @@
+/**
+ * The effect interpreter shared by every transport: runs what the core decided against the service
+ * handles (orchestrator, surface registry) and, for a connected caller, its connection's registry
+ * entries. It decides nothing: every follow-up it runs was named by the core (`onTurnStarted`, `otherwise`).
+ *
+ * Guarantees:
+ * - Effects run in order; synchronous ones complete before `runEffects` returns, so a transport that
+ *   sends the decision's replies right after keeps the order "watch (replay) → ack".
+ * - A service answer becomes exactly one reply (`done` with its value, or `failed`), after the
+ *   effect's follow-ups ran.
+ * - Asynchronous effects (surface specs, invokes) are collected into the returned promise; an
+ *   unexpected rejection rejects it (the transport logs it and answers a generic error).
+ */
+import type { ProtocolLevel } from "@dispatch/protocol/levels";
+import type { PermissionDecision, ResumePoint, SurfaceSpec } from "@dispatch/protocol/types";
+import type { Orchestrator } from "@dispatch/session-orchestrator";
+import type { SurfaceRegistry } from "@dispatch/surface-registry";
+import type { Effect, OpResult, Reply, SurfaceTarget } from "./contract";
+
+/** A connected caller's side of the effects: its level, subscriptions and watches. */
+export interface ConnectionEffects {
+  setLevel(level: ProtocolLevel): void;
+  addSurface(target: SurfaceTarget): void;
+  removeSurface(key: string): void;
+  /** The current spec for a subscriber of `target` (coalesced with concurrent refreshes). */
+  subscriberSpec(target: SurfaceTarget): Promise<OpResult<SurfaceSpec>>;
+  watch(conversationId: string, resume?: ResumePoint): void;
+  unwatch(conversationId: string): void;
+}
+
+export interface EffectHandles {
+  orchestrator: Pick<Orchestrator, "startTurn" | "enqueue" | "cancelQueued" | "stopTurn">;
+  /** Answers permission requests (the gate, behind the error mapping clients know). */
+  permissions: {
+    answer(
+      conversationId: string,
+      requestId: string,
+      decision: PermissionDecision,
+      reason?: string,
+    ): OpResult;
+  };
+  registry: Pick<SurfaceRegistry, "invoke">;
+  /** Absent for a request/response caller: the core never sends it connection effects. */
+  connection?: ConnectionEffects;
+}
+
+/** Raised when the core sent a connection effect to a caller without one (a core bug, never input). */
+export class NoConnectionError extends Error {
+  override readonly name = "NoConnectionError";
+}
+
+/** Runs `effects` in order; replies go to `reply`. Resolves when the asynchronous ones are done. */
+export function runEffects(
+  effects: readonly Effect[],
+  handles: EffectHandles,
+  reply: (r: Reply) => void,
+): Promise<void> {
+  const pending: Promise<void>[] = [];
+  runAll(effects, handles, reply, pending);
+  return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => undefined);
+}
+
+function runAll(
+  effects: readonly Effect[],
+  h: EffectHandles,
+  reply: (r: Reply) => void,
+  pending: Promise<void>[],
+): void {
+  for (const e of effects) runOne(e, h, reply, pending);
+}
+
+function conn(h: EffectHandles): ConnectionEffects {
+  if (h.connection === undefined) throw new NoConnectionError("connection effect without a connection");
+  return h.connection;
+}
+
+const at = <T extends object>(r: T, replyTo: string | undefined): T & { replyTo?: string } =>
+  replyTo === undefined ? r : { ...r, replyTo };
+
+function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending: Promise<void>[]): void {
+  const again = (next: readonly Effect[]) => runAll(next, h, reply, pending);
+  switch (e.kind) {
+    case "connection.level":
+      conn(h).setLevel(e.level);
+      return;
+    case "surface.add":
+      conn(h).addSurface(e.target);
+      return;
+    case "surface.remove":
+      conn(h).removeSurface(e.key);
+      return;
+    case "conversation.watch":
+      conn(h).watch(e.conversationId, e.resume);
+      return;
+    case "conversation.unwatch":
+      conn(h).unwatch(e.conversationId);
+      return;
+    case "surface.spec": {
+      const c = conn(h);
+      pending.push(
+        c.subscriberSpec(e.target).then((r) => {
+          if (!r.ok) {
+            again(e.otherwise);
+            reply(
+              at(
+                { kind: "failed", family: "surface", error: r.error, surfaceId: e.target.surfaceId },
+                e.replyTo,
+              ),
+            );
+            return;
+          }
+          reply({ kind: "surface", target: e.target, spec: r.value });
+          reply(at({ kind: "done", op: "subscribe" }, e.replyTo));
+        }),
+      );
+      return;
+    }
+    case "surface.invoke": {
+      const ctx = e.conversationId === undefined ? undefined : { conversationId: e.conversationId };
+      pending.push(
+        h.registry.invoke(e.surfaceId, e.actionId, e.payload, ctx).then((r) => {
+          if (r.ok) reply(at({ kind: "done", op: "invoke", value: r.value }, e.replyTo));
+          else
+            reply(
+              at({ kind: "failed", family: "surface", error: r.error, surfaceId: e.surfaceId }, e.replyTo),
+            );
+        }),
+      );
+      return;
+    }
+    case "turn.start": {
+      const cid = e.turn.conversationId;
+      const r = h.orchestrator.startTurn(e.turn);
+      if (r.ok) again(e.onTurnStarted);
+      reply(chatResult("chat.send", cid, r, e.replyTo));
+      return;
+    }
+    case "queue.add": {
+      const opts = e.workspaceId === undefined ? {} : { workspaceId: e.workspaceId };
+      const r = h.orchestrator.enqueue(e.conversationId, e.text, opts);
+      if (r.ok && r.value.startedTurn) again(e.onTurnStarted);
+      reply(chatResult("chat.queue", e.conversationId, r, e.replyTo));
+      return;
+    }
+    case "queue.cancel": {
+      // Idempotent: a message that is no longer queued is simply not there.
+      const value = h.orchestrator.cancelQueued(e.conversationId, e.messageId);
+      reply(at({ kind: "done", op: "chat.queue.cancel", value }, e.replyTo));
+      return;
+    }
+    case "turn.stop": {
+      const value = h.orchestrator.stopTurn(e.conversationId);
+      reply(at({ kind: "done", op: "chat.stop", value }, e.replyTo));
+      return;
+    }
+    case "permission.answer": {
+      const { conversationId: cid, requestId, decision, reason } = e;
+      const r = h.permissions.answer(cid, requestId, decision, reason);
+      reply(chatResult("chat.permission", cid, r, e.replyTo));
+      return;
+    }
+    default:
+      unknownEffect(e);
+  }
+}
+
+function chatResult(
+  op: "chat.send" | "chat.queue" | "chat.permission",
+  conversationId: string,
+  r: OpResult,
+  replyTo: string | undefined,
+): Reply {
+  if (r.ok) return at({ kind: "done", op, value: r.value }, replyTo);
+  return at({ kind: "failed", family: "chat", error: r.error, conversationId }, replyTo);
+}
+
+function unknownEffect(e: never): never {
+  throw new Error(`unknown effect ${String((e as { kind?: unknown }).kind)}`);
+}
