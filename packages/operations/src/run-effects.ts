@@ -39,12 +39,16 @@ export interface EffectHandles {
       reason?: string,
     ): OpResult;
   };
-  registry: Pick<SurfaceRegistry, "invoke">;
+  /** Absent where a transport offers no surfaces (its view knows none, so no invoke reaches here). */
+  registry?: Pick<SurfaceRegistry, "invoke">;
   /** Absent for a request/response caller: the core never sends it connection effects. */
   connection?: ConnectionEffects;
 }
 
-/** Raised when the core sent a connection effect to a caller without one (a core bug, never input). */
+/**
+ * Raised when the core sent a connection or surface effect to a caller whose transport has none (a
+ * core bug, never input: the transport answers it as an internal error).
+ */
 export class NoConnectionError extends Error {
   override readonly name = "NoConnectionError";
 }
@@ -117,6 +121,7 @@ function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending:
     }
     case "surface.invoke": {
       const ctx = e.conversationId === undefined ? undefined : { conversationId: e.conversationId };
+      if (h.registry === undefined) throw new NoConnectionError("surface effect without a surface registry");
       pending.push(
         h.registry.invoke(e.surfaceId, e.actionId, e.payload, ctx).then((r) => {
           if (r.ok) reply(at({ kind: "done", op: "invoke", value: r.value }, e.replyTo));

@@ -33,6 +33,7 @@ import type {
   ModelsResponse,
   OpenResponse,
   PermissionAnswerResponse,
+  PermissionDecision,
   QueueCancelResponse,
   QueueResponse,
   ReasoningEffortSettingResponse,
@@ -41,19 +42,22 @@ import type {
 } from "@dispatch/protocol/types";
 import {
   answerPermission,
+  type CancelQueuedResult,
   type ConversationSettings,
   type ConversationSettingsService,
+  type EnqueueResult,
   type Orchestrator,
   type SettingsPatch,
+  type StartedTurn,
+  type StopResult,
 } from "@dispatch/session-orchestrator";
 import type { PermissionGate } from "@dispatch/tools/contract";
-import { GRANT_NEEDS_TOKEN } from "@dispatch/transport-ws/grant";
 import type { BunRequest, Server } from "bun";
 import type { z } from "zod";
-import { heldToken } from "./admission";
 import { readBodyText } from "./body";
 import { errorResponse, failureFrom, type HttpFailure } from "./errors";
 import { turnEventStream } from "./ndjson";
+import { type CommandOutcome, httpCaller, runCommand } from "./operations";
 import type { HttpMethod } from "./route-match";
 
 /** What the API reads and drives. */
@@ -106,6 +110,12 @@ function need<T>(r: { ok: true; value: T } | { ok: false; error: { code: string;
   return r.value;
 }
 
+/** Unwraps what the operations core made of a command; a failure aborts the handler (see `handle`). */
+function outcome<T>(o: CommandOutcome): T {
+  if (!o.ok) throw new Failure(o.failure);
+  return o.value as T;
+}
+
 /** Runs a handler; an expected failure becomes its JSON error, anything else propagates (→ 500). */
 function handle(
   fn: (req: BunRequest, server: Server<undefined>) => Response | Promise<Response>,
@@ -147,6 +157,14 @@ function streamLevel(req: BunRequest): ProtocolLevel {
 /** Builds the route table of PROTOCOL.md §6 (Bun `routes` shape, handlers not yet guarded). */
 export function apiRoutes(deps: ApiDeps): RouteTable {
   const { orchestrator, conversations, log } = deps;
+  /** Client operations go through the operations core, like every transport's. */
+  const services = {
+    orchestrator,
+    permissions: {
+      answer: (cid: string, requestId: string, decision: PermissionDecision, reason?: string) =>
+        answerPermission(deps.gate, cid, requestId, decision, reason),
+    },
+  };
 
   /** The validated JSON body; `optional` bodies (all fields optional) may be empty. */
   const body = async <S extends z.ZodType>(req: BunRequest, schema: S, label: string, optional = false) => {
@@ -235,10 +253,10 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
     "/chat": {
       POST: handle(async (req, server) => {
         const level = streamLevel(req);
-        const req0 = await body(req, ChatRequestBodySchema, "POST /chat");
-        if (req0.grant !== undefined && !heldToken(req))
-          throw new Failure({ status: 403, ...GRANT_NEEDS_TOKEN });
-        const started = need(orchestrator.startTurn(req0));
+        const b = await body(req, ChatRequestBodySchema, "POST /chat");
+        const started = outcome<StartedTurn>(
+          await runCommand(services, { type: "chat.send", ...b }, httpCaller(req, level)),
+        );
         // A slow first token must not be cut by Bun's idle timeout: this response may stay quiet.
         server.timeout(req, 0);
         const { stream, dispose } = turnEventStream(orchestrator, started.conversationId, started.turnId, {
@@ -310,9 +328,11 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       }),
     },
     "/conversations/:id/stop": {
-      POST: handle((req) => {
+      POST: handle(async (req) => {
         const id = conversation(req);
-        const r = orchestrator.stopTurn(id);
+        const r = outcome<StopResult>(
+          await runCommand(services, { type: "chat.stop", conversationId: id }, httpCaller(req)),
+        );
         return json({ conversationId: id, abortedTurn: r.abortedTurn } satisfies StopResponse);
       }),
     },
@@ -329,8 +349,13 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       POST: handle(async (req) => {
         const id = conversation(req);
         const b = await body(req, QueueRequestSchema, "POST /conversations/:id/queue");
-        const r = need(
-          orchestrator.enqueue(id, b.text, b.workspaceId === undefined ? {} : { workspaceId: b.workspaceId }),
+        const command = { type: "chat.queue" as const, conversationId: id, text: b.text };
+        const r = outcome<EnqueueResult>(
+          await runCommand(
+            services,
+            b.workspaceId === undefined ? command : { ...command, workspaceId: b.workspaceId },
+            httpCaller(req),
+          ),
         );
         return json({
           conversationId: id,
@@ -340,10 +365,16 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       }),
     },
     "/conversations/:id/queue/:messageId": {
-      DELETE: handle((req) => {
+      DELETE: handle(async (req) => {
         const id = conversation(req);
         const messageId = param(req, "messageId");
-        const r = orchestrator.cancelQueued(id, messageId);
+        const r = outcome<CancelQueuedResult>(
+          await runCommand(
+            services,
+            { type: "chat.queue.cancel", conversationId: id, messageId },
+            httpCaller(req),
+          ),
+        );
         return json({
           conversationId: id,
           cancelled: r.cancelled,
@@ -397,7 +428,19 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
           PermissionAnswerBodySchema,
           "POST /conversations/:id/permissions/:requestId",
         );
-        need(answerPermission(deps.gate, id, requestId, b.decision, b.reason));
+        const command = {
+          type: "chat.permission" as const,
+          conversationId: id,
+          requestId,
+          decision: b.decision,
+        };
+        outcome(
+          await runCommand(
+            services,
+            b.reason === undefined ? command : { ...command, reason: b.reason },
+            httpCaller(req),
+          ),
+        );
         return json({
           conversationId: id,
           requestId,

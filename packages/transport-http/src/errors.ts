@@ -62,6 +62,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 export function statusForCode(code: string): number {
   const known = STATUS_BY_CODE[code];
   if (known !== undefined) return known;
+  // A right the caller lacks, decided by the operations core (a grant without the token).
+  if (code === "FORBIDDEN") return 403;
   if (code.endsWith("_TOO_LARGE")) return 413;
   if (/_UNKNOWN_(CONVERSATION|REQUEST|PERMISSION_REQUEST)$/.test(code)) return 404;
   if (/_(RUNNING|CLOSED|EXISTS|BUSY)$/.test(code)) return 409;

@@ -1,0 +1,66 @@
+/**
+ * HTTP's path into the operations core: a route builds a `Command` and the caller it comes from, the
+ * core decides, the shared interpreter runs the effects, and the one reply becomes the route's value
+ * or its coded failure. Routes never call the orchestrator for a client operation themselves.
+ *
+ * An HTTP caller has no connection: the core never asks it to watch or subscribe (a turn's events
+ * reach it through the response stream instead).
+ */
+import {
+  type Caller,
+  type Command,
+  decide,
+  type EffectHandles,
+  type OperationsView,
+  type Reply,
+  runEffects,
+} from "@dispatch/operations";
+import { DEFAULT_PROTOCOL_LEVEL, type ProtocolLevel } from "@dispatch/protocol";
+import { heldToken } from "./admission";
+import { failureFrom, type HttpFailure } from "./errors";
+
+/** HTTP offers no surfaces; turns without a conversation get a fresh UUID. */
+export const httpOperationsView: OperationsView = {
+  surfaceScope: () => undefined,
+  newConversationId: () => crypto.randomUUID(),
+  server: { name: "dispatch", version: "0.1.0" },
+};
+
+const none: ReadonlySet<string> = new Set();
+
+/** The caller a request is: token holder or not, at the level it asked for. */
+export function httpCaller(req: Request, level: ProtocolLevel = DEFAULT_PROTOCOL_LEVEL): Caller {
+  return {
+    level,
+    authenticated: heldToken(req),
+    connected: false,
+    greeted: false,
+    spoken: false,
+    surfaces: none,
+    conversations: none,
+  };
+}
+
+/** What one command came to: the service's value, or the failure with the status its code implies. */
+export type CommandOutcome = { ok: true; value: unknown } | { ok: false; failure: HttpFailure };
+
+/** Pure: the outcome of the replies a request/response command produced (its last `done` or `failed`). */
+export function outcomeOf(replies: readonly Reply[]): CommandOutcome {
+  for (const r of [...replies].reverse()) {
+    if (r.kind === "failed") return { ok: false, failure: failureFrom(r.error) };
+    if (r.kind === "done") return { ok: true, value: r.value };
+  }
+  return { ok: true, value: undefined };
+}
+
+/** Decides `command` for `caller` and runs its effects; resolves with the outcome. */
+export async function runCommand(
+  handles: Omit<EffectHandles, "connection">,
+  command: Command,
+  caller: Caller,
+): Promise<CommandOutcome> {
+  const decision = decide(command, caller, httpOperationsView);
+  const replies = [...decision.replies];
+  await runEffects(decision.effects, handles, (r) => replies.push(r));
+  return outcomeOf(replies);
+}
