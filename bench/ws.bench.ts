@@ -17,7 +17,7 @@
 import { isMainThread } from "node:worker_threads";
 import type { Disposer } from "../packages/kernel/src/index";
 import type { AgentEvent } from "../packages/protocol/src/types";
-import type { GlobalConversationListener, Orchestrator } from "../packages/session-orchestrator/src/contract";
+import type { ConversationListener, Orchestrator } from "../packages/session-orchestrator/src/contract";
 import { createSurfaceRegistry } from "../packages/surface-registry/src/index";
 import { parseWsConfig, startWsServer } from "../packages/transport-ws/src/index";
 import { type BenchOptions, type BenchResult, result } from "./types";
@@ -128,14 +128,22 @@ interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** The transport under test, fed by a stand-in for the orchestrator's global event stream. */
+/** The transport under test, fed by a stand-in for the conversations' hubs (subscribed per conversation). */
 class EventSource implements Partial<Orchestrator> {
-  listeners = new Set<GlobalConversationListener>();
-  onConversationEvent(listener: GlobalConversationListener): Disposer {
-    this.listeners.add(listener);
+  listeners = new Map<string, Set<ConversationListener>>();
+  subscribe(conversationId: string, listener: ConversationListener): Disposer {
+    let set = this.listeners.get(conversationId);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(conversationId, set);
+    }
+    set.add(listener);
     return () => {
-      this.listeners.delete(listener);
+      set.delete(listener);
     };
+  }
+  emit(conversationId: string, event: AgentEvent, n: number): void {
+    for (const l of this.listeners.get(conversationId) ?? []) l(event, n);
   }
   replay() {
     return [];
@@ -155,9 +163,7 @@ function transportServer(): BenchServer {
     newConversationId: () => crypto.randomUUID(),
     now: () => performance.now(),
   });
-  const [listener] = source.listeners;
-  if (!listener) throw new Error("the transport did not subscribe to conversation events");
-  return { url: server.url, emit: listener, stop: () => server.close() };
+  return { url: server.url, emit: (cid, event, n) => source.emit(cid, event, n), stop: () => server.close() };
 }
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 

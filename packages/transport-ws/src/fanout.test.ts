@@ -151,6 +151,26 @@ describe("fan-out cost", () => {
   });
 });
 
+describe("one subscription per watched conversation", () => {
+  test("the first watcher subscribes to the hub, more share it, the last one lets go", async () => {
+    const cid = "conv-hub";
+    expect(orchestrator.subscribers(cid)).toBe(0);
+    const [a, b] = await Promise.all([connect(1), connect(2)]);
+    if (!a || !b) throw new Error("two clients");
+    await a.request({ type: "chat.subscribe", conversationId: cid }, "a");
+    expect(orchestrator.subscribers(cid)).toBe(1);
+    await b.request({ type: "chat.subscribe", conversationId: cid }, "b");
+    expect(orchestrator.subscribers(cid)).toBe(1);
+    await a.request({ type: "chat.unsubscribe", conversationId: cid }, "a-off");
+    expect(orchestrator.subscribers(cid)).toBe(1);
+    expect(server.connections().find((c) => c.conversations.includes(cid))?.level).toBe(2);
+    await b.request({ type: "chat.unsubscribe", conversationId: cid }, "b-off");
+    expect(orchestrator.subscribers(cid)).toBe(0);
+    a.close();
+    b.close();
+  });
+});
+
 describe("closing releases everything", () => {
   test("after many connect/subscribe/close cycles no watcher, surface entry or connection is left", async () => {
     const cid = "conv-cycles";
@@ -174,6 +194,8 @@ describe("closing releases everything", () => {
     await serverSawClosed(closedBefore + rounds * perRound);
     expect(server.connections()).toEqual([]);
 
+    // The transport let go of the conversation's hub with its last watcher.
+    expect(orchestrator.subscribers(cid)).toBe(0);
     // No watcher left: an event of the conversation is not even serialized.
     const { event, serialized } = countedDelta(cid, "after");
     orchestrator.emit(cid, event, 1);

@@ -1,7 +1,10 @@
 /**
  * Who receives what, and the checked sending (I/O; used by the shell in server.ts).
  *
- * - Conversations: each event is serialized once and published to `conv:<id>` with Bun's native
+ * - Conversations: this class is the one registry of who watches what (`conversationsOf` answers
+ *   per socket; ws.data holds no copy). The transport subscribes to a conversation's hub (the only
+ *   source of its events) while someone watches it, and disposes that subscription with the last
+ *   watcher. Each event is serialized once per level and published to `conv:<id>` with Bun's native
  *   pub/sub; a joining socket is replayed the running turn and subscribed in the same synchronous
  *   tick, so nothing is lost or duplicated. Watcher counts drive `conversation.presence`.
  * - Surfaces: one topic per (surfaceId, conversationId); a change fetches the spec once and publishes
@@ -27,8 +30,8 @@ import type { RateState } from "./rate-limit";
 import type { OpResult } from "./replies";
 import { deltaFrame, presenceFrame, updateFrame } from "./replies";
 
-/** Per-connection state (`ws.data`); it is also the operations core's Caller. */
-export interface ConnData extends Caller {
+/** Per-connection state (`ws.data`); with `conversationsOf` it is the operations core's Caller. */
+export interface ConnData extends Omit<Caller, "conversations"> {
   readonly connected: true;
   id: number;
   authenticated: boolean;
@@ -39,7 +42,6 @@ export interface ConnData extends Caller {
   greeted: boolean;
   spoken: boolean;
   readonly surfaces: Set<string>;
-  readonly conversations: Set<string>;
 }
 export type Socket = ServerWebSocket<ConnData>;
 
@@ -49,7 +51,7 @@ export interface FanoutDeps {
   /** Unsent bytes per connection before it is closed as a slow consumer. */
   cap: number;
   logger: Logger;
-  orchestrator: Pick<Orchestrator, "replay">;
+  orchestrator: Pick<Orchestrator, "replay" | "subscribe">;
   registry: Pick<SurfaceRegistry, "getSpec">;
 }
 
@@ -82,7 +84,10 @@ export class Fanout {
   /** Every open connection. */
   readonly sockets = new Set<Socket>();
   private readonly everyone = new LeveledSet<Socket>();
-  private readonly watchers = new Map<string, LeveledSet<Socket>>();
+  /** Conversation → its watchers and the hub subscription held while it has any. */
+  private readonly watchers = new Map<string, { sockets: LeveledSet<Socket>; dispose: () => void }>();
+  /** The same facts by socket (the reverse index, kept in step by watch/unwatch only). */
+  private readonly watching = new Map<Socket, Set<string>>();
   /** Subscription key → its subscribers (few: one per surface and watched conversation). */
   private readonly surfaces = new Map<string, SurfaceEntry>();
 
@@ -149,9 +154,9 @@ export class Fanout {
     const old = ws.data.level;
     if (old === level) return;
     const moves: [string, LeveledSet<Socket>][] = [[GLOBAL_TOPIC, this.everyone]];
-    for (const cid of ws.data.conversations) {
-      const set = this.watchers.get(cid);
-      if (set) moves.push([convTopic(cid), set]);
+    for (const cid of this.conversationsOf(ws)) {
+      const w = this.watchers.get(cid);
+      if (w) moves.push([convTopic(cid), w.sockets]);
     }
     for (const key of ws.data.surfaces) {
       const entry = this.surfaces.get(key);
@@ -173,23 +178,58 @@ export class Fanout {
     ws.data.open = false;
     this.sockets.delete(ws);
     this.everyone.delete(ws);
-    for (const cid of [...ws.data.conversations]) this.unwatch(ws, cid);
+    for (const cid of [...this.conversationsOf(ws)]) this.unwatch(ws, cid);
     for (const key of [...ws.data.surfaces]) this.removeSurface(ws, key);
   }
 
   // ───────────── conversations ─────────────
 
-  /** A live event of a conversation: serialized once, published once; skipped when nobody watches. */
+  private static readonly none: ReadonlySet<string> = new Set();
+
+  /** The conversations `ws` watches. */
+  conversationsOf(ws: Socket): ReadonlySet<string> {
+    return this.watching.get(ws) ?? Fanout.none;
+  }
+
+  /** A live event of a conversation (from its hub): serialized once per level, published once. */
   event(conversationId: string, event: AgentEvent, n: number | undefined): void {
-    const set = this.watchers.get(conversationId);
-    if (set === undefined) return;
-    this.publish(convTopic(conversationId), deltaFrame(event, n), set);
+    const w = this.watchers.get(conversationId);
+    if (w === undefined) return;
+    this.publish(convTopic(conversationId), deltaFrame(event, n), w.sockets);
   }
 
   private presence(conversationId: string): void {
-    const set = this.watchers.get(conversationId);
-    if (set === undefined) return;
-    this.publish(convTopic(conversationId), presenceFrame(conversationId, set.size), set);
+    const w = this.watchers.get(conversationId);
+    if (w === undefined) return;
+    this.publish(convTopic(conversationId), presenceFrame(conversationId, w.sockets.size), w.sockets);
+  }
+
+  /**
+   * The watcher entry of a conversation; the first one subscribes to its hub. That subscription's own
+   * replay reaches nobody (no socket is on the topic yet): each socket gets its replay in `watch`.
+   */
+  private entry(conversationId: string) {
+    let w = this.watchers.get(conversationId);
+    if (w !== undefined) return w;
+    const entry = { sockets: new LeveledSet<Socket>(), dispose: () => {} };
+    this.watchers.set(conversationId, entry);
+    entry.dispose = this.deps.orchestrator.subscribe(conversationId, (event, n) => {
+      try {
+        this.event(conversationId, event, n);
+      } catch (err) {
+        this.deps.logger.error("event fan-out failed", { code: "WS_INTERNAL_ERROR", error: errorText(err) });
+      }
+    });
+    w = entry;
+    return w;
+  }
+
+  /** Forgets an entry nobody watches any more, and its hub subscription. */
+  private release(conversationId: string): void {
+    const w = this.watchers.get(conversationId);
+    if (w === undefined || w.sockets.size > 0) return;
+    this.watchers.delete(conversationId);
+    w.dispose();
   }
 
   /**
@@ -198,29 +238,35 @@ export class Fanout {
    * the replay (the orchestrator adds those the replay lacks).
    */
   watch(ws: Socket, conversationId: string, resume?: ResumePoint): void {
+    const w = this.entry(conversationId);
     for (const e of this.deps.orchestrator.replay(conversationId, resume)) {
       if (!eventVisibleAt(ws.data.level, e.event.type)) continue;
-      if (!this.sendText(ws, JSON.stringify(deltaFrame(e.event, e.n)))) return;
+      if (!this.sendText(ws, JSON.stringify(deltaFrame(e.event, e.n)))) break;
     }
-    if (!ws.data.open) return;
+    if (!ws.data.open) {
+      this.release(conversationId);
+      return;
+    }
     ws.subscribe(levelTopic(convTopic(conversationId), ws.data.level));
-    ws.data.conversations.add(conversationId);
-    let set = this.watchers.get(conversationId);
-    if (set === undefined) {
-      set = new LeveledSet();
-      this.watchers.set(conversationId, set);
+    let mine = this.watching.get(ws);
+    if (mine === undefined) {
+      mine = new Set();
+      this.watching.set(ws, mine);
     }
-    set.add(ws);
+    mine.add(conversationId);
+    w.sockets.add(ws);
     this.presence(conversationId);
   }
 
   unwatch(ws: Socket, conversationId: string): void {
     if (ws.data.open) ws.unsubscribe(levelTopic(convTopic(conversationId), ws.data.level));
-    ws.data.conversations.delete(conversationId);
-    const set = this.watchers.get(conversationId);
-    if (set === undefined) return;
-    set.delete(ws);
-    if (set.size === 0) this.watchers.delete(conversationId);
+    const mine = this.watching.get(ws);
+    mine?.delete(conversationId);
+    if (mine?.size === 0) this.watching.delete(ws);
+    const w = this.watchers.get(conversationId);
+    if (w === undefined) return;
+    w.sockets.delete(ws);
+    if (w.sockets.size === 0) this.release(conversationId);
     else this.presence(conversationId);
   }
 

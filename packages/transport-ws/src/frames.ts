@@ -37,9 +37,18 @@ export interface FrameContext {
   releveled(data: ConnData): void;
 }
 
-/** The caller a connection is: ws.data is kept in that shape (`connected` is always true). */
-export function callerOf(data: ConnData): Caller {
-  return data;
+/** The caller a connection is: its state, and what it watches from the one watcher registry. */
+export function callerOf(fanout: Fanout, ws: Socket): Caller {
+  const d = ws.data;
+  return {
+    level: d.level,
+    authenticated: d.authenticated,
+    connected: d.connected,
+    greeted: d.greeted,
+    spoken: d.spoken,
+    surfaces: d.surfaces,
+    conversations: fanout.conversationsOf(ws),
+  };
 }
 
 /** The connection side of the effects for one socket, over the fan-out's registry. */
@@ -101,7 +110,7 @@ export function handleFrame(ctx: FrameContext, ws: Socket, raw: string | Buffer<
       return;
     }
     const command = parsed.message;
-    const decision = decide(command, callerOf(ws.data), ctx.view());
+    const decision = decide(command, callerOf(ctx.fanout, ws), ctx.view());
     if (command.type !== "hello") ws.data.spoken = true;
     const handles: EffectHandles = { ...ctx.services, connection: connectionEffects(ctx, ws) };
     const isChat = command.type.startsWith("chat.");

@@ -173,9 +173,6 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     registry.onSpecChanged((surfaceId, ctx) =>
       guard("surface update", () => fanout.specChanged(surfaceId, ctx)),
     ),
-    orchestrator.onConversationEvent((cid, event, n) =>
-      guard("event fan-out", () => fanout.event(cid, event, n)),
-    ),
   ];
 
   const bound = server;
@@ -191,7 +188,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     broadcast(frame) {
       if (!stopped) guard("broadcast", () => fanout.broadcast(frame));
     },
-    connections: () => [...fanout.sockets].map(connectionInfo),
+    connections: () => [...fanout.sockets].map((ws) => connectionInfo(ws, fanout)),
     onConnectionClosed(listener) {
       closedListeners.add(listener);
       return () => {
@@ -222,13 +219,13 @@ export function operationsView(
 }
 
 /** A snapshot of one connection. */
-export function connectionInfo(ws: Socket): ConnectionInfo {
+export function connectionInfo(ws: Socket, fanout: Fanout): ConnectionInfo {
   return {
     id: ws.data.id,
     remoteAddress: ws.remoteAddress,
     authenticated: ws.data.authenticated,
     level: ws.data.level,
-    conversations: [...ws.data.conversations],
+    conversations: [...fanout.conversationsOf(ws)],
     surfaces: ws.data.surfaces.size,
     bufferedBytes: ws.getBufferedAmount(),
   };

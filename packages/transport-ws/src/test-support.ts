@@ -12,7 +12,7 @@ import type { AgentEvent, ServerMessage } from "@dispatch/protocol/types";
 import { localKind } from "@dispatch/provider-local";
 import { providersExtension } from "@dispatch/providers";
 import {
-  type GlobalConversationListener,
+  type ConversationListener,
   type Orchestrator,
   type ReplayEntry,
   sessionOrchestratorExtension,
@@ -85,12 +85,17 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
  * operation throws, like a bug somewhere behind the transport.
  */
 export class StubOrchestrator implements Orchestrator {
-  private readonly listeners = new Set<GlobalConversationListener>();
+  /** Per-conversation listeners, as the hubs hold them. */
+  private readonly listeners = new Map<string, Set<ConversationListener>>();
   replayed: () => ReplayEntry[] = () => [];
 
-  /** Delivers one live event to the transport, as the real orchestrator does. */
+  /** Delivers one live event to the conversation's subscribers, as its hub does. */
   emit(conversationId: string, event: AgentEvent, n?: number): void {
-    for (const l of this.listeners) l(conversationId, event, n);
+    for (const l of [...(this.listeners.get(conversationId) ?? [])]) l(event, n);
+  }
+  /** How many listeners a conversation has (the transport holds one while anyone watches). */
+  subscribers(conversationId: string): number {
+    return this.listeners.get(conversationId)?.size ?? 0;
   }
   private fail(): never {
     throw new Error("orchestrator exploded");
@@ -104,14 +109,21 @@ export class StubOrchestrator implements Orchestrator {
   openConversation = () => this.fail();
   status = () => this.fail();
   runningTurn = () => this.fail();
-  subscribe = () => this.fail();
-  replay = () => this.replayed();
-  onConversationEvent = (listener: GlobalConversationListener): Disposer => {
-    this.listeners.add(listener);
+  /** Live events only: the stub's replay is `replayed()`, which the transport asks for itself. */
+  subscribe = (conversationId: string, listener: ConversationListener): Disposer => {
+    let set = this.listeners.get(conversationId);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(conversationId, set);
+    }
+    set.add(listener);
     return () => {
-      this.listeners.delete(listener);
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(conversationId);
     };
   };
+  replay = () => this.replayed();
+  onConversationEvent = () => this.fail();
   whenSettled = () => this.fail();
   compact = () => this.fail();
   shutdown = () => this.fail();

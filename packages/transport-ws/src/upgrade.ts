@@ -60,7 +60,6 @@ export function initialConnData(id: number, authenticated: boolean, config: WsCo
     greeted: false,
     spoken: false,
     surfaces: new Set(),
-    conversations: new Set(),
   };
 }
 
