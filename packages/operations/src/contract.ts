@@ -23,7 +23,15 @@ import type {
  */
 export type Command =
   | Exclude<ClientMessage, { type: "chat.permission" }>
-  | (Extract<ClientMessage, { type: "chat.permission" }> & { reason?: string });
+  | (Extract<ClientMessage, { type: "chat.permission" }> & { reason?: string })
+  | ConversationCommand;
+
+/** Conversation lifecycle operations no frame parses into yet (HTTP offers them today). */
+export type ConversationCommand =
+  | { type: "conversation.open"; conversationId: string; id?: string }
+  /** Stops the running turn and closes; resolves once the turn is sealed. */
+  | { type: "conversation.close"; conversationId: string; id?: string }
+  | { type: "conversation.compact"; conversationId: string; keepLastN?: number; id?: string };
 export type CommandType = Command["type"];
 
 /** Who sends a command: identity and rights, plus what its connection already holds. */
@@ -140,6 +148,11 @@ export type Effect =
       reason?: string;
       replyTo?: string;
     }
+  | { kind: "conversation.open"; conversationId: string; replyTo?: string }
+  /** Asynchronous: waits until the running turn is sealed. */
+  | { kind: "conversation.close"; conversationId: string; replyTo?: string }
+  /** Asynchronous: a model call. */
+  | { kind: "conversation.compact"; conversationId: string; keepLastN?: number; replyTo?: string }
   /** Replay then watch the conversation (the connection's watcher entry). */
   | { kind: "conversation.watch"; conversationId: string; resume?: ResumePoint }
   | { kind: "conversation.unwatch"; conversationId: string };

@@ -282,6 +282,23 @@ describe("chat ops", () => {
   });
 });
 
+describe("conversation lifecycle", () => {
+  test("open, close and compact become their effects (keepLastN only when given)", () => {
+    expect(d({ type: "conversation.open", conversationId: "c1", id: "o" }, http).effects).toEqual([
+      { kind: "conversation.open", conversationId: "c1", replyTo: "o" },
+    ]);
+    expect(d({ type: "conversation.close", conversationId: "c1" }, http).effects).toEqual([
+      { kind: "conversation.close", conversationId: "c1" },
+    ]);
+    expect(d({ type: "conversation.compact", conversationId: "c1" }, http).effects).toEqual([
+      { kind: "conversation.compact", conversationId: "c1" },
+    ]);
+    expect(d({ type: "conversation.compact", conversationId: "c1", keepLastN: 2 }, http).effects).toEqual([
+      { kind: "conversation.compact", conversationId: "c1", keepLastN: 2 },
+    ]);
+  });
+});
+
 describe("hello", () => {
   const hello = (protocol: number, id?: string): Command =>
     id === undefined ? { type: "hello", protocol } : { type: "hello", protocol, id };

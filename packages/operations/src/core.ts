@@ -199,6 +199,17 @@ export function decide(command: Command, caller: Caller, view: OperationsView): 
       return run(withReply(msg.reason === undefined ? op : { ...op, reason: msg.reason }, msg.id));
     }
 
+    case "conversation.open":
+      return run(withReply({ kind: "conversation.open", conversationId: msg.conversationId }, msg.id));
+
+    case "conversation.close":
+      return run(withReply({ kind: "conversation.close", conversationId: msg.conversationId }, msg.id));
+
+    case "conversation.compact": {
+      const op = { kind: "conversation.compact" as const, conversationId: msg.conversationId };
+      return run(withReply(msg.keepLastN === undefined ? op : { ...op, keepLastN: msg.keepLastN }, msg.id));
+    }
+
     default:
       return undecidable(msg);
   }

@@ -15,7 +15,7 @@ import type { ProtocolLevel } from "@dispatch/protocol/levels";
 import type { PermissionDecision, ResumePoint, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { SurfaceRegistry } from "@dispatch/surface-registry";
-import type { Effect, OpResult, Reply, SurfaceTarget } from "./contract";
+import type { CommandType, Effect, OpResult, Reply, SurfaceTarget } from "./contract";
 
 /** A connected caller's side of the effects: its level, subscriptions and watches. */
 export interface ConnectionEffects {
@@ -29,7 +29,16 @@ export interface ConnectionEffects {
 }
 
 export interface EffectHandles {
-  orchestrator: Pick<Orchestrator, "startTurn" | "enqueue" | "cancelQueued" | "stopTurn">;
+  orchestrator: Pick<
+    Orchestrator,
+    | "startTurn"
+    | "enqueue"
+    | "cancelQueued"
+    | "stopTurn"
+    | "openConversation"
+    | "closeConversation"
+    | "compact"
+  >;
   /** Answers permission requests (the gate, behind the error mapping clients know). */
   permissions: {
     answer(
@@ -164,13 +173,37 @@ function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending:
       reply(chatResult("chat.permission", cid, r, e.replyTo));
       return;
     }
+    case "conversation.open": {
+      const r = h.orchestrator.openConversation(e.conversationId);
+      reply(chatResult("conversation.open", e.conversationId, r, e.replyTo));
+      return;
+    }
+    case "conversation.close": {
+      const cid = e.conversationId;
+      pending.push(
+        h.orchestrator
+          .closeConversation(cid)
+          .then((r) => reply(chatResult("conversation.close", cid, r, e.replyTo))),
+      );
+      return;
+    }
+    case "conversation.compact": {
+      const cid = e.conversationId;
+      const opts = e.keepLastN === undefined ? {} : { keepLastN: e.keepLastN };
+      pending.push(
+        h.orchestrator
+          .compact(cid, opts)
+          .then((r) => reply(chatResult("conversation.compact", cid, r, e.replyTo))),
+      );
+      return;
+    }
     default:
       unknownEffect(e);
   }
 }
 
 function chatResult(
-  op: "chat.send" | "chat.queue" | "chat.permission",
+  op: CommandType,
   conversationId: string,
   r: OpResult,
   replyTo: string | undefined,

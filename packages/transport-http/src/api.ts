@@ -321,9 +321,11 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       }),
     },
     "/conversations/:id/open": {
-      POST: handle((req) => {
+      POST: handle(async (req) => {
         const id = conversation(req);
-        const opened = need(orchestrator.openConversation(id));
+        const opened = outcome<OpenResponse>(
+          await runCommand(services, { type: "conversation.open", conversationId: id }, httpCaller(req)),
+        );
         return json({ conversationId: opened.conversationId } satisfies OpenResponse);
       }),
     },
@@ -341,7 +343,9 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         const id = conversation(req);
         // Waits until the running turn is sealed.
         server.timeout(req, 0);
-        const r = need(await orchestrator.closeConversation(id));
+        const r = outcome<StopResult>(
+          await runCommand(services, { type: "conversation.close", conversationId: id }, httpCaller(req)),
+        );
         return json({ conversationId: id, abortedTurn: r.abortedTurn } satisfies CloseResponse);
       }),
     },
@@ -413,8 +417,13 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         // Summarizing is a model call: it may take longer than the idle timeout.
         server.timeout(req, 0);
         const b = await body(req, CompactRequestSchema, "POST /conversations/:id/compact", true);
-        const r = need(
-          await orchestrator.compact(id, b.keepLastN === undefined ? {} : { keepLastN: b.keepLastN }),
+        const command = { type: "conversation.compact" as const, conversationId: id };
+        const r = outcome(
+          await runCommand(
+            services,
+            b.keepLastN === undefined ? command : { ...command, keepLastN: b.keepLastN },
+            httpCaller(req),
+          ),
         );
         return json(r);
       }),
