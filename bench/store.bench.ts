@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type AppendMessage, openConversationStore } from "../packages/conversation-store/src/index";
-import { WINDOW_SQL } from "../packages/conversation-store/src/statements";
+import { WINDOW_SQL } from "../packages/conversation-store/src/test-support";
 import type { Chunk } from "../packages/protocol/src/types";
 import { type BenchOptions, type BenchResult, result } from "./types";
 

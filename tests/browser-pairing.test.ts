@@ -19,7 +19,7 @@ import {
   tempHome,
   writeConfig,
 } from "@dispatch/daemon/test-support";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import { CHROMIUM, haveChromium, visit } from "./support/chromium";
 
 if (!haveChromium) console.warn(`browser pairing tests skipped: no Chromium at ${CHROMIUM}`);

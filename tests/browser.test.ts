@@ -12,7 +12,7 @@ import {
   tempHome,
   writeConfig,
 } from "@dispatch/daemon/test-support";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import { SPEC_LEVEL1_EVENTS, SPEC_LEVEL1_MESSAGES } from "./conformance/strict-client";
 import { CHROMIUM, haveChromium, visit } from "./support/chromium";
 

@@ -16,7 +16,7 @@ import {
   tempHome,
   writeConfig,
 } from "@dispatch/daemon/test-support";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import { run } from "./support/run";
 
 const HOST = "myhost.test";

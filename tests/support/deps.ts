@@ -15,4 +15,4 @@ export {
   openaiError,
   openaiText,
   startOpenAIServer,
-} from "@dispatch/testkit/openai-server";
+} from "@dispatch/testkit";

@@ -12,8 +12,7 @@ import {
   writeStaleDaemonFiles,
 } from "@dispatch/daemon/test-support";
 import { findDaemon } from "@dispatch/discovery";
-import { startOpenAIServer } from "@dispatch/testkit";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { startOpenAIServer, withTimeout } from "@dispatch/testkit";
 import { cliEnv, daemonForFile, MAIN, resultOf, cli as runCli } from "./cli.test-support";
 
 /** Pipes, and NO_COLOR as a user might set it (colours on a non-terminal are tested without it). */

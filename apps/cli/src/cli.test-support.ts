@@ -14,7 +14,7 @@ import {
   tempHome,
 } from "@dispatch/daemon/test-support";
 import { findDaemon } from "@dispatch/discovery";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 
 export const MAIN = join(import.meta.dir, "main.ts");
 

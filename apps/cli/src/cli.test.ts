@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { colorEnabled } from "@dispatch/daemon/color";
+import { colorEnabled } from "@dispatch/daemon";
 import { localTime } from "./commands/common";
 import { completionScript, completionWords } from "./commands/completion";
 import { folderModeCheck } from "./commands/doctor";
@@ -107,7 +107,7 @@ describe("help from the one table", () => {
     expect(helpFor("local/echo")).toContain("--show-reasoning");
   });
   test("help serve is the daemon's own usage, as serve --help prints it", async () => {
-    const { DAEMON_USAGE } = await import("@dispatch/daemon/args");
+    const { DAEMON_USAGE } = await import("@dispatch/daemon");
     expect(helpFor("serve")).toBe(DAEMON_USAGE);
   });
 });

@@ -7,7 +7,7 @@ import {
   tempHome,
   writeConfig,
 } from "@dispatch/daemon/test-support";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import { STDIO_FIXTURE } from "@dispatch/tools-mcp/test-support";
 import { cli } from "./cli.test-support";
 import { formatMcpServers } from "./mcp";

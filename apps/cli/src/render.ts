@@ -1,4 +1,4 @@
-import { painter } from "@dispatch/daemon/color";
+import { painter } from "@dispatch/daemon";
 import type { AgentEvent, StoredChunk } from "@dispatch/protocol/types";
 import { safeLine, safeText } from "./sanitize";
 

@@ -12,7 +12,7 @@ import {
 } from "@dispatch/tools";
 import { McpConfig } from "@dispatch/tools-mcp";
 import { HttpTransportConfigSchema } from "@dispatch/transport-http";
-import { WsConfigSchema } from "@dispatch/transport-ws/config";
+import { WsConfigSchema } from "@dispatch/transport-ws";
 import { z } from "zod";
 import { daemonProviderKinds } from "./provider-kinds";
 

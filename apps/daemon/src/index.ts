@@ -1,4 +1,5 @@
 export { DAEMON_USAGE, type DaemonArgs, parseDaemonArgs } from "./args";
+export { colorEnabled, type Painter, painter, type Style } from "./color";
 export {
   type ConfigArgs,
   type DaemonConfig,

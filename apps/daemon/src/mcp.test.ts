@@ -8,9 +8,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LEVEL1_EVENT_TYPES } from "@dispatch/protocol";
 import type { AgentEvent, McpServerStatus, McpServersResponse } from "@dispatch/protocol/types";
-import { withTimeout } from "@dispatch/testkit/wait";
-import { startHttpFixture } from "@dispatch/tools-mcp/fixtures/http-server";
-import { logLines, STDIO_FIXTURE } from "@dispatch/tools-mcp/test-support";
+import { withTimeout } from "@dispatch/testkit";
+import { logLines, STDIO_FIXTURE, startHttpFixture } from "@dispatch/tools-mcp/test-support";
 import {
   ndjson,
   type RunningTestDaemon,

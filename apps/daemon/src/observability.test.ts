@@ -15,8 +15,8 @@ import {
   parsePrometheusSeries,
   sample,
   startOpenAIServer,
+  withTimeout,
 } from "@dispatch/testkit";
-import { withTimeout } from "@dispatch/testkit/wait";
 import {
   ndjson,
   type RunningTestDaemon,

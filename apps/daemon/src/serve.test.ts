@@ -8,7 +8,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import {
   ndjson,
   type RunningTestDaemon,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DaemonInfo } from "@dispatch/discovery";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import type { Subprocess } from "bun";
 
 export const MAIN = join(import.meta.dir, "main.ts");

@@ -5,7 +5,7 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { type RunningTestDaemon, reap, startDaemon, tempHome } from "@dispatch/daemon/test-support";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import { connectToDaemon } from "./connect";
 
 // Two daemon subprocesses boot in one test; a loaded machine needs more than the default 5 s.

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { type RunningTestDaemon, reap, startDaemon, tempHome } from "@dispatch/daemon/test-support";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import { DispatchSocket } from "./socket";
 import { type CuttableProxy, startProxy } from "./tcp-proxy.test-support";
 

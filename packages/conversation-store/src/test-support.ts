@@ -11,6 +11,8 @@ import {
   type SqliteConversationStore,
 } from "./conversation-store";
 
+/** The window query, for tests and benchmarks that check its plan. */
+export { WINDOW_SQL } from "./statements";
 export interface TempDb extends Disposable {
   dir: string;
   file: string;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import { startHttpFixture } from "./fixtures/http-server";
 import { logLines, stdioServer, type TestManager, tempDir, testManager } from "./test-support";
 

@@ -4,7 +4,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "@dispatch/kernel";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { withTimeout } from "@dispatch/testkit";
 import { createToolRegistry, type Tool, type ToolContext, type ToolRegistry } from "@dispatch/tools";
 import { McpConfig, type McpConfigInput } from "./config";
 import type { McpServerState, McpServerStatus } from "./contract";
@@ -108,3 +108,4 @@ type ServerInput = NonNullable<McpConfigInput["servers"]>[string];
 export function stdioServer(extra: Partial<ServerInput> = {}, env: Record<string, string> = {}): ServerInput {
   return { command: "bun", args: [STDIO_FIXTURE], env, permission: "allow", ...extra };
 }
+export { startHttpFixture } from "./fixtures/http-server";

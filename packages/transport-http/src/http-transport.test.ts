@@ -13,8 +13,7 @@ import type { AgentEvent } from "@dispatch/protocol/types";
 import { localKind } from "@dispatch/provider-local";
 import { providersExtension } from "@dispatch/providers";
 import { Orchestrator, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
-import { family, parsePrometheus, sample } from "@dispatch/testkit";
-import { withTimeout } from "@dispatch/testkit/wait";
+import { family, parsePrometheus, sample, withTimeout } from "@dispatch/testkit";
 import { HttpTransport } from "./contract";
 import { httpTransportExtension } from "./extension";
 

@@ -1,5 +1,5 @@
 import type { Disposer } from "@dispatch/kernel";
-import { eventVisibleAt, type ProtocolLevel } from "@dispatch/protocol/levels";
+import { eventVisibleAt, type ProtocolLevel } from "@dispatch/protocol";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 

@@ -4,8 +4,8 @@
  * session cookie and redirects to `/`; `GET /pairings` lists sessions and `DELETE /pairings/:id`
  * revokes one (token only). Cookies are per host, not port, so the cookie also admits the WS upgrade.
  */
-import type { BrowserSessions } from "@dispatch/transport-ws/sessions";
-import { sessionSetCookie } from "@dispatch/transport-ws/sessions";
+import type { BrowserSessions } from "@dispatch/transport-ws";
+import { sessionSetCookie } from "@dispatch/transport-ws";
 import { errorResponse } from "./errors";
 
 export interface PairingDeps {

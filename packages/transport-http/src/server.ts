@@ -8,7 +8,7 @@ import {
 } from "@dispatch/connection-policy";
 import type { Logger } from "@dispatch/kernel";
 import { LATENCY_BUCKETS, type MetricsRegistry } from "@dispatch/metrics";
-import { browserAccess } from "@dispatch/transport-ws/access";
+import { browserAccess } from "@dispatch/transport-ws";
 import type { BrowserAccess } from "@dispatch/transport-ws/contract";
 import type { BunRequest, Server } from "bun";
 import { admit, markTokenHolder, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";

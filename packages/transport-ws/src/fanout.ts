@@ -19,7 +19,7 @@
  */
 import type { Logger } from "@dispatch/kernel";
 import type { Caller, SurfaceTarget } from "@dispatch/operations";
-import { eventVisibleAt, type ProtocolLevel, visibleAt } from "@dispatch/protocol/levels";
+import { eventVisibleAt, type ProtocolLevel, visibleAt } from "@dispatch/protocol";
 import type { AgentEvent, ResumePoint, ServerMessage, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { SurfaceContext, SurfaceRegistry } from "@dispatch/surface-registry";

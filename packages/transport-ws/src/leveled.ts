@@ -4,7 +4,7 @@
  * reaches exactly the connections that may see the frame — what each level sees is decided by
  * `visibleAt` (@dispatch/protocol/levels), never here.
  */
-import type { ProtocolLevel } from "@dispatch/protocol/levels";
+import type { ProtocolLevel } from "@dispatch/protocol";
 
 /** Pure: the topic of `base` for connections of `level`. */
 export function levelTopic(base: string, level: ProtocolLevel): string {

@@ -3,7 +3,7 @@
  * sees only the original message and event types (PROTOCOL.md, top), level 2 everything.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { LEVEL1_EVENT_TYPES, LEVEL1_SERVER_MESSAGE_TYPES } from "@dispatch/protocol/levels";
+import { LEVEL1_EVENT_TYPES, LEVEL1_SERVER_MESSAGE_TYPES } from "@dispatch/protocol";
 import type { AgentEventType, ServerMessageType } from "@dispatch/protocol/types";
 import { startTestDaemon, TestClient, type TestDaemon } from "./test-support";
 

@@ -4,7 +4,7 @@
  *
  * Absent optional fields are omitted, never `undefined` or `null` (PROTOCOL.md conventions).
  */
-import { MAX_ID_CHARS } from "@dispatch/protocol/limits";
+import { MAX_ID_CHARS } from "@dispatch/protocol";
 import type {
   AckMessage,
   AgentEvent,

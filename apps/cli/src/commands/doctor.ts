@@ -1,12 +1,9 @@
 import { statSync } from "node:fs";
 import { createServer } from "node:net";
-import { loadConfig } from "@dispatch/daemon/config";
-import { daemonPaths } from "@dispatch/daemon/paths";
-import { DAEMON_PROVIDER_KINDS } from "@dispatch/daemon/provider-kinds";
+import { DAEMON_PROVIDER_KINDS, daemonPaths, loadConfig } from "@dispatch/daemon";
 import { findDaemon } from "@dispatch/discovery";
 import type { Logger } from "@dispatch/kernel";
-import { createProviderKinds, listCredentialModels } from "@dispatch/providers";
-import { resolveProvidersConfig } from "@dispatch/providers/config";
+import { createProviderKinds, listCredentialModels, resolveProvidersConfig } from "@dispatch/providers";
 import { EXIT } from "../io";
 import type { CommandSpec } from "./spec";
 

@@ -1,4 +1,4 @@
-import { DAEMON_USAGE } from "@dispatch/daemon/args";
+import { DAEMON_USAGE } from "@dispatch/daemon";
 import { EXIT } from "../io";
 import type { CommandSpec } from "./spec";
 

@@ -1,4 +1,4 @@
-import { daemonPaths } from "@dispatch/daemon/paths";
+import { daemonPaths } from "@dispatch/daemon";
 import { findDaemon } from "@dispatch/discovery";
 import { EXIT, isTimeout } from "../io";
 import type { CommandSpec } from "./spec";
