@@ -51,7 +51,19 @@ export interface Manifest {
   /** Unique among the host's extensions; also the key of its config section. */
   id: string;
   version: string;
-  /** Activated before this one; if one of them is disabled, this one is skipped. */
+  /**
+   * The services `activate` provides. Others name these handles in `needs`, and the graph derives who
+   * depends on whom from that, so no extension names another by id.
+   */
+  provides?: ServiceHandle<unknown>[];
+  /** Services whose providers are activated before this one; like `dependsOn` for those providers. */
+  needs?: ServiceHandle<unknown>[];
+  /** Services whose providers, when installed, are activated first; like `optionalDependsOn`. */
+  optionalNeeds?: ServiceHandle<unknown>[];
+  /**
+   * Activated before this one; if one of them is disabled, this one is skipped. Prefer `needs`; this
+   * is for an order that no service expresses.
+   */
   dependsOn?: string[];
   /** Activated before this one when installed; missing or failed ones don't skip this one. */
   optionalDependsOn?: string[];

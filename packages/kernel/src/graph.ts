@@ -1,21 +1,23 @@
 import { KernelError, type Manifest } from "./contract";
+import { resolveNeeds } from "./needs";
 
 export type GraphResult = { ok: true; order: string[] } | { ok: false; error: KernelError };
 
 /**
  * Pure: validates the extension graph and returns the activation order.
  *
- * Checks, in this order: malformed manifests, duplicate ids, missing required dependencies (all of them,
- * each as "who needs what"), cycles (the full path). The order is topological; among extensions that
+ * Checks, in this order: malformed manifests, duplicate ids, services provided twice or needed and not
+ * provided (`needs` become dependencies on the providers, see needs.ts), missing required dependencies
+ * (all of them, each as "who needs what"), cycles (the full path). The order is topological; among extensions that
  * are ready at the same time the one listed first in `manifests` goes first, so the order is a function
  * of the input alone. Installed optional dependencies are ordered before their dependents too.
  */
-export function planActivation(manifests: readonly Manifest[]): GraphResult {
-  const malformed = manifests.map(describeMalformed).find((m) => m !== undefined);
+export function planActivation(declared: readonly Manifest[]): GraphResult {
+  const malformed = declared.map(describeMalformed).find((m) => m !== undefined);
   if (malformed) return fail("KERNEL_INVALID_MANIFEST", malformed.message, malformed.id);
 
   const index = new Map<string, number>();
-  for (const [i, m] of manifests.entries()) {
+  for (const [i, m] of declared.entries()) {
     if (index.has(m.id)) {
       return fail(
         "KERNEL_DUPLICATE_EXTENSION",
@@ -25,6 +27,9 @@ export function planActivation(manifests: readonly Manifest[]): GraphResult {
     }
     index.set(m.id, i);
   }
+  const resolved = resolveNeeds(declared);
+  if (!resolved.ok) return resolved;
+  const manifests = resolved.manifests;
 
   const missing = manifests.flatMap((m) =>
     (m.dependsOn ?? []).filter((d) => !index.has(d)).map((d) => ({ who: m.id, what: d })),
@@ -115,6 +120,20 @@ function describeMalformed(m: Manifest, i: number): { id?: string; message: stri
       return {
         id,
         message: `extension "${id}" has a manifest whose "${key}" is not a list of extension ids`,
+      };
+    }
+  }
+  for (const key of ["provides", "needs", "optionalNeeds"] as const) {
+    const list = raw[key];
+    const isHandle = (h: unknown) =>
+      typeof h === "object" &&
+      h !== null &&
+      (h as { kind?: unknown }).kind === "service" &&
+      typeof (h as { id?: unknown }).id === "string";
+    if (list !== undefined && !(Array.isArray(list) && list.every(isHandle))) {
+      return {
+        id,
+        message: `extension "${id}" has a manifest whose "${key}" is not a list of service handles`,
       };
     }
   }

@@ -14,6 +14,7 @@ import {
 } from "./contract";
 import { planActivation } from "./graph";
 import { silentLogger } from "./logger";
+import { resolveNeeds } from "./needs";
 import { ExtensionScope, once } from "./scope";
 import { ServiceRegistry } from "./services";
 import { checkTimeout, runWithTimeout, timedOut } from "./timeout";
@@ -151,8 +152,8 @@ export function createHost(opts: HostOptions): Host {
   };
 
   /** The first required dependency that is disabled, with its reason, if any. */
-  const failedDependency = (slot: Slot): string | undefined => {
-    for (const dep of slot.ext.manifest.dependsOn ?? []) {
+  const failedDependency = (required: readonly string[]): string | undefined => {
+    for (const dep of required) {
       const info = slots.get(dep)?.info;
       if (info?.state !== "disabled") continue;
       return info.code === "KERNEL_DEPENDENCY_FAILED"
@@ -168,6 +169,9 @@ export function createHost(opts: HostOptions): Host {
       phase = "idle";
       throw plan.error;
     }
+    // The plan succeeded, so resolving the needs does too: the providers each extension requires.
+    const resolved = resolveNeeds(opts.extensions.map((e) => e.manifest));
+    const required = new Map(resolved.ok ? resolved.manifests.map((m) => [m.id, m.dependsOn ?? []]) : []);
     for (const ext of opts.extensions) {
       const { id, version } = ext.manifest;
       slots.set(id, { ext, info: { id, version, state: "pending" } });
@@ -175,7 +179,7 @@ export function createHost(opts: HostOptions): Host {
     kernelScope.add(services.provide(KERNEL_OWNER, KernelHost, introspection));
     for (const id of plan.order) {
       const slot = slots.get(id)!;
-      const reason = failedDependency(slot);
+      const reason = failedDependency(required.get(id) ?? []);
       if (reason !== undefined) {
         logger.warn("extension skipped", { ext: id, code: "KERNEL_DEPENDENCY_FAILED", reason });
         disable(slot, "KERNEL_DEPENDENCY_FAILED", reason);

@@ -42,7 +42,7 @@ export class ServiceRegistry {
     if (!entry) {
       throw new KernelError(
         "KERNEL_SERVICE_NOT_FOUND",
-        `"${asker}" asked for service "${h.id}", which nothing provides; add its extension to dependsOn ` +
+        `"${asker}" asked for service "${h.id}", which nothing provides; add its handle to the manifest's needs ` +
           `(is it installed and active?) or use tryGet for an optional service`,
         { extensionId: asker },
       );
