@@ -1,5 +1,5 @@
 import type { Extension } from "@dispatch/kernel";
-import { LATENCY_BUCKETS, Metrics } from "@dispatch/metrics";
+import { LATENCY_BUCKETS, Metrics } from "@dispatch/metrics/contract";
 import { z } from "zod";
 import {
   ConversationCatalog,
@@ -42,7 +42,19 @@ export type ConversationStoreConfig = z.infer<typeof ConversationStoreConfigSche
  */
 export function conversationStoreExtension(opts: ConversationStoreExtensionOptions = {}): Extension {
   return {
-    manifest: { id: CONVERSATION_STORE_EXTENSION_ID, version: "0.1.0", optionalDependsOn: ["metrics"] },
+    manifest: {
+      id: CONVERSATION_STORE_EXTENSION_ID,
+      version: "0.1.0",
+      provides: [
+        ConversationCatalog,
+        ConversationLog,
+        TurnRecords,
+        PermissionRequests,
+        MessageQueueStore,
+        WorkspaceStore,
+      ],
+      optionalNeeds: [Metrics],
+    },
     activate(ctx) {
       const parsed = ConversationStoreConfigSchema.safeParse(ctx.config ?? undefined);
       if (!parsed.success) {

@@ -25,7 +25,7 @@ export const PROVIDERS_EXTENSION_ID = "providers";
  */
 export function providersExtension(options: ProvidersExtensionOptions): Extension {
   return {
-    manifest: { id: PROVIDERS_EXTENSION_ID, version: "0.1.0" },
+    manifest: { id: PROVIDERS_EXTENSION_ID, version: "0.1.0", provides: [ProviderKinds, ModelCatalog] },
     async activate(ctx) {
       const kinds = createProviderKinds(options.kinds);
       const resolved = resolveProvidersConfig(ctx.config, options.env ?? process.env, kinds);

@@ -1,6 +1,6 @@
 import type { HistoryMessage } from "@dispatch/conversation-store/contract";
 import type { Chunk } from "@dispatch/protocol/types";
-import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
+import type { LanguageModel, ModelCatalog } from "@dispatch/providers/contract";
 import type { CompactResult, Result } from "./contract";
 import { fail, modelRefusal, unknownConversation } from "./result";
 import { messageOf } from "./run-tool";

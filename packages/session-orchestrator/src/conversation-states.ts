@@ -1,4 +1,4 @@
-import type { QueuedMessageRecord } from "@dispatch/conversation-store";
+import type { QueuedMessageRecord } from "@dispatch/conversation-store/contract";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent, ConversationStatus, QueuedMessage } from "@dispatch/protocol/types";
 import {

@@ -1,22 +1,15 @@
 import {
-  CONVERSATION_STORE_EXTENSION_ID,
   ConversationCatalog,
   ConversationLog,
   MessageQueueStore,
   TurnRecords,
   WorkspaceStore,
-} from "@dispatch/conversation-store";
+} from "@dispatch/conversation-store/contract";
 import type { Extension } from "@dispatch/kernel";
-import { Metrics } from "@dispatch/metrics";
-import { ModelCatalog, PROVIDERS_EXTENSION_ID } from "@dispatch/providers";
-import { SURFACE_REGISTRY_EXTENSION_ID, SurfaceRegistry } from "@dispatch/surface-registry";
-import {
-  killInterruptedRun,
-  PERMISSION_GATE_EXTENSION_ID,
-  PermissionGate,
-  TOOLS_EXTENSION_ID,
-  ToolRegistry,
-} from "@dispatch/tools";
+import { Metrics } from "@dispatch/metrics/contract";
+import { ModelCatalog } from "@dispatch/providers/contract";
+import { SurfaceRegistry } from "@dispatch/surface-registry/contract";
+import { PermissionGate, ToolRegistry, ToolRuns } from "@dispatch/tools/contract";
 import { type OrchestratorConfigInput, parseOrchestratorConfig } from "./config";
 import { ConversationSettingsService, Orchestrator } from "./contract";
 import { messageQueueSurface } from "./message-queue-surface";
@@ -54,13 +47,16 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
     manifest: {
       id: SESSION_ORCHESTRATOR_EXTENSION_ID,
       version: "0.1.0",
-      dependsOn: [CONVERSATION_STORE_EXTENSION_ID, PROVIDERS_EXTENSION_ID],
-      optionalDependsOn: [
-        TOOLS_EXTENSION_ID,
-        PERMISSION_GATE_EXTENSION_ID,
-        SURFACE_REGISTRY_EXTENSION_ID,
-        "metrics",
+      provides: [Orchestrator, ConversationSettingsService],
+      needs: [
+        ConversationCatalog,
+        ConversationLog,
+        TurnRecords,
+        MessageQueueStore,
+        WorkspaceStore,
+        ModelCatalog,
       ],
+      optionalNeeds: [ToolRegistry, ToolRuns, PermissionGate, SurfaceRegistry, Metrics],
     },
     activate(ctx) {
       const parsed = parseOrchestratorConfig(opts.config ?? ctx.config);
@@ -80,8 +76,9 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
         });
       }
       // Whatever an interrupted run_shell left running would act after the restart: kill it first.
+      const runs = ctx.tryGet(ToolRuns);
       for (const run of interruptedToolRuns) {
-        const killed = killInterruptedRun(run.runId);
+        const killed = runs?.killInterrupted(run.runId) ?? 0;
         if (killed > 0)
           ctx.logger.warn("killed processes an interrupted tool call left running", {
             conversationId: run.conversationId,

@@ -1,6 +1,6 @@
 import type { Disposer } from "@dispatch/kernel";
 import type { Field, QueuedMessage, SurfaceSpec } from "@dispatch/protocol/types";
-import { SurfaceActionError, type SurfaceProvider, unknownAction } from "@dispatch/surface-registry";
+import { SurfaceActionError, type SurfaceProvider, unknownAction } from "@dispatch/surface-registry/contract";
 import { MESSAGE_QUEUE_SURFACE_ID } from "./contract";
 
 const PREVIEW_CHARS = 120;

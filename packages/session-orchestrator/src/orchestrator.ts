@@ -1,7 +1,7 @@
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { ConversationStatusResponse, QueuedMessage, ResumePoint } from "@dispatch/protocol/types";
-import type { ModelCatalog } from "@dispatch/providers";
-import type { PermissionGate, ToolRegistry } from "@dispatch/tools";
+import type { ModelCatalog } from "@dispatch/providers/contract";
+import type { PermissionGate, ToolRegistry } from "@dispatch/tools/contract";
 import { BackgroundTasks } from "./background";
 import { CompactionRuns } from "./compaction-runs";
 import type { OrchestratorConfig } from "./config";

@@ -1,5 +1,5 @@
 import type { PermissionDecision } from "@dispatch/protocol/types";
-import type { PermissionGate } from "@dispatch/tools";
+import type { PermissionGate } from "@dispatch/tools/contract";
 import type { Result } from "./contract";
 import { fail } from "./result";
 

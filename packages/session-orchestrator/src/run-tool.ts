@@ -1,6 +1,6 @@
 import type { Logger } from "@dispatch/kernel";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { PermissionGate, SearchAccess, Tool, ToolErrorCode, ToolResult } from "@dispatch/tools";
+import type { PermissionGate, SearchAccess, Tool, ToolErrorCode, ToolResult } from "@dispatch/tools/contract";
 import type { PendingToolCall } from "./step-content";
 import { capOutput } from "./step-content";
 import { AbortedError, guard, TimeoutError } from "./timeouts";

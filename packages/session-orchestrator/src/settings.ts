@@ -1,5 +1,5 @@
-import type { ConversationRecord, WorkspaceStore } from "@dispatch/conversation-store";
-import type { ModelCatalog } from "@dispatch/providers";
+import type { ConversationRecord, WorkspaceStore } from "@dispatch/conversation-store/contract";
+import type { ModelCatalog } from "@dispatch/providers/contract";
 import type { ConversationSettings, ConversationSettingsService, Result, SettingsPatch } from "./contract";
 import { fail, modelRefusal, unknownConversation } from "./result";
 import type { OrchestratorStores } from "./stores";

@@ -1,6 +1,6 @@
 import type { InflightPart } from "@dispatch/conversation-store/contract";
 import type { Chunk, ImageChunk, ToolCallChunk, ToolResultChunk } from "@dispatch/protocol/types";
-import type { ThinkingChunkWithSignature } from "@dispatch/providers";
+import type { ThinkingChunkWithSignature } from "@dispatch/providers/contract";
 
 export interface PendingToolCall {
   toolCallId: string;

@@ -1,7 +1,7 @@
 import type { Logger } from "@dispatch/kernel";
 import type { AgentEvent, Usage } from "@dispatch/protocol/types";
-import type { FinishReason, LanguageModel, ModelRequest, ProviderPart } from "@dispatch/providers";
-import { isProviderError } from "@dispatch/providers";
+import type { FinishReason, LanguageModel, ModelRequest, ProviderPart } from "@dispatch/providers/contract";
+import { isProviderError } from "@dispatch/providers/contract";
 import type { RetryPolicy, Timeouts } from "./config";
 import { backoffDelay } from "./config";
 import { messageOf } from "./run-tool";

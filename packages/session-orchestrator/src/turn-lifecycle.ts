@@ -6,11 +6,11 @@
  * stopped turn instead. The orchestrator creates it and calls it; it calls only what it is handed
  * (the states, the background tasks, the compaction runs), never back into the orchestrator.
  */
-import type { ConversationRecord } from "@dispatch/conversation-store";
+import type { ConversationRecord } from "@dispatch/conversation-store/contract";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { LanguageModel, ModelCatalog } from "@dispatch/providers";
-import type { PermissionGate, ToolRegistry } from "@dispatch/tools";
+import type { LanguageModel, ModelCatalog } from "@dispatch/providers/contract";
+import type { PermissionGate, ToolRegistry } from "@dispatch/tools/contract";
 import type { BackgroundTasks } from "./background";
 import { shouldAutoCompact } from "./compaction";
 import type { CompactionRuns } from "./compaction-runs";

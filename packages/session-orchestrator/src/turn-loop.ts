@@ -1,8 +1,8 @@
 import type { AppendMessage } from "@dispatch/conversation-store/contract";
 import type { Logger } from "@dispatch/kernel";
 import type { AgentEvent, DoneReason, QueuedMessage, ReasoningEffort, Usage } from "@dispatch/protocol/types";
-import type { FinishReason, LanguageModel } from "@dispatch/providers";
-import type { PermissionGate, Tool } from "@dispatch/tools";
+import type { FinishReason, LanguageModel } from "@dispatch/providers/contract";
+import type { PermissionGate, Tool } from "@dispatch/tools/contract";
 import type { OrchestratorConfig } from "./config";
 import { InflightWriter } from "./inflight-writer";
 import { steeringMessages } from "./queue";

@@ -3,7 +3,7 @@ import type {
   ConversationRecord,
   EndTurn,
   TurnEndStatus,
-} from "@dispatch/conversation-store";
+} from "@dispatch/conversation-store/contract";
 import type { AgentEventOf, Chunk, DoneReason } from "@dispatch/protocol/types";
 import type { StartTurnRequest } from "./contract";
 import type { TurnOutcome } from "./turn-loop";

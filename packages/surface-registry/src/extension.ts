@@ -15,7 +15,7 @@ export const SURFACE_REGISTRY_EXTENSION_ID = "surface-registry";
 /** Provides `SurfaceRegistry` and registers the built-in `loaded-extensions` surface. */
 export function surfaceRegistryExtension(opts: SurfaceRegistryExtensionOptions = {}): Extension {
   return {
-    manifest: { id: SURFACE_REGISTRY_EXTENSION_ID, version: "0.1.0" },
+    manifest: { id: SURFACE_REGISTRY_EXTENSION_ID, version: "0.1.0", provides: [SurfaceRegistry] },
     activate(ctx) {
       const registry = createSurfaceRegistry({
         logger: ctx.logger,

@@ -17,7 +17,7 @@
 
 import type { Logger } from "@dispatch/kernel";
 import type { McpServerState } from "@dispatch/protocol/types";
-import type { ToolResult } from "@dispatch/tools";
+import type { ToolResult } from "@dispatch/tools/contract";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { backoffMs, MAX_ATTEMPTS, STABLE_MS } from "./backoff";

@@ -7,8 +7,8 @@
 
 import type { Extension } from "@dispatch/kernel";
 import { TurnStarted } from "@dispatch/session-orchestrator/contract";
-import { SurfaceRegistry } from "@dispatch/surface-registry";
-import { ToolRegistry, ToolsError } from "@dispatch/tools";
+import { SurfaceRegistry } from "@dispatch/surface-registry/contract";
+import { ToolRegistry, ToolsError } from "@dispatch/tools/contract";
 import { z } from "zod";
 import packageJson from "../package.json";
 import { McpConfig } from "./config";
@@ -29,8 +29,9 @@ export function mcpExtension(opts: McpExtensionOptions = {}): Extension {
     manifest: {
       id: MCP_EXTENSION_ID,
       version: packageJson.version,
-      dependsOn: ["tools"],
-      optionalDependsOn: ["surface-registry"],
+      provides: [McpServers],
+      needs: [ToolRegistry],
+      optionalNeeds: [SurfaceRegistry],
     },
     activate(ctx) {
       let config: McpConfig;

@@ -4,7 +4,7 @@
  * gated as kind "mcp" with the server's configured default.
  */
 
-import type { PermissionSubject, Tool, ToolContext, ToolResult, Validation } from "@dispatch/tools";
+import type { PermissionSubject, Tool, ToolContext, ToolResult, Validation } from "@dispatch/tools/contract";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { JsonSchemaType } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { RemoteTool } from "./connection";

@@ -6,7 +6,7 @@
 
 import type { Disposer, Logger, Result } from "@dispatch/kernel";
 import type { McpServerStatus } from "@dispatch/protocol/types";
-import type { ToolRegistry } from "@dispatch/tools";
+import type { ToolRegistry } from "@dispatch/tools/contract";
 import type { McpConfig } from "./config";
 import { McpConnection } from "./connection";
 import type { McpError, McpServers } from "./contract";

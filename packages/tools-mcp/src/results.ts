@@ -6,7 +6,7 @@
  * `isError: true` becomes an error result (TOOL_REMOTE_ERROR) the model can read, never a failed turn.
  */
 
-import type { ToolImage, ToolResult } from "@dispatch/tools";
+import type { ToolImage, ToolResult } from "@dispatch/tools/contract";
 
 export const MAX_IMAGES = 4;
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import type { Field, McpServerStatus, SurfaceSpec } from "@dispatch/protocol/types";
-import { SurfaceActionError, type SurfaceProvider, unknownAction } from "@dispatch/surface-registry";
+import { SurfaceActionError, type SurfaceProvider, unknownAction } from "@dispatch/surface-registry/contract";
 import { MCP_SURFACE_ID, type McpServers } from "./contract";
 
 const TITLE = "MCP servers";

@@ -154,6 +154,16 @@ export interface ToolRegistry {
 }
 export const ToolRegistry = defineService<ToolRegistry>("tools/registry");
 
+/**
+ * What tool calls leave behind a crash. The orchestrator calls it at boot, for each run the store found
+ * interrupted, before any turn resumes.
+ */
+export interface ToolRuns {
+  /** Kills whatever the run with id `runId` (ToolContext.runId) left running; returns how many processes. */
+  killInterrupted(runId: string): number;
+}
+export const ToolRuns = defineService<ToolRuns>("tools/runs");
+
 // ───────────────────────────── permission gate ─────────────────────────────
 
 export interface PermissionCheckRequest {

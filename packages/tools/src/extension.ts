@@ -4,11 +4,11 @@
  * whole set for the composition root.
  */
 
-import { ConversationCatalog, PermissionRequests } from "@dispatch/conversation-store";
+import { ConversationCatalog, PermissionRequests } from "@dispatch/conversation-store/contract";
 import type { Extension, ExtensionContext } from "@dispatch/kernel";
-import { SurfaceRegistry } from "@dispatch/surface-registry";
+import { SurfaceRegistry } from "@dispatch/surface-registry/contract";
 import { z } from "zod";
-import { PermissionGate, type Tool, ToolRegistry, ToolsError } from "./contract";
+import { PermissionGate, type Tool, ToolRegistry, ToolRuns, ToolsError } from "./contract";
 import { type EditFileLimits, editFileTool } from "./edit-file";
 import { type GlobLimits, globTool } from "./glob";
 import { type GrepLimits, grepTool } from "./grep";
@@ -18,22 +18,21 @@ import { permissionsSurface } from "./permissions-surface";
 import { PermissionConfig, type PermissionConfigInput } from "./policy";
 import { type ReadFileLimits, readFileTool } from "./read-file";
 import { createToolRegistry } from "./registry";
-import { type RunShellLimits, runShellTool } from "./run-shell";
+import { killInterruptedRun, type RunShellLimits, runShellTool } from "./run-shell";
 import { writeFileTool } from "./write-file";
 
 const VERSION = "0.1.0";
 export const TOOLS_EXTENSION_ID = "tools";
 export const PERMISSION_GATE_EXTENSION_ID = "permission-gate";
 export const PERMISSIONS_SURFACE_EXTENSION_ID = "permissions-surface";
-const CONVERSATION_STORE_EXTENSION_ID = "conversation-store";
-const SURFACE_REGISTRY_EXTENSION_ID = "surface-registry";
 
-/** Provides the ToolRegistry every tool extension registers into. */
+/** Provides the ToolRegistry every tool extension registers into, and the boot clean-up of their runs. */
 export function toolRegistryExtension(): Extension {
   return {
-    manifest: { id: TOOLS_EXTENSION_ID, version: VERSION },
+    manifest: { id: TOOLS_EXTENSION_ID, version: VERSION, provides: [ToolRegistry, ToolRuns] },
     activate(ctx) {
       ctx.provide(ToolRegistry, createToolRegistry());
+      ctx.provide(ToolRuns, { killInterrupted: killInterruptedRun });
     },
   };
 }
@@ -68,7 +67,7 @@ function parseConfig<T>(ctx: ExtensionContext, parse: () => T): T {
  */
 export function toolExtension(id: string, create: (config: Record<string, unknown>) => Tool): Extension {
   return {
-    manifest: { id, version: VERSION, dependsOn: [TOOLS_EXTENSION_ID] },
+    manifest: { id, version: VERSION, needs: [ToolRegistry] },
     activate(ctx) {
       const tool = parseConfig(ctx, () => create(configObject(ctx)));
       ctx.scope.add(ctx.get(ToolRegistry).register(tool));
@@ -133,7 +132,8 @@ export function permissionGateExtension(opts: PermissionGateExtensionOptions = {
     manifest: {
       id: PERMISSION_GATE_EXTENSION_ID,
       version: VERSION,
-      optionalDependsOn: [CONVERSATION_STORE_EXTENSION_ID],
+      provides: [PermissionGate],
+      optionalNeeds: [PermissionRequests],
     },
     activate(ctx) {
       const config = parseConfig(ctx, () => PermissionConfig.parse({ ...opts.config, ...configObject(ctx) }));
@@ -162,8 +162,8 @@ export function permissionsSurfaceExtension(opts: PermissionsSurfaceExtensionOpt
     manifest: {
       id: PERMISSIONS_SURFACE_EXTENSION_ID,
       version: VERSION,
-      dependsOn: [PERMISSION_GATE_EXTENSION_ID, SURFACE_REGISTRY_EXTENSION_ID],
-      optionalDependsOn: [CONVERSATION_STORE_EXTENSION_ID],
+      needs: [PermissionGate, SurfaceRegistry],
+      optionalNeeds: [ConversationCatalog],
     },
     activate(ctx) {
       // Titles for the global view; without a store the conversation id is shown.

@@ -5,7 +5,7 @@
  * when a conversation store is installed, persisted with the turn and marked resolved.
  */
 
-import type { PermissionRequests } from "@dispatch/conversation-store";
+import type { PermissionRequests } from "@dispatch/conversation-store/contract";
 import type { Disposer, Logger } from "@dispatch/kernel";
 import { silentLogger } from "@dispatch/kernel";
 import type { PermissionDecision } from "@dispatch/protocol/types";

@@ -4,7 +4,7 @@ import {
   type SurfaceContext,
   type SurfaceProvider,
   unknownAction,
-} from "@dispatch/surface-registry";
+} from "@dispatch/surface-registry/contract";
 import { PERMISSIONS_SURFACE_ID, type PermissionGate, type PermissionRequestEvent } from "./contract";
 
 const TITLE = "Permission requests";

@@ -1,6 +1,6 @@
-import type { ConversationCatalog, ConversationLog } from "@dispatch/conversation-store";
+import type { ConversationCatalog, ConversationLog } from "@dispatch/conversation-store/contract";
 import type { Logger } from "@dispatch/kernel";
-import { PROMETHEUS_CONTENT_TYPE } from "@dispatch/metrics";
+import { PROMETHEUS_CONTENT_TYPE } from "@dispatch/metrics/contract";
 import {
   ChatRequestBodySchema,
   CompactRequestSchema,
@@ -40,17 +40,17 @@ import type {
   StopResponse,
   TitleSettingResponse,
 } from "@dispatch/protocol/types";
-import {
-  answerPermission,
-  type CancelQueuedResult,
-  type ConversationSettings,
-  type ConversationSettingsService,
-  type EnqueueResult,
-  type Orchestrator,
-  type SettingsPatch,
-  type StartedTurn,
-  type StopResult,
-} from "@dispatch/session-orchestrator";
+import { answerPermission } from "@dispatch/session-orchestrator";
+import type {
+  CancelQueuedResult,
+  ConversationSettings,
+  ConversationSettingsService,
+  EnqueueResult,
+  Orchestrator,
+  SettingsPatch,
+  StartedTurn,
+  StopResult,
+} from "@dispatch/session-orchestrator/contract";
 import type { PermissionGate } from "@dispatch/tools/contract";
 import type { BunRequest, Server } from "bun";
 import type { z } from "zod";

@@ -1,17 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { ConversationCatalog, ConversationLog } from "@dispatch/conversation-store";
+import { ConversationCatalog, ConversationLog } from "@dispatch/conversation-store/contract";
 import type { Extension } from "@dispatch/kernel";
-import { Metrics } from "@dispatch/metrics";
+import { Metrics } from "@dispatch/metrics/contract";
 import { openApiDocument, protocolJsonSchema } from "@dispatch/protocol";
-import { ModelCatalog } from "@dispatch/providers";
+import { ModelCatalog } from "@dispatch/providers/contract";
 import {
   ConversationSettingsService,
   Orchestrator,
   TurnSettled,
   TurnStarted,
-} from "@dispatch/session-orchestrator";
+} from "@dispatch/session-orchestrator/contract";
 import { PermissionGate } from "@dispatch/tools/contract";
-import { MCP_EXTENSION_ID, McpServers } from "@dispatch/tools-mcp/contract";
+import { McpServers } from "@dispatch/tools-mcp/contract";
 import { BrowserAccess } from "@dispatch/transport-ws/contract";
 import packageJson from "../package.json";
 import { apiRoutes } from "./api";
@@ -63,9 +63,10 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
     manifest: {
       id: HTTP_TRANSPORT_ID,
       version: PACKAGE_VERSION,
-      dependsOn: ["session-orchestrator", "conversation-store"],
-      // transport-ws shares its browser sessions; without it this port keeps a private set.
-      optionalDependsOn: ["providers", "permission-gate", "transport-ws", "metrics", MCP_EXTENSION_ID],
+      provides: [HttpTransport],
+      needs: [Orchestrator, ConversationSettingsService, ConversationCatalog, ConversationLog],
+      // transport-ws shares its browser sessions (BrowserAccess); without it this port keeps a private set.
+      optionalNeeds: [ModelCatalog, PermissionGate, BrowserAccess, Metrics, McpServers],
     },
     activate(ctx) {
       const parsed = parseHttpTransportConfig(ctx.config);

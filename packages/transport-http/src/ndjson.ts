@@ -1,7 +1,7 @@
 import type { Disposer } from "@dispatch/kernel";
 import { eventVisibleAt, type ProtocolLevel } from "@dispatch/protocol";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { Orchestrator } from "@dispatch/session-orchestrator";
+import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
 
 /** Pure: the events of one turn that belong in its NDJSON stream (its own, plus conversation status). */
 export function belongsToTurn(event: AgentEvent, turnId: string): boolean {

@@ -7,7 +7,7 @@ import {
   isLoopbackPeer,
 } from "@dispatch/connection-policy";
 import type { Logger } from "@dispatch/kernel";
-import { LATENCY_BUCKETS, type MetricsRegistry } from "@dispatch/metrics";
+import { LATENCY_BUCKETS, type MetricsRegistry } from "@dispatch/metrics/contract";
 import { browserAccess } from "@dispatch/transport-ws";
 import type { BrowserAccess } from "@dispatch/transport-ws/contract";
 import type { BunRequest, Server } from "bun";

@@ -5,14 +5,14 @@
  */
 
 import type { Extension } from "@dispatch/kernel";
-import { Metrics } from "@dispatch/metrics";
+import { Metrics } from "@dispatch/metrics/contract";
 import {
   ConversationCompacted,
   ConversationOpened,
   ConversationStatusChanged,
   Orchestrator,
-} from "@dispatch/session-orchestrator";
-import { SurfaceRegistry } from "@dispatch/surface-registry";
+} from "@dispatch/session-orchestrator/contract";
+import { SurfaceRegistry } from "@dispatch/surface-registry/contract";
 import { PermissionGate } from "@dispatch/tools/contract";
 import { browserAccess } from "./access";
 import { parseWsConfig } from "./config";
@@ -38,8 +38,9 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
     manifest: {
       id: TRANSPORT_WS_EXTENSION_ID,
       version: "0.1.0",
-      dependsOn: ["surface-registry", "session-orchestrator"],
-      optionalDependsOn: ["permission-gate", "metrics"],
+      provides: [BrowserAccess, WsTransport],
+      needs: [SurfaceRegistry, Orchestrator],
+      optionalNeeds: [PermissionGate, Metrics],
     },
     activate(ctx) {
       const parsed = parseWsConfig(ctx.config);

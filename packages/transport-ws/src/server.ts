@@ -6,11 +6,12 @@
  */
 
 import type { Logger } from "@dispatch/kernel";
-import type { MetricsRegistry } from "@dispatch/metrics";
+import type { MetricsRegistry } from "@dispatch/metrics/contract";
 import type { OperationsView } from "@dispatch/operations";
 import type { ServerMessage, SurfaceScope } from "@dispatch/protocol/types";
-import { answerPermission, type Orchestrator } from "@dispatch/session-orchestrator";
-import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry";
+import { answerPermission } from "@dispatch/session-orchestrator";
+import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
+import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry/contract";
 import type { PermissionGate } from "@dispatch/tools/contract";
 import type { Server } from "bun";
 import { browserAccess } from "./access";

@@ -1,0 +1,221 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+/**
+ * Boundaries that hold. Every workspace package (packages/*, apps/*) is reached only through the entry
+ * points its package.json declares ("." = index.ts, contract, extension, test-support, and the few
+ * deliberate extras listed below), whether by name or by a relative path; and an extension's code
+ * (tests and fixtures aside) reaches another extension only through its contract: the handles,
+ * interfaces, events and error codes, never its implementation.
+ */
+
+const root = join(import.meta.dir, "..");
+const ROLE_ENTRIES = ["contract", "extension", "test-support"] as const;
+/** Entry points beyond the roles, each on purpose: the zod-free wire types and the example corpus. */
+const EXTRA_ENTRIES: Record<string, readonly string[]> = {
+  "@dispatch/protocol": ["./types", "./levels", "./schemas", "./examples"],
+};
+
+/**
+ * Extension packages whose index is also a library others may use: metrics' registry is a
+ * dependency-free data structure (a transport records into a private one when no Metrics is installed).
+ */
+const LIBRARY_EXTENSIONS: ReadonlySet<string> = new Set(["@dispatch/metrics"]);
+
+/**
+ * Crossings that predate this check, each to be removed by the change that ends it; anything else
+ * fails. transport-http uses transport-ws's connection policy, grant text and browser sessions until
+ * the policy has its own package (issue 16, item 4).
+ */
+const KNOWN_CROSSINGS: ReadonlySet<string> = new Set([
+  "packages/transport-http/src/admission.ts → @dispatch/transport-ws",
+  "packages/transport-http/src/api.ts → @dispatch/transport-ws",
+  "packages/transport-http/src/api.ts → @dispatch/session-orchestrator",
+  "packages/transport-ws/src/server.ts → @dispatch/session-orchestrator",
+  "packages/transport-http/src/pairing.ts → @dispatch/transport-ws",
+  "packages/transport-http/src/server.ts → @dispatch/transport-ws",
+]);
+
+const transpiler = new Bun.Transpiler({ loader: "ts" });
+
+/**
+ * What a TS source imports: Bun's parser (it drops type-only imports) plus a scan of statements at the
+ * start of a line (type-only imports too; import-like text inside strings is no statement).
+ */
+export function importedSpecifiers(text: string): string[] {
+  const source = text.replace(/^#!.*/, "");
+  const patterns = [
+    /^\s*(?:import|export)\s[^'"]*?\bfrom\s*["']([^"']+)["']/gm,
+    /^\s*import\s*["']([^"']+)["']/gm,
+  ];
+  const scanned = patterns.flatMap((re) => [...source.matchAll(re)].map((m) => m[1] ?? ""));
+  return [...new Set([...scanned, ...transpiler.scanImports(source).map((i) => i.path)])];
+}
+
+export interface Unit {
+  name: string;
+  /** Folder relative to the repo root, e.g. "packages/kernel". */
+  dir: string;
+  /** Subpath → file relative to the repo root, e.g. "./contract" → "packages/kernel/src/contract.ts". */
+  entries: Map<string, string>;
+  isExtension: boolean;
+}
+
+/** Tests, test helpers and fixtures may use implementations; everything else is held to the contract. */
+export function isTestCode(path: string): boolean {
+  return /\.test\.ts$|test-support\.ts$|-fixture\.ts$|\/fixtures\//.test(path);
+}
+
+/** The unit a repo-relative path lies in, if any. */
+function unitOf(units: readonly Unit[], path: string): Unit | undefined {
+  return units.find((u) => path.startsWith(`${u.dir}/`));
+}
+
+/** A relative specifier resolved to a repo-relative .ts file (or what it would be). */
+function resolveRelative(from: string, spec: string): string {
+  const base = relative(root, resolve(root, dirname(from), spec));
+  for (const candidate of [base, `${base}.ts`, `${base}/index.ts`]) {
+    if (candidate.endsWith(".ts") && existsSync(join(root, candidate))) return candidate;
+  }
+  return base.endsWith(".ts") ? base : `${base}.ts`;
+}
+
+/**
+ * Pure: why the file at `path` (repo-relative) breaks a boundary by importing `spec`, or undefined.
+ * `units` describes the workspace.
+ */
+export function boundaryViolation(units: readonly Unit[], path: string, spec: string): string | undefined {
+  const from = unitOf(units, path);
+  let target: Unit | undefined;
+  let entry: string | undefined;
+  if (spec.startsWith("@dispatch/")) {
+    const [scope, name, ...rest] = spec.split("/");
+    target = units.find((u) => u.name === `${scope}/${name}`);
+    if (!target) return `${path} imports "${spec}", which is no workspace package`;
+    const sub = rest.length === 0 ? "." : `./${rest.join("/")}`;
+    if (!target.entries.has(sub)) {
+      return `${path} imports "${spec}": ${target.name} declares no entry point "${sub}" (use ${[...target.entries.keys()].join(", ")})`;
+    }
+    entry = sub;
+  } else if (spec.startsWith(".")) {
+    const file = resolveRelative(path, spec);
+    target = unitOf(units, file);
+    if (!target || target === from) return undefined;
+    if (from)
+      return `${path} imports "${spec}": a package names another package (${target.name}), not its files`;
+    entry = [...target.entries].find(([, f]) => f === file)?.[0];
+    if (!entry) return `${path} imports "${spec}", a file inside ${target.name} that is no entry point`;
+  } else return undefined;
+  if (
+    from?.isExtension &&
+    target.isExtension &&
+    from !== target &&
+    !isTestCode(path) &&
+    entry !== "./contract" &&
+    !(LIBRARY_EXTENSIONS.has(target.name) && entry === ".") &&
+    !KNOWN_CROSSINGS.has(`${path} → ${spec}`)
+  ) {
+    return `${path} imports "${spec}": an extension reaches another extension (${target.name}) only through "${target.name}/contract"`;
+  }
+  return undefined;
+}
+
+function readUnits(): Unit[] {
+  return ["packages", "apps"].flatMap((top) =>
+    readdirSync(join(root, top), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(join(root, top, d.name, "package.json")))
+      .map((d) => {
+        const dir = `${top}/${d.name}`;
+        const pkg = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as {
+          name: string;
+          exports?: Record<string, string>;
+        };
+        const entries = new Map(
+          Object.entries(pkg.exports ?? {}).map(([k, v]) => [k, join(dir, v)] as [string, string]),
+        );
+        return { name: pkg.name, dir, entries, isExtension: existsSync(join(root, dir, "src/extension.ts")) };
+      }),
+  );
+}
+
+function sourcesOf(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    if (d.name === "node_modules" || d.name === "generated" || d.name.startsWith(".")) return [];
+    const full = join(dir, d.name);
+    return d.isDirectory() ? sourcesOf(full) : d.name.endsWith(".ts") ? [full] : [];
+  });
+}
+
+const units = readUnits();
+
+describe("import boundaries", () => {
+  test("each package exports index, its role files and the deliberate extras, nothing else", () => {
+    expect(units.map((u) => u.name)).toContain("@dispatch/kernel");
+    for (const u of units) {
+      const expected = [
+        ".",
+        ...ROLE_ENTRIES.filter((r) => existsSync(join(root, u.dir, "src", `${r}.ts`))).map((r) => `./${r}`),
+        ...(EXTRA_ENTRIES[u.name] ?? []),
+      ];
+      expect({ pkg: u.name, entries: [...u.entries.keys()].sort() }).toEqual({
+        pkg: u.name,
+        entries: expected.sort(),
+      });
+      for (const file of u.entries.values())
+        expect({ file, exists: existsSync(join(root, file)) }).toEqual({ file, exists: true });
+    }
+  });
+
+  test("no file in packages/, apps/, tests/, bench/ or scripts/ reaches past an entry point", () => {
+    const files = ["packages", "apps", "tests", "bench", "scripts"].flatMap((d) => sourcesOf(join(root, d)));
+    expect(files.length).toBeGreaterThan(100);
+    const problems = files.flatMap((f) => {
+      const path = relative(root, f);
+      return importedSpecifiers(readFileSync(f, "utf8")).flatMap(
+        (s) => boundaryViolation(units, path, s) ?? [],
+      );
+    });
+    expect(problems).toEqual([]);
+  });
+
+  test("the check catches each kind of violation", () => {
+    const cases: [string, string][] = [
+      ["packages/transport-http/src/server.ts", "@dispatch/transport-ws/router"],
+      ["apps/cli/src/run.ts", "@dispatch/daemon/color"],
+      ["bench/x.ts", "../packages/conversation-store/src/statements"],
+      ["packages/tools/src/x.ts", "../../conversation-store/src/contract.ts"],
+      ["packages/tools/src/extension.ts", "@dispatch/conversation-store"],
+      ["packages/session-orchestrator/src/orchestrator.ts", "@dispatch/providers/extension"],
+      ["packages/kernel/src/host.ts", "@dispatch/no-such-package"],
+      ["packages/transport-http/src/extension.ts", "@dispatch/transport-ws"],
+      ["packages/tools/src/extension.ts", "@dispatch/metrics/extension"],
+    ];
+    for (const [path, spec] of cases)
+      expect({ path, spec, bad: boundaryViolation(units, path, spec) !== undefined }).toEqual({
+        path,
+        spec,
+        bad: true,
+      });
+    const fine: [string, string][] = [
+      ["packages/tools/src/extension.ts", "@dispatch/conversation-store/contract"],
+      ["packages/tools/src/x.test.ts", "@dispatch/conversation-store"],
+      ["packages/provider-local/src/local.ts", "@dispatch/providers"],
+      ["apps/daemon/src/extensions.ts", "@dispatch/tools/extension"],
+      ["bench/x.ts", "../packages/kernel/src/index"],
+      ["packages/tools/src/x.ts", "./define-tool"],
+      ["packages/tools/src/x.ts", "@sinclair/typebox"],
+    ];
+    for (const [path, spec] of fine)
+      expect({ path, spec, problem: boundaryViolation(units, path, spec) }).toEqual({
+        path,
+        spec,
+        problem: undefined,
+      });
+    expect(importedSpecifiers(`import type { A } from "a/b";\nconst m = await import(\`x\`);`)).toEqual([
+      "a/b",
+      "x",
+    ]);
+  });
+});
