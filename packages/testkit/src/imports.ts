@@ -11,15 +11,21 @@ const transpiler = new Bun.Transpiler({ loader: "ts" });
 /**
  * The module specifiers a TS source imports, re-exports, requires or imports dynamically: what Bun's
  * parser finds (it drops type-only imports) plus what a text scan finds (type-only imports too).
+ * `scan: "anywhere"` (the default, for purity: erring towards a violation) also matches import-like
+ * text inside strings; `"statements"` matches only statements that start a line, so a test's sample
+ * source in a template literal is not taken for an import of the test itself.
  */
-export function importedSpecifiers(text: string): string[] {
+export function importedSpecifiers(text: string, scan: "anywhere" | "statements" = "anywhere"): string[] {
   // A shebang line is no TS syntax for the parser.
   const source = text.replace(/^#!.*/, "");
-  const patterns = [
-    /\b(?:import|export)\s[^'"]*?\bfrom\s*["']([^"']+)["']/g,
-    /\bimport\s*["']([^"']+)["']/g,
-    /\b(?:import|require)\s*\(\s*["']([^"']+)["']\s*\)/g,
-  ];
+  const patterns =
+    scan === "statements"
+      ? [/^\s*(?:import|export)\s[^'"]*?\bfrom\s*["']([^"']+)["']/gm, /^\s*import\s*["']([^"']+)["']/gm]
+      : [
+          /\b(?:import|export)\s[^'"]*?\bfrom\s*["']([^"']+)["']/g,
+          /\bimport\s*["']([^"']+)["']/g,
+          /\b(?:import|require)\s*\(\s*["']([^"']+)["']\s*\)/g,
+        ];
   const scanned = patterns.flatMap((re) => [...source.matchAll(re)].map((m) => m[1] ?? ""));
   const parsed = transpiler.scanImports(source).map((i) => i.path);
   return [...new Set([...scanned, ...parsed])];
