@@ -106,6 +106,14 @@ export function createHost(opts: HostOptions): Host {
             { extensionId: id },
           );
         }
+        const declared = slot.ext.manifest.provides;
+        if (declared && !declared.some((d) => d.id === h.id)) {
+          throw new KernelError(
+            "KERNEL_INVALID_MANIFEST",
+            `extension "${id}" provided service "${h.id}", which its manifest's "provides" does not list; add it there`,
+            { extensionId: id },
+          );
+        }
         return register(() => services.provide(id, h, impl));
       },
       get: (h) => services.get(id, h),
@@ -127,7 +135,18 @@ export function createHost(opts: HostOptions): Host {
     slot.scope = scope;
     const ctx = makeContext(slot, scope);
     const t0 = performance.now();
-    const outcome = await runWithTimeout(() => slot.ext.activate(ctx), timeoutMs);
+    let outcome = await runWithTimeout(() => slot.ext.activate(ctx), timeoutMs);
+    // The graph trusted `provides`: an activation that did not keep that promise failed.
+    const unkept = (slot.ext.manifest.provides ?? []).filter((h) => !services.has(h));
+    if (outcome.ok && unkept.length > 0) {
+      const names = unkept.map((h) => `"${h.id}"`).join(", ");
+      const error = new KernelError(
+        "KERNEL_ACTIVATION_FAILED",
+        `extension "${id}" lists ${names} in "provides" but its activate did not provide it`,
+        { extensionId: id },
+      );
+      outcome = { ok: false, timedOut: false, error };
+    }
     if (outcome.ok) {
       activationOrder.push(id);
       setInfo(slot, { state: "active", activatedAt: Date.now(), activationMs: performance.now() - t0 });

@@ -76,4 +76,34 @@ describe("dependencies by service handle", () => {
     ]);
     await host.stop();
   });
+
+  test("provides is a promise: providing an unlisted handle, or not a listed one, fails activation", async () => {
+    const host = createHost({
+      extensions: [
+        {
+          manifest: m("sneaky", { provides: [Store] }),
+          activate: (ctx) => void ctx.provide(Catalog, { m: "x" }),
+        },
+        { manifest: m("idle", { provides: [Catalog] }), activate() {} },
+      ],
+    });
+    const report = await host.start();
+    const reasons = Object.fromEntries(report.disabled.map((d) => [d.id, [d.code, d.reason]]));
+    expect(reasons.sneaky?.[0]).toBe("KERNEL_ACTIVATION_FAILED");
+    expect(reasons.sneaky?.[1]).toContain('provided service "test/catalog"');
+    expect(reasons.idle?.[0]).toBe("KERNEL_ACTIVATION_FAILED");
+    expect(reasons.idle?.[1]).toContain('"test/catalog"');
+    expect(host.tryGet(Catalog)).toBeUndefined();
+    await host.stop();
+
+    await using ok = createHost({
+      extensions: [
+        {
+          manifest: m("honest", { provides: [Store] }),
+          activate: (ctx) => void ctx.provide(Store, { n: 1 }),
+        },
+      ],
+    });
+    expect((await ok.start()).active).toEqual(["honest"]);
+  });
 });
