@@ -32,8 +32,9 @@ const LIBRARY_EXTENSIONS: ReadonlySet<string> = new Set(["@dispatch/metrics"]);
 /**
  * Crossings that predate this check, each to be removed by the change that ends it; anything else
  * fails. transport-http builds on transport-ws's browser access (the session store and its cookie,
- * `browserAccess`) rather than on a handle; they belong beside the
- * connection policy or in a browser-access package of their own.
+ * `browserAccess`) rather than on a handle; they belong beside the connection policy or in a
+ * browser-access package of their own. Both transports call the orchestrator's `answerPermission`
+ * helper, which belongs in the operations core (issue 16, item 1).
  */
 const KNOWN_CROSSINGS: ReadonlySet<string> = new Set([
   "packages/transport-http/src/api.ts → @dispatch/session-orchestrator",
