@@ -15,6 +15,7 @@ import type {
   SurfaceScope,
   SurfaceSpec,
 } from "@dispatch/protocol/types";
+import type { Read } from "./reads";
 
 /**
  * A client operation. The protocol's client messages are the command language (a WebSocket frame
@@ -24,7 +25,9 @@ import type {
 export type Command =
   | Exclude<ClientMessage, { type: "chat.permission" }>
   | (Extract<ClientMessage, { type: "chat.permission" }> & { reason?: string })
-  | ConversationCommand;
+  | ConversationCommand
+  /** A read (settings, status, list, window, models, MCP servers); see reads.ts. */
+  | { type: "read"; read: Read; id?: string };
 
 /** Conversation lifecycle operations no frame parses into yet (HTTP offers them today). */
 export type ConversationCommand =
@@ -155,7 +158,9 @@ export type Effect =
   | { kind: "conversation.compact"; conversationId: string; keepLastN?: number; replyTo?: string }
   /** Replay then watch the conversation (the connection's watcher entry). */
   | { kind: "conversation.watch"; conversationId: string; resume?: ResumePoint }
-  | { kind: "conversation.unwatch"; conversationId: string };
+  | { kind: "conversation.unwatch"; conversationId: string }
+  /** Fetch, then reply what the core makes of the answer (`readReply`). */
+  | { kind: "read"; read: Read; replyTo?: string };
 export type EffectKind = Effect["kind"];
 
 /** The core's answer to one command: say these now, run these (in order). */

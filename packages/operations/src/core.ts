@@ -210,6 +210,9 @@ export function decide(command: Command, caller: Caller, view: OperationsView): 
       return run(withReply(msg.keepLastN === undefined ? op : { ...op, keepLastN: msg.keepLastN }, msg.id));
     }
 
+    case "read":
+      return run(withReply({ kind: "read", read: msg.read }, msg.id));
+
     default:
       return undecidable(msg);
   }

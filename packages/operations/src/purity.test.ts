@@ -6,20 +6,21 @@ import { importedSpecifiers, purityViolations } from "@dispatch/testkit";
 /**
  * The core is pure: no source imports `bun` or a Node built-in, or touches `Bun` or `process`. The
  * decision (core.ts) and its vocabulary (contract.ts) name only the protocol; the interpreter
- * (run-effects.ts) names the service contracts it drives, and only for their types.
+ * (run-effects.ts) and the reads (reads.ts: settings shapes) name the service contracts, only for types.
  */
 
 const srcDir = import.meta.dir;
 const sources = readdirSync(srcDir).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
 const protocol = /^@dispatch\/protocol(\/(levels|types))?$/;
 const services = new Set(["@dispatch/session-orchestrator", "@dispatch/surface-registry"]);
+const typed = new Set(["run-effects.ts", "reads.ts"]);
 const read = (f: string) => readFileSync(join(srcDir, f), "utf8");
 
 describe("operations purity", () => {
   test("no I/O, no runtime, and only the protocol (plus service types for the interpreter)", () => {
     expect(sources).toEqual(expect.arrayContaining(["core.ts", "contract.ts", "run-effects.ts"]));
     const problems = sources.flatMap((f) => {
-      const allowed = (spec: string) => protocol.test(spec) || (f === "run-effects.ts" && services.has(spec));
+      const allowed = (spec: string) => protocol.test(spec) || (typed.has(f) && services.has(spec));
       const named = importedSpecifiers(read(f)).filter((s) => s.startsWith("@dispatch/") && !allowed(s));
       const other = purityViolations(`operations/src/${f}`, read(f)).filter(
         (p) => !p.includes("names no other package"),
@@ -29,10 +30,10 @@ describe("operations purity", () => {
     expect(problems).toEqual([]);
   });
 
-  test("the interpreter imports the service packages for types only", () => {
-    const runtime = new Bun.Transpiler({ loader: "ts" })
-      .scanImports(read("run-effects.ts"))
-      .map((i) => i.path);
-    expect(runtime.filter((s) => services.has(s))).toEqual([]);
+  test("the interpreter and the reads import the service packages for types only", () => {
+    for (const f of typed) {
+      const runtime = new Bun.Transpiler({ loader: "ts" }).scanImports(read(f)).map((i) => i.path);
+      expect(runtime.filter((s) => services.has(s))).toEqual([]);
+    }
   });
 });

@@ -16,6 +16,7 @@ import type { PermissionDecision, ResumePoint, SurfaceSpec } from "@dispatch/pro
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { SurfaceRegistry } from "@dispatch/surface-registry";
 import type { CommandType, Effect, OpResult, Reply, SurfaceTarget } from "./contract";
+import { fetchRead, type ReadHandles, readReply } from "./reads";
 
 /** A connected caller's side of the effects: its level, subscriptions and watches. */
 export interface ConnectionEffects {
@@ -50,6 +51,8 @@ export interface EffectHandles {
   };
   /** Absent where a transport offers no surfaces (its view knows none, so no invoke reaches here). */
   registry?: Pick<SurfaceRegistry, "invoke">;
+  /** The read services; absent where a transport offers no reads (its commands never ask one). */
+  reads?: ReadHandles;
   /** Absent for a request/response caller: the core never sends it connection effects. */
   connection?: ConnectionEffects;
 }
@@ -195,6 +198,11 @@ function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending:
           .compact(cid, opts)
           .then((r) => reply(chatResult("conversation.compact", cid, r, e.replyTo))),
       );
+      return;
+    }
+    case "read": {
+      if (h.reads === undefined) throw new NoConnectionError("read effect without read handles");
+      reply(readReply(e.read, fetchRead(e.read, h.reads), e.replyTo));
       return;
     }
     default:

@@ -18,6 +18,7 @@ import {
 import { DEFAULT_PROTOCOL_LEVEL, type ProtocolLevel } from "@dispatch/protocol";
 import { heldToken } from "./admission";
 import { failureFrom, type HttpFailure } from "./errors";
+import { Failure } from "./request";
 
 /** HTTP offers no surfaces; turns without a conversation get a fresh UUID. */
 export const httpOperationsView: OperationsView = {
@@ -63,4 +64,16 @@ export async function runCommand(
   const replies = [...decision.replies];
   await runEffects(decision.effects, handles, (r) => replies.push(r));
   return outcomeOf(replies);
+}
+
+/** Runs one command for a request; resolves with the value, or aborts the route with its failure. */
+export type RunOperation = (command: Command, req: Request, level?: ProtocolLevel) => Promise<unknown>;
+
+/** Binds `runCommand` to the service handles: the one path from a route to a service. */
+export function operationRunner(handles: Omit<EffectHandles, "connection">): RunOperation {
+  return async (command, req, level) => {
+    const o = await runCommand(handles, command, httpCaller(req, level));
+    if (!o.ok) throw new Failure(o.failure);
+    return o.value;
+  };
 }
