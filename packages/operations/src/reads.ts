@@ -1,5 +1,5 @@
 /**
- * Read operations (settings, status, lists, windows, models, MCP servers): the command a read is, the
+ * Read operations (settings, status, lists, windows, models, MCP servers, health): the command a read is, the
  * query effect it becomes, and — pure — the reply the core makes of the service's raw answer. The
  * interpreter only fetches; every mapping a client sees (404 for an unknown conversation, the empty
  * window of a fresh id, the per-setting view) is decided here, where the core's tests reach it.
@@ -10,6 +10,7 @@ import type {
   ConversationStatusResponse,
   ConversationWindowQuery,
   ConversationWindowResponse,
+  HealthResponse,
   McpServerStatus,
   ModelInfo,
   ModelsResponse,
@@ -34,7 +35,8 @@ export type Read =
   | { read: "conversation.list"; query: ConversationListQuery }
   | { read: "conversation.window"; conversationId: string; query: ConversationWindowQuery }
   | { read: "models.list" }
-  | { read: "mcp.servers" };
+  | { read: "mcp.servers" }
+  | { read: "health" };
 export type ReadName = Read["read"];
 
 /** What the interpreter fetched for a read (the handle's answer, unmapped). */
@@ -45,7 +47,8 @@ export type ReadResult =
   | { read: "conversation.list"; page: OpResult<ConversationListResponse> }
   | { read: "conversation.window"; window: OpResult<ConversationWindowResponse> }
   | { read: "models.list"; models: { name: string; info: ModelInfo }[]; defaultModel: string | undefined }
-  | { read: "mcp.servers"; servers: McpServerStatus[] };
+  | { read: "mcp.servers"; servers: McpServerStatus[] }
+  | { read: "health"; health: HealthResponse };
 
 /** The reads' service handles (the interpreter's side). */
 export interface ReadHandles {
@@ -57,6 +60,8 @@ export interface ReadHandles {
   models(): { name: string; info: ModelInfo }[];
   defaultModel(): string | undefined;
   mcpServers(): McpServerStatus[];
+  /** The daemon's liveness answer (version, uptime, active turns, store). */
+  health(): HealthResponse;
 }
 
 /** Pure: the coded refusal for a conversation that does not exist (HTTP answers it 404). */
@@ -121,6 +126,8 @@ export function readOutcome(read: Read, result: ReadResult): OpResult {
     }
     case "mcp.servers":
       return ok({ servers: result.servers });
+    case "health":
+      return ok(result.health);
   }
 }
 
@@ -142,6 +149,8 @@ export function fetchRead(read: Read, h: ReadHandles): ReadResult {
       return { read: read.read, models: h.models(), defaultModel: h.defaultModel() };
     case "mcp.servers":
       return { read: read.read, servers: h.mcpServers() };
+    case "health":
+      return { read: read.read, health: h.health() };
   }
 }
 

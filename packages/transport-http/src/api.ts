@@ -66,6 +66,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
       models: () => deps.models(),
       defaultModel: () => deps.defaultModel?.(),
       mcpServers: () => deps.mcpServers(),
+      health: () => ({ ok: true, version: deps.version, ...deps.health() }),
     },
   });
   return {

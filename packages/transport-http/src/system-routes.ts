@@ -1,6 +1,5 @@
 /** The daemon-wide routes: health, metrics, the models and MCP server lists, the API documents. */
 import { PROMETHEUS_CONTENT_TYPE } from "@dispatch/metrics/contract";
-import type { HealthResponse } from "@dispatch/protocol/types";
 import type { ApiDeps } from "./api";
 import { errorResponse } from "./errors";
 import type { RunOperation } from "./operations";
@@ -17,7 +16,7 @@ const jsonText = (text: string) => new Response(text, { headers: { "Content-Type
 export function systemRoutes(deps: ApiDeps, op: RunOperation): RouteTable {
   return {
     "/health": {
-      GET: () => json({ ok: true, version: deps.version, ...deps.health() } satisfies HealthResponse),
+      GET: handle(async (req) => json(await op({ type: "read", read: { read: "health" } }, req))),
     },
     "/metrics": {
       GET: () => {
