@@ -15,7 +15,7 @@ import type {
   SurfaceScope,
   SurfaceSpec,
 } from "@dispatch/protocol/types";
-import type { Read } from "./reads";
+import type { Read } from "./read-contract";
 
 /**
  * A client operation. The protocol's client messages are the command language (a WebSocket frame

@@ -13,7 +13,7 @@ const srcDir = import.meta.dir;
 const sources = readdirSync(srcDir).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
 const protocol = /^@dispatch\/protocol(\/(levels|types))?$/;
 const services = new Set(["@dispatch/session-orchestrator", "@dispatch/surface-registry"]);
-const typed = new Set(["run-effects.ts", "reads.ts"]);
+const typed = new Set(["run-effects.ts", "reads.ts", "read-contract.ts"]);
 const read = (f: string) => readFileSync(join(srcDir, f), "utf8");
 
 describe("operations purity", () => {

@@ -17,27 +17,9 @@ import type {
 } from "@dispatch/protocol/types";
 import type { ConversationSettings, SettingsPatch } from "@dispatch/session-orchestrator";
 import type { OpError, OpResult, Reply } from "./contract";
+import type { Read, SettingName } from "./read-contract";
 
-/** One conversation setting, as `GET|PUT /conversations/:id/<setting>` names it. */
-export type SettingName = "model" | "title" | "cwd" | "reasoningEffort";
-
-/** A read (or a settings write answered like a read). */
-export type Read =
-  | { read: "conversation.exists"; conversationId: string }
-  | { read: "conversation.status"; conversationId: string }
-  | { read: "conversation.setting"; conversationId: string; setting: SettingName }
-  | {
-      read: "conversation.setting.update";
-      conversationId: string;
-      setting: SettingName;
-      patch: SettingsPatch;
-    }
-  | { read: "conversation.list"; query: ConversationListQuery }
-  | { read: "conversation.window"; conversationId: string; query: ConversationWindowQuery }
-  | { read: "models.list" }
-  | { read: "mcp.servers" }
-  | { read: "health" };
-export type ReadName = Read["read"];
+export type { Read, ReadName, SettingName } from "./read-contract";
 
 /** What the interpreter fetched for a read (the handle's answer, unmapped). */
 export type ReadResult =

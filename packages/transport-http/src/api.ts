@@ -3,17 +3,9 @@
  * Every client operation, reads included, is a command run through the operations core
  * (`operationRunner`); the route modules only parse requests and render values.
  */
-import type { ConversationCatalog, ConversationLog } from "@dispatch/conversation-store/contract";
-import type { Logger } from "@dispatch/kernel";
-import type {
-  HealthResponse,
-  McpServerStatus,
-  ModelInfo,
-  PermissionDecision,
-} from "@dispatch/protocol/types";
+import type { PermissionDecision } from "@dispatch/protocol/types";
 import { answerPermission } from "@dispatch/session-orchestrator";
-import type { ConversationSettingsService, Orchestrator } from "@dispatch/session-orchestrator/contract";
-import type { PermissionGate } from "@dispatch/tools/contract";
+import type { ApiDeps } from "./api-deps";
 import { chatRoute } from "./chat-route";
 import { conversationRoutes } from "./conversation-routes";
 import { operationRunner } from "./operations";
@@ -21,33 +13,8 @@ import type { RouteTable } from "./request";
 import { settingsRoutes } from "./settings-routes";
 import { systemRoutes } from "./system-routes";
 
+export type { ApiDeps } from "./api-deps";
 export type { RouteHandler, RouteTable } from "./request";
-
-/** What the API reads and drives. */
-export interface ApiDeps {
-  orchestrator: Orchestrator;
-  settings: ConversationSettingsService;
-  /** Answers permission requests; absent: every answer is ORCH_UNKNOWN_PERMISSION_REQUEST. */
-  gate?: Pick<PermissionGate, "resolve">;
-  conversations: Pick<ConversationCatalog, "listConversations">;
-  log: Pick<ConversationLog, "readWindow">;
-  /** `GET /mcp/servers`: every configured MCP server ([] when the mcp extension is not running). */
-  mcpServers(): McpServerStatus[];
-  /** Model names and info for `GET /models`; absent when the providers extension is not running. */
-  models(): { name: string; info: ModelInfo }[];
-  /** The model a turn without one uses (`GET /models` → `defaultModel`); absent without providers. */
-  defaultModel?(): string | undefined;
-  version: string;
-  maxBodyBytes: number;
-  logger: Logger;
-  /** `GET /openapi.json` for a base URL (its `servers` entry), `GET /protocol.json`. */
-  openApiJson(baseUrl: string): string;
-  protocolJson(): string;
-  /** `GET /health`'s live fields. */
-  health(): Pick<HealthResponse, "uptimeSec" | "activeTurns" | "store">;
-  /** `GET /metrics` in the Prometheus text format; absent = 404 (no metrics extension). */
-  metricsText?(): string;
-}
 
 export function apiRoutes(deps: ApiDeps): RouteTable {
   const { orchestrator, conversations, log, settings } = deps;

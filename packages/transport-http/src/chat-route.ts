@@ -1,7 +1,7 @@
 /** `POST /chat`: starts a turn through the operations core and streams its events as NDJSON. */
 import { ChatRequestBodySchema } from "@dispatch/protocol";
 import type { StartedTurn } from "@dispatch/session-orchestrator/contract";
-import type { ApiDeps } from "./api";
+import type { ApiDeps } from "./api-deps";
 import { turnEventStream } from "./ndjson";
 import type { RunOperation } from "./operations";
 import { handle, jsonBody, type RouteTable, streamLevel } from "./request";

@@ -20,7 +20,7 @@ import type {
 } from "@dispatch/protocol/types";
 import type { CancelQueuedResult, EnqueueResult, StopResult } from "@dispatch/session-orchestrator/contract";
 import type { BunRequest } from "bun";
-import type { ApiDeps } from "./api";
+import type { ApiDeps } from "./api-deps";
 import type { RunOperation } from "./operations";
 import { handle, json, jsonBody, need, param, type RouteTable } from "./request";
 

@@ -11,7 +11,7 @@ import {
 } from "@dispatch/protocol";
 import type { SettingsPatch } from "@dispatch/session-orchestrator/contract";
 import type { z } from "zod";
-import type { ApiDeps } from "./api";
+import type { ApiDeps } from "./api-deps";
 import { existing } from "./conversation-routes";
 import type { RunOperation } from "./operations";
 import { handle, json, jsonBody, type RouteTable } from "./request";

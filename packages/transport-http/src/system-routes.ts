@@ -1,6 +1,6 @@
 /** The daemon-wide routes: health, metrics, the models and MCP server lists, the API documents. */
 import { PROMETHEUS_CONTENT_TYPE } from "@dispatch/metrics/contract";
-import type { ApiDeps } from "./api";
+import type { ApiDeps } from "./api-deps";
 import { errorResponse } from "./errors";
 import type { RunOperation } from "./operations";
 import { handle, json, type RouteTable } from "./request";

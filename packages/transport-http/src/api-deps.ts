@@ -1,0 +1,31 @@
+import type { ConversationCatalog, ConversationLog } from "@dispatch/conversation-store/contract";
+import type { Logger } from "@dispatch/kernel";
+import type { HealthResponse, McpServerStatus, ModelInfo } from "@dispatch/protocol/types";
+import type { ConversationSettingsService, Orchestrator } from "@dispatch/session-orchestrator/contract";
+import type { PermissionGate } from "@dispatch/tools/contract";
+
+/** What the API reads and drives. */
+export interface ApiDeps {
+  orchestrator: Orchestrator;
+  settings: ConversationSettingsService;
+  /** Answers permission requests; absent: every answer is ORCH_UNKNOWN_PERMISSION_REQUEST. */
+  gate?: Pick<PermissionGate, "resolve">;
+  conversations: Pick<ConversationCatalog, "listConversations">;
+  log: Pick<ConversationLog, "readWindow">;
+  /** `GET /mcp/servers`: every configured MCP server ([] when the mcp extension is not running). */
+  mcpServers(): McpServerStatus[];
+  /** Model names and info for `GET /models`; absent when the providers extension is not running. */
+  models(): { name: string; info: ModelInfo }[];
+  /** The model a turn without one uses (`GET /models` → `defaultModel`); absent without providers. */
+  defaultModel?(): string | undefined;
+  version: string;
+  maxBodyBytes: number;
+  logger: Logger;
+  /** `GET /openapi.json` for a base URL (its `servers` entry), `GET /protocol.json`. */
+  openApiJson(baseUrl: string): string;
+  protocolJson(): string;
+  /** `GET /health`'s live fields. */
+  health(): Pick<HealthResponse, "uptimeSec" | "activeTurns" | "store">;
+  /** `GET /metrics` in the Prometheus text format; absent = 404 (no metrics extension). */
+  metricsText?(): string;
+}
