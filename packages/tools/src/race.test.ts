@@ -58,7 +58,7 @@ test("write_file never creates or changes a file outside the cwd under a concurr
   const write = writeFileTool();
   let written = 0;
   await withSwapper(t.path, outside.path, async () => {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 5000 && (i < 200 || written === 0); i++) {
       const overwrite = await write.execute(
         { path: "d/a.txt", content: "changed", overwrite: true },
         toolContext(t.path),
@@ -83,7 +83,8 @@ test("edit_file's atomic rename never lands outside the cwd under a concurrent s
   const edit = editFileTool();
   let edited = 0;
   await withSwapper(t.path, outside.path, async () => {
-    for (let i = 0; i < 200; i++) {
+    // At least 200 tries, and more (bounded) until one lands: a swap can refuse every one of 200.
+    for (let i = 0; i < 5000 && (i < 200 || edited === 0); i++) {
       const r = await edit.execute(
         { path: "d/a.txt", oldString: `n=${edited}\n`, newString: `n=${edited + 1}\n` },
         toolContext(t.path),
