@@ -21,6 +21,8 @@ const ROLE_ENTRIES = ["contract", "extension", "test-support"] as const;
 const EXTRA_ENTRIES: Record<string, readonly string[]> = {
   "@dispatch/protocol": ["./types", "./levels", "./schemas", "./examples"],
   "@dispatch/connection-policy": ["./io"],
+  // What the CLI loads on every run, without the daemon's extensions (CLI start-up time).
+  "@dispatch/daemon": ["./cli"],
 };
 
 /**

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { type DaemonConnection, DispatchApiError } from "@dispatch/client";
-import { colorEnabled } from "@dispatch/daemon";
+import { colorEnabled } from "@dispatch/daemon/cli";
 import type { AgentEvent, ChatRequestBody, PermissionDecision, Usage } from "@dispatch/protocol/types";
 import { callTimeoutMs } from "./connection";
 import { CliError, type CliIo, EXIT, isConnectionError } from "./io";

@@ -1,4 +1,4 @@
-import { painter } from "@dispatch/daemon";
+import { painter } from "@dispatch/daemon/cli";
 import type { AgentEvent, StoredChunk } from "@dispatch/protocol/types";
 import { safeLine, safeText } from "./sanitize";
 

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { type DaemonConnection, DaemonNotRunningError, DispatchApiError } from "@dispatch/client";
-import { colorEnabled, painter } from "@dispatch/daemon";
+import { colorEnabled, painter } from "@dispatch/daemon/cli";
 import { currentHome, findDaemon } from "@dispatch/discovery";
 import type { ConversationMeta } from "@dispatch/protocol/types";
 import type { RunContext } from "./commands/spec";

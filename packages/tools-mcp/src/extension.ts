@@ -13,7 +13,6 @@ import { z } from "zod";
 import packageJson from "../package.json";
 import { McpConfig } from "./config";
 import { MCP_EXTENSION_ID, McpServers } from "./contract";
-import { createMcpManager } from "./mcp";
 import { mcpSurface } from "./surface";
 
 export interface McpExtensionOptions {
@@ -33,7 +32,7 @@ export function mcpExtension(opts: McpExtensionOptions = {}): Extension {
       needs: [ToolRegistry],
       optionalNeeds: [SurfaceRegistry],
     },
-    activate(ctx) {
+    async activate(ctx) {
       let config: McpConfig;
       try {
         config = McpConfig.parse(ctx.config ?? {});
@@ -46,6 +45,14 @@ export function mcpExtension(opts: McpExtensionOptions = {}): Extension {
         }
         throw e;
       }
+      if (Object.keys(config.servers).length === 0) {
+        // No server configured (the default): the SDK is never loaded, which keeps the daemon's start fast.
+        ctx.provide(McpServers, noServers);
+        const surfaces = ctx.tryGet(SurfaceRegistry);
+        if (surfaces) ctx.scope.add(surfaces.register(mcpSurface(noServers, opts.region)));
+        return;
+      }
+      const { createMcpManager } = await import("./mcp");
       const manager = createMcpManager({
         config,
         registry: ctx.get(ToolRegistry),
@@ -66,3 +73,16 @@ export function mcpExtension(opts: McpExtensionOptions = {}): Extension {
     },
   };
 }
+
+/** The servers handle when none is configured: an empty list and restart's usual refusal. */
+const noServers: McpServers = {
+  list: () => [],
+  restart: (name) => ({
+    ok: false,
+    error: {
+      code: "MCP_UNKNOWN_SERVER",
+      message: `no MCP server "${name}" is configured (configured: none)`,
+    },
+  }),
+  onChange: () => () => {},
+};

@@ -9,7 +9,9 @@ export {
 } from "./config";
 export * from "./contract";
 export { type McpExtensionOptions, mcpExtension } from "./extension";
-export { createMcpManager, type McpManager } from "./mcp";
+// The manager (mcp.ts) is not re-exported: it loads the MCP SDK, which the extension imports only
+// when a server is configured.
+export type { McpManager } from "./mcp";
 export { exposedNames, toolPrefix } from "./names";
 export { blockText, toToolResult } from "./results";
 export { mcpSpec, mcpSurface, statusLine } from "./surface";

@@ -1,9 +1,8 @@
 import { statSync } from "node:fs";
 import { createServer } from "node:net";
-import { DAEMON_PROVIDER_KINDS, daemonPaths, loadConfig } from "@dispatch/daemon";
+import { daemonPaths } from "@dispatch/daemon/cli";
 import { findDaemon } from "@dispatch/discovery";
 import type { Logger } from "@dispatch/kernel";
-import { createProviderKinds, listCredentialModels, resolveProvidersConfig } from "@dispatch/providers";
 import { EXIT } from "../io";
 import type { CommandSpec } from "./spec";
 
@@ -51,6 +50,11 @@ function collecting(into: string[]): Logger {
 }
 
 async function runChecks(home: string, env: Record<string, string | undefined>): Promise<Check[]> {
+  // Loaded here, not at the top: every other command would pay for the daemon's modules.
+  const { DAEMON_PROVIDER_KINDS, loadConfig } = await import("@dispatch/daemon");
+  const { createProviderKinds, listCredentialModels, resolveProvidersConfig } = await import(
+    "@dispatch/providers"
+  );
   const checks: Check[] = [];
   const major = Number(Bun.version.split(".")[0]);
   const minor = Number(Bun.version.split(".")[1]);

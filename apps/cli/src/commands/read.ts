@@ -1,4 +1,4 @@
-import { colorEnabled } from "@dispatch/daemon";
+import { colorEnabled } from "@dispatch/daemon/cli";
 import type { StoredChunk } from "@dispatch/protocol/types";
 import { EXIT } from "../io";
 import { renderChunk } from "../render";

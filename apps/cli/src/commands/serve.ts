@@ -1,4 +1,4 @@
-import { DAEMON_USAGE } from "@dispatch/daemon";
+import { DAEMON_USAGE } from "@dispatch/daemon/cli";
 import { EXIT } from "../io";
 import type { CommandSpec } from "./spec";
 

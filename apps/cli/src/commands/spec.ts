@@ -1,5 +1,5 @@
 import type { DaemonConnection } from "@dispatch/client";
-import type { Painter } from "@dispatch/daemon";
+import type { Painter } from "@dispatch/daemon/cli";
 import type { CliIo } from "../io";
 import type { OptionName } from "../options";
 

@@ -1,4 +1,4 @@
-import { daemonPaths } from "@dispatch/daemon";
+import { daemonPaths } from "@dispatch/daemon/cli";
 import { findDaemon } from "@dispatch/discovery";
 import { EXIT, isTimeout } from "../io";
 import type { CommandSpec } from "./spec";
