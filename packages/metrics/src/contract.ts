@@ -76,3 +76,18 @@ export class MetricsError extends Error {
 export const LATENCY_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
+
+const ignored = { inc() {}, dec() {}, set() {}, observe() {} };
+const ignoredMetric = { ...ignored, labels: () => ignored };
+
+/**
+ * A registry that records nothing, for a recorder when no `Metrics` is installed (nothing would scrape
+ * it): every metric and child is one shared no-op, `render()` is empty.
+ */
+export const NO_METRICS: MetricsRegistry = {
+  counter: () => ignoredMetric,
+  gauge: () => ignoredMetric,
+  histogram: () => ignoredMetric,
+  beforeRender: () => () => {},
+  render: () => "",
+};

@@ -11,4 +11,11 @@ export {
   settingView,
   unknownConversation,
 } from "./reads";
-export { type ConnectionEffects, type EffectHandles, NoConnectionError, runEffects } from "./run-effects";
+export {
+  answerPermission,
+  type ConnectionEffects,
+  type EffectHandles,
+  NoConnectionError,
+  type PermissionAnswers,
+  runEffects,
+} from "./run-effects";

@@ -29,6 +29,16 @@ export interface ConnectionEffects {
   unwatch(conversationId: string): void;
 }
 
+/** The permission gate, as far as answering goes (structurally the tools' `PermissionGate.resolve`). */
+export interface PermissionAnswers {
+  resolve(
+    conversationId: string,
+    requestId: string,
+    decision: PermissionDecision,
+    reason?: string,
+  ): OpResult<void>;
+}
+
 export interface EffectHandles {
   orchestrator: Pick<
     Orchestrator,
@@ -40,15 +50,8 @@ export interface EffectHandles {
     | "closeConversation"
     | "compact"
   >;
-  /** Answers permission requests (the gate, behind the error mapping clients know). */
-  permissions: {
-    answer(
-      conversationId: string,
-      requestId: string,
-      decision: PermissionDecision,
-      reason?: string,
-    ): OpResult;
-  };
+  /** Where permission answers go (the tools' gate); undefined when none is installed. */
+  gate: PermissionAnswers | undefined;
   /** Absent where a transport offers no surfaces (its view knows none, so no invoke reaches here). */
   registry?: Pick<SurfaceRegistry, "invoke">;
   /** The read services; absent where a transport offers no reads (its commands never ask one). */
@@ -172,8 +175,14 @@ function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending:
     }
     case "permission.answer": {
       const { conversationId: cid, requestId, decision, reason } = e;
-      const r = h.permissions.answer(cid, requestId, decision, reason);
-      reply(chatResult("chat.permission", cid, r, e.replyTo));
+      reply(
+        chatResult(
+          "chat.permission",
+          cid,
+          answerPermission(h.gate, cid, requestId, decision, reason),
+          e.replyTo,
+        ),
+      );
       return;
     }
     case "conversation.open": {
@@ -208,6 +217,25 @@ function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending:
     default:
       unknownEffect(e);
   }
+}
+
+/**
+ * A client's answer to a permission request, given to the gate directly (nothing else holds state about
+ * it). Every refusal — no gate installed, a request the gate does not know or no longer has pending, an
+ * invalid decision — is ORCH_UNKNOWN_PERMISSION_REQUEST, the code clients know. `reason` (a deny's, as
+ * the tool result shows it) defaults to "denied by the user".
+ */
+export function answerPermission(
+  gate: PermissionAnswers | undefined,
+  conversationId: string,
+  requestId: string,
+  decision: PermissionDecision,
+  reason?: string,
+): OpResult<void> {
+  const code = "ORCH_UNKNOWN_PERMISSION_REQUEST";
+  if (!gate) return { ok: false, error: { code, message: "no permission gate is installed" } };
+  const r = gate.resolve(conversationId, requestId, decision, reason);
+  return r.ok ? { ok: true, value: undefined } : { ok: false, error: { code, message: r.error.message } };
 }
 
 function chatResult(

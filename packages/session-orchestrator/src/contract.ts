@@ -46,7 +46,7 @@ export const OrchestratorErrorCodes = [
   "ORCH_QUEUE_FULL",
   /** A compaction of this conversation is already running. */
   "ORCH_COMPACTING",
-  /** No permission gate is installed, or it does not know the request (see answerPermission). */
+  /** No permission gate is installed, or it does not know the request (the operations core maps every refusal of an answer to it). */
   "ORCH_UNKNOWN_PERMISSION_REQUEST",
   /** shutdown() has been called. */
   "ORCH_SHUTTING_DOWN",

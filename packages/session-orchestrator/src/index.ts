@@ -16,4 +16,3 @@ export {
 } from "./extension";
 export { cancelActionId, messageQueueSpec, messageQueueSurface } from "./message-queue-surface";
 export { createOrchestrator, type OrchestratorDeps, OrchestratorService } from "./orchestrator";
-export { answerPermission } from "./permission-answer";

@@ -2,7 +2,6 @@ import { describe, expect, test } from "bun:test";
 import { withTimeout } from "@dispatch/testkit";
 import { createPermissionGate, PermissionConfig } from "@dispatch/tools";
 import { cancelActionId, messageQueueSurface } from "./message-queue-surface";
-import { answerPermission } from "./permission-answer";
 import {
   blockingTool,
   callTool,
@@ -399,18 +398,15 @@ describe("orchestrator", () => {
     expect(late.of("permission-request").length).toBe(1);
     expect(h.orch.replay(conversationId).filter((e) => e.event.type === "permission-request").length).toBe(1);
 
-    expect(answerPermission(gate, conversationId, "nope", "allow")).toMatchObject({
-      ok: false,
-      error: { code: "ORCH_UNKNOWN_PERMISSION_REQUEST" },
-    });
+    expect(gate.resolve(conversationId, "nope", "allow")).toMatchObject({ ok: false });
     if (req1.type !== "permission-request") throw new Error("unreachable");
-    ok(answerPermission(gate, conversationId, req1.requestId, "allow"));
+    ok(gate.resolve(conversationId, req1.requestId, "allow"));
     const req2 = await rec.waitFor(
       (e) => e.type === "permission-request" && e.requestId !== req1.requestId,
       "the second permission request",
     );
     if (req2.type !== "permission-request") throw new Error("unreachable");
-    ok(answerPermission(gate, conversationId, req2.requestId, "deny"));
+    ok(gate.resolve(conversationId, req2.requestId, "deny"));
     await rec.sealed(turnId);
     const results = rec.of("tool-result");
     expect(results.map((r) => [r.toolCallId, r.isError])).toEqual([

@@ -10,11 +10,11 @@
 import type { Disposer, Logger } from "@dispatch/kernel";
 import {
   type CounterChild,
-  createMetricsRegistry,
   type HistogramChild,
   LATENCY_BUCKETS,
   type MetricsRegistry,
-} from "@dispatch/metrics";
+  NO_METRICS,
+} from "@dispatch/metrics/contract";
 import type { AgentEvent } from "@dispatch/protocol/types";
 import type { ConversationSettingsService, Orchestrator } from "./contract";
 
@@ -34,7 +34,7 @@ export interface TurnObserverDeps {
   /** Where the model of a starting turn is read (for logs and metric labels). */
   settings: Pick<ConversationSettingsService, "getSettings">;
   logger: Logger;
-  /** Absent: a detached registry (nothing is scraped). */
+  /** Absent: nothing is recorded. */
   metrics?: MetricsRegistry;
   /** Monotonic ms. */
   clock(): number;
@@ -42,7 +42,7 @@ export interface TurnObserverDeps {
 
 /** Subscribes to every conversation's events; returns the disposer. */
 export function observeTurns(deps: TurnObserverDeps): Disposer {
-  const registry = deps.metrics ?? createMetricsRegistry();
+  const registry = deps.metrics ?? NO_METRICS;
   const active = registry.gauge({ name: "dispatch_turns_active", help: "Turns generating right now." });
   const turns = registry.counter({
     name: "dispatch_turns_total",

@@ -3,8 +3,6 @@
  * Every client operation, reads included, is a command run through the operations core
  * (`operationRunner`); the route modules only parse requests and render values.
  */
-import type { PermissionDecision } from "@dispatch/protocol/types";
-import { answerPermission } from "@dispatch/session-orchestrator";
 import type { ApiDeps } from "./api-deps";
 import { chatRoute } from "./chat-route";
 import { conversationRoutes } from "./conversation-routes";
@@ -20,10 +18,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
   const { orchestrator, conversations, log, settings } = deps;
   const op = operationRunner({
     orchestrator,
-    permissions: {
-      answer: (cid: string, requestId: string, decision: PermissionDecision, reason?: string) =>
-        answerPermission(deps.gate, cid, requestId, decision, reason),
-    },
+    gate: deps.gate,
     reads: {
       status: (id) => orchestrator.status(id),
       getSettings: (id) => settings.getSettings(id),

@@ -4,8 +4,7 @@
  * session cookie and redirects to `/`; `GET /pairings` lists sessions and `DELETE /pairings/:id`
  * revokes one (token only). Cookies are per host, not port, so the cookie also admits the WS upgrade.
  */
-import type { BrowserSessions } from "@dispatch/transport-ws";
-import { sessionSetCookie } from "@dispatch/transport-ws";
+import { type BrowserSessions, sessionSetCookie } from "@dispatch/connection-policy/io";
 import { errorResponse } from "./errors";
 
 export interface PairingDeps {

@@ -7,10 +7,9 @@ import {
   type ConnectionPolicy,
   createConnectionPolicy,
 } from "@dispatch/connection-policy";
+import { type BrowserAccess, browserAccess } from "@dispatch/connection-policy/io";
 import type { Logger } from "@dispatch/kernel";
 import type { MetricsRegistry } from "@dispatch/metrics/contract";
-import { browserAccess } from "@dispatch/transport-ws";
-import type { BrowserAccess } from "@dispatch/transport-ws/contract";
 import type { BunRequest, Server } from "bun";
 import { errorResponse, internalFailure } from "./errors";
 import { guardRoutes, nextRequestId } from "./guard";

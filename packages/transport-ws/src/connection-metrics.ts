@@ -3,7 +3,7 @@
  * the server forced (slow consumer 4008, rate limit). Separate from the shell so server.ts only calls
  * `opened` / `closed`.
  */
-import { createMetricsRegistry, type GaugeChild, type MetricsRegistry } from "@dispatch/metrics";
+import { type GaugeChild, type MetricsRegistry, NO_METRICS } from "@dispatch/metrics/contract";
 import { CloseCodes } from "./contract";
 import type { ConnData } from "./fanout";
 
@@ -30,7 +30,7 @@ export interface ConnectionMetrics {
 }
 
 export function connectionMetrics(metrics: MetricsRegistry | undefined): ConnectionMetrics {
-  const registry = metrics ?? createMetricsRegistry();
+  const registry = metrics ?? NO_METRICS;
   const open = registry.gauge({
     name: "dispatch_ws_connections",
     help: "Open WebSocket connections by protocol level.",

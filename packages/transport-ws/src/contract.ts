@@ -2,9 +2,8 @@
  * The WebSocket transport's contract: the `WsTransport` service the composition root reads (bound
  * port, token, connections), close codes and error codes.
  */
-import type { PeerOwnerLookup } from "@dispatch/connection-policy";
+import type { BrowserAccess as BrowserAccessShape } from "@dispatch/connection-policy/io";
 import { type Disposer, defineService } from "@dispatch/kernel";
-import type { BrowserSessions } from "./sessions";
 
 /** Close codes this transport uses (PROTOCOL.md §3). */
 export const CloseCodes = {
@@ -87,15 +86,8 @@ export const WsTransport = defineService<WsTransport>("transport-ws/transport");
 export const TRANSPORT_WS_EXTENSION_ID = "transport-ws";
 
 /**
- * Browser access shared by both ports (one instance per daemon): paired-browser sessions and the peer
- * owner lookup. Provided by this extension; transport-http uses it for `/pair`, `/pairings` and its
- * own admission, and reports its bound port so pages it serves are allowed origins here.
+ * The daemon's one browser-access object (connection-policy's `BrowserAccess`: paired-browser sessions,
+ * peer owner lookup, the HTTP port), provided by this extension so both ports share it.
  */
-export interface BrowserAccess {
-  readonly sessions: BrowserSessions;
-  readonly peerOwner: PeerOwnerLookup;
-  /** The HTTP port once it listens. */
-  readonly httpPort: number | undefined;
-  setHttpPort(port: number): void;
-}
+export type BrowserAccess = BrowserAccessShape;
 export const BrowserAccess = defineService<BrowserAccess>("transport-ws/browser-access");

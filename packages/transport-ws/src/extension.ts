@@ -4,6 +4,7 @@
  * the composition root can write daemon.json.
  */
 
+import { BrowserSessions, browserAccess } from "@dispatch/connection-policy/io";
 import type { Extension } from "@dispatch/kernel";
 import { Metrics } from "@dispatch/metrics/contract";
 import {
@@ -14,11 +15,9 @@ import {
 } from "@dispatch/session-orchestrator/contract";
 import { SurfaceRegistry } from "@dispatch/surface-registry/contract";
 import { PermissionGate } from "@dispatch/tools/contract";
-import { browserAccess } from "./access";
 import { parseWsConfig } from "./config";
 import { BrowserAccess, TRANSPORT_WS_EXTENSION_ID, WsTransport, WsTransportError } from "./contract";
 import { startWsServer } from "./server";
-import { BrowserSessions } from "./sessions";
 
 export interface TransportWsExtensionOptions {
   /** Mints conversation ids for `chat.send` without one (default: crypto.randomUUID). */

@@ -1,4 +1,3 @@
-export { browserAccess } from "./access";
 export * from "./config";
 export * from "./contract";
 export { generateToken, type TransportWsExtensionOptions, transportWsExtension } from "./extension";
@@ -6,4 +5,3 @@ export * from "./rate-limit";
 export * from "./render";
 export * from "./replies";
 export { startWsServer, type WsServer, type WsServerDeps } from "./server";
-export * from "./sessions";

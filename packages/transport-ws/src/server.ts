@@ -5,16 +5,15 @@
  * a code and answered with a generic error).
  */
 
+import { browserAccess } from "@dispatch/connection-policy/io";
 import type { Logger } from "@dispatch/kernel";
 import type { MetricsRegistry } from "@dispatch/metrics/contract";
 import type { OperationsView } from "@dispatch/operations";
 import type { ServerMessage, SurfaceScope } from "@dispatch/protocol/types";
-import { answerPermission } from "@dispatch/session-orchestrator";
 import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
 import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry/contract";
 import type { PermissionGate } from "@dispatch/tools/contract";
 import type { Server } from "bun";
-import { browserAccess } from "./access";
 import type { WsConfig } from "./config";
 import { connectionLevel, connectionMetrics } from "./connection-metrics";
 import {
@@ -47,7 +46,7 @@ export interface WsServerDeps {
   serverVersion?: string;
   /** Sessions and the peer-owner lookup, shared with the HTTP port (default: a private one). */
   access?: BrowserAccess;
-  /** Connection metrics are recorded here; absent = a detached registry. */
+  /** Connection metrics are recorded here; absent = not recorded. */
   metrics?: MetricsRegistry;
 }
 
@@ -81,10 +80,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     services: {
       orchestrator,
       registry,
-      permissions: {
-        answer: (cid, requestId, decision, reason) =>
-          answerPermission(deps.gate, cid, requestId, decision, reason),
-      },
+      gate: deps.gate,
     },
     view: () => view,
     now: deps.now,

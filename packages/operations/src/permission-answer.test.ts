@@ -1,11 +1,10 @@
 import { expect, test } from "bun:test";
-import type { PermissionGate } from "@dispatch/tools";
-import { answerPermission } from "./permission-answer";
+import { answerPermission, type PermissionAnswers } from "./run-effects";
 
 /** A gate that knows one pending request; records what it was asked. */
-class OneRequestGate implements Pick<PermissionGate, "resolve"> {
+class OneRequestGate implements PermissionAnswers {
   readonly answered: unknown[][] = [];
-  resolve(...args: Parameters<PermissionGate["resolve"]>): ReturnType<PermissionGate["resolve"]> {
+  resolve(...args: Parameters<PermissionAnswers["resolve"]>): ReturnType<PermissionAnswers["resolve"]> {
     this.answered.push(args);
     return args[1] === "r1"
       ? { ok: true, value: undefined }

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BrowserSessions, PAIRING_CODE_TTL_MS, sessionCookie, sessionSetCookie } from "./sessions";
+import { BrowserSessions, PAIRING_CODE_TTL_MS, sessionCookie, sessionSetCookie } from "./browser-sessions";
 
 const dir = mkdtempSync(join(tmpdir(), "sessions-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

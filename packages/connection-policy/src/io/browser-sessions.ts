@@ -9,7 +9,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { constantTimeEqual, type SessionState } from "@dispatch/connection-policy";
+import type { SessionState } from "../contract";
+import { constantTimeEqual } from "../headers";
 
 export const SESSION_COOKIE = "dispatch_session";
 export const PAIRING_CODE_TTL_MS = 5 * 60_000;
