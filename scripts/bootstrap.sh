@@ -34,6 +34,14 @@ if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] &
     echo "bootstrap: could not install chromium; the browser test will be skipped" >&2
 fi
 
+# The relay tests need a real redis-server (Debian's package; run-tests.ts starts it on a free loopback
+# port). Same rule as Chromium: installed only where we may, else those tests are skipped.
+if [ "${1:-}" = "test" ] && ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "bootstrap: installing redis-server for the relay tests (apt-get)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >&2 ||
+    echo "bootstrap: could not install redis-server; the relay tests will be skipped" >&2
+fi
+
 case "${1:-}" in
   start) shift; exec bun apps/cli/src/main.ts serve "$@" ;;
   test) exec bun scripts/run-tests.ts ;;

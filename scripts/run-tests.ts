@@ -3,9 +3,16 @@
  * Each stage streams its output; the run stops at the first failing stage and exits non-zero.
  * It ends with the test runner's counts as a plain "N passed, N failed" line.
  */
+import { haveRedis, startRedisServer, TEST_REDIS_ENV } from "@dispatch/testkit";
 import { assertBunVersion } from "./check-bun.ts";
 
 assertBunVersion();
+
+class StageFailed extends Error {
+  constructor(readonly exitCode: number) {
+    super(`stage failed with exit ${exitCode}`);
+  }
+}
 
 async function stage(name: string, cmd: string[], capture = false): Promise<string> {
   console.log(`\n== ${name}: ${cmd.join(" ")}`);
@@ -32,7 +39,7 @@ async function stage(name: string, cmd: string[], capture = false): Promise<stri
   if (code !== 0) {
     if (capture) printSummary(out);
     console.error(`\n${name} failed (exit ${code})`);
-    process.exit(code || 1);
+    throw new StageFailed(code || 1);
   }
   return out;
 }
@@ -54,12 +61,29 @@ function printSummary(output: string): void {
   console.log(`tests: ${summary.passed} passed, ${summary.failed} failed`);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    if (!(e instanceof StageFailed)) throw e;
+    process.exit(e.exitCode);
+  }
+}
 
 async function main(): Promise<void> {
   await stage("lint", ["bun", "x", "biome", "check", "."]);
   await stage("typecheck", ["bun", "x", "tsc", "--noEmit", "-p", "tsconfig.json"]);
-  const testOutput = await stage("test", ["bun", "test", "--timeout", "30000"], true);
-  if (await Bun.file("bench/run.ts").exists()) await stage("bench:quick", ["bun", "bench/run.ts", "--quick"]);
-  printSummary(testOutput);
+  // One private redis-server on a free loopback port for the tests and the bench that need one (they
+  // read its URL from the env; without it each test file starts its own, or skips without redis-server).
+  const redis = haveRedis ? await startRedisServer() : undefined;
+  if (redis) process.env[TEST_REDIS_ENV] = redis.url;
+  else console.warn("run-tests: no redis-server on PATH; the relay tests will be skipped");
+  try {
+    const testOutput = await stage("test", ["bun", "test", "--timeout", "30000"], true);
+    if (await Bun.file("bench/run.ts").exists())
+      await stage("bench:quick", ["bun", "bench/run.ts", "--quick"]);
+    printSummary(testOutput);
+  } finally {
+    await redis?.stop();
+  }
 }
