@@ -37,8 +37,32 @@ export type ConversationCommand =
   | { type: "conversation.compact"; conversationId: string; keepLastN?: number; id?: string };
 export type CommandType = Command["type"];
 
+/**
+ * Who a caller is. `owner`: the daemon's token, a paired browser session or an allow-listed local
+ * browser. `viewer`: a share secret, scoped to one conversation (and the share it came through).
+ */
+export type Role = { kind: "owner" } | { kind: "viewer"; conversationId: string; shareId: string };
+export const OWNER: Role = { kind: "owner" };
+
+/**
+ * What an operation asks of its caller: `anyone` (a viewer too: greeting, liveness, documents),
+ * `conversation` (an owner, or a viewer of the conversation the operation is about), `owner`.
+ */
+export type Requirement = "anyone" | "conversation" | "owner";
+
 /** Who sends a command: identity and rights, plus what its connection already holds. */
 export interface Caller {
+  /**
+   * Owner or a share viewer of one conversation (roles.ts decides what each may do, in `decide`).
+   *
+   * The seam for every transport (WebSocket, HTTP, SSE, long-poll, relays): build `role` from the
+   * admission (connection-policy's decision: admitted through a share secret → `viewer` of that
+   * share's conversation; anything else → `OWNER`), hand every operation to `decide` (reads
+   * included), and declare each new command in roles.ts's `COMMAND_REQUIREMENTS` (the compiler asks).
+   * A stream that is no command (SSE `GET /events`, long-poll) asks `authorize(requirement, role,
+   * operation, conversationId)` with `conversationOf` its channel before it streams.
+   */
+  readonly role: Role;
   /** The protocol level it speaks. */
   readonly level: ProtocolLevel;
   /** It presented the daemon's token (a browser admitted by Origin or cookie alone did not). */

@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import type { SurfaceScope } from "@dispatch/protocol/types";
-import type { Caller, Command, Decision, OperationsView, SurfaceTarget } from "./contract";
+import {
+  type Caller,
+  type Command,
+  type Decision,
+  type OperationsView,
+  OWNER,
+  type SurfaceTarget,
+} from "./contract";
 import { decide, surfaceKey } from "./core";
 
 class FakeView implements OperationsView {
@@ -17,7 +24,14 @@ class FakeView implements OperationsView {
 }
 
 const view = () => new FakeView({ "loaded-extensions": "global", "message-queue": "conversation" });
-const fresh = { level: 1, greeted: false, spoken: false, authenticated: true, connected: true } as const;
+const fresh = {
+  role: OWNER,
+  level: 1,
+  greeted: false,
+  spoken: false,
+  authenticated: true,
+  connected: true,
+} as const;
 const empty: Caller = { surfaces: new Set(), conversations: new Set(), ...fresh };
 const withSurfaces = (...keys: string[]): Caller => ({ ...empty, surfaces: new Set(keys) });
 const watching = (...ids: string[]): Caller => ({ ...empty, conversations: new Set(ids) });

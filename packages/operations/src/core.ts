@@ -7,7 +7,9 @@
  * Guarantees:
  * - Every command type has a case; the `never` check makes the compiler reject a new type until it is
  *   decided. The core never throws and never answers undefined.
- * - Rights are checked here: a `grant` needs a token holder (FORBIDDEN otherwise).
+ * - Rights are checked here, first: the caller's role against the command's declared requirement
+ *   (roles.ts: a share viewer only greets, pings and watches its conversation, FORBIDDEN otherwise,
+ *   whether another conversation exists or not), then a `grant` needs a token holder.
  * - Follow-ups are effects: the sender watches a conversation after its turn started (not before, not
  *   on failure), a surface subscription is rolled back when its spec fails.
  * - Subscribe/unsubscribe are idempotent, per (surfaceId, conversationId) and per conversation. A
@@ -28,6 +30,7 @@ import {
   type SurfaceTarget,
   type TurnRequest,
 } from "./contract";
+import { authorizeCommand } from "./roles";
 
 /** Pure: the identity of a surface subscription. Unambiguous for any ids. */
 export function surfaceKey(surfaceId: string, conversationId: string | undefined): string {
@@ -73,6 +76,8 @@ function unknownSurface(surfaceId: string, id: string | undefined, op: string): 
 
 /** Pure: decides one command. */
 export function decide(command: Command, caller: Caller, view: OperationsView): Decision {
+  const denied = authorizeCommand(command, caller.role);
+  if (denied !== undefined) return forbidden(command, denied);
   const msg = command;
   switch (msg.type) {
     case "ping":
@@ -216,6 +221,15 @@ export function decide(command: Command, caller: Caller, view: OperationsView): 
     default:
       return undecidable(msg);
   }
+}
+
+/** Pure: the refusal of a command the caller's role may not send, in its family. */
+function forbidden(command: Command, error: { code: string; message: string }): Decision {
+  const family: ReplyFamily =
+    command.type.startsWith("chat.") || command.type === "read" ? "chat" : "surface";
+  const cid = (command as { conversationId?: unknown }).conversationId;
+  const about = typeof cid === "string" ? { conversationId: cid } : {};
+  return say(refusal(family, error.code, error.message, command.id, about));
 }
 
 function surfaceRemove(target: SurfaceTarget): Effect {

@@ -12,6 +12,15 @@ export {
   unknownConversation,
 } from "./reads";
 export {
+  authorize,
+  authorizeCommand,
+  COMMAND_REQUIREMENTS,
+  conversationOf,
+  FORBIDDEN_CODE,
+  READ_REQUIREMENTS,
+  requirementOf,
+} from "./roles";
+export {
   answerPermission,
   type ConnectionEffects,
   type EffectHandles,

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import type { ConversationSettings } from "@dispatch/session-orchestrator";
-import type { Caller } from "./contract";
+import { type Caller, OWNER } from "./contract";
 import { decide } from "./core";
 import { type Read, readOutcome, readReply, settingView } from "./reads";
 
 const caller: Caller = {
+  role: OWNER,
   level: 1,
   authenticated: false,
   connected: false,

@@ -41,8 +41,17 @@ export type HttpMethod = "get" | "post" | "put" | "delete";
  */
 export type HttpErrorStatus = 400 | 404 | 409 | 413 | 415 | 429 | 502 | 503;
 
+/**
+ * Who may call a route (PROTOCOL.md §8; the operations core's `Requirement`): `anyone` admitted (a
+ * share viewer too: liveness and the API documents), `conversation` (an owner, or a share viewer of
+ * the `{id}` conversation), `owner`.
+ */
+export type HttpRouteRole = "anyone" | "conversation" | "owner";
+
 export interface HttpRoute {
   method: HttpMethod;
+  /** Who may call it; a caller below it gets `403 { code: "FORBIDDEN" }` before the handler runs. */
+  role: HttpRouteRole;
   /** OpenAPI template, e.g. `/conversations/{id}/queue/{messageId}`. */
   path: string;
   operationId: string;
@@ -84,6 +93,7 @@ const settingRoutes = (
     method: "get",
     path: `/conversations/{id}/${segment}`,
     operationId: `get${name}`,
+    role: "owner",
     summary: `Read the conversation's ${segment}.`,
     response,
     errors: [404],
@@ -92,6 +102,7 @@ const settingRoutes = (
     method: "put",
     path: `/conversations/{id}/${segment}`,
     operationId: `set${name}`,
+    role: "owner",
     summary: `Change the conversation's ${segment}.`,
     body,
     response,
@@ -104,6 +115,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/health",
     operationId: "getHealth",
+    role: "anyone",
     summary: "Liveness: version, uptime, running turns and whether the database answers.",
     public: true,
     response: HealthResponseSchema,
@@ -113,6 +125,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/models",
     operationId: "listModels",
+    role: "owner",
     summary: "Models the daemon can use, named `<credential>/<model>`.",
     response: ModelsResponseSchema,
     errors: [],
@@ -121,6 +134,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "post",
     path: "/chat",
     operationId: "chat",
+    role: "owner",
     summary: "Start a turn and stream its AgentEvents as NDJSON until turn-sealed.",
     body: ChatRequestBodySchema,
     response: "ndjson",
@@ -130,6 +144,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/conversations",
     operationId: "listConversations",
+    role: "owner",
     summary: "Conversations, newest activity first.",
     query: ConversationListQuerySchema,
     queryDocs: {
@@ -146,6 +161,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/conversations/{id}",
     operationId: "getConversationWindow",
+    role: "conversation",
     summary: "History chunks with sinceSeq < seq < beforeSeq, the newest `limit` of them, ascending.",
     query: ConversationWindowQuerySchema,
     queryDocs: {
@@ -160,6 +176,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/conversations/{id}/status",
     operationId: "getConversationStatus",
+    role: "conversation",
     summary: "Whether a turn is running, and the conversation status.",
     response: ConversationStatusResponseSchema,
     errors: [404],
@@ -168,6 +185,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "post",
     path: "/conversations/{id}/open",
     operationId: "openConversation",
+    role: "owner",
     summary: "Ask every connected frontend to open the conversation (broadcasts conversation.open).",
     response: OpenResponseSchema,
     errors: [404],
@@ -176,6 +194,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "post",
     path: "/conversations/{id}/stop",
     operationId: "stopConversation",
+    role: "owner",
     summary: "Abort the running turn, if any.",
     response: StopResponseSchema,
     errors: [404],
@@ -184,6 +203,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "post",
     path: "/conversations/{id}/close",
     operationId: "closeConversation",
+    role: "owner",
     summary: "Abort the running turn and mark the conversation closed.",
     response: CloseResponseSchema,
     errors: [404],
@@ -192,6 +212,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "post",
     path: "/conversations/{id}/queue",
     operationId: "queueMessage",
+    role: "owner",
     summary: "Start a turn with the text when idle, else queue it for the running turn.",
     body: QueueRequestSchema,
     response: QueueResponseSchema,
@@ -201,6 +222,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "delete",
     path: "/conversations/{id}/queue/{messageId}",
     operationId: "cancelQueuedMessage",
+    role: "owner",
     summary:
       "Remove a queued message. An unknown (or already delivered) message id is not an error: `cancelled` is false.",
     response: QueueCancelResponseSchema,
@@ -219,6 +241,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "post",
     path: "/conversations/{id}/compact",
     operationId: "compactConversation",
+    role: "owner",
     summary:
       "Summarize the older messages with the conversation's model, keeping the last `keepLastN` verbatim. The conversation keeps its id (its seq keeps growing); a new closed conversation (`compactedFrom` = this id) archives the summarized messages.",
     body: CompactRequestSchema,
@@ -230,6 +253,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "post",
     path: "/conversations/{id}/permissions/{requestId}",
     operationId: "answerPermission",
+    role: "owner",
     summary: "Answer a pending permission-request.",
     ext: true,
     body: PermissionAnswerBodySchema,
@@ -240,6 +264,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/mcp/servers",
     operationId: "listMcpServers",
+    role: "owner",
     summary: "Every configured MCP server: state, tools offered, restarts and last error.",
     ext: true,
     response: McpServersResponseSchema,
@@ -249,6 +274,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/openapi.json",
     operationId: "getOpenApi",
+    role: "anyone",
     public: true,
     summary: "This OpenAPI 3.1 document.",
     ext: true,
@@ -259,6 +285,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/protocol.json",
     operationId: "getProtocolSchema",
+    role: "anyone",
     public: true,
     summary: "JSON Schema of every WebSocket message.",
     ext: true,
@@ -269,6 +296,7 @@ export const httpRoutes: readonly HttpRoute[] = [
     method: "get",
     path: "/metrics",
     operationId: "getMetrics",
+    role: "owner",
     summary:
       "Prometheus text format: turns, tokens, provider errors, latencies, connections, requests, store, process.",
     ext: true,

@@ -143,7 +143,10 @@ function collectRefs(value: JsonValue, prefix: string, into: string[] = []): str
 const ERROR_RESPONSES: Record<HttpErrorStatus | 401 | 403 | 500, [name: string, description: string]> = {
   400: ["BadRequest", "The body or a parameter is invalid; `error` names the field and the problem."],
   401: ["Unauthorized", "Missing or wrong token."],
-  403: ["Forbidden", "Host or Origin not allowed."],
+  403: [
+    "Forbidden",
+    "Host or Origin not allowed, or the caller's role may not call this operation (FORBIDDEN: a share viewer outside its conversation).",
+  ],
   404: ["NotFound", "Unknown conversation, queued message or permission request."],
   409: ["Conflict", "A turn is already running, or the conversation is closed."],
   413: ["PayloadTooLarge", "The body (HTTP_BODY_TOO_LARGE) or a field (PROTOCOL_TOO_LARGE) is over its cap."],
@@ -168,6 +171,8 @@ function errorResponses(prefix: string): JsonObject {
 function operation(route: HttpRoute, prefix: string): JsonObject {
   const op: JsonObject = { operationId: route.operationId, summary: route.summary };
   if (route.ext) op["x-dispatch-ext"] = true;
+  // Who may call it (PROTOCOL.md §8): owner only, or a share viewer of the `{id}` conversation too.
+  op["x-dispatch-role"] = route.role;
   // Public operations: no token needed from loopback (anonymous), the token otherwise.
   if (route.public) op.security = [{}, { bearerAuth: [] }];
   const parameters = [...pathParameters(route.path), ...queryParameters(route)];

@@ -7,10 +7,12 @@ import { type BrowserFacts, type ConnectionPolicy, isLoopbackPeer } from "@dispa
 import type { Logger } from "@dispatch/kernel";
 import type { BunRequest, Server } from "bun";
 import { admit, markTokenHolder, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";
-import { errorResponse, internalFailure } from "./errors";
+import { errorResponse, failureFrom, internalFailure } from "./errors";
+import { requestRole } from "./operations";
 import type { RouteHandler, RouteTable } from "./request";
 import type { RecordRequest } from "./request-log";
 import type { HttpMethod } from "./route-match";
+import { authorizeRoute } from "./route-roles";
 import type { SpecialRoutes } from "./special-routes";
 import { badTarget, type MethodTable, noHandler, preflight, type Unrouted } from "./unrouted";
 import { withCors } from "./urls";
@@ -63,6 +65,9 @@ export function guardRoutes(
     if (decision.kind === "preflight" || (handler === undefined && req.method === "OPTIONS"))
       return render(preflight(d.table, pathname), decision.origin);
     if (handler === undefined) return render(noHandler(d.table, req.method, pathname), decision.origin);
+    const id = (req.params as Record<string, string | undefined>).id;
+    const refused = authorizeRoute(requestRole(req), req.method, path as string, id);
+    if (refused !== undefined) return withCors(errorResponse(failureFrom(refused)), decision.origin);
     try {
       return withCors(await handler(req, server), decision.origin);
     } catch (e) {

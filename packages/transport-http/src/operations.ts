@@ -12,7 +12,9 @@ import {
   decide,
   type EffectHandles,
   type OperationsView,
+  OWNER,
   type Reply,
+  type Role,
   runEffects,
 } from "@dispatch/operations";
 import { DEFAULT_PROTOCOL_LEVEL, type ProtocolLevel } from "@dispatch/protocol";
@@ -29,9 +31,22 @@ export const httpOperationsView: OperationsView = {
 
 const none: ReadonlySet<string> = new Set();
 
-/** The caller a request is: token holder or not, at the level it asked for. */
+const roles = new WeakMap<Request, Role>();
+
+/** Records the role admission gave `req` (the guard does, for a share viewer); default: owner. */
+export function setRequestRole(req: Request, role: Role): void {
+  roles.set(req, role);
+}
+
+/** The role admission gave `req`. */
+export function requestRole(req: Request): Role {
+  return roles.get(req) ?? OWNER;
+}
+
+/** The caller a request is: its role, token holder or not, at the level it asked for. */
 export function httpCaller(req: Request, level: ProtocolLevel = DEFAULT_PROTOCOL_LEVEL): Caller {
   return {
+    role: requestRole(req),
     level,
     authenticated: heldToken(req),
     connected: false,

@@ -18,7 +18,7 @@
  * slow consumers after Bun reported backpressure or a drop.
  */
 import type { Logger } from "@dispatch/kernel";
-import type { Caller, SurfaceTarget } from "@dispatch/operations";
+import type { Caller, Role, SurfaceTarget } from "@dispatch/operations";
 import { eventVisibleAt, type ProtocolLevel, visibleAt } from "@dispatch/protocol";
 import type { AgentEvent, ResumePoint, ServerMessage, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
@@ -34,6 +34,8 @@ import { deltaFrame, presenceFrame, updateFrame } from "./replies";
 export interface ConnData extends Omit<Caller, "conversations"> {
   readonly connected: true;
   id: number;
+  /** Owner, or a share viewer of one conversation (fixed at the upgrade). */
+  readonly role: Role;
   authenticated: boolean;
   /** False once closed (Bun runs `close` synchronously inside `ws.close`). */
   open: boolean;
@@ -69,6 +71,8 @@ interface SurfaceEntry {
 }
 
 const GLOBAL_TOPIC = "global";
+/** What a share viewer is told of the surfaces: none (it may subscribe none). */
+const VIEWER_CATALOG = JSON.stringify({ type: "catalog", catalog: [] } satisfies ServerMessage);
 const convTopic = (conversationId: string) => `conv:${conversationId}`;
 const surfaceTopic = (key: string) => `surface:${key}`;
 
@@ -140,10 +144,18 @@ export class Fanout {
     this.publish(GLOBAL_TOPIC, frame, this.everyone, text);
   }
 
-  /** A new connection: joins the global topic and gets `first` (the catalog). */
+  /**
+   * A new connection: joins the global topic and gets `first` (the catalog). A share viewer joins
+   * nothing global (broadcasts name other conversations) and gets an empty catalog: it may subscribe
+   * no surface.
+   */
   open(ws: Socket, first: string): void {
     ws.data.open = true;
     this.sockets.add(ws);
+    if (ws.data.role.kind === "viewer") {
+      this.sendText(ws, VIEWER_CATALOG);
+      return;
+    }
     this.everyone.add(ws);
     ws.subscribe(levelTopic(GLOBAL_TOPIC, ws.data.level));
     this.sendText(ws, first);
@@ -153,7 +165,8 @@ export class Fanout {
   setLevel(ws: Socket, level: ProtocolLevel): void {
     const old = ws.data.level;
     if (old === level) return;
-    const moves: [string, LeveledSet<Socket>][] = [[GLOBAL_TOPIC, this.everyone]];
+    const moves: [string, LeveledSet<Socket>][] =
+      ws.data.role.kind === "viewer" ? [] : [[GLOBAL_TOPIC, this.everyone]];
     for (const cid of this.conversationsOf(ws)) {
       const w = this.watchers.get(cid);
       if (w) moves.push([convTopic(cid), w.sockets]);

@@ -41,6 +41,7 @@ export interface FrameContext {
 export function callerOf(fanout: Fanout, ws: Socket): Caller {
   const d = ws.data;
   return {
+    role: d.role,
     level: d.level,
     authenticated: d.authenticated,
     connected: d.connected,

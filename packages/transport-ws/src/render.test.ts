@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decide, type OperationsView, type Reply } from "@dispatch/operations";
+import { decide, type OperationsView, OWNER, type Reply } from "@dispatch/operations";
 import { parseClientMessage } from "@dispatch/protocol";
 import type { SurfaceSpec } from "@dispatch/protocol/types";
 import { parseFailureFrame, repliesFrames, replyFrames } from "./render";
@@ -71,6 +71,7 @@ describe("core replies → frames", () => {
       server: { name: "dispatch", version: "9.9.9" },
     };
     const caller = {
+      role: OWNER,
       level: 1,
       authenticated: true,
       connected: true,

@@ -6,6 +6,7 @@
 
 import { type ConnectionPolicy, checkUpgrade, createConnectionPolicy } from "@dispatch/connection-policy";
 import type { Logger } from "@dispatch/kernel";
+import { OWNER, type Role } from "@dispatch/operations";
 import { DEFAULT_PROTOCOL_LEVEL } from "@dispatch/protocol";
 import type { Server } from "bun";
 import { ownHttpOrigins, type WsConfig } from "./config";
@@ -49,9 +50,16 @@ export function policyCache(deps: Pick<UpgradeDeps, "config" | "token" | "access
 }
 
 /** The fresh state of an admitted connection (`ws.data`). */
-export function initialConnData(id: number, authenticated: boolean, config: WsConfig, now: number): ConnData {
+export function initialConnData(
+  id: number,
+  authenticated: boolean,
+  config: WsConfig,
+  now: number,
+  role: Role = OWNER,
+): ConnData {
   return {
     id,
+    role,
     authenticated,
     connected: true,
     open: false,
