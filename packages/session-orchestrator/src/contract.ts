@@ -3,8 +3,11 @@
  * events it owns, and its error codes. Consumers import this file (through the package index), never the
  * implementation.
  *
- * Turns run detached from any connection. Every event of a turn goes through the conversation's hub:
- * `user-message`, `turn-start`, deltas…, `done`, then `turn-sealed` once the turn is fully persisted.
+ * Turns run detached from any connection. Every event of a turn goes through the conversation's hub,
+ * the one source of conversation events (`subscribe` / `replay`; the turn observer is the hubs' live
+ * tap): `user-message`, `turn-start`, deltas…, `done`, then `turn-sealed` once the turn is fully
+ * persisted. The kernel events below are lifecycle notices for other extensions (broadcasts to every
+ * client, running-turn counts, lazy starts), not a second path for a conversation's events.
  */
 import { type Disposer, defineEvent, defineService, type Result as KernelResult } from "@dispatch/kernel";
 import type {
@@ -124,11 +127,6 @@ export interface SettingsPatch {
 
 /** One event of a conversation; `n` = its 1-based index in its turn (undefined for `status`). */
 export type ConversationListener = (event: AgentEvent, n: number | undefined) => void;
-export type GlobalConversationListener = (
-  conversationId: string,
-  event: AgentEvent,
-  n: number | undefined,
-) => void;
 
 export interface ReplayEntry {
   event: AgentEvent;
@@ -176,8 +174,6 @@ export interface Orchestrator {
   subscribe(conversationId: string, listener: ConversationListener, resume?: ResumePoint): Disposer;
   /** What `subscribe` would replay now (for transports that fan out with their own pub/sub). */
   replay(conversationId: string, resume?: ResumePoint): ReplayEntry[];
-  /** Every live event of every conversation, once (the WS transport publishes from here). */
-  onConversationEvent(listener: GlobalConversationListener): Disposer;
   /** Resolves when the turn (default: the running one) is sealed; undefined when there is no such turn. */
   whenSettled(conversationId: string, turnId?: string): Promise<TurnSettled | undefined>;
   /**

@@ -1,13 +1,7 @@
 import type { QueuedMessageRecord } from "@dispatch/conversation-store/contract";
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent, ConversationStatus, QueuedMessage } from "@dispatch/protocol/types";
-import {
-  type CompactResult,
-  ConversationStatusChanged,
-  type GlobalConversationListener,
-  type Result,
-  type TurnSettled,
-} from "./contract";
+import { type CompactResult, ConversationStatusChanged, type Result, type TurnSettled } from "./contract";
 import { ConversationHub } from "./hub";
 import { MessageQueue } from "./queue";
 import { messageOf } from "./run-tool";
@@ -40,19 +34,26 @@ export interface ConversationStatesDeps {
   replayBufferLimit: number;
   /** Characters of one turn kept for replay (see ConversationHubOptions). */
   replayBufferChars?: number;
+  /**
+   * Sees every live event of every conversation once, after its watchers (each hub's `onLive`): the
+   * turn observer. There is no listener set: the hubs are the one source of conversation events.
+   */
+  onLive?: LiveTap;
 }
+
+/** Every live event of every conversation, with its conversation and `n`. */
+export type LiveTap = (conversationId: string, event: AgentEvent, n: number | undefined) => void;
 
 /** Idle conversations (no turn, no listener, empty queue) whose hub is kept for a late `resume`. */
 const RETAINED_IDLE = 256;
 
 /**
- * The in-memory side of the conversations: their hubs, queues and running turns, the global event and
- * queue listeners, and the status each conversation shows (persisted, then announced as a `status`
+ * The in-memory side of the conversations: their hubs (the one source of conversation events; `onLive`
+ * taps all of them), queues and running turns, the queue listeners, and the status each conversation shows (persisted, then announced as a `status`
  * event and a ConversationStatusChanged kernel event with the persisted workspace).
  */
 export class ConversationStates {
   private readonly states = new Map<string, ConversationState>();
-  private readonly eventListeners = new Set<GlobalConversationListener>();
   private readonly queueListeners = new Set<(conversationId: string) => void>();
 
   constructor(private readonly deps: ConversationStatesDeps) {}
@@ -65,6 +66,7 @@ export class ConversationStates {
     let s = this.states.get(conversationId);
     if (!s) {
       this.prune();
+      const tap = this.deps.onLive;
       s = {
         id: conversationId,
         hub: new ConversationHub(conversationId, {
@@ -73,8 +75,9 @@ export class ConversationStates {
             ? { replayBufferChars: this.deps.replayBufferChars }
             : {}),
           logger: this.deps.logger,
-          onLive: (event, n) =>
-            this.fanOut(this.eventListeners, "conversation event", (l) => l(conversationId, event, n), event),
+          ...(tap
+            ? { onLive: (event: AgentEvent, n: number | undefined) => tap(conversationId, event, n) }
+            : {}),
         }),
         queue: new MessageQueue(),
         closing: false,
@@ -138,13 +141,6 @@ export class ConversationStates {
     return this.states.values();
   }
 
-  onEvent(listener: GlobalConversationListener): () => void {
-    this.eventListeners.add(listener);
-    return () => {
-      this.eventListeners.delete(listener);
-    };
-  }
-
   onQueueChanged(listener: (conversationId: string) => void): () => void {
     this.queueListeners.add(listener);
     return () => {
@@ -164,7 +160,7 @@ export class ConversationStates {
 
   queueChanged(state: ConversationState, refresh = true): void {
     if (refresh) this.refreshStatus(state);
-    this.fanOut(this.queueListeners, "queue", (l) => l(state.id));
+    this.tellQueueListeners(state.id);
   }
 
   /** Persists and announces the status derived from the in-memory state, when it changed. */
@@ -221,16 +217,13 @@ export class ConversationStates {
     }
   }
 
-  /** Calls every listener; a throwing one is logged and never stops the others. */
-  private fanOut<L>(listeners: Set<L>, what: string, call: (l: L) => void, event?: AgentEvent): void {
-    for (const listener of [...listeners]) {
+  /** Tells every queue listener; a throwing one is logged and never stops the others. */
+  private tellQueueListeners(conversationId: string): void {
+    for (const listener of [...this.queueListeners]) {
       try {
-        call(listener);
+        listener(conversationId);
       } catch (e) {
-        this.deps.logger.error(`${what} listener threw`, {
-          ...(event ? { eventType: event.type } : {}),
-          error: messageOf(e),
-        });
+        this.deps.logger.error("queue listener threw", { error: messageOf(e) });
       }
     }
   }

@@ -92,6 +92,14 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
       if (!gate) ctx.logger.warn("no permission gate installed: tool calls run without asking");
       const catalog = ctx.get(ModelCatalog);
       const defaultCwd = opts.defaultCwd ?? process.cwd();
+      const settings = createSettingsService({ store, catalog, defaultCwd });
+      const metrics = ctx.tryGet(Metrics);
+      const onLive = observeTurns({
+        settings,
+        logger: ctx.logger,
+        ...(metrics ? { metrics } : {}),
+        clock: opts.clock ?? (() => performance.now()),
+      });
       const service = createOrchestrator({
         store,
         catalog,
@@ -103,21 +111,11 @@ export function sessionOrchestratorExtension(opts: SessionOrchestratorOptions = 
         defaultCwd,
         ...(opts.now ? { now: opts.now } : {}),
         ...(opts.clock ? { clock: opts.clock } : {}),
+        onLive,
       });
       orchestrator = service;
       ctx.provide(Orchestrator, service);
-      const settings = createSettingsService({ store, catalog, defaultCwd });
       ctx.provide(ConversationSettingsService, settings);
-      const metrics = ctx.tryGet(Metrics);
-      ctx.scope.add(
-        observeTurns({
-          orchestrator: service,
-          settings,
-          logger: ctx.logger,
-          ...(metrics ? { metrics } : {}),
-          clock: opts.clock ?? (() => performance.now()),
-        }),
-      );
       const surfaces = ctx.tryGet(SurfaceRegistry);
       if (surfaces) ctx.scope.add(surfaces.register(messageQueueSurface(service, opts.surfaceRegion)));
     },

@@ -38,7 +38,7 @@ export interface ConversationHubOptions {
    */
   replayBufferChars?: number;
   logger: Logger;
-  /** Called after every listener with each live event (the orchestrator's global fan-out). */
+  /** Called after every listener with each live event (the live tap: the turn observer). */
   onLive?: (event: AgentEvent, n: number | undefined) => void;
 }
 

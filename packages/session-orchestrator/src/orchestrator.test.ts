@@ -100,14 +100,15 @@ describe("orchestrator", () => {
   });
 
   test("a throwing subscriber never affects the others", async () => {
-    using h = harness();
+    using h = harness({
+      onLive: () => {
+        throw new Error("bad live tap");
+      },
+    });
     h.model.script(say("hi"));
     const conversationId = crypto.randomUUID();
     h.orch.subscribe(conversationId, () => {
       throw new Error("bad listener");
-    });
-    h.orch.onConversationEvent(() => {
-      throw new Error("bad global listener");
     });
     const rec = new Recorder();
     h.orch.subscribe(conversationId, rec.listener);
@@ -115,13 +116,13 @@ describe("orchestrator", () => {
     await rec.sealed(turnId);
     expect(rec.of("done")[0]!.reason).toBe("stop");
     expect(h.logger.records.some((r) => r.level === "error" && r.fields.error === "bad listener")).toBe(true);
+    expect(h.logger.records.some((r) => r.level === "error" && r.fields.error === "bad live tap")).toBe(true);
   });
 
-  test("onConversationEvent sees every live event once with its n", async () => {
-    using h = harness();
-    h.model.script(say("hi"));
+  test("the live tap sees every live event once with its n", async () => {
     const seen: [string, string, number | undefined][] = [];
-    h.orch.onConversationEvent((c, e, n) => seen.push([c, e.type, n]));
+    using h = harness({ onLive: (c, e, n) => seen.push([c, e.type, n]) });
+    h.model.script(say("hi"));
     const { conversationId, turnId } = ok(h.orch.startTurn({ message: "go" }));
     const rec = new Recorder();
     h.orch.subscribe(conversationId, rec.listener);

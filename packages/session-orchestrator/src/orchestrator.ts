@@ -13,7 +13,6 @@ import {
   ConversationOpened,
   type EnqueueOptions,
   type EnqueueResult,
-  type GlobalConversationListener,
   type OpenResult,
   type Orchestrator,
   type ReplayEntry,
@@ -23,7 +22,7 @@ import {
   type StopResult,
   type TurnSettled,
 } from "./contract";
-import { ConversationStates } from "./conversation-states";
+import { ConversationStates, type LiveTap } from "./conversation-states";
 import type { HubEntry } from "./hub";
 import type { ConversationQueue } from "./message-queue-surface";
 import { fail, unknownConversation } from "./result";
@@ -50,6 +49,8 @@ export interface OrchestratorDeps {
   now?: () => number;
   /** Monotonic milliseconds, for metrics; default performance.now. */
   clock?: () => number;
+  /** Sees every live event of every conversation once, from the hubs (the turn observer). */
+  onLive?: LiveTap;
 }
 
 export class OrchestratorService implements Orchestrator {
@@ -72,6 +73,7 @@ export class OrchestratorService implements Orchestrator {
       emit: (e, p) => deps.emit(e, p),
       replayBufferLimit: deps.config.replayBufferLimit,
       replayBufferChars: deps.config.replayBufferChars,
+      ...(deps.onLive ? { onLive: deps.onLive } : {}),
     });
     this.compactions = new CompactionRuns({
       store: deps.store,
@@ -278,10 +280,6 @@ export class OrchestratorService implements Orchestrator {
   replay(conversationId: string, resume?: ResumePoint): ReplayEntry[] {
     const replayed = this.states.get(conversationId)?.hub.replay(resume) ?? [];
     return [...replayed, ...this.pendingNotIn(conversationId, replayed)];
-  }
-
-  onConversationEvent(listener: GlobalConversationListener) {
-    return this.states.onEvent(listener);
   }
 
   /** Called with a conversation id whenever its queue changes (the message-queue surface listens). */

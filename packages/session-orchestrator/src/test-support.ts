@@ -194,6 +194,8 @@ export function harness(
     storeView?: (store: ConversationStore) => ConversationStore;
     /** Writes to the store before the orchestrator is created (a state a crash left behind). */
     seed?: (store: SqliteConversationStore) => void;
+    /** The hubs' live tap (every live event of every conversation). */
+    onLive?: OrchestratorDeps["onLive"];
   } = {},
 ): Harness {
   const dir = mkdtempSync(path.join(os.tmpdir(), "dispatch-orch-"));
@@ -221,6 +223,7 @@ export function harness(
       for (const w of emitWaiters.filter((w) => w.id === e.id)) w.resolve(payload);
     },
     defaultCwd: dir,
+    ...(opts.onLive ? { onLive: opts.onLive } : {}),
   };
   const orch = createOrchestrator(deps);
   return {

@@ -1,13 +1,13 @@
 /**
  * What operators see of turns: one info line when a turn starts and one when it ends (conversation,
  * turn, model, duration, steps, tokens, reason, error code; never message text), and the turn metrics.
- * It only listens to the orchestrator's live events, so the turn loop's hot path is untouched: per
+ * It is the hubs' live tap (`onLive`: every live event of every conversation, once), so the turn loop's hot path is untouched: per
  * streamed token it costs one comparison, one clock read and a histogram bucket scan, no allocation.
  *
  * "Token delivery latency" is the gap between consecutive streamed deltas as watchers receive them
  * (what a reader of the stream experiences); time to first token comes from each step's `ttftMs`.
  */
-import type { Disposer, Logger } from "@dispatch/kernel";
+import type { Logger } from "@dispatch/kernel";
 import {
   type CounterChild,
   type HistogramChild,
@@ -16,7 +16,8 @@ import {
   NO_METRICS,
 } from "@dispatch/metrics/contract";
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { ConversationSettingsService, Orchestrator } from "./contract";
+import type { ConversationSettingsService } from "./contract";
+import type { LiveTap } from "./conversation-states";
 
 interface Watch {
   turnId: string;
@@ -30,7 +31,6 @@ interface Watch {
 }
 
 export interface TurnObserverDeps {
-  orchestrator: Pick<Orchestrator, "onConversationEvent">;
   /** Where the model of a starting turn is read (for logs and metric labels). */
   settings: Pick<ConversationSettingsService, "getSettings">;
   logger: Logger;
@@ -40,8 +40,8 @@ export interface TurnObserverDeps {
   clock(): number;
 }
 
-/** Subscribes to every conversation's events; returns the disposer. */
-export function observeTurns(deps: TurnObserverDeps): Disposer {
+/** The observer: give it to the orchestrator as its `onLive` tap. */
+export function observeTurns(deps: TurnObserverDeps): LiveTap {
   const registry = deps.metrics ?? NO_METRICS;
   const active = registry.gauge({ name: "dispatch_turns_active", help: "Turns generating right now." });
   const turns = registry.counter({
@@ -172,5 +172,5 @@ export function observeTurns(deps: TurnObserverDeps): Disposer {
     active.dec();
   };
 
-  return deps.orchestrator.onConversationEvent(onEvent);
+  return onEvent;
 }

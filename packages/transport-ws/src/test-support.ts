@@ -123,7 +123,6 @@ export class StubOrchestrator implements Orchestrator {
     };
   };
   replay = () => this.replayed();
-  onConversationEvent = () => this.fail();
   whenSettled = () => this.fail();
   compact = () => this.fail();
   shutdown = () => this.fail();
