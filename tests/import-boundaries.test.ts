@@ -5,7 +5,7 @@ import { importedSpecifiers } from "@dispatch/testkit";
 
 /**
  * Boundaries that hold. Every workspace package (packages/*, apps/*) is reached only through the entry
- * points its package.json declares ("." = index.ts, contract, extension, test-support, and the few
+ * points its package.json declares ("." = index.ts or, for a package that offers only its extension, extension.ts; contract, extension, test-support, and the few
  * deliberate extras listed below), whether by name or by a relative path; and an extension's code
  * (tests and fixtures aside) reaches another extension only through its contract: the handles,
  * interfaces, events and error codes, never its implementation.
@@ -186,6 +186,26 @@ describe("import boundaries", () => {
         spec,
         problem: undefined,
       });
+    // A package that offers only its extension points "." at extension.ts: still its implementation.
+    const ext = "packages/transport-x/src/extension.ts";
+    const withX: Unit[] = [
+      ...units,
+      {
+        name: "@dispatch/transport-x",
+        dir: "packages/transport-x",
+        entries: new Map([
+          [".", ext],
+          ["./extension", ext],
+        ]),
+        isExtension: true,
+      },
+    ];
+    expect(
+      boundaryViolation(withX, "packages/transport-http/src/server.ts", "@dispatch/transport-x"),
+    ).toBeString();
+    expect(
+      boundaryViolation(withX, "apps/daemon/src/extensions.ts", "@dispatch/transport-x"),
+    ).toBeUndefined();
     // A sample source inside a string is no import of the file holding it.
     const sample = 'const s = `import { x } from "@dispatch/daemon/color";`;\nimport type { A } from "a/b";';
     expect(importedSpecifiers(sample, "statements")).toEqual(["a/b"]);
