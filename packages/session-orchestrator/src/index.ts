@@ -1,10 +1,7 @@
 export {
-  backoffDelay,
-  DEFAULT_SYSTEM_PROMPT,
   type OrchestratorConfig,
   type OrchestratorConfigInput,
   OrchestratorConfigSchema,
-  parseOrchestratorConfig,
   type RetryPolicy,
   type Timeouts,
 } from "./config";
@@ -14,5 +11,3 @@ export {
   type SessionOrchestratorOptions,
   sessionOrchestratorExtension,
 } from "./extension";
-export { cancelActionId, messageQueueSpec, messageQueueSurface } from "./message-queue-surface";
-export { createOrchestrator, type OrchestratorDeps, OrchestratorService } from "./orchestrator";

@@ -27,7 +27,7 @@ export interface TransportWsExtensionOptions {
 }
 
 /** Pure enough to test: 128 random bits as hex, from the CSPRNG. */
-export function generateToken(): string {
+function generateToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -1,7 +1,4 @@
-export * from "./config";
+export { parseWsConfig, type WsConfig, type WsConfigInput, WsConfigSchema } from "./config";
 export * from "./contract";
-export { generateToken, type TransportWsExtensionOptions, transportWsExtension } from "./extension";
-export * from "./rate-limit";
-export * from "./render";
-export * from "./replies";
+export { type TransportWsExtensionOptions, transportWsExtension } from "./extension";
 export { startWsServer, type WsServer, type WsServerDeps } from "./server";
