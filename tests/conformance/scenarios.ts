@@ -229,6 +229,30 @@ export function conformanceSuite(level: 1 | 2): void {
       clean(a);
     }, 40_000);
 
+    test("channel.subscribe conversation:* follows every conversation at level 2; level 1 gets a known error type", async () => {
+      const watcher = await frontend("wildcard");
+      const sender = await connect("wildcard-sender");
+      watcher.send({ type: "channel.subscribe", channel: "conversation:*", id: "all" });
+      await watcher.until(
+        () => watcher.frames.some((f) => f.replyTo === "all"),
+        "the answer to channel.subscribe",
+      );
+      const answer = watcher.frames.find((f) => f.replyTo === "all");
+      const cid = crypto.randomUUID();
+      chatSend(sender, cid, slow(5, 5, "seen by the wildcard"));
+      await sender.until(() => sender.sealedTurns(cid) === 1, "turn-sealed at the sender");
+      if (ext) {
+        expect(answer?.type).toBe("ack");
+        await watcher.until(() => watcher.sealedTurns(cid) === 1, "turn-sealed at the wildcard watcher");
+        expect(watcher.turns(cid)[0]?.text).toBe(sender.turns(cid)[0]?.text);
+      } else {
+        expect(answer).toMatchObject({ type: "error", code: "LEVEL2_REQUIRED" });
+        expect(watcher.turns(cid)).toEqual([]);
+      }
+      clean(watcher);
+      clean(sender);
+    });
+
     test("a reconnect mid-turn followed by chat.subscribe replays the turn, then streams it live", async () => {
       const first = await frontend("before-reconnect");
       const cid = crypto.randomUUID();

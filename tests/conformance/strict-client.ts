@@ -43,6 +43,8 @@ const SPEC_LEVEL2_MESSAGES = new Set([
   "ack",
   "pong",
   "hello",
+  // §8: batching, asked for with hello.batchMs
+  "chat.batch",
 ]);
 const SPEC_LEVEL2_EVENTS = new Set([
   ...SPEC_LEVEL1_EVENTS,
@@ -236,6 +238,9 @@ export class StrictClient {
         return;
       case "chat.delta":
         this.fold(frame.event as Event);
+        return;
+      case "chat.batch":
+        for (const item of frame.events as { event: Event }[]) this.fold(item.event);
         return;
       default:
         return;

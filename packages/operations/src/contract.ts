@@ -6,6 +6,8 @@
  * Guarantees: the shapes are transport-neutral (no frame, no HTTP status); a transport renders a
  * `Reply` its own way (transport-ws: protocol frames; transport-http: JSON bodies and statuses).
  */
+
+import type { Channel } from "@dispatch/event-streams";
 import type { ProtocolLevel } from "@dispatch/protocol/levels";
 import type {
   ChatRequestBody,
@@ -80,7 +82,12 @@ export interface Caller {
   readonly surfaces: ReadonlySet<string>;
   /** Conversation ids it watches. */
   readonly conversations: ReadonlySet<string>;
+  /** Keys (`channelKey`) of the wildcard channels it watches (`conversation:*`, `workspace:<id>:*`). */
+  readonly channels: ReadonlySet<string>;
 }
+
+/** A channel of many conversations (`conversation:*`, `workspace:<id>:*`). */
+export type WildcardChannel = Exclude<Channel, { kind: "conversation" }>;
 
 /** Read-only facts the core needs, passed in by the shell. */
 export interface OperationsView {
@@ -141,8 +148,11 @@ export type Reply =
  * watch replays from the turn's first event), `otherwise` after failure (a rollback).
  */
 export type Effect =
-  /** The connection now speaks `level` (and is greeted): move its subscriptions. */
-  | { kind: "connection.level"; level: ProtocolLevel }
+  /**
+   * The connection now speaks `level` (and is greeted): move its subscriptions. `batchMs` (level 2):
+   * its turn events are batched into `chat.batch` frames within that window.
+   */
+  | { kind: "connection.level"; level: ProtocolLevel; batchMs?: number }
   | { kind: "surface.add"; target: SurfaceTarget }
   | { kind: "surface.remove"; key: string }
   /** Fetch the spec; reply `surface` then `done`, or `failed` and run `otherwise`. */
@@ -183,6 +193,17 @@ export type Effect =
   /** Replay then watch the conversation (the connection's watcher entry). */
   | { kind: "conversation.watch"; conversationId: string; resume?: ResumePoint }
   | { kind: "conversation.unwatch"; conversationId: string }
+  /**
+   * Replay every running turn of the channel's conversations (each after `resume[conversationId]`
+   * when given), then follow every matching conversation live, new ones included.
+   */
+  | {
+      kind: "channel.watch";
+      channel: WildcardChannel;
+      key: string;
+      resume?: Readonly<Record<string, ResumePoint>>;
+    }
+  | { kind: "channel.unwatch"; key: string }
   /** Fetch, then reply what the core makes of the answer (`readReply`). */
   | { kind: "read"; read: Read; replyTo?: string };
 export type EffectKind = Effect["kind"];
@@ -203,6 +224,8 @@ export const OperationsErrorCodes = [
   "WS_HELLO_LATE",
   /** A right the caller lacks (a `grant` without the daemon's token). */
   "FORBIDDEN",
+  /** A level-2 operation (channels, batching) on a connection that did not ask for level 2. */
+  "LEVEL2_REQUIRED",
 ] as const;
 export type OperationsErrorCode = (typeof OperationsErrorCodes)[number];
 

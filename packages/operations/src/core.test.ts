@@ -32,7 +32,7 @@ const fresh = {
   authenticated: true,
   connected: true,
 } as const;
-const empty: Caller = { surfaces: new Set(), conversations: new Set(), ...fresh };
+const empty: Caller = { surfaces: new Set(), conversations: new Set(), channels: new Set(), ...fresh };
 const withSurfaces = (...keys: string[]): Caller => ({ ...empty, surfaces: new Set(keys) });
 const watching = (...ids: string[]): Caller => ({ ...empty, conversations: new Set(ids) });
 /** An HTTP caller: no connection, holds the token. */
@@ -368,5 +368,77 @@ describe("unknown types", () => {
     });
     const chatRogue = { type: "chat.surprise" } as unknown as Command;
     expect(d(chatRogue).replies[0]).toMatchObject({ family: "chat" });
+  });
+});
+
+describe("channels (level 2)", () => {
+  const l2: Caller = { ...empty, level: 2, greeted: true };
+  test("conversation:* and workspace:<id>:* watch the pattern once (idempotent per key)", () => {
+    expect(d({ type: "channel.subscribe", channel: "conversation:*", id: "c1" }, l2)).toEqual({
+      replies: [{ kind: "done", op: "channel.subscribe", replyTo: "c1" }],
+      effects: [{ kind: "channel.watch", channel: { kind: "all" }, key: "conversation:*" }],
+    });
+    const resume = { a: { turnId: "t", n: 3 } };
+    expect(d({ type: "channel.subscribe", channel: "workspace:w:*", resume }, l2).effects).toEqual([
+      {
+        kind: "channel.watch",
+        channel: { kind: "workspace", workspaceId: "w" },
+        key: "workspace:w:*",
+        resume,
+      },
+    ]);
+    const holding: Caller = { ...l2, channels: new Set(["conversation:*"]) };
+    expect(d({ type: "channel.subscribe", channel: "conversation:*" }, holding).effects).toEqual([]);
+    expect(d({ type: "channel.unsubscribe", channel: "conversation:*" }, holding).effects).toEqual([
+      { kind: "channel.unwatch", key: "conversation:*" },
+    ]);
+    expect(d({ type: "channel.unsubscribe", channel: "conversation:*" }, l2).effects).toEqual([]);
+  });
+
+  test("conversation:<id> is chat.subscribe (its entry of resume is the resume point)", () => {
+    const resume = { c: { turnId: "t", n: 2 }, other: { turnId: "u", n: 9 } };
+    expect(d({ type: "channel.subscribe", channel: "conversation:c", resume }, l2).effects).toEqual([
+      { kind: "conversation.watch", conversationId: "c", resume: { turnId: "t", n: 2 } },
+    ]);
+    const w: Caller = { ...l2, conversations: new Set(["c"]) };
+    expect(d({ type: "channel.unsubscribe", channel: "conversation:c" }, w).effects).toEqual([
+      { kind: "conversation.unwatch", conversationId: "c" },
+    ]);
+  });
+
+  test("bad channels and level 1 are refused with their codes; nothing is watched", () => {
+    for (const [channel, code] of [
+      ["conversation:", "CHANNEL_INVALID"],
+      ["**", "CHANNEL_UNKNOWN_PREFIX"],
+      ["nope:x", "CHANNEL_UNKNOWN_PREFIX"],
+      ["workspace:w", "CHANNEL_INVALID"],
+    ] as const) {
+      const r = d({ type: "channel.subscribe", channel, id: "x" }, l2);
+      expect(r.effects).toEqual([]);
+      expect(r.replies).toMatchObject([{ kind: "failed", family: "surface", error: { code }, replyTo: "x" }]);
+    }
+    const r = d({ type: "channel.subscribe", channel: "conversation:*" }, empty);
+    expect(r.effects).toEqual([]);
+    expect(r.replies).toMatchObject([{ kind: "failed", error: { code: "LEVEL2_REQUIRED" } }]);
+  });
+
+  test("a caller without a connection (HTTP) never watches", () => {
+    expect(
+      d({ type: "channel.subscribe", channel: "conversation:*" }, { ...http, level: 2 }).effects,
+    ).toEqual([]);
+  });
+});
+
+describe("hello batchMs", () => {
+  test("level 2 with batchMs sets it on the connection; level 1 may not ask", () => {
+    expect(d({ type: "hello", protocol: 2, batchMs: 40 }).effects).toEqual([
+      { kind: "connection.level", level: 2, batchMs: 40 },
+    ]);
+    expect(d({ type: "hello", protocol: 2, batchMs: 0 }).effects).toEqual([
+      { kind: "connection.level", level: 2 },
+    ]);
+    const r = d({ type: "hello", protocol: 1, batchMs: 40 });
+    expect(r.effects).toEqual([]);
+    expect(r.replies).toMatchObject([{ kind: "failed", error: { code: "LEVEL2_REQUIRED" } }]);
   });
 });

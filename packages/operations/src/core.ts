@@ -15,8 +15,9 @@
  * - Subscribe/unsubscribe are idempotent, per (surfaceId, conversationId) and per conversation. A
  *   global surface ignores `conversationId`. A caller without a connection (HTTP) never watches.
  */
+import { type Channel, channelKey, isWildcard, parseChannel } from "@dispatch/event-streams";
 import { asProtocolLevel, LEVEL2_FEATURES, PROTOCOL_LEVELS } from "@dispatch/protocol/levels";
-import type { SurfaceScope } from "@dispatch/protocol/types";
+import type { ResumePoint, SurfaceScope } from "@dispatch/protocol/types";
 import {
   type Caller,
   type Command,
@@ -84,7 +85,13 @@ export function decide(command: Command, caller: Caller, view: OperationsView): 
       return say({ kind: "pong" }, ...(msg.id === undefined ? [] : [done("ping", msg.id)]));
 
     case "hello":
-      return decideHello(view, caller, msg.protocol, msg.id);
+      return decideHello(view, caller, msg.protocol, msg.id, msg.batchMs);
+
+    case "channel.subscribe":
+      return decideChannelSubscribe(caller, msg.channel, msg.resume, msg.id);
+
+    case "channel.unsubscribe":
+      return decideChannelUnsubscribe(caller, msg.channel, msg.id);
 
     case "subscribe": {
       const scope = view.surfaceScope(msg.surfaceId);
@@ -152,24 +159,11 @@ export function decide(command: Command, caller: Caller, view: OperationsView): 
       );
     }
 
-    case "chat.subscribe": {
-      const ack = done("chat.subscribe", msg.id);
-      if (!caller.connected || caller.conversations.has(msg.conversationId)) return say(ack);
-      const watch: Effect =
-        msg.resume === undefined
-          ? { kind: "conversation.watch", conversationId: msg.conversationId }
-          : { kind: "conversation.watch", conversationId: msg.conversationId, resume: msg.resume };
-      return { replies: [ack], effects: [watch] };
-    }
+    case "chat.subscribe":
+      return decideWatch(caller, "chat.subscribe", msg.conversationId, msg.resume, msg.id);
 
-    case "chat.unsubscribe": {
-      const ack = done("chat.unsubscribe", msg.id);
-      if (!caller.conversations.has(msg.conversationId)) return say(ack);
-      return {
-        replies: [ack],
-        effects: [{ kind: "conversation.unwatch", conversationId: msg.conversationId }],
-      };
-    }
+    case "chat.unsubscribe":
+      return decideUnwatch(caller, "chat.unsubscribe", msg.conversationId, msg.id);
 
     case "chat.queue": {
       const op = {
@@ -232,6 +226,86 @@ function forbidden(command: Command, error: { code: string; message: string }): 
   return say(refusal(family, error.code, error.message, command.id, about));
 }
 
+/** Pure: watch one conversation (chat.subscribe, channel `conversation:<id>`); idempotent. */
+function decideWatch(
+  caller: Caller,
+  op: "chat.subscribe" | "channel.subscribe",
+  conversationId: string,
+  resume: ResumePoint | undefined,
+  id: string | undefined,
+): Decision {
+  const ack = done(op, id);
+  if (!caller.connected || caller.conversations.has(conversationId)) return say(ack);
+  const watch: Effect =
+    resume === undefined
+      ? { kind: "conversation.watch", conversationId }
+      : { kind: "conversation.watch", conversationId, resume };
+  return { replies: [ack], effects: [watch] };
+}
+
+function decideUnwatch(
+  caller: Caller,
+  op: "chat.unsubscribe" | "channel.unsubscribe",
+  conversationId: string,
+  id: string | undefined,
+): Decision {
+  const ack = done(op, id);
+  if (!caller.conversations.has(conversationId)) return say(ack);
+  return { replies: [ack], effects: [{ kind: "conversation.unwatch", conversationId }] };
+}
+
+/** Pure: channels are level 2; a bad pattern is refused with its code (see @dispatch/event-streams). */
+function channelOf(
+  caller: Caller,
+  op: "channel.subscribe" | "channel.unsubscribe",
+  raw: string,
+  id: string | undefined,
+): { channel: Channel } | { refused: Decision } {
+  if (caller.level < 2) {
+    const code: OperationsErrorCode = "LEVEL2_REQUIRED";
+    const message = `${op} needs protocol 2: send hello {protocol: 2} as the first message`;
+    return { refused: say(refusal("surface", code, message, id)) };
+  }
+  const parsed = parseChannel(raw);
+  if (!parsed.ok)
+    return { refused: say(refusal("surface", parsed.error.code, `${op}: ${parsed.error.message}`, id)) };
+  return { channel: parsed.channel };
+}
+
+function decideChannelSubscribe(
+  caller: Caller,
+  raw: string,
+  resume: Readonly<Record<string, ResumePoint>> | undefined,
+  id: string | undefined,
+): Decision {
+  const parsed = channelOf(caller, "channel.subscribe", raw, id);
+  if ("refused" in parsed) return parsed.refused;
+  const channel = parsed.channel;
+  if (!isWildcard(channel)) {
+    const at = resume === undefined ? undefined : resume[channel.conversationId];
+    return decideWatch(caller, "channel.subscribe", channel.conversationId, at, id);
+  }
+  const ack = done("channel.subscribe", id);
+  const key = channelKey(channel);
+  if (!caller.connected || caller.channels.has(key)) return say(ack);
+  const watch: Effect =
+    resume === undefined
+      ? { kind: "channel.watch", channel, key }
+      : { kind: "channel.watch", channel, key, resume };
+  return { replies: [ack], effects: [watch] };
+}
+
+function decideChannelUnsubscribe(caller: Caller, raw: string, id: string | undefined): Decision {
+  const parsed = channelOf(caller, "channel.unsubscribe", raw, id);
+  if ("refused" in parsed) return parsed.refused;
+  const channel = parsed.channel;
+  if (!isWildcard(channel)) return decideUnwatch(caller, "channel.unsubscribe", channel.conversationId, id);
+  const ack = done("channel.unsubscribe", id);
+  const key = channelKey(channel);
+  if (!caller.channels.has(key)) return say(ack);
+  return { replies: [ack], effects: [{ kind: "channel.unwatch", key }] };
+}
+
 function surfaceRemove(target: SurfaceTarget): Effect {
   return { kind: "surface.remove", key: target.key };
 }
@@ -252,6 +326,7 @@ function decideHello(
   caller: Caller,
   protocol: number,
   id: string | undefined,
+  batchMs?: number,
 ): Decision {
   if (caller.greeted) {
     return helloRefused(
@@ -275,10 +350,16 @@ function decideHello(
       id,
     );
   }
+  if (batchMs !== undefined && level < 2)
+    return helloRefused("LEVEL2_REQUIRED", "hello: batchMs needs protocol 2", id);
   const features = level >= 2 ? [...LEVEL2_FEATURES] : [];
   const replies: Reply[] = [{ kind: "hello", level, server: { ...view.server }, features }];
   if (id !== undefined) replies.push(done("hello", id));
-  return { replies, effects: [{ kind: "connection.level", level }] };
+  const effect: Effect =
+    batchMs === undefined || batchMs === 0
+      ? { kind: "connection.level", level }
+      : { kind: "connection.level", level, batchMs };
+  return { replies, effects: [effect] };
 }
 
 /**

@@ -5,13 +5,14 @@ import { importedSpecifiers, purityViolations } from "@dispatch/testkit";
 
 /**
  * The core is pure: no source imports `bun` or a Node built-in, or touches `Bun` or `process`. The
- * decision (core.ts) and its vocabulary (contract.ts) name only the protocol; the interpreter
+ * decision (core.ts) and its vocabulary (contract.ts) name only the protocol and the pure channel
+ * patterns (@dispatch/event-streams); the interpreter
  * (run-effects.ts) and the reads (reads.ts: settings shapes) name the service contracts, only for types.
  */
 
 const srcDir = import.meta.dir;
 const sources = readdirSync(srcDir).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
-const protocol = /^@dispatch\/protocol(\/(levels|types))?$/;
+const protocol = /^@dispatch\/(protocol(\/(levels|types))?|event-streams)$/;
 const services = new Set(["@dispatch/session-orchestrator", "@dispatch/surface-registry"]);
 const typed = new Set(["run-effects.ts", "reads.ts", "read-contract.ts"]);
 const read = (f: string) => readFileSync(join(srcDir, f), "utf8");

@@ -13,6 +13,7 @@ const caller: Caller = {
   spoken: false,
   surfaces: new Set(),
   conversations: new Set(),
+  channels: new Set(),
 };
 const view = {
   surfaceScope: () => undefined,

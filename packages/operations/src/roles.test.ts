@@ -30,7 +30,13 @@ const caller = (role: Role, connected = true): Caller => ({
   spoken: false,
   surfaces: new Set(),
   conversations: new Set(),
+  channels: new Set(),
 });
+
+/** A wildcard channel (`conversation:*`, `workspace:<id>:*`) is about no one conversation. */
+const wildcard = (command: Command) =>
+  (command.type === "channel.subscribe" || command.type === "channel.unsubscribe") &&
+  command.channel.endsWith("*");
 
 /** One read of every kind, about `cid` when it is about a conversation. */
 const reads = (cid: string): Record<ReadName, Read> => ({
@@ -53,7 +59,12 @@ const reads = (cid: string): Record<ReadName, Read> => ({
 /** Every command the core decides: the protocol's examples, the HTTP-only ones and every read. */
 function everyCommand(cid: string): Command[] {
   const messages = exampleClientMessages.map(
-    (m) => ({ ...m, ...("conversationId" in m ? { conversationId: cid } : {}) }) as Command,
+    (m) =>
+      ({
+        ...m,
+        ...("conversationId" in m ? { conversationId: cid } : {}),
+        ...("channel" in m && !m.channel.endsWith("*") ? { channel: `conversation:${cid}` } : {}),
+      }) as Command,
   );
   const lifecycle: Command[] = [
     { type: "conversation.open", conversationId: cid },
@@ -81,7 +92,10 @@ describe("roles: the one table", () => {
       const req =
         command.type === "read" ? READ_REQUIREMENTS[command.read.read] : COMMAND_REQUIREMENTS[command.type];
       const label = command.type === "read" ? `read ${command.read.read}` : command.type;
-      expect({ label, forbidden: forbidden(d.replies) }).toEqual({ label, forbidden: req === "owner" });
+      expect({ label, forbidden: forbidden(d.replies) }).toEqual({
+        label,
+        forbidden: req === "owner" || wildcard(command),
+      });
       if (req === "owner") expect(d.effects).toEqual([]);
     }
   });
@@ -93,7 +107,9 @@ describe("roles: the one table", () => {
         command.type === "read" ? READ_REQUIREMENTS[command.read.read] : COMMAND_REQUIREMENTS[command.type];
       const label = command.type === "read" ? `read ${command.read.read}` : command.type;
       const aboutOne =
-        "conversationId" in command || (command.type === "read" && "conversationId" in command.read);
+        "conversationId" in command ||
+        "channel" in command ||
+        (command.type === "read" && "conversationId" in command.read);
       expect({ label, forbidden: forbidden(d.replies) }).toEqual({
         label,
         forbidden: req === "owner" || (req === "conversation" && aboutOne),

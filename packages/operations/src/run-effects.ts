@@ -15,18 +15,22 @@ import type { ProtocolLevel } from "@dispatch/protocol/levels";
 import type { PermissionDecision, ResumePoint, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { SurfaceRegistry } from "@dispatch/surface-registry";
-import type { CommandType, Effect, OpResult, Reply, SurfaceTarget } from "./contract";
+import type { CommandType, Effect, OpResult, Reply, SurfaceTarget, WildcardChannel } from "./contract";
 import { fetchRead, type ReadHandles, readReply } from "./reads";
 
 /** A connected caller's side of the effects: its level, subscriptions and watches. */
 export interface ConnectionEffects {
-  setLevel(level: ProtocolLevel): void;
+  /** `batchMs` (level 2 only): batch its turn events within that window. */
+  setLevel(level: ProtocolLevel, batchMs?: number): void;
   addSurface(target: SurfaceTarget): void;
   removeSurface(key: string): void;
   /** The current spec for a subscriber of `target` (coalesced with concurrent refreshes). */
   subscriberSpec(target: SurfaceTarget): Promise<OpResult<SurfaceSpec>>;
   watch(conversationId: string, resume?: ResumePoint): void;
   unwatch(conversationId: string): void;
+  /** Replays the running turns of `channel`'s conversations, then follows them (and new ones) live. */
+  watchChannel(key: string, channel: WildcardChannel, resume?: Readonly<Record<string, ResumePoint>>): void;
+  unwatchChannel(key: string): void;
 }
 
 /** The permission gate, as far as answering goes (structurally the tools' `PermissionGate.resolve`). */
@@ -100,7 +104,7 @@ function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending:
   const again = (next: readonly Effect[]) => runAll(next, h, reply, pending);
   switch (e.kind) {
     case "connection.level":
-      conn(h).setLevel(e.level);
+      conn(h).setLevel(e.level, e.batchMs);
       return;
     case "surface.add":
       conn(h).addSurface(e.target);
@@ -113,6 +117,12 @@ function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending:
       return;
     case "conversation.unwatch":
       conn(h).unwatch(e.conversationId);
+      return;
+    case "channel.watch":
+      conn(h).watchChannel(e.key, e.channel, e.resume);
+      return;
+    case "channel.unwatch":
+      conn(h).unwatchChannel(e.key);
       return;
     case "surface.spec": {
       const c = conn(h);

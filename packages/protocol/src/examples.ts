@@ -64,6 +64,16 @@ export const exampleClientMessages: readonly ClientMessage[] = [
   { type: "ping", id: "r11" },
   { type: "hello", protocol: 2 },
   { type: "hello", id: "r12", protocol: 2, client: { name: "dispatch-cli", version: "0.1.0" } },
+  { type: "hello", protocol: 2, batchMs: 50 },
+  { type: "channel.subscribe", channel: "conversation:*" },
+  {
+    type: "channel.subscribe",
+    id: "r13",
+    channel: "workspace:default:*",
+    resume: { [c]: { turnId: t, n: 3 } },
+  },
+  { type: "channel.unsubscribe", channel: "conversation:*" },
+  { type: "channel.unsubscribe", id: "r14", channel: `conversation:${c}` },
 ];
 
 export const exampleAgentEvents: readonly AgentEvent[] = [
@@ -235,6 +245,13 @@ export const exampleServerMessages: readonly ServerMessage[] = [
   },
   { type: "conversation.presence", conversationId: c, watchers: 0 },
   { type: "conversation.presence", conversationId: c, watchers: 3 },
+  {
+    type: "chat.batch",
+    events: [
+      { event: { type: "text-delta", conversationId: c, turnId: t, delta: "he" }, n: 4 },
+      { event: { type: "text-delta", conversationId: c, turnId: t, delta: "llo" }, n: 5 },
+    ],
+  },
   { type: "ack", replyTo: "r1" },
   { type: "pong" },
   { type: "hello", protocol: 2, server: { name: "dispatch", version: "0.1.0" }, features: ["ack", "resume"] },
@@ -254,6 +271,8 @@ const allClientMessageTypesSet: Record<ClientMessageType, true> = {
   "chat.permission": true,
   ping: true,
   hello: true,
+  "channel.subscribe": true,
+  "channel.unsubscribe": true,
 };
 export const allClientMessageTypes = Object.keys(allClientMessageTypesSet) as ClientMessageType[];
 const allServerMessageTypesSet: Record<ServerMessageType, true> = {
@@ -262,6 +281,7 @@ const allServerMessageTypesSet: Record<ServerMessageType, true> = {
   update: true,
   error: true,
   "chat.delta": true,
+  "chat.batch": true,
   "chat.error": true,
   "conversation.open": true,
   "conversation.statusChanged": true,

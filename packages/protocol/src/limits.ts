@@ -22,6 +22,8 @@ export const MAX_IMAGES = 16;
 export const MAX_IMAGE_URL_CHARS = 16 * 1024 * 1024;
 /** `limit` of list and window queries. */
 export const MAX_PAGE_LIMIT = 10_000;
+/** Largest `batchMs` a `hello` may ask for (PROTOCOL.md §8). */
+export const MAX_BATCH_MS = 250;
 
 export const PROTOCOL_LIMITS = {
   MAX_ID_CHARS,

@@ -439,6 +439,21 @@ export interface HelloMessage extends ClientMessageBase {
   type: "hello";
   protocol: number;
   client?: { name: string; version: string };
+  /** (ext, level 2) Batch a turn's consecutive events within this many ms into `chat.batch` (≤ 250). */
+  batchMs?: number;
+}
+/**
+ * (ext, level 2) Watch a channel: `conversation:<id>` (as chat.subscribe), `conversation:*` or
+ * `workspace:<workspaceId>:*`. `resume` maps conversation ids to the last event seen.
+ */
+export interface ChannelSubscribeMessage extends ClientMessageBase {
+  type: "channel.subscribe";
+  channel: string;
+  resume?: Record<string, ResumePoint>;
+}
+export interface ChannelUnsubscribeMessage extends ClientMessageBase {
+  type: "channel.unsubscribe";
+  channel: string;
 }
 
 export type ClientMessage =
@@ -453,7 +468,9 @@ export type ClientMessage =
   | ChatStopMessage
   | ChatPermissionMessage
   | PingMessage
-  | HelloMessage;
+  | HelloMessage
+  | ChannelSubscribeMessage
+  | ChannelUnsubscribeMessage;
 export type ClientMessageType = ClientMessage["type"];
 export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage, { type: T }>;
 
@@ -486,6 +503,11 @@ export interface ChatDeltaMessage {
   type: "chat.delta";
   event: AgentEvent;
   n?: number;
+}
+/** (ext, level 2) Consecutive events of one turn within the `batchMs` window of `hello`. */
+export interface ChatBatchMessage {
+  type: "chat.batch";
+  events: { event: AgentEvent; n?: number }[];
 }
 /** (compat) Errors of chat ops. `code` (ext) is a stable machine-readable code. */
 export interface ChatErrorMessage {
@@ -542,6 +564,7 @@ export type ServerMessage =
   | UpdateMessage
   | ErrorMessage
   | ChatDeltaMessage
+  | ChatBatchMessage
   | ChatErrorMessage
   | ConversationOpenMessage
   | ConversationStatusChangedMessage

@@ -165,6 +165,8 @@ export interface Orchestrator {
   status(conversationId: string): ConversationStatusResponse | undefined;
   /** The running turn's id, if any. */
   runningTurn(conversationId: string): string | undefined;
+  /** Every conversation with a running turn (what a wildcard watcher is replayed). */
+  runningConversations(): string[];
   /**
    * Replays (synchronously, before returning) the running turn — or, with `resume`, only the events after
    * `resume.n` of `resume.turnId` (also when that turn has just been sealed) — then delivers live events.

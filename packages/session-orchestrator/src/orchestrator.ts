@@ -256,6 +256,12 @@ export class OrchestratorService implements Orchestrator {
     return this.states.get(conversationId)?.turn?.turnId;
   }
 
+  runningConversations(): string[] {
+    const out: string[] = [];
+    for (const state of this.states.values()) if (state.turn) out.push(state.id);
+    return out;
+  }
+
   whenSettled(conversationId: string, turnId?: string): Promise<TurnSettled | undefined> {
     const state = this.states.get(conversationId);
     if (state?.turn && (turnId === undefined || state.turn.turnId === turnId)) return state.turn.settled;

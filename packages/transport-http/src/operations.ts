@@ -54,6 +54,7 @@ export function httpCaller(req: Request, level: ProtocolLevel = DEFAULT_PROTOCOL
     spoken: false,
     surfaces: none,
     conversations: none,
+    channels: none,
   };
 }
 

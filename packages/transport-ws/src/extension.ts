@@ -10,8 +10,11 @@ import { Metrics } from "@dispatch/metrics/contract";
 import {
   ConversationCompacted,
   ConversationOpened,
+  ConversationSettingsService,
   ConversationStatusChanged,
   Orchestrator,
+  TurnSettled,
+  TurnStarted,
 } from "@dispatch/session-orchestrator/contract";
 import { SurfaceRegistry } from "@dispatch/surface-registry/contract";
 import { PermissionGate } from "@dispatch/tools/contract";
@@ -32,6 +35,31 @@ function generateToken(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Conversations' workspaces remembered at most (then forgotten and asked again). */
+const WORKSPACE_CACHE_SIZE = 10_000;
+
+/**
+ * The workspace of a conversation, for `workspace:<id>:*` channels: learnt from status changes (every
+ * turn start announces one, with the workspace), else asked from the settings once and remembered.
+ */
+export function workspaceCache(settings: Pick<ConversationSettingsService, "getSettings"> | undefined) {
+  const known = new Map<string, string>();
+  const note = (conversationId: string, workspaceId: string) => {
+    if (known.size >= WORKSPACE_CACHE_SIZE && !known.has(conversationId)) known.clear();
+    known.set(conversationId, workspaceId);
+  };
+  return {
+    note,
+    of(conversationId: string): string | undefined {
+      const hit = known.get(conversationId);
+      if (hit !== undefined) return hit;
+      const found = settings?.getSettings(conversationId)?.workspaceId;
+      if (found !== undefined) note(conversationId, found);
+      return found;
+    },
+  };
+}
+
 export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Extension {
   return {
     manifest: {
@@ -39,7 +67,7 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
       version: "0.1.0",
       provides: [BrowserAccess, WsTransport],
       needs: [SurfaceRegistry, Orchestrator],
-      optionalNeeds: [PermissionGate, Metrics],
+      optionalNeeds: [PermissionGate, Metrics, ConversationSettingsService],
     },
     activate(ctx) {
       const parsed = parseWsConfig(ctx.config);
@@ -54,7 +82,9 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
       ctx.provide(BrowserAccess, access);
       const metrics = ctx.tryGet(Metrics);
       const gate = ctx.tryGet(PermissionGate);
+      const workspaces = workspaceCache(ctx.tryGet(ConversationSettingsService));
       const server = startWsServer({
+        workspaceOf: workspaces.of,
         access,
         config,
         token: config.token ?? generateToken(),
@@ -77,14 +107,15 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
         ),
       );
       ctx.scope.add(
-        ctx.on(ConversationStatusChanged, (e) =>
+        ctx.on(ConversationStatusChanged, (e) => {
+          workspaces.note(e.conversationId, e.workspaceId);
           server.broadcast({
             type: "conversation.statusChanged",
             conversationId: e.conversationId,
             status: e.status,
             workspaceId: e.workspaceId,
-          }),
-        ),
+          });
+        }),
       );
       ctx.scope.add(
         ctx.on(ConversationCompacted, (e) =>
@@ -97,6 +128,8 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
           }),
         ),
       );
+      ctx.scope.add(ctx.on(TurnStarted, (e) => server.turnStarted(e.conversationId, e.turnId)));
+      ctx.scope.add(ctx.on(TurnSettled, (e) => server.turnSettled(e.conversationId)));
       ctx.provide(WsTransport, server);
       ctx.logger.info("listening", { url: server.url });
     },

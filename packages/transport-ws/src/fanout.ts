@@ -13,12 +13,29 @@
  * - Levels: every topic exists once per protocol level (leveled.ts). A frame is serialized at most
  *   once, and published only to the levels `visibleAt` lets see it; replays are filtered the same way.
  *
+ * - Channels (`conversation:*`, `workspace:<id>:*`): wildcard watchers get their events from the same
+ *   hub subscriptions. While any wildcard channel is watched, the fan-out also holds the hub of every
+ *   conversation with a running turn (`turnStarted` taps a new turn from its first event,
+ *   `turnSettled` lets go). Wildcard watchers are few, so they are written to in a loop — with the
+ *   text the event was serialized into once for everybody. A socket that also watches a conversation
+ *   directly gets its events once (the direct way).
+ * - Batching (`batchMs` in hello): such a socket's turn events go through its Batcher and leave as
+ *   `chat.batch` frames built from the same one serialization; anything else sent to it flushes first.
+ *
  * Backpressure: every send and publish result is checked. A connection whose unsent output passes the
  * cap is closed with 4008. Per event nothing loops over watchers in JavaScript, except to find the
  * slow consumers after Bun reported backpressure or a drop.
  */
+import {
+  Batcher,
+  batchText,
+  channelMatches,
+  deltaText,
+  type SerializedEvent,
+  serializeEvent,
+} from "@dispatch/event-streams";
 import type { Logger } from "@dispatch/kernel";
-import type { Caller, Role, SurfaceTarget } from "@dispatch/operations";
+import type { Caller, Role, SurfaceTarget, WildcardChannel } from "@dispatch/operations";
 import { eventVisibleAt, type ProtocolLevel, visibleAt } from "@dispatch/protocol";
 import type { AgentEvent, ResumePoint, ServerMessage, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
@@ -28,7 +45,7 @@ import { CloseCodes } from "./contract";
 import { LeveledSet, levelTopic } from "./leveled";
 import type { RateState } from "./rate-limit";
 import type { OpResult } from "./replies";
-import { deltaFrame, presenceFrame, updateFrame } from "./replies";
+import { presenceFrame, updateFrame } from "./replies";
 
 /** Per-connection state (`ws.data`); with `conversationsOf` it is the operations core's Caller. */
 export interface ConnData extends Omit<Caller, "conversations"> {
@@ -44,6 +61,10 @@ export interface ConnData extends Omit<Caller, "conversations"> {
   greeted: boolean;
   spoken: boolean;
   readonly surfaces: Set<string>;
+  /** Keys of the wildcard channels it watches (the fan-out's `channels` holds the patterns). */
+  readonly channels: Set<string>;
+  /** Present when its `hello` asked for `batchMs`: its turn events leave as `chat.batch`. */
+  batch?: Batcher<SerializedEvent>;
 }
 export type Socket = ServerWebSocket<ConnData>;
 
@@ -53,7 +74,9 @@ export interface FanoutDeps {
   /** Unsent bytes per connection before it is closed as a slow consumer. */
   cap: number;
   logger: Logger;
-  orchestrator: Pick<Orchestrator, "replay" | "subscribe">;
+  orchestrator: Pick<Orchestrator, "replay" | "subscribe" | "runningConversations">;
+  /** The workspace of a conversation (for `workspace:<id>:*`); undefined when unknown. */
+  workspaceOf?: (conversationId: string) => string | undefined;
   registry: Pick<SurfaceRegistry, "getSpec">;
 }
 
@@ -84,16 +107,35 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
+/** A watched (or held) conversation: its direct watchers and the hub subscription. */
+interface WatchEntry {
+  sockets: LeveledSet<Socket>;
+  dispose: () => void;
+  /** Held for the wildcard channels while its turn runs (see `turnStarted`). */
+  held: boolean;
+}
+
+/** Pure: the batch group of an event: its turn (events without a turn are not batched). */
+function turnGroup(conversationId: string, event: AgentEvent): string | undefined {
+  return event.type === "status" ? undefined : `${conversationId}\u0000${event.turnId}`;
+}
+
 export class Fanout {
   /** Every open connection. */
   readonly sockets = new Set<Socket>();
   private readonly everyone = new LeveledSet<Socket>();
   /** Conversation → its watchers and the hub subscription held while it has any. */
-  private readonly watchers = new Map<string, { sockets: LeveledSet<Socket>; dispose: () => void }>();
+  private readonly watchers = new Map<string, WatchEntry>();
   /** The same facts by socket (the reverse index, kept in step by watch/unwatch only). */
   private readonly watching = new Map<Socket, Set<string>>();
   /** Subscription key → its subscribers (few: one per surface and watched conversation). */
   private readonly surfaces = new Map<string, SurfaceEntry>();
+  /** Wildcard channel key → its pattern and watchers; the global listener is held while any exist. */
+  private readonly channels = new Map<string, { channel: WildcardChannel; sockets: Set<Socket> }>();
+  /** The event being delivered, serialized once for every kind of subscriber. */
+  private current:
+    | { event: AgentEvent; n: number | undefined; s: SerializedEvent; delta?: string }
+    | undefined;
 
   constructor(private readonly deps: FanoutDeps) {}
 
@@ -106,8 +148,16 @@ export class Fanout {
     ws.close(CloseCodes.slowConsumer, "slow consumer");
   }
 
-  /** Sends one text frame; false (and the connection closed with 4008) when it is over the cap. */
+  /**
+   * Sends one text frame; false (and the connection closed with 4008) when it is over the cap. A
+   * pending batch goes first, so a batching socket sees everything in order.
+   */
   sendText(ws: Socket, text: string): boolean {
+    if (ws.data.batch !== undefined && ws.data.batch.pending > 0) ws.data.batch.flush();
+    return this.write(ws, text);
+  }
+
+  private write(ws: Socket, text: string): boolean {
     if (!ws.data.open) return false;
     const status = ws.send(text, false);
     if (status === 0 || (status === -1 && ws.getBufferedAmount() > this.deps.cap)) {
@@ -161,8 +211,15 @@ export class Fanout {
     this.sendText(ws, first);
   }
 
-  /** The connection now speaks `level` (after `hello`): every topic it is on moves to that level. */
-  setLevel(ws: Socket, level: ProtocolLevel): void {
+  /**
+   * The connection now speaks `level` (after `hello`): every topic it is on moves to that level.
+   * With `batchMs` its turn events are batched from now on (hello comes first: it watches nothing yet).
+   */
+  setLevel(ws: Socket, level: ProtocolLevel, batchMs?: number): void {
+    if (batchMs !== undefined && batchMs > 0 && level >= 2)
+      ws.data.batch = new Batcher<SerializedEvent>(batchMs, (items) => {
+        this.write(ws, items.length === 1 ? deltaText(items[0] as SerializedEvent) : batchText(items));
+      });
     const old = ws.data.level;
     if (old === level) return;
     const moves: [string, LeveledSet<Socket>][] =
@@ -192,7 +249,9 @@ export class Fanout {
     this.sockets.delete(ws);
     this.everyone.delete(ws);
     for (const cid of [...this.conversationsOf(ws)]) this.unwatch(ws, cid);
+    for (const key of [...ws.data.channels]) this.unwatchChannel(ws, key);
     for (const key of [...ws.data.surfaces]) this.removeSurface(ws, key);
+    ws.data.batch?.dispose();
   }
 
   // ───────────── conversations ─────────────
@@ -204,43 +263,232 @@ export class Fanout {
     return this.watching.get(ws) ?? Fanout.none;
   }
 
-  /** A live event of a conversation (from its hub): serialized once per level, published once. */
+  /** The one serialization of `event` (cached while it is being delivered). */
+  private serialized(event: AgentEvent, n: number | undefined) {
+    const c = this.current;
+    if (c !== undefined && c.event === event && c.n === n) return c;
+    const next: { event: AgentEvent; n: number | undefined; s: SerializedEvent; delta?: string } = {
+      event,
+      n,
+      s: serializeEvent(event, n),
+    };
+    this.current = next;
+    return next;
+  }
+
+  /** One event to one socket: into its batch (a turn event of a batching socket) or as chat.delta. */
+  private deliver(ws: Socket, c: { s: SerializedEvent; delta?: string }, group: string | undefined): boolean {
+    if (ws.data.batch !== undefined && group !== undefined && c.s.n !== undefined) {
+      ws.data.batch.push(group, c.s);
+      return ws.data.open;
+    }
+    c.delta ??= deltaText(c.s);
+    return this.sendText(ws, c.delta);
+  }
+
+  /**
+   * A live event of a conversation (from its hub): serialized once, published once per level to the
+   * conversation's topic; batching watchers get it through their batch.
+   */
   event(conversationId: string, event: AgentEvent, n: number | undefined): void {
     const w = this.watchers.get(conversationId);
     if (w === undefined) return;
-    this.publish(convTopic(conversationId), deltaFrame(event, n), w.sockets);
+    let c: ReturnType<Fanout["serialized"]> | undefined;
+    const group = turnGroup(conversationId, event);
+    for (const [level, set] of [...w.sockets.levels()]) {
+      if (!eventVisibleAt(level, event.type)) continue;
+      c ??= this.serialized(event, n);
+      let plain = false;
+      for (const ws of set) {
+        if (ws.data.batch === undefined) plain = true;
+        else this.deliver(ws, c, group);
+      }
+      if (!plain) continue;
+      c.delta ??= deltaText(c.s);
+      if (this.deps.publish(levelTopic(convTopic(conversationId), level), c.delta) > 0) continue;
+      for (const ws of [...set]) {
+        if (ws.data.open && ws.getBufferedAmount() > this.deps.cap) this.closeSlow(ws);
+      }
+    }
+    if (this.channels.size > 0) this.channelEvent(conversationId, event, n);
+  }
+
+  /** A live event of a conversation to the wildcard watchers it matches (not those watching it directly). */
+  private channelEvent(conversationId: string, event: AgentEvent, n: number | undefined): void {
+    let workspace: string | undefined;
+    let looked = false;
+    let c: ReturnType<Fanout["serialized"]> | undefined;
+    const group = turnGroup(conversationId, event);
+    const reached = this.channels.size > 1 ? new Set<Socket>() : undefined;
+    for (const { channel, sockets } of this.channels.values()) {
+      if (channel.kind === "workspace" && !looked) {
+        workspace = this.deps.workspaceOf?.(conversationId);
+        looked = true;
+      }
+      if (!channelMatches(channel, conversationId, workspace)) continue;
+      for (const ws of sockets) {
+        if (reached?.has(ws)) continue;
+        reached?.add(ws);
+        if (this.watching.get(ws)?.has(conversationId)) continue;
+        if (!eventVisibleAt(ws.data.level, event.type)) continue;
+        c ??= this.serialized(event, n);
+        this.deliver(ws, c, group);
+      }
+    }
+  }
+
+  /** True when one of `ws`'s wildcard channels covers `conversationId`. */
+  private coveredByChannel(ws: Socket, conversationId: string, except?: string): boolean {
+    let workspace: string | undefined;
+    let looked = false;
+    for (const key of ws.data.channels) {
+      const sub = this.channels.get(key);
+      if (sub === undefined || key === except) continue;
+      if (sub.channel.kind === "workspace" && !looked) {
+        workspace = this.deps.workspaceOf?.(conversationId);
+        looked = true;
+      }
+      if (channelMatches(sub.channel, conversationId, workspace)) return true;
+    }
+    return false;
+  }
+
+  /** Replays one conversation's turn to one socket (level-filtered); false once the socket closed. */
+  private replayTo(ws: Socket, conversationId: string, resume?: ResumePoint): boolean {
+    for (const e of this.deps.orchestrator.replay(conversationId, resume)) {
+      if (!eventVisibleAt(ws.data.level, e.event.type)) continue;
+      const c = { s: serializeEvent(e.event, e.n) };
+      if (!this.deliver(ws, c, turnGroup(conversationId, e.event))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Watches a wildcard channel: replays every running turn it matches (after `resume[id]` when given;
+   * a conversation named in `resume` whose turn was just sealed is resumed too), then follows every
+   * matching conversation live, new ones included — in the same synchronous tick, so nothing is lost
+   * or duplicated. Conversations it already receives (directly, or through another channel) are not
+   * replayed again.
+   */
+  watchChannel(
+    ws: Socket,
+    key: string,
+    channel: WildcardChannel,
+    resume?: Readonly<Record<string, ResumePoint>>,
+  ): void {
+    const running = this.deps.orchestrator.runningConversations();
+    // Live events of every running turn come through a held hub subscription (its own replay is
+    // muted: each socket is replayed below, once).
+    for (const cid of running) this.entry(cid).held = true;
+    const candidates = new Set(running);
+    for (const cid of Object.keys(resume ?? {})) candidates.add(cid);
+    for (const cid of candidates) {
+      const workspace = channel.kind === "workspace" ? this.deps.workspaceOf?.(cid) : undefined;
+      if (!channelMatches(channel, cid, workspace)) continue;
+      if (this.watching.get(ws)?.has(cid) || this.coveredByChannel(ws, cid)) continue;
+      if (!this.replayTo(ws, cid, resume?.[cid])) break;
+    }
+    if (!ws.data.open) {
+      if (this.channels.size === 0) this.letGoOfHeld();
+      return;
+    }
+    let sub = this.channels.get(key);
+    if (sub === undefined) {
+      sub = { channel, sockets: new Set() };
+      this.channels.set(key, sub);
+    }
+    sub.sockets.add(ws);
+    ws.data.channels.add(key);
+  }
+
+  /**
+   * A turn started somewhere (the orchestrator's TurnStarted, announced right after its first events):
+   * while wildcard channels are watched, its hub is held and tapped from the turn's first event, which
+   * reaches the wildcard watchers through `event` (nobody else is on a hub the fan-out did not hold).
+   */
+  turnStarted(conversationId: string, turnId: string): void {
+    if (this.channels.size === 0) return;
+    const held = this.watchers.get(conversationId);
+    if (held !== undefined) {
+      held.held = true;
+      return;
+    }
+    this.entry(conversationId, { turnId, n: 0 }).held = true;
+  }
+
+  /** A turn was sealed (its last event and status are out): its hub is no longer held for channels. */
+  turnSettled(conversationId: string): void {
+    const w = this.watchers.get(conversationId);
+    if (w === undefined || !w.held) return;
+    w.held = false;
+    this.release(conversationId);
+  }
+
+  /** The last wildcard watcher left: every hub held only for channels is let go. */
+  private letGoOfHeld(): void {
+    for (const [cid, w] of [...this.watchers]) {
+      if (!w.held) continue;
+      w.held = false;
+      this.release(cid);
+    }
+  }
+
+  unwatchChannel(ws: Socket, key: string): void {
+    ws.data.channels.delete(key);
+    const sub = this.channels.get(key);
+    if (sub === undefined) return;
+    sub.sockets.delete(ws);
+    if (sub.sockets.size > 0) return;
+    this.channels.delete(key);
+    if (this.channels.size === 0) this.letGoOfHeld();
   }
 
   private presence(conversationId: string): void {
     const w = this.watchers.get(conversationId);
     if (w === undefined) return;
-    this.publish(convTopic(conversationId), presenceFrame(conversationId, w.sockets.size), w.sockets);
+    const frame = presenceFrame(conversationId, w.sockets.size);
+    const text = JSON.stringify(frame);
+    this.publish(convTopic(conversationId), frame, w.sockets, text);
+    for (const [level, set] of [...w.sockets.levels()]) {
+      if (!visibleAt(level, frame)) continue;
+      for (const ws of [...set]) if (ws.data.batch !== undefined) this.sendText(ws, text);
+    }
   }
 
   /**
    * The watcher entry of a conversation; the first one subscribes to its hub. That subscription's own
-   * replay reaches nobody (no socket is on the topic yet): each socket gets its replay in `watch`.
+   * replay is muted (each socket gets its replay in `watch` / `watchChannel`), unless `from` asks to
+   * deliver it (a new turn tapped for the wildcard watchers, who have seen none of it).
    */
-  private entry(conversationId: string) {
-    let w = this.watchers.get(conversationId);
-    if (w !== undefined) return w;
-    const entry = { sockets: new LeveledSet<Socket>(), dispose: () => {} };
+  private entry(conversationId: string, from?: ResumePoint): WatchEntry {
+    const known = this.watchers.get(conversationId);
+    if (known !== undefined) return known;
+    const entry: WatchEntry = { sockets: new LeveledSet<Socket>(), dispose: () => {}, held: false };
     this.watchers.set(conversationId, entry);
-    entry.dispose = this.deps.orchestrator.subscribe(conversationId, (event, n) => {
-      try {
-        this.event(conversationId, event, n);
-      } catch (err) {
-        this.deps.logger.error("event fan-out failed", { code: "WS_INTERNAL_ERROR", error: errorText(err) });
-      }
-    });
-    w = entry;
-    return w;
+    let muted = from === undefined;
+    entry.dispose = this.deps.orchestrator.subscribe(
+      conversationId,
+      (event, n) => {
+        if (muted) return;
+        try {
+          this.event(conversationId, event, n);
+        } catch (err) {
+          this.deps.logger.error("event fan-out failed", {
+            code: "WS_INTERNAL_ERROR",
+            error: errorText(err),
+          });
+        }
+      },
+      from,
+    );
+    muted = false;
+    return entry;
   }
 
-  /** Forgets an entry nobody watches any more, and its hub subscription. */
+  /** Forgets an entry nobody watches (nor holds for channels) any more, and its hub subscription. */
   private release(conversationId: string): void {
     const w = this.watchers.get(conversationId);
-    if (w === undefined || w.sockets.size > 0) return;
+    if (w === undefined || w.sockets.size > 0 || (w.held && this.channels.size > 0)) return;
     this.watchers.delete(conversationId);
     w.dispose();
   }
@@ -252,15 +500,14 @@ export class Fanout {
    */
   watch(ws: Socket, conversationId: string, resume?: ResumePoint): void {
     const w = this.entry(conversationId);
-    for (const e of this.deps.orchestrator.replay(conversationId, resume)) {
-      if (!eventVisibleAt(ws.data.level, e.event.type)) continue;
-      if (!this.sendText(ws, JSON.stringify(deltaFrame(e.event, e.n)))) break;
-    }
+    // A wildcard channel already brings this conversation live: replaying would repeat its turn.
+    if (!this.coveredByChannel(ws, conversationId)) this.replayTo(ws, conversationId, resume);
     if (!ws.data.open) {
       this.release(conversationId);
       return;
     }
-    ws.subscribe(levelTopic(convTopic(conversationId), ws.data.level));
+    // A batching socket gets the conversation's frames from `event` and `presence`, not the topic.
+    if (ws.data.batch === undefined) ws.subscribe(levelTopic(convTopic(conversationId), ws.data.level));
     let mine = this.watching.get(ws);
     if (mine === undefined) {
       mine = new Set();

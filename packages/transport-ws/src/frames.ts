@@ -49,6 +49,7 @@ export function callerOf(fanout: Fanout, ws: Socket): Caller {
     spoken: d.spoken,
     surfaces: d.surfaces,
     conversations: fanout.conversationsOf(ws),
+    channels: d.channels,
   };
 }
 
@@ -56,9 +57,9 @@ export function callerOf(fanout: Fanout, ws: Socket): Caller {
 export function connectionEffects(ctx: FrameContext, ws: Socket): ConnectionEffects {
   const { fanout } = ctx;
   return {
-    setLevel(level) {
+    setLevel(level, batchMs) {
       ws.data.greeted = true;
-      fanout.setLevel(ws, level);
+      fanout.setLevel(ws, level, batchMs);
       ctx.releveled(ws.data);
     },
     addSurface: (target) => fanout.addSurface(ws, target),
@@ -66,6 +67,8 @@ export function connectionEffects(ctx: FrameContext, ws: Socket): ConnectionEffe
     subscriberSpec: (target) => fanout.subscriberSpec(target),
     watch: (cid, resume) => fanout.watch(ws, cid, resume),
     unwatch: (cid) => fanout.unwatch(ws, cid),
+    watchChannel: (key, channel, resume) => fanout.watchChannel(ws, key, channel, resume),
+    unwatchChannel: (key) => fanout.unwatchChannel(ws, key),
   };
 }
 

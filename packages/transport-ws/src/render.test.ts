@@ -79,6 +79,7 @@ describe("core replies → frames", () => {
       spoken: false,
       surfaces: new Set<string>(),
       conversations: new Set<string>(),
+      channels: new Set<string>(),
     } as const;
     expect(repliesFrames(decide({ type: "ping", id: "1" }, caller, view).replies)).toEqual([
       { type: "pong" },

@@ -48,12 +48,18 @@ export interface WsServerDeps {
   access?: BrowserAccess;
   /** Connection metrics are recorded here; absent = not recorded. */
   metrics?: MetricsRegistry;
+  /** The workspace of a conversation, for `workspace:<id>:*` channels (absent: they match nothing). */
+  workspaceOf?: (conversationId: string) => string | undefined;
 }
 
 /** The running server: the service handle plus the global broadcast the extension wires events to. */
 export interface WsServer extends WsTransport {
   /** Serializes `frame` once and sends it to every connection. */
   broadcast(frame: ServerMessage): void;
+  /** A turn started (the TurnStarted kernel event): wildcard channel watchers follow it. */
+  turnStarted(conversationId: string, turnId: string): void;
+  /** A turn was settled (TurnSettled): its conversation is no longer held for channels. */
+  turnSettled(conversationId: string): void;
 }
 
 /** Binds the port and starts serving. Throws WsTransportError WS_LISTEN_FAILED when it cannot bind. */
@@ -67,6 +73,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     logger,
     orchestrator,
     registry,
+    ...(deps.workspaceOf === undefined ? {} : { workspaceOf: deps.workspaceOf }),
   });
   const closedListeners = new Set<(c: ConnectionClosed) => void>();
   const connections = connectionMetrics(deps.metrics);
@@ -184,6 +191,12 @@ export function startWsServer(deps: WsServerDeps): WsServer {
     token: deps.token,
     broadcast(frame) {
       if (!stopped) guard("broadcast", () => fanout.broadcast(frame));
+    },
+    turnStarted(conversationId, turnId) {
+      if (!stopped) guard("channel tap", () => fanout.turnStarted(conversationId, turnId));
+    },
+    turnSettled(conversationId) {
+      if (!stopped) guard("channel release", () => fanout.turnSettled(conversationId));
     },
     connections: () => [...fanout.sockets].map((ws) => connectionInfo(ws, fanout)),
     onConnectionClosed(listener) {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { createHost, type Disposer, type Extension, type Host, silentLogger } from "@dispatch/kernel";
-import type { AgentEvent, ServerMessage } from "@dispatch/protocol/types";
+import type { AgentEvent, ResumePoint, ServerMessage } from "@dispatch/protocol/types";
 import { localKind } from "@dispatch/provider-local";
 import { providersExtension } from "@dispatch/providers";
 import {
@@ -87,7 +87,9 @@ export async function startTestDaemon(opts: TestDaemonOptions = {}): Promise<Tes
 export class StubOrchestrator implements Orchestrator {
   /** Per-conversation listeners, as the hubs hold them. */
   private readonly listeners = new Map<string, Set<ConversationListener>>();
-  replayed: () => ReplayEntry[] = () => [];
+  replayed: (conversationId: string, resume?: ResumePoint) => ReplayEntry[] = () => [];
+  /** What `runningConversations` answers. */
+  running: string[] = [];
 
   /** Delivers one live event to the conversation's subscribers, as its hub does. */
   emit(conversationId: string, event: AgentEvent, n?: number): void {
@@ -109,8 +111,13 @@ export class StubOrchestrator implements Orchestrator {
   openConversation = () => this.fail();
   status = () => this.fail();
   runningTurn = () => this.fail();
-  /** Live events only: the stub's replay is `replayed()`, which the transport asks for itself. */
-  subscribe = (conversationId: string, listener: ConversationListener): Disposer => {
+  runningConversations = () => [...this.running];
+  /**
+   * Replays `replayed(conversationId, resume)` first when a resume point is given (as the hub does),
+   * then live events only.
+   */
+  subscribe = (conversationId: string, listener: ConversationListener, resume?: ResumePoint): Disposer => {
+    if (resume !== undefined) for (const e of this.replayed(conversationId, resume)) listener(e.event, e.n);
     let set = this.listeners.get(conversationId);
     if (set === undefined) {
       set = new Set();
@@ -122,7 +129,7 @@ export class StubOrchestrator implements Orchestrator {
       if (set.size === 0) this.listeners.delete(conversationId);
     };
   };
-  replay = () => this.replayed();
+  replay = (conversationId: string, resume?: ResumePoint) => this.replayed(conversationId, resume);
   whenSettled = () => this.fail();
   compact = () => this.fail();
   shutdown = () => this.fail();
@@ -161,7 +168,14 @@ export class TestClient {
    */
   static async connect(
     url: string,
-    opts: { token?: string | null; origin?: string; protocols?: string[]; level?: 1 | 2 } = {},
+    opts: {
+      token?: string | null;
+      origin?: string;
+      protocols?: string[];
+      level?: 1 | 2;
+      /** Asked for in the level-2 hello. */
+      batchMs?: number;
+    } = {},
   ): Promise<TestClient> {
     const headers: Record<string, string> = {};
     const token = opts.token === undefined ? TEST_TOKEN : opts.token;
@@ -178,7 +192,11 @@ export class TestClient {
       `the connection to ${url}`,
     );
     if ((opts.level ?? 2) === 2) {
-      client.send({ type: "hello", protocol: 2 });
+      client.send({
+        type: "hello",
+        protocol: 2,
+        ...(opts.batchMs === undefined ? {} : { batchMs: opts.batchMs }),
+      });
       await client.nextOf("hello");
     }
     return client;

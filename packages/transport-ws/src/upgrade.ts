@@ -68,6 +68,7 @@ export function initialConnData(
     greeted: false,
     spoken: false,
     surfaces: new Set(),
+    channels: new Set(),
   };
 }
 

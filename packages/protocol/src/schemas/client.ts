@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS } from "../limits";
+import { MAX_BATCH_MS, MAX_ID_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS } from "../limits";
 import type { ClientMessageOf, ClientMessageType } from "../types";
 import {
   absolutePath,
@@ -125,9 +125,38 @@ export const HelloMessageSchema = named(
     client: z
       .object({ name: boundedString(MAX_NAME_CHARS), version: boundedString(MAX_NAME_CHARS) })
       .optional(),
+    batchMs: z.int().min(0).max(MAX_BATCH_MS).optional(),
   }),
   "HelloMessage",
   "(ext) Asks for protocol level `protocol` (2); the first message of a connection, at most once.",
+);
+
+/** Longest channel string (`workspace:<id>:*` with the longest id). */
+const MAX_CHANNEL_FIELD_CHARS = MAX_ID_CHARS + 16;
+/** Most conversations one `resume` map names. */
+export const MAX_RESUME_ENTRIES = 1000;
+export const ChannelResumeSchema = z
+  .record(IdSchema, ResumePointSchema)
+  .refine((r) => Object.keys(r).length <= MAX_RESUME_ENTRIES, {
+    error: `names at most ${MAX_RESUME_ENTRIES} conversations`,
+  });
+export const ChannelSubscribeMessageSchema = named(
+  z.object({
+    type: z.literal("channel.subscribe"),
+    ...base,
+    channel: boundedString(MAX_CHANNEL_FIELD_CHARS),
+    resume: ChannelResumeSchema.optional(),
+  }),
+  "ChannelSubscribeMessage",
+  "(ext) Watch a channel: conversation:<id>, conversation:* or workspace:<workspaceId>:*.",
+);
+export const ChannelUnsubscribeMessageSchema = named(
+  z.object({
+    type: z.literal("channel.unsubscribe"),
+    ...base,
+    channel: boundedString(MAX_CHANNEL_FIELD_CHARS),
+  }),
+  "ChannelUnsubscribeMessage",
 );
 
 /** Schema of each client message, by `type` (what `parseClientMessage` dispatches on). */
@@ -144,6 +173,8 @@ export const clientMessageSchemas = {
   "chat.permission": ChatPermissionMessageSchema,
   ping: PingMessageSchema,
   hello: HelloMessageSchema,
+  "channel.subscribe": ChannelSubscribeMessageSchema,
+  "channel.unsubscribe": ChannelUnsubscribeMessageSchema,
 } as const satisfies { [K in ClientMessageType]: z.ZodType<ClientMessageOf<K>> };
 
 export const ClientMessageSchema = named(
@@ -160,6 +191,8 @@ export const ClientMessageSchema = named(
     ChatPermissionMessageSchema,
     PingMessageSchema,
     HelloMessageSchema,
+    ChannelSubscribeMessageSchema,
+    ChannelUnsubscribeMessageSchema,
   ]),
   "ClientMessage",
   "Every frame a client sends. Unknown fields are ignored.",

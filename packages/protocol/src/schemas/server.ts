@@ -33,6 +33,14 @@ export const ChatDeltaMessageSchema = named(
   "ChatDeltaMessage",
   "`n` (ext) = 1-based index of the event within its turn, for resume.",
 );
+export const ChatBatchMessageSchema = named(
+  z.object({
+    type: z.literal("chat.batch"),
+    events: z.array(z.object({ event: AgentEventSchema, n: PositiveInt.optional() })),
+  }),
+  "ChatBatchMessage",
+  "(ext) Consecutive events of one turn within the batchMs window asked for in hello.",
+);
 export const ChatErrorMessageSchema = named(
   z.object({
     type: z.literal("chat.error"),
@@ -97,6 +105,7 @@ export const serverMessageSchemas = {
   update: UpdateMessageSchema,
   error: ErrorMessageSchema,
   "chat.delta": ChatDeltaMessageSchema,
+  "chat.batch": ChatBatchMessageSchema,
   "chat.error": ChatErrorMessageSchema,
   "conversation.open": ConversationOpenMessageSchema,
   "conversation.statusChanged": ConversationStatusChangedMessageSchema,
@@ -114,6 +123,7 @@ export const ServerMessageSchema = named(
     UpdateMessageSchema,
     ErrorMessageSchema,
     ChatDeltaMessageSchema,
+    ChatBatchMessageSchema,
     ChatErrorMessageSchema,
     ConversationOpenMessageSchema,
     ConversationStatusChangedMessageSchema,
