@@ -136,6 +136,11 @@ export interface AppendOptions {
    * same transaction, so the content is either in flight or in the log, never both.
    */
   settleInflight?: boolean;
+  /**
+   * Also return the appended messages as `loadHistory` would show them (`AppendResult.view`), so a
+   * caller holding the view up to the step (a running turn) extends it instead of reading it again.
+   */
+  view?: boolean;
 }
 
 /** What a running step streamed since its last flush (see appendInflight). */
@@ -167,6 +172,12 @@ export const STEP_INTERRUPTED_CODE = "STORE_STEP_INTERRUPTED";
 export interface AppendResult {
   firstSeq: number;
   lastSeq: number;
+  /**
+   * With `AppendOptions.view`: the reconciled view of the appended chunks alone. Appending it to the
+   * view that ended at `firstSeq - 1` gives the view `loadHistory` returns now. Absent when that does
+   * not hold: a chunk joined a message that was already in the log.
+   */
+  view?: HistoryMessage[];
 }
 
 export interface WindowQuery {

@@ -40,6 +40,41 @@ describe("appendStep", () => {
     expect(store.getConversation("c")?.lastSeq).toBe(4);
   });
 
+  test("with view: the appended messages as loadHistory shows them, so a held view extends", () => {
+    using tmp = tempDb();
+    using store = openTestStore(tmp.file);
+    const call = {
+      type: "tool-call" as const,
+      toolCallId: "t1",
+      toolName: "read_file",
+      input: { path: "a" },
+    };
+    const result = {
+      type: "tool-result" as const,
+      toolCallId: "t1",
+      toolName: "read_file",
+      content: "x",
+      isError: false,
+    };
+    let held = unwrap(store.appendStep("c", [msg("u1", "user", text("hello"))], {}, { view: true })).view!;
+    const steps: AppendMessage[][] = [
+      [msg("a1", "assistant", text("calling"), call), msg("r1", "tool", result)],
+      // Error-only assistant messages are left out of the view, and a dangling call gets its result.
+      [msg("a2", "assistant", { type: "error", message: "boom" })],
+      [msg("a3", "assistant", { ...call, toolCallId: "t2" })],
+      [{ ...msg("u2", "user", text("steer")), turnId: "turn-1" }],
+    ];
+    for (const step of steps) {
+      const r = unwrap(store.appendStep("c", step, {}, { view: true }));
+      held = [...held, ...r.view!];
+      expect(held).toEqual(unwrap(store.loadHistory("c")).messages);
+    }
+    // A chunk joining a message already in the log: no view of the step alone.
+    const joined = unwrap(store.appendStep("c", [msg("a3", "assistant", text("more"))], {}, { view: true }));
+    expect(joined.view).toBeUndefined();
+    expect(unwrap(store.appendStep("c", [msg("u3", "user", text("no view"))])).view).toBeUndefined();
+  });
+
   test("seqs are per conversation", () => {
     using tmp = tempDb();
     using store = openTestStore(tmp.file);

@@ -281,7 +281,12 @@ export class SqliteConversationStore implements ConversationStore {
       const dequeued = dequeueMessages(this.#s, conversationId, options.value.dequeue ?? [], "appendStep");
       if (!dequeued.ok) return dequeued;
       if (options.value.settleInflight) this.#s.clearInflight.run(conversationId);
-      return appendMessages(this.#s, conv, step.value, { title, at: this.#now(), what: "appendStep" });
+      return appendMessages(this.#s, conv, step.value, {
+        title,
+        at: this.#now(),
+        what: "appendStep",
+        ...(options.value.view ? { view: true } : {}),
+      });
     });
   }
 

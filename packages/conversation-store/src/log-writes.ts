@@ -4,6 +4,7 @@
  * Seqs continue from the conversation's `last_seq`, one per chunk, so they stay gap-free.
  */
 import type { AppendMessage, AppendResult, CopyResult, Result } from "./contract";
+import { type LogRow, reconcile } from "./reconcile";
 import { fail, ok, serialize } from "./result";
 import type { ConversationRow } from "./rows";
 import type { Statements } from "./statements";
@@ -15,6 +16,8 @@ export interface AppendContext {
   at: number;
   /** Operation name for error messages. */
   what: string;
+  /** Also return the reconciled view of the appended chunks (AppendResult.view). */
+  view?: boolean;
 }
 
 /** Appends `messages` after `conv.last_seq` and advances the conversation. */
@@ -27,6 +30,8 @@ export function appendMessages(
   const id = conv.id;
   const firstSeq = conv.last_seq + 1;
   let seq = conv.last_seq;
+  // The rows as a read would decode them (the stored JSON parsed back), for the view.
+  let rows: LogRow[] | undefined = ctx.view ? [] : undefined;
   for (const [i, m] of messages.entries()) {
     const known = s.messageRole.get({ id, messageId: m.messageId });
     if (known && known.role !== m.role) {
@@ -35,6 +40,8 @@ export function appendMessages(
         `${ctx.what} "${id}" messages.${i}: message "${m.messageId}" is ${known.role}, not ${m.role}`,
       );
     }
+    // A chunk joining a message already in the log changes that message: no view of the step alone.
+    if (known) rows = undefined;
     if (!known) {
       s.insertMessage.run({
         id,
@@ -54,10 +61,15 @@ export function appendMessages(
       }
       seq += 1;
       s.insertChunk.run({ id, seq, messageId: m.messageId, role: m.role, chunk: json });
+      if (rows) {
+        const row: LogRow = { seq, messageId: m.messageId, role: m.role, chunk: JSON.parse(json) };
+        if (m.turnId !== undefined) row.turnId = m.turnId;
+        rows.push(row);
+      }
     }
   }
   s.advanceConversation.run({ id, lastSeq: seq, activity: ctx.at, title: ctx.title ?? null });
-  return ok({ firstSeq, lastSeq: seq });
+  return ok(rows ? { firstSeq, lastSeq: seq, view: reconcile(rows) } : { firstSeq, lastSeq: seq });
 }
 
 /** Copies `src`'s chunks `[from, uptoSeq]` (clamped to its log) to the end of `dst`. */

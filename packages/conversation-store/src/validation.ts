@@ -121,6 +121,7 @@ export const AppendOptionsSchema = z.strictObject({
     .refine((ids) => new Set(ids).size === ids.length, "message ids must be distinct")
     .optional(),
   settleInflight: z.boolean().optional(),
+  view: z.boolean().optional(),
 });
 
 export const InflightStepSchema = z.object({ turnId: IdSchema, stepId: IdSchema, messageId: IdSchema });

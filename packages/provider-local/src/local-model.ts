@@ -215,16 +215,38 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function promptWords(request: ModelRequest): number {
-  let n = wordCount(request.system ?? "");
-  for (const m of request.messages) {
-    for (const c of m.chunks) {
-      if (c.type === "text" || c.type === "thinking" || c.type === "system") n += wordCount(c.text);
-      else if (c.type === "tool-result") n += wordCount(c.content);
-      else if (c.type === "tool-call") n += wordCount(JSON.stringify(c.input) ?? "");
-    }
+type PromptMessage = ModelRequest["messages"][number];
+
+/**
+ * The words of a prompt up to and including a message, remembered with the message's index. The
+ * orchestrator hands every step the history it held (the same message objects, extended), so a long
+ * conversation's prompt is counted once, then only what each step added: a step of the offline model
+ * costs the same at 100 chunks and at 100 000. (Reused only for the same object at the same index: an
+ * estimate in any case, as the usage of this model is.)
+ */
+const wordsUpTo = new WeakMap<PromptMessage, { index: number; words: number }>();
+
+function messageWords(m: PromptMessage): number {
+  let words = 0;
+  for (const c of m.chunks) {
+    if (c.type === "text" || c.type === "thinking" || c.type === "system") words += wordCount(c.text);
+    else if (c.type === "tool-result") words += wordCount(c.content);
+    else if (c.type === "tool-call") words += wordCount(JSON.stringify(c.input) ?? "");
   }
-  return n;
+  return words;
+}
+
+function promptWords(request: ModelRequest): number {
+  const messages = request.messages;
+  // The newest message whose prefix was counted before (scanning back over what is new).
+  let from = messages.length - 1;
+  while (from >= 0 && wordsUpTo.get(messages[from]!)?.index !== from) from--;
+  let words = from >= 0 ? wordsUpTo.get(messages[from]!)!.words : 0;
+  for (let i = from + 1; i < messages.length; i++) {
+    words += messageWords(messages[i]!);
+    wordsUpTo.set(messages[i]!, { index: i, words });
+  }
+  return wordCount(request.system ?? "") + words;
 }
 
 /** Words with their trailing whitespace, so the concatenation is the text. */

@@ -65,6 +65,10 @@ export interface ToolSpec {
 }
 
 export interface ModelRequest {
+  /**
+   * The history, valid for the duration of this call: the orchestrator holds it across steps and
+   * appends to it afterwards, so a model that keeps it past the call must copy it.
+   */
   messages: readonly HistoryMessage[];
   /** System prompt, sent before any system messages of the history. */
   system?: string;

@@ -2,6 +2,7 @@ import type { QueuedMessageRecord } from "@dispatch/conversation-store/contract"
 import type { EventHandle, Logger } from "@dispatch/kernel";
 import type { AgentEvent, ConversationStatus, QueuedMessage } from "@dispatch/protocol/types";
 import { type CompactResult, ConversationStatusChanged, type Result, type TurnSettled } from "./contract";
+import type { HistoryCache } from "./history-cache";
 import { ConversationHub } from "./hub";
 import { MessageQueue } from "./queue";
 import { messageOf } from "./run-tool";
@@ -25,6 +26,8 @@ export interface ConversationState {
   closing: boolean;
   compacting?: { promise: Promise<Result<CompactResult>>; controller: AbortController };
   lastSettled?: TurnSettled;
+  /** The model-facing history held between steps and turns (made by the first turn). */
+  history?: HistoryCache;
 }
 
 export interface ConversationStatesDeps {

@@ -55,7 +55,8 @@ export class ScriptedModel implements LanguageModel {
   }
 
   async *stream(req: ModelRequest): AsyncIterable<ProviderPart> {
-    this.requests.push(req);
+    // The history array is the orchestrator's held one, valid for this call only: keep a copy.
+    this.requests.push({ ...req, messages: [...req.messages] });
     const s = this.scripts.shift();
     if (s === undefined)
       throw new Error(`ScriptedModel ${this.name}: no script left for request ${this.requests.length}`);

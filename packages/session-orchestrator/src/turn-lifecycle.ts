@@ -17,6 +17,7 @@ import type { CompactionRuns } from "./compaction-runs";
 import { DEFAULT_SYSTEM_PROMPT, type OrchestratorConfig } from "./config";
 import { type Result, type StartedTurn, type StartTurnRequest, TurnSettled, TurnStarted } from "./contract";
 import type { ConversationState, ConversationStates, RunningTurn } from "./conversation-states";
+import { HistoryCache } from "./history-cache";
 import { joinQueued, steeringMessages } from "./queue";
 import { fail, modelRefusal } from "./result";
 import { messageOf } from "./run-tool";
@@ -110,9 +111,11 @@ export class TurnLifecycle {
       conversationId,
       [{ messageId, role: "user", chunks: userMessageChunks({ ...req, message: text }), turnId }],
       initialSettings(req, modelName),
-      dequeue.length > 0 ? { dequeue } : {},
+      dequeue.length > 0 ? { dequeue, view: true } : { view: true },
     );
     if (!appended.ok) return fail("ORCH_STORE_FAILED", appended.error.message);
+    state.history ??= new HistoryCache(conversationId, this.deps.store);
+    state.history.appended(appended.value);
     this.deps.states.removeDelivered(state, queued, false);
     const startedAt = this.deps.now();
     const begun = this.deps.store.turns.beginTurn({ turnId, conversationId, startedAt });
@@ -174,9 +177,11 @@ export class TurnLifecycle {
       // A compaction that was running when the turn started finishes first (its view includes our message).
       if (state.compacting)
         await guard(state.compacting.promise, { signal: turn.controller.signal }).catch(() => {});
+      state.history ??= new HistoryCache(conversationId, this.deps.store);
       outcome = await runTurnLoop(
         {
           store: this.deps.store,
+          history: state.history,
           model,
           tools: () => this.deps.tools?.list() ?? [],
           gate: this.deps.gate,
@@ -227,6 +232,8 @@ export class TurnLifecycle {
       ...(outcome.usage ? { usage: outcome.usage } : {}),
     };
     state.lastSettled = settled;
+    // Nobody watches: the conversation has likely gone quiet, so its held history is freed.
+    if (!state.turn && state.hub.listenerCount === 0) state.history?.drop();
     this.deps.emit(TurnSettled, settled);
 
     const compact =
@@ -255,8 +262,9 @@ export class TurnLifecycle {
       conversationId,
       steeringMessages(queued, turnId),
       {},
-      { dequeue },
+      { dequeue, view: true },
     );
+    if (written.ok) state.history?.appended(written.value);
     if (!written.ok) {
       this.log.error("queued messages not written into the stopped turn; they stay queued", {
         conversationId,

@@ -4,6 +4,7 @@ import type { AgentEvent, DoneReason, QueuedMessage, ReasoningEffort, Usage } fr
 import type { FinishReason, LanguageModel } from "@dispatch/providers/contract";
 import type { PermissionGate, Tool } from "@dispatch/tools/contract";
 import type { OrchestratorConfig } from "./config";
+import type { HistoryCache } from "./history-cache";
 import { InflightWriter } from "./inflight-writer";
 import { steeringMessages } from "./queue";
 import { runToolCall, type ToolRunResult } from "./run-tool";
@@ -15,6 +16,8 @@ import { addUsage } from "./usage";
 
 export interface TurnEnv {
   store: Pick<OrchestratorStores, "log" | "turns">;
+  /** The conversation's model-facing history, held across steps; each step's write extends it. */
+  history: Pick<HistoryCache, "read" | "appended">;
   model: LanguageModel;
   /** The tools offered to the model, read at the start of every step. */
   tools(): Tool[];
@@ -107,7 +110,7 @@ async function runStep(
     return { kind: "error", message, ...(code ? { code } : {}) };
   };
 
-  const history = env.store.log.loadHistory(conversationId);
+  const history = env.history.read();
   if (!history.ok) return fail(`cannot load history: ${history.error.message}`, "ORCH_STORE_FAILED");
   const tools = env.tools();
   const toolMap = new Map(tools.map((t) => [t.name, t]));
@@ -129,7 +132,7 @@ async function runStep(
     {
       model: env.model,
       request: {
-        messages: history.value.messages,
+        messages: history.value,
         tools: tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
         ...(input.system !== undefined ? { system: input.system } : {}),
         ...(input.reasoningEffort ? { reasoningEffort: input.reasoningEffort } : {}),
@@ -311,9 +314,12 @@ function persistStep(
     input.conversationId,
     messages,
     {},
-    dequeue.length > 0 ? { dequeue, settleInflight: true } : { settleInflight: true },
+    dequeue.length > 0 ? { dequeue, settleInflight: true, view: true } : { settleInflight: true, view: true },
   );
-  if (r.ok) return undefined;
+  if (r.ok) {
+    env.history.appended(r.value);
+    return undefined;
+  }
   env.logger.error("step not persisted", {
     conversationId: input.conversationId,
     turnId,
