@@ -161,18 +161,50 @@ function cpuShare(pid: number): () => number {
 }
 
 /** Latencies (ms) of every text delta received by `clients`, from the provider's stamp to receipt. */
-function collectLatencies(clients: CountingClient[]): number[] {
+function collectLatencies(
+  clients: CountingClient[],
+  debug?: { idx: number; at: number; lat: number }[],
+): number[] {
   const out: number[] = [];
   for (const c of clients) {
+    let idx = 0;
     c.onDelta = (text) => {
       const at = stampNow();
       if (!text.includes('"text-delta"')) return;
       const delta = (JSON.parse(text) as { event: { delta?: string } }).event.delta ?? "";
       const stamp = stampOf(delta);
-      if (stamp !== undefined) out.push(at - stamp);
+      if (stamp !== undefined) {
+        out.push(at - stamp);
+        debug?.push({ idx: idx++, at, lat: at - stamp });
+      }
     };
   }
   return out;
+}
+
+function debugTail(name: string, d: { idx: number; at: number; lat: number }[]): void {
+  if (!process.env.DISPATCH_BENCH_DEBUG) return;
+  const p99 = percentile(
+    d.map((x) => x.lat),
+    99,
+  );
+  const t0 = Math.min(...d.map((x) => x.at));
+  const slow = d.filter((x) => x.lat >= p99);
+  const byIdx = new Map<number, number>();
+  for (const x of slow)
+    byIdx.set(Math.floor(x.idx / 20) * 20, (byIdx.get(Math.floor(x.idx / 20) * 20) ?? 0) + 1);
+  const byTime = new Map<number, number>();
+  for (const x of slow)
+    byTime.set(
+      Math.floor((x.at - t0) / 100) * 100,
+      (byTime.get(Math.floor((x.at - t0) / 100) * 100) ?? 0) + 1,
+    );
+  log(
+    `${name}: p99 ${p99.toFixed(2)}; slow by token index ${JSON.stringify([...byIdx].sort((a, b) => a[0] - b[0]))}`,
+  );
+  log(`${name}: slow by ms since start ${JSON.stringify([...byTime].sort((a, b) => a[0] - b[0]))}`);
+  const late = d.filter((x) => x.idx >= 20).map((x) => x.lat);
+  log(`${name}: p99 after token 20: ${percentile(late, 99).toFixed(2)}, max ${Math.max(...late).toFixed(1)}`);
 }
 
 async function latency(ctx: Ctx): Promise<BenchResult[]> {
@@ -186,7 +218,8 @@ async function latency(ctx: Ctx): Promise<BenchResult[]> {
   const dc = await openMany(streams * perStream, () => daemonClient(ctx));
   const groups = conversations.map((_, i) => dc.slice(i * perStream, (i + 1) * perStream));
   await Promise.all(groups.map((g, i) => subscribeDaemon(g, conversations[i]!)));
-  const daemonLat = collectLatencies(dc);
+  const dbgD: { idx: number; at: number; lat: number }[] = [];
+  const daemonLat = collectLatencies(dc, dbgD);
   const daemonCpu = cpuShare(ctx.daemon.pid);
   await deliveredPerSecond(
     dc,
@@ -202,7 +235,8 @@ async function latency(ctx: Ctx): Promise<BenchResult[]> {
   const bc = await openMany(streams * perStream, () => baselineClient(ctx));
   const bgroups = conversations.map((_, i) => bc.slice(i * perStream, (i + 1) * perStream));
   await Promise.all(bgroups.map((g, i) => subscribeBaseline(g, `relay-${conversations[i]}`)));
-  const baseLat = collectLatencies(bc);
+  const dbgB: { idx: number; at: number; lat: number }[] = [];
+  const baseLat = collectLatencies(bc, dbgB);
   const baseCpu = cpuShare(ctx.baseline.pid);
   const body = { model: STAMPED_MODEL, stream: true, messages: [{ role: "user", content: prompt }] };
   await deliveredPerSecond(
@@ -220,6 +254,8 @@ async function latency(ctx: Ctx): Promise<BenchResult[]> {
   );
   const baseBusy = baseCpu();
   await closeAll(bc);
+  debugTail("daemon", dbgD);
+  debugTail("bare", dbgB);
   const note = (p: string) =>
     `lower is better; ${p} over ${daemonLat.length} deltas (${streams} streams x ${perStream} clients x ${tokens} tokens, 200 tokens/s); baseline: bare relay of the same stream`;
   return [
@@ -431,19 +467,8 @@ async function windowRead(quick: boolean): Promise<BenchResult[]> {
   log(`history window at ${total} chunks`);
   const home = await makeHome("dispatch-bench-");
   const store = openConversationStore({ path: join(home, "dispatch.db") });
-  const fill = (id: string, n: number) => {
-    for (let i = 0; i < n; i += 1000) {
-      const messages = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
-        messageId: crypto.randomUUID(),
-        role: (k % 2 === 0 ? "user" : "assistant") as "user" | "assistant",
-        chunks: [{ type: "text" as const, text: `message ${i + k}: ${"lorem ipsum ".repeat(6)}` }],
-      }));
-      const r = store.appendStep(id, messages, {});
-      if (!r.ok) throw new Error(`prefill ${id}: ${r.error.message}`);
-    }
-  };
-  fill("big", total);
-  fill("small", 200);
+  prefill(store, "big", total);
+  prefill(store, "small", 200);
   store.close();
   const d = await DaemonProcess.start({ home, toml: localModelToml(0) });
   try {
@@ -472,6 +497,107 @@ async function windowRead(quick: boolean): Promise<BenchResult[]> {
   }
 }
 
+/** Fills conversation `id` of an open store with `n` one-chunk messages, 1 000 per step. */
+function prefill(store: ReturnType<typeof openConversationStore>, id: string, n: number): void {
+  for (let i = 0; i < n; i += 1000) {
+    const messages = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
+      messageId: crypto.randomUUID(),
+      role: (k % 2 === 0 ? "user" : "assistant") as "user" | "assistant",
+      chunks: [{ type: "text" as const, text: `message ${i + k}: ${"lorem ipsum ".repeat(6)}` }],
+    }));
+    const r = store.appendStep(id, messages, {});
+    if (!r.ok) throw new Error(`prefill ${id}: ${r.error.message}`);
+  }
+}
+
+/**
+ * History-independent steps: turns of `steps` tool steps (the offline model calling list_dir on an
+ * empty folder) on a conversation of 100 000 stored chunks vs one of 100. Time to first token (send →
+ * first text delta) and per-step time (send → turn-sealed, / steps), medians over the turns after the
+ * first; the first turn of each (which reads the log once) is reported on its own.
+ */
+async function historySteps(quick: boolean): Promise<BenchResult[]> {
+  const big = 100_000;
+  const small = 100;
+  const turns = quick ? 3 : 6;
+  const steps = 5;
+  log(`history-independent steps: ${turns} turns x ${steps + 1} steps at ${big} vs ${small} chunks`);
+  const home = await makeHome("dispatch-bench-");
+  const store = openConversationStore({ path: join(home, "dispatch.db") });
+  prefill(store, "big", big);
+  prefill(store, "small", small);
+  store.close();
+  const cwd = join(home, "empty");
+  await Bun.write(join(cwd, "a.txt"), "a");
+  // A context window no history here reaches: no automatic compaction shortens the big one.
+  const profile = process.env.DISPATCH_BENCH_PROFILE;
+  const d = await DaemonProcess.start({
+    home,
+    toml: localModelToml(0, "contextWindow = 1000000000000\n"),
+    ...(profile ? { bunArgs: ["--cpu-prof-md", `--cpu-prof-dir=${profile}`] } : {}),
+  });
+  try {
+    const run = async (conversationId: string) => {
+      const [c] = await openMany(1, () => CountingClient.open(d.wsUrl, d.token));
+      await subscribeDaemon([c!], conversationId);
+      const ttft: number[] = [];
+      const perStep: number[] = [];
+      for (let t = 0; t < turns; t++) {
+        let first: number | undefined;
+        c!.onDelta = (text) => {
+          if (first === undefined && text.includes('"text-delta"')) first = performance.now();
+        };
+        const started = performance.now();
+        c!.send({
+          type: "chat.send",
+          conversationId,
+          message: `turn ${t}\n/steps ${steps} list_dir {"path":"."}`,
+          model: "local/echo",
+          cwd,
+          grant: { all: true },
+        });
+        await c!.sealedAt(t + 1, 120_000, `turn ${t} of ${conversationId} sealed`);
+        const ended = performance.now();
+        ttft.push((first ?? ended) - started);
+        perStep.push((ended - started) / (steps + 1));
+      }
+      await c!.close();
+      return { ttft, perStep };
+    };
+    const s = await run("small");
+    const b = await run("big");
+    const later = (v: number[]) => median(v.slice(1));
+    const note = (what: string) =>
+      `lower is better; ${what}, median of turns 2–${turns} (${steps} list_dir steps + answer, offline model); baseline: the same on a ${small}-chunk conversation`;
+    return [
+      result(
+        "time to first token at 100k chunks",
+        later(b.ttft),
+        "ms",
+        later(s.ttft),
+        note("chat.send → first text delta"),
+      ),
+      result(
+        "per-step time at 100k chunks",
+        later(b.perStep),
+        "ms",
+        later(s.perStep),
+        note("send → turn-sealed / steps"),
+      ),
+      result(
+        "first turn's first token at 100k chunks",
+        b.ttft[0]!,
+        "ms",
+        s.ttft[0]!,
+        `lower is better; the first turn after start reads the whole log once (then the turn holds it); baseline: the same on a ${small}-chunk conversation`,
+      ),
+    ];
+  } finally {
+    await d.dispose();
+    await removeHome(home);
+  }
+}
+
 /** DISPATCH_BENCH_STAGES=fanout,latency runs only those stages (default: all). */
 function wanted(stage: string): boolean {
   const only = process.env.DISPATCH_BENCH_STAGES?.split(",").map((s) => s.trim());
@@ -482,9 +608,12 @@ export async function benchDaemon(opts: BenchOptions): Promise<BenchResult[]> {
   const rows: BenchResult[] = [];
   const provider = startStampedProvider();
   const baseline = await BaselineServer.start();
+  const profile = process.env.DISPATCH_BENCH_PROFILE;
   const daemon = await DaemonProcess.start({
     toml: BENCH_TOML,
     env: { DISPATCH_BASE_URL: provider.url, DISPATCH_MODEL: STAMPED_MODEL, DISPATCH_API_KEY: "bench-key" },
+    // DISPATCH_BENCH_PROFILE=<dir>: the streaming daemon writes a CPU profile (.md) there on exit.
+    ...(profile ? { bunArgs: ["--cpu-prof-md", `--cpu-prof-dir=${profile}`] } : {}),
   });
   const ctx: Ctx = { quick: opts.quick, daemon, baseline, provider };
   // Quiet figures first, on a fresh daemon; the fan-out floods (and grows the heap) last.
@@ -499,6 +628,7 @@ export async function benchDaemon(opts: BenchOptions): Promise<BenchResult[]> {
     await provider.close();
   }
   if (wanted("windowRead")) rows.push(...(await windowRead(opts.quick)));
+  if (wanted("historySteps")) rows.push(...(await historySteps(opts.quick)));
   if (wanted("coldStart")) rows.push(...(await coldStart(opts.quick)));
   return rows;
 }

@@ -14,10 +14,10 @@ import { pollUntil } from "./wait";
 export const REPO_ROOT = path.resolve(import.meta.dir, "../..");
 
 /** `bun apps/daemon/src/main.ts` when it exists, else the CLI's foreground `serve`. */
-export function daemonCommand(): string[] {
+export function daemonCommand(bunArgs: readonly string[] = []): string[] {
   const main = path.join(REPO_ROOT, "apps/daemon/src/main.ts");
-  if (existsSync(main)) return [process.execPath, main];
-  return [process.execPath, path.join(REPO_ROOT, "apps/cli/src/main.ts"), "serve"];
+  if (existsSync(main)) return [process.execPath, ...bunArgs, main];
+  return [process.execPath, ...bunArgs, path.join(REPO_ROOT, "apps/cli/src/main.ts"), "serve"];
 }
 
 export interface DaemonOptions {
@@ -29,6 +29,8 @@ export interface DaemonOptions {
   env?: Record<string, string>;
   /** How long to wait for `daemon.json` (default 30 s: a cold start on a busy 2-core box). */
   readyTimeoutMs?: number;
+  /** Flags for `bun` itself, before the script (e.g. `--cpu-prof-md`, for profiling a bench run). */
+  bunArgs?: string[];
 }
 
 /** Pure: `dispatch.toml` for the offline model with the given per-token delay, plus extra TOML. */
@@ -122,7 +124,7 @@ export class DaemonProcess {
     const home = options.home ?? (await mkdtemp(path.join(tmpdir(), "dispatch-rel-")));
     if (options.toml !== undefined) await writeFile(path.join(home, "dispatch.toml"), options.toml);
     const started = performance.now();
-    const proc = Bun.spawn(daemonCommand(), {
+    const proc = Bun.spawn(daemonCommand(options.bunArgs), {
       cwd: REPO_ROOT,
       env: childEnv(home, options.env),
       stdin: "ignore",
