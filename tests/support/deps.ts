@@ -5,6 +5,7 @@
 export { DispatchHttpClient } from "@dispatch/client";
 export { openConversationStore } from "@dispatch/conversation-store";
 export { DAEMON_JSON, type DaemonInfo, daemonUrls, readDaemonInfo } from "@dispatch/discovery";
+export { type SseEvent, SseParser } from "@dispatch/event-streams";
 export { parseClientMessage, parseServerMessage } from "@dispatch/protocol";
 export { exampleClientMessages } from "@dispatch/protocol/examples";
 export type { AgentEvent, ServerMessage, StoredChunk } from "@dispatch/protocol/types";

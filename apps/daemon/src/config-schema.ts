@@ -108,7 +108,7 @@ export const fileConfigSchema = z.strictObject({
     )
     .optional(),
   /** The HTTP port and its limits (bind, token and origins come from the top level). */
-  http: HttpTransportConfigSchema.pick({ maxBodyBytes: true, idleTimeoutSec: true })
+  http: HttpTransportConfigSchema.pick({ maxBodyBytes: true, idleTimeoutSec: true, streams: true })
     .partial()
     .extend({ port: port().optional() })
     .optional(),

@@ -82,6 +82,11 @@ export interface Caller {
   readonly surfaces: ReadonlySet<string>;
   /** Conversation ids it watches. */
   readonly conversations: ReadonlySet<string>;
+  /**
+   * An HTTP event stream (SSE, long-poll): connected while it lasts, its level only filters event
+   * types, so channels are open to it at level 1 too (a WebSocket asks for level 2 first).
+   */
+  readonly stream?: boolean;
   /** Keys (`channelKey`) of the wildcard channels it watches (`conversation:*`, `workspace:<id>:*`). */
   readonly channels: ReadonlySet<string>;
 }

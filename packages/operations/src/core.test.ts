@@ -420,6 +420,11 @@ describe("channels (level 2)", () => {
     const r = d({ type: "channel.subscribe", channel: "conversation:*" }, empty);
     expect(r.effects).toEqual([]);
     expect(r.replies).toMatchObject([{ kind: "failed", error: { code: "LEVEL2_REQUIRED" } }]);
+    // An HTTP event stream (SSE) may watch a channel at level 1: its level only filters event types.
+    const sse: Caller = { ...empty, stream: true };
+    expect(d({ type: "channel.subscribe", channel: "conversation:*" }, sse).effects).toEqual([
+      { kind: "channel.watch", channel: { kind: "all" }, key: "conversation:*" },
+    ]);
   });
 
   test("a caller without a connection (HTTP) never watches", () => {

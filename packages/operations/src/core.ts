@@ -261,7 +261,7 @@ function channelOf(
   raw: string,
   id: string | undefined,
 ): { channel: Channel } | { refused: Decision } {
-  if (caller.level < 2) {
+  if (caller.level < 2 && caller.stream !== true) {
     const code: OperationsErrorCode = "LEVEL2_REQUIRED";
     const message = `${op} needs protocol 2: send hello {protocol: 2} as the first message`;
     return { refused: say(refusal("surface", code, message, id)) };

@@ -2,7 +2,7 @@
  * The HTTP API (PROTOCOL.md §6) as data: every route with its parameters, body and response schema.
  * The OpenAPI document is generated from this table, and a server may use it to check its own routing.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import {
   ChatRequestBodySchema,
   CloseResponseSchema,
@@ -16,6 +16,7 @@ import {
   CwdSettingBodySchema,
   CwdSettingResponseSchema,
   HealthResponseSchema,
+  LongPollResponseSchema,
   McpServersResponseSchema,
   ModelSettingBodySchema,
   ModelSettingResponseSchema,
@@ -39,7 +40,7 @@ export type HttpMethod = "get" | "post" | "put" | "delete";
  * Error statuses a route can answer besides 401/403/500, which every route can. The generator adds
  * 400 (HTTP_INVALID_PATH) to routes with path parameters and 400/413/415 to routes with a body.
  */
-export type HttpErrorStatus = 400 | 404 | 409 | 413 | 415 | 429 | 502 | 503;
+export type HttpErrorStatus = 400 | 404 | 406 | 409 | 413 | 415 | 429 | 502 | 503;
 
 /**
  * Who may call a route (PROTOCOL.md §8; the operations core's `Requirement`): `anyone` admitted (a
@@ -66,10 +67,11 @@ export interface HttpRoute {
   /** A body may be omitted (e.g. compact with defaults). */
   bodyOptional?: true;
   /**
-   * 200 JSON body; `"ndjson"` = a stream of AgentEvents; `"json-document"` = any JSON object;
-   * `"prometheus-text"` = the Prometheus text exposition format.
+   * 200 JSON body; `"ndjson"` = a stream of AgentEvents; `"event-stream"` = server-sent events of
+   * chat.delta frames; `"json-document"` = any JSON object; `"prometheus-text"` = the Prometheus text
+   * exposition format.
    */
-  response: z.ZodType | "ndjson" | "json-document" | "prometheus-text";
+  response: z.ZodType | "ndjson" | "event-stream" | "json-document" | "prometheus-text";
   /** Reachable without the token from loopback (it holds no conversation data or secrets). */
   public?: true;
   errors: HttpErrorStatus[];
@@ -109,6 +111,14 @@ const settingRoutes = (
     errors,
   },
 ];
+
+/** The query parameters of the event routes, for the document (the routes parse them themselves). */
+const EventsPollQueryDocSchema = z.object({
+  after: z.string().optional(),
+  waitMs: z.string().optional(),
+  protocol: z.string().optional(),
+});
+const EventsStreamQueryDocSchema = z.object({ channel: z.string(), protocol: z.string().optional() });
 
 export const httpRoutes: readonly HttpRoute[] = [
   {
@@ -259,6 +269,40 @@ export const httpRoutes: readonly HttpRoute[] = [
     body: PermissionAnswerBodySchema,
     response: PermissionAnswerResponseSchema,
     errors: [400, 404],
+  },
+  {
+    method: "get",
+    path: "/conversations/{id}/events",
+    operationId: "pollConversationEvents",
+    role: "conversation",
+    summary:
+      "Long-poll the conversation's live turn: answers at once with the events newer than `after`, else when something arrives or `waitMs` passes (then `events` is empty). Level 1 unless `Dispatch-Protocol: 2` / `protocol=2`.",
+    ext: true,
+    query: EventsPollQueryDocSchema,
+    queryDocs: {
+      after: "`<turnId>:<n>`: the `cursor` of the previous answer (absent: the running turn from its start).",
+      waitMs: "How long to wait for something newer, 0 to 30000 ms (default 25000).",
+      protocol: "`2` for every event type (level 2); absent or `1`: the original 11.",
+    },
+    response: LongPollResponseSchema,
+    errors: [400, 429],
+  },
+  {
+    method: "get",
+    path: "/events",
+    operationId: "streamEvents",
+    // The channel names the conversation(s): the operations core decides a viewer's right to it.
+    role: "anyone",
+    summary:
+      "Server-sent events of a channel (conversation:<id>, conversation:*, workspace:<id>:*) with `Accept: text/event-stream`: the running turns replayed, then every event live. Resumable with `Last-Event-ID`. Level 1 unless `Dispatch-Protocol: 2` / `protocol=2`.",
+    ext: true,
+    query: EventsStreamQueryDocSchema,
+    queryDocs: {
+      channel: "`conversation:<id>`, `conversation:*` or `workspace:<workspaceId>:*`.",
+      protocol: "`2` for every event type (level 2); absent or `1`: the original 11.",
+    },
+    response: "event-stream",
+    errors: [400, 406, 429],
   },
   {
     method: "get",

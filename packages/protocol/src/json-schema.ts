@@ -150,8 +150,15 @@ const ERROR_RESPONSES: Record<HttpErrorStatus | 401 | 403 | 500, [name: string, 
   404: ["NotFound", "Unknown conversation, queued message or permission request."],
   409: ["Conflict", "A turn is already running, or the conversation is closed."],
   413: ["PayloadTooLarge", "The body (HTTP_BODY_TOO_LARGE) or a field (PROTOCOL_TOO_LARGE) is over its cap."],
+  406: [
+    "NotAcceptable",
+    "The request's Accept header excludes what the route answers (STREAM_NOT_ACCEPTABLE).",
+  ],
   415: ["UnsupportedMediaType", "The body is not `application/json` (HTTP_UNSUPPORTED_MEDIA_TYPE)."],
-  429: ["TooManyRequests", "Too many messages already wait for the running turn (ORCH_QUEUE_FULL)."],
+  429: [
+    "TooManyRequests",
+    "Too many messages already wait for the running turn (ORCH_QUEUE_FULL), or too many open event streams from this address (STREAM_TOO_MANY).",
+  ],
   500: ["InternalError", "Unexpected server error."],
   502: ["BadGateway", "The model call behind the operation failed (ORCH_COMPACTION_FAILED)."],
   503: ["ServiceUnavailable", "The daemon is shutting down (ORCH_SHUTTING_DOWN)."],
@@ -207,6 +214,13 @@ function successResponse(route: HttpRoute, prefix: string): JsonObject {
         },
       },
       content: { "application/x-ndjson": { schema: schemaRef(AgentEventSchema, prefix) } },
+    };
+  }
+  if (route.response === "event-stream") {
+    return {
+      description:
+        "Server-sent events: one `chat.delta` frame (JSON) per `data:` line, `id: <conversationId>:<turnId>:<n>` for turn events; `:` comments keep the stream alive.",
+      content: { "text/event-stream": { schema: { type: "string" } } },
     };
   }
   if (route.response === "prometheus-text") {

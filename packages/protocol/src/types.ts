@@ -684,6 +684,12 @@ export interface ConversationWindowResponse {
 export type ConversationWindow = ConversationWindowResponse;
 
 /** `GET /conversations/:id/status` */
+/** (ext) `GET /conversations/:id/events?after=&waitMs=` (PROTOCOL.md §8). */
+export interface LongPollResponse {
+  events: { event: AgentEvent; n: number }[];
+  /** `<turnId>:<n>` of the newest event seen; pass it as `after`. Null: no turn yet. */
+  cursor: string | null;
+}
 export interface ConversationStatusResponse {
   conversationId: string;
   isActive: boolean;

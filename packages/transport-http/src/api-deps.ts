@@ -3,6 +3,8 @@ import type { Logger } from "@dispatch/kernel";
 import type { HealthResponse, McpServerStatus, ModelInfo } from "@dispatch/protocol/types";
 import type { ConversationSettingsService, Orchestrator } from "@dispatch/session-orchestrator/contract";
 import type { PermissionGate } from "@dispatch/tools/contract";
+import type { TurnNotices } from "./follow";
+import type { StreamLimitsConfig } from "./stream-limits";
 
 /** What the API reads and drives. */
 export interface ApiDeps {
@@ -28,4 +30,8 @@ export interface ApiDeps {
   health(): Pick<HealthResponse, "uptimeSec" | "activeTurns" | "store">;
   /** `GET /metrics` in the Prometheus text format; absent = 404 (no metrics extension). */
   metricsText?(): string;
+  /** Limits of the SSE and long-poll streams. */
+  streams: StreamLimitsConfig;
+  /** Turn starts and ends (for wildcard channels over SSE). */
+  turns: TurnNotices;
 }

@@ -6,6 +6,7 @@
 import type { ApiDeps } from "./api-deps";
 import { chatRoute } from "./chat-route";
 import { conversationRoutes } from "./conversation-routes";
+import { eventRoutes } from "./event-routes";
 import { operationRunner } from "./operations";
 import type { RouteTable } from "./request";
 import { settingsRoutes } from "./settings-routes";
@@ -36,5 +37,18 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
     ...chatRoute(deps, op),
     ...conversationRoutes(deps, op),
     ...settingsRoutes(deps, op),
+    ...eventRoutes({
+      get streams() {
+        return deps.streams;
+      },
+      logger: deps.logger,
+      follow: {
+        orchestrator,
+        get turns() {
+          return deps.turns;
+        },
+        workspaceOf: (id) => settings.getSettings(id)?.workspaceId,
+      },
+    }),
   };
 }

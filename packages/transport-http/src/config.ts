@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_STREAM_LIMITS } from "./stream-limits";
 
 /** Default HTTP port (compat). */
 export const DEFAULT_HTTP_PORT = 24203;
@@ -29,6 +30,14 @@ export const HttpTransportConfigSchema = z.strictObject({
    * streams are exempt: a slow first token must not cut them.
    */
   idleTimeoutSec: z.number().int().min(1).max(255).default(DEFAULT_IDLE_TIMEOUT_SEC),
+  /** SSE (`GET /events`) and long-poll (`GET /conversations/:id/events`) limits. */
+  streams: z
+    .strictObject({
+      maxPerAddress: z.number().int().positive().default(DEFAULT_STREAM_LIMITS.maxPerAddress),
+      maxBufferedBytes: z.number().int().positive().default(DEFAULT_STREAM_LIMITS.maxBufferedBytes),
+      keepAliveSec: z.number().int().min(1).max(300).default(DEFAULT_STREAM_LIMITS.keepAliveSec),
+    })
+    .default(DEFAULT_STREAM_LIMITS),
 });
 export type HttpTransportConfig = z.infer<typeof HttpTransportConfigSchema>;
 

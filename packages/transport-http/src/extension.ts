@@ -86,8 +86,22 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       const startedAt = performance.now();
       // Counted from the orchestrator's kernel events, so /health needs no extra orchestrator method.
       const running = new Set<string>();
-      ctx.on(TurnStarted, (t) => running.add(t.turnId));
-      ctx.on(TurnSettled, (t) => running.delete(t.turnId));
+      const started = new Set<(conversationId: string, turnId: string) => void>();
+      const settled = new Set<(conversationId: string) => void>();
+      ctx.on(TurnStarted, (t) => {
+        running.add(t.turnId);
+        for (const l of [...started]) l(t.conversationId, t.turnId);
+      });
+      ctx.on(TurnSettled, (t) => {
+        running.delete(t.turnId);
+        for (const l of [...settled]) l(t.conversationId);
+      });
+      const listen = <L>(set: Set<L>, l: L) => {
+        set.add(l);
+        return () => {
+          set.delete(l);
+        };
+      };
       const storeState = (): "ok" | "failing" => {
         try {
           return conversations.listConversations({ limit: 1 }).ok ? "ok" : "failing";
@@ -115,6 +129,8 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
           store: storeState(),
         }),
         ...(metrics ? { metricsText: () => metrics.render() } : {}),
+        streams: config.streams,
+        turns: { onStarted: (l) => listen(started, l), onSettled: (l) => listen(settled, l) },
       });
       const webRoot = config.webRoot === undefined ? undefined : resolveWebRoot(config.webRoot);
       const access = ctx.tryGet(BrowserAccess);

@@ -87,6 +87,10 @@ describe("conversation:*", () => {
       "brand-new/first",
       "brand-new/hello",
     ]);
+    // Settled while a next turn runs (a queued message started it): still held.
+    server.turnSettled("run-b");
+    expect(orchestrator.subscribers("run-b")).toBe(1);
+    orchestrator.running = ["run-a"];
     server.turnSettled("run-b");
     expect(orchestrator.subscribers("run-b")).toBe(0);
     // Idempotent: a second subscribe replays nothing more.

@@ -74,7 +74,7 @@ export interface FanoutDeps {
   /** Unsent bytes per connection before it is closed as a slow consumer. */
   cap: number;
   logger: Logger;
-  orchestrator: Pick<Orchestrator, "replay" | "subscribe" | "runningConversations">;
+  orchestrator: Pick<Orchestrator, "replay" | "subscribe" | "runningConversations" | "runningTurn">;
   /** The workspace of a conversation (for `workspace:<id>:*`); undefined when unknown. */
   workspaceOf?: (conversationId: string) => string | undefined;
   registry: Pick<SurfaceRegistry, "getSpec">;
@@ -419,7 +419,9 @@ export class Fanout {
   /** A turn was sealed (its last event and status are out): its hub is no longer held for channels. */
   turnSettled(conversationId: string): void {
     const w = this.watchers.get(conversationId);
-    if (w === undefined || !w.held) return;
+    // A queued message may already have started the next turn (inside `turn-sealed`): keep holding.
+    if (w === undefined || !w.held || this.deps.orchestrator.runningTurn(conversationId) !== undefined)
+      return;
     w.held = false;
     this.release(conversationId);
   }

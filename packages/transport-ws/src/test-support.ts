@@ -110,7 +110,7 @@ export class StubOrchestrator implements Orchestrator {
   closeConversation = () => this.fail();
   openConversation = () => this.fail();
   status = () => this.fail();
-  runningTurn = () => this.fail();
+  runningTurn = (conversationId: string) => (this.running.includes(conversationId) ? "t-running" : undefined);
   runningConversations = () => [...this.running];
   /**
    * Replays `replayed(conversationId, resume)` first when a resume point is given (as the hub does),

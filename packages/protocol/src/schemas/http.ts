@@ -10,8 +10,10 @@ import {
   NonNegativeInt,
   named,
   PermissionDecisionSchema,
+  PositiveInt,
   ReasoningEffortSchema,
 } from "./common";
+import { AgentEventSchema } from "./events";
 import { StoredChunkSchema } from "./history";
 
 // ── request bodies (inbound: capped) ──
@@ -190,6 +192,14 @@ export const ConversationWindowResponseSchema = named(
 export const ConversationStatusResponseSchema = named(
   z.object({ conversationId: z.string(), isActive: z.boolean(), status: ConversationStatusSchema }),
   "ConversationStatusResponse",
+);
+export const LongPollResponseSchema = named(
+  z.object({
+    events: z.array(z.object({ event: AgentEventSchema, n: PositiveInt })),
+    cursor: z.string().nullable(),
+  }),
+  "LongPollResponse",
+  "(ext) Events newer than `after`, and the cursor to pass as `after` next (null: no turn yet).",
 );
 export const OpenResponseSchema = named(z.object({ conversationId: z.string() }), "OpenResponse");
 export const StopResponseSchema = named(

@@ -107,6 +107,7 @@ export type SchemaTypeChecks = [
   Expect<Equal<z.output<typeof S.ConversationWindowQuerySchema>, T.ConversationWindowQuery>>,
   Expect<Equal<z.output<typeof S.ConversationWindowResponseSchema>, T.ConversationWindowResponse>>,
   Expect<Equal<z.output<typeof S.ConversationStatusResponseSchema>, T.ConversationStatusResponse>>,
+  Expect<Equal<z.output<typeof S.LongPollResponseSchema>, T.LongPollResponse>>,
   Expect<Equal<z.output<typeof S.OpenResponseSchema>, T.OpenResponse>>,
   Expect<Equal<z.output<typeof S.StopResponseSchema>, T.StopResponse>>,
   Expect<Equal<z.output<typeof S.CloseResponseSchema>, T.CloseResponse>>,

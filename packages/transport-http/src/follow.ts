@@ -1,0 +1,143 @@
+/**
+ * What an HTTP event stream (SSE, long-poll) watches, as the operations core's connection effects:
+ * `watch` follows one conversation through its hub (replay then live, atomically), `watchChannel`
+ * follows every running turn of a wildcard channel and taps each new one from its first event
+ * (TurnStarted), letting go when it is settled. The one event source is the hub; every event is
+ * serialized once for all streams (`eventJson`).
+ */
+import { type Channel, channelMatches, type SerializedEvent } from "@dispatch/event-streams";
+import type { Disposer } from "@dispatch/kernel";
+import type { ConnectionEffects, WildcardChannel } from "@dispatch/operations";
+import type { AgentEvent, ResumePoint } from "@dispatch/protocol/types";
+import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
+
+const texts = new WeakMap<AgentEvent, string>();
+
+/** The event's JSON, computed once whatever the number of streams that send it. */
+export function eventJson(event: AgentEvent): string {
+  let t = texts.get(event);
+  if (t === undefined) {
+    t = JSON.stringify(event);
+    texts.set(event, t);
+  }
+  return t;
+}
+
+/** Turn starts and settlements, from the orchestrator's kernel events. */
+export interface TurnNotices {
+  onStarted(listener: (conversationId: string, turnId: string) => void): () => void;
+  onSettled(listener: (conversationId: string) => void): () => void;
+}
+
+export interface FollowDeps {
+  orchestrator: Pick<Orchestrator, "subscribe" | "replay" | "runningConversations" | "runningTurn">;
+  turns: TurnNotices;
+  workspaceOf(conversationId: string): string | undefined;
+}
+
+/** Receives each event of what a stream follows, with its conversation. */
+export type FollowSink = (conversationId: string, e: SerializedEvent, event: AgentEvent) => void;
+
+export class Follower {
+  private readonly direct = new Map<string, Disposer>();
+  /** Conversations followed for the channels, and their hub subscriptions. */
+  private readonly tapped = new Map<string, Disposer>();
+  private readonly channels = new Map<string, WildcardChannel>();
+  private stopNotices: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly deps: FollowDeps,
+    private readonly sink: FollowSink,
+  ) {}
+
+  private listener(conversationId: string) {
+    return (event: AgentEvent, n: number | undefined) => {
+      if (!this.closed) this.sink(conversationId, { json: eventJson(event), n }, event);
+    };
+  }
+
+  private matches(conversationId: string): boolean {
+    let workspace: string | undefined;
+    for (const channel of this.channels.values()) {
+      if (channel.kind === "workspace") workspace ??= this.deps.workspaceOf(conversationId);
+      if (channelMatches(channel as Channel, conversationId, workspace)) return true;
+    }
+    return false;
+  }
+
+  private tap(conversationId: string, resume: ResumePoint | undefined): void {
+    if (this.direct.has(conversationId) || this.tapped.has(conversationId)) return;
+    this.tapped.set(
+      conversationId,
+      this.deps.orchestrator.subscribe(conversationId, this.listener(conversationId), resume),
+    );
+  }
+
+  /** The connection effects the core's decision runs against. */
+  effects(): ConnectionEffects {
+    const unsupported = () => {
+      throw new Error("an HTTP event stream holds no surfaces and has no level to change");
+    };
+    return {
+      setLevel: unsupported,
+      addSurface: unsupported,
+      removeSurface: unsupported,
+      subscriberSpec: unsupported,
+      watch: (cid, resume) => {
+        if (this.direct.has(cid)) return;
+        this.tapped.get(cid)?.();
+        this.tapped.delete(cid);
+        this.direct.set(cid, this.deps.orchestrator.subscribe(cid, this.listener(cid), resume));
+      },
+      unwatch: (cid) => {
+        this.direct.get(cid)?.();
+        this.direct.delete(cid);
+      },
+      watchChannel: (key, channel, resume) => this.watchChannel(key, channel, resume),
+      unwatchChannel: (key) => {
+        this.channels.delete(key);
+      },
+    };
+  }
+
+  private watchChannel(
+    key: string,
+    channel: WildcardChannel,
+    resume: Readonly<Record<string, ResumePoint>> | undefined,
+  ): void {
+    this.channels.set(key, channel);
+    if (this.stopNotices.length === 0) {
+      this.stopNotices = [
+        this.deps.turns.onStarted((cid, turnId) => {
+          if (!this.closed && this.matches(cid)) this.tap(cid, { turnId, n: 0 });
+        }),
+        this.deps.turns.onSettled((cid) => {
+          const d = this.tapped.get(cid);
+          if (d === undefined || this.deps.orchestrator.runningTurn(cid) !== undefined) return;
+          d();
+          this.tapped.delete(cid);
+        }),
+      ];
+    }
+    const running = new Set(this.deps.orchestrator.runningConversations());
+    for (const cid of running) if (this.matches(cid)) this.tap(cid, resume?.[cid]);
+    // A conversation named in `resume` whose turn was just sealed: its tail, without holding it.
+    for (const [cid, at] of Object.entries(resume ?? {})) {
+      if (running.has(cid) || this.direct.has(cid) || !this.matches(cid)) continue;
+      const sink = this.listener(cid);
+      for (const e of this.deps.orchestrator.replay(cid, at)) sink(e.event, e.n);
+    }
+  }
+
+  /** Ends every subscription. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const d of [...this.direct.values(), ...this.tapped.values()]) d();
+    this.direct.clear();
+    this.tapped.clear();
+    for (const stop of this.stopNotices) stop();
+    this.stopNotices = [];
+  }
+}
