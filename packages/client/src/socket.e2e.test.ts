@@ -132,3 +132,51 @@ test("a permission request pending across a disconnect is delivered once and can
   expect(seen.filter((e) => e.type === "permission-request")).toHaveLength(1);
   expect(seen.find((e) => e.type === "tool-result")).toMatchObject({ toolName: "run_shell", isError: false });
 });
+
+test("watchAll: every conversation once, in order, across a disconnect; new ones included", async () => {
+  const watcher = new DispatchSocket({
+    endpoint: { url: `ws://127.0.0.1:${proxy.port}`, token: daemon.token },
+    backoff: { baseMs: 20, maxMs: 200 },
+  });
+  const sender = new DispatchSocket({
+    endpoint: { url: `ws://127.0.0.1:${daemon.info.wsPort}`, token: daemon.token },
+  });
+  await Promise.all([watcher.connect(), sender.connect()]);
+  const seen = new Map<string, (number | undefined)[]>();
+  const sealed = new Map<string, PromiseWithResolvers<void>>();
+  const [a, b, later] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+  for (const id of [a, b, later]) sealed.set(id, Promise.withResolvers<void>());
+  const some = Promise.withResolvers<void>();
+  let total = 0;
+  await watcher.watchAll((event, n) => {
+    if (event.type === "status") return;
+    const list = seen.get(event.conversationId) ?? [];
+    list.push(n);
+    seen.set(event.conversationId, list);
+    if (++total === 20) some.resolve();
+    if (event.type === "turn-sealed") sealed.get(event.conversationId)?.resolve();
+  });
+  for (const id of [a, b])
+    await sender.request({
+      type: "chat.send",
+      conversationId: id,
+      model: "local/echo",
+      message: "/slow 15\n/long 60\nall",
+    });
+  await withTimeout(some.promise, 15_000, "the first 20 events");
+  expect(proxy.cutAll()).toBeGreaterThan(0);
+  await sender.request({
+    type: "chat.send",
+    conversationId: later,
+    model: "local/echo",
+    message: "after the cut",
+  });
+  for (const [id, s] of sealed) await withTimeout(s.promise, 30_000, `turn-sealed of ${id}`);
+  watcher.close();
+  sender.close();
+  for (const id of [a, b, later]) {
+    const ns = seen.get(id) ?? [];
+    expect({ id, ns }).toEqual({ id, ns: Array.from({ length: ns.length }, (_, i) => i + 1) });
+    expect(ns.length).toBeGreaterThan(3);
+  }
+});

@@ -42,6 +42,9 @@ export type SocketState = "idle" | "connecting" | "open" | "reconnecting" | "clo
 
 export type ChatListener = (event: AgentEvent, n: number | undefined) => void;
 
+/** Most conversations a reconnect names in one channel's `resume` (the protocol's cap). */
+const MAX_RESUME = 1000;
+
 type Distributive<T> = T extends unknown ? Omit<T, "id"> : never;
 export type ClientRequest = Distributive<ClientMessage>;
 
@@ -70,6 +73,10 @@ export class DispatchSocket {
   /** Conversations this connection watches (explicitly or by sending) and how far each got. */
   private readonly watched = new Map<string, ChatCursor | undefined>();
   private readonly surfaces = new Map<string, { surfaceId: string; conversationId?: string }>();
+  /** Wildcard channels (`conversation:*`, `workspace:<id>:*`) and their listeners; survive reconnects. */
+  private readonly channels = new Map<string, Set<ChatListener>>();
+  /** How far each conversation received through a channel got, while its turn runs (for resume). */
+  private readonly seen = new Map<string, ChatCursor>();
   private readonly opts: Required<Omit<SocketOptions, "endpoint">> & Pick<SocketOptions, "endpoint">;
 
   constructor(options: SocketOptions) {
@@ -118,6 +125,49 @@ export class DispatchSocket {
     this.watched.delete(conversationId);
     this.chatListeners.delete(conversationId);
     await this.request({ type: "chat.unsubscribe", conversationId });
+  }
+
+  /**
+   * Watches every conversation (`conversation:*`): each running turn replayed, then every event of
+   * every conversation live, new ones included. Across reconnects each conversation resumes from the
+   * last event delivered, so the listener sees every event once. Resolves once subscribed.
+   */
+  watchAll(listener: ChatListener): Promise<() => void> {
+    return this.watchChannel("conversation:*", listener);
+  }
+
+  /** Like `watchAll`, for the conversations of one workspace (`workspace:<id>:*`). */
+  watchWorkspace(workspaceId: string, listener: ChatListener): Promise<() => void> {
+    return this.watchChannel(`workspace:${workspaceId}:*`, listener);
+  }
+
+  /**
+   * Watches a wildcard channel. Its listener gets the events the socket receives for conversations it
+   * does not also watch directly (those go to their `watch` listeners); `conversation:*` gets them all.
+   */
+  async watchChannel(channel: string, listener: ChatListener): Promise<() => void> {
+    let set = this.channels.get(channel);
+    const fresh = set === undefined;
+    if (set === undefined) {
+      set = new Set();
+      this.channels.set(channel, set);
+    }
+    set.add(listener);
+    if (fresh) {
+      try {
+        await this.request({ type: "channel.subscribe", channel });
+      } catch (err) {
+        this.channels.delete(channel);
+        throw err;
+      }
+    }
+    return () => {
+      const listeners = this.channels.get(channel);
+      listeners?.delete(listener);
+      if (listeners?.size !== 0) return;
+      this.channels.delete(channel);
+      void this.request({ type: "channel.unsubscribe", channel }).catch(() => {});
+    };
   }
 
   /** Adds a listener for a conversation the server auto-subscribed us to (chat.send / chat.queue). */
@@ -254,6 +304,16 @@ export class DispatchSocket {
       );
     }
     for (const s of this.surfaces.values()) this.sendRaw({ type: "subscribe", ...s });
+    if (this.channels.size === 0) return;
+    const resume: Record<string, ResumePoint> = {};
+    for (const [conversationId, c] of [...this.seen].slice(-MAX_RESUME))
+      resume[conversationId] = { turnId: c.turnId, n: c.n };
+    for (const channel of this.channels.keys())
+      this.sendRaw(
+        Object.keys(resume).length === 0
+          ? { type: "channel.subscribe", channel }
+          : { type: "channel.subscribe", channel, resume },
+      );
   }
 
   private handleFrame(data: unknown): void {
@@ -265,18 +325,37 @@ export class DispatchSocket {
       return;
     }
     if (msg.type === "chat.delta" && !this.acceptDelta(msg)) return;
+    if (msg.type === "chat.batch") {
+      // A batch (hello.batchMs) is its events in order, each as a chat.delta.
+      for (const e of msg.events) this.handleDelta({ type: "chat.delta", ...e });
+      return;
+    }
     if (msg.type === "ack" || ((msg.type === "error" || msg.type === "chat.error") && msg.replyTo)) {
       this.settle(msg);
     }
     for (const listener of this.messageListeners) listener(msg);
   }
 
+  private handleDelta(msg: ServerMessageOf<"chat.delta">): void {
+    if (!this.acceptDelta(msg)) return;
+    for (const listener of this.messageListeners) listener(msg);
+  }
+
   private acceptDelta(msg: ServerMessageOf<"chat.delta">): boolean {
     const conversationId = msg.event.conversationId;
-    const { deliver, cursor } = advanceCursor(this.watched.get(conversationId), msg.event, msg.n);
+    const direct = this.watched.has(conversationId);
+    const before = direct ? this.watched.get(conversationId) : this.seen.get(conversationId);
+    const { deliver, cursor } = advanceCursor(before, msg.event, msg.n);
     if (!deliver) return false;
-    this.watched.set(conversationId, cursor);
+    if (direct) this.watched.set(conversationId, cursor);
+    else if (cursor !== undefined && msg.event.type !== "turn-sealed") this.seen.set(conversationId, cursor);
+    // A sealed turn is never replayed again: its cursor is no longer needed for resume.
+    else this.seen.delete(conversationId);
     for (const listener of this.chatListeners.get(conversationId) ?? []) listener(msg.event, msg.n);
+    for (const [channel, listeners] of this.channels) {
+      if (direct && channel !== "conversation:*") continue;
+      for (const listener of listeners) listener(msg.event, msg.n);
+    }
     return true;
   }
 

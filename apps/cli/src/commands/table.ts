@@ -16,6 +16,7 @@ import { serve } from "./serve";
 import type { CommandSpec } from "./spec";
 import { status } from "./status";
 import { stopDaemon } from "./stop-daemon";
+import { watch } from "./watch";
 
 export const VERSION: string = packageJson.version;
 
@@ -33,6 +34,7 @@ const COMMANDS: CommandSpec[] = [
   list,
   read,
   attach,
+  watch,
   send,
   stop,
   open,
