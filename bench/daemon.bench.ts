@@ -272,6 +272,209 @@ async function latency(ctx: Ctx): Promise<BenchResult[]> {
   ];
 }
 
+/** The next frame of `c` containing `marker`, parsed (for the baseline server's answers). */
+function answer<T>(c: CountingClient, marker: string, what: string): Promise<T> {
+  return withDeadline(
+    new Promise<T>((resolve) => {
+      const on = (e: MessageEvent) => {
+        if (typeof e.data !== "string" || !e.data.includes(marker)) return;
+        c.ws.removeEventListener("message", on);
+        resolve(JSON.parse(e.data) as T);
+      };
+      c.ws.addEventListener("message", on);
+    }),
+    120_000,
+    what,
+  );
+}
+
+/**
+ * Per-token cost: the loopback provider streams as fast as it can (interval 0) to one watcher, vs the
+ * AI SDK's own `doStream` parsing the same stream (in the baseline process) and vs a bare relay of it
+ * (raw fetch, hand split, one publish per delta). Then 16 watchers: tokens/s each vs one watcher.
+ * Interleaved, median of 3 (1 quick).
+ */
+async function providerRate(ctx: Ctx): Promise<BenchResult[]> {
+  const tokens = ctx.quick ? 4000 : 20_000;
+  const reps = ctx.quick ? 1 : 3;
+  const prompt = `tokens=${tokens} interval=0`;
+  log(
+    `provider stream of ${tokens} tokens at full speed: daemon (1 and 16 watchers), AI SDK doStream, bare relay`,
+  );
+  const daemonRate = async (watchers: number) => {
+    const conversationId = crypto.randomUUID();
+    const dc = await openMany(watchers, () => daemonClient(ctx));
+    await subscribeDaemon(dc, conversationId);
+    const d = await deliveredPerSecond(
+      dc,
+      () => dc[0]!.send({ type: "chat.send", conversationId, message: prompt }),
+      `provider stream to ${watchers} watcher(s)`,
+    );
+    await closeAll(dc);
+    return d.rate / watchers;
+  };
+  const sdkRate = async () => {
+    const [c] = await openMany(1, () => baselineClient(ctx));
+    const done = answer<{ tokens: number; ms: number }>(c!, '"sdk-done"', "the AI SDK doStream baseline");
+    c!.send({ op: "sdk", baseUrl: ctx.provider.url, model: STAMPED_MODEL, prompt });
+    const r = await done;
+    await c!.close();
+    return r.tokens / (r.ms / 1000);
+  };
+  const relayRate = async () => {
+    const [c] = await openMany(1, () => baselineClient(ctx));
+    const topic = `rate-${crypto.randomUUID()}`;
+    await subscribeBaseline([c!], topic);
+    const body = { model: STAMPED_MODEL, stream: true, messages: [{ role: "user", content: prompt }] };
+    const r = await deliveredPerSecond(
+      [c!],
+      () => c!.send({ op: "relay", topic, url: `${ctx.provider.url}/chat/completions`, body }),
+      "bare relay at full speed",
+    );
+    await c!.close();
+    return r.rate;
+  };
+  const one: number[] = [];
+  const sixteen: number[] = [];
+  const sdk: number[] = [];
+  const relay: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    sdk.push(await sdkRate());
+    one.push(await daemonRate(1));
+    relay.push(await relayRate());
+    sixteen.push(await daemonRate(16));
+  }
+  const of = `${tokens} tokens, median of ${reps}`;
+  return [
+    result(
+      "provider stream, 1 watcher vs AI SDK doStream",
+      median(one),
+      "tokens/s",
+      median(sdk),
+      `higher is better; ${of}; baseline: the AI SDK's doStream parsing the same stream, no daemon (own process)`,
+    ),
+    result(
+      "provider stream, 1 watcher vs bare relay",
+      median(one),
+      "tokens/s",
+      median(relay),
+      `higher is better; ${of}; baseline: raw fetch + hand-split SSE + one publish per delta, to 1 client`,
+    ),
+    result(
+      "provider stream, 16 watchers vs 1",
+      median(sixteen),
+      "tokens/s",
+      median(one),
+      `higher is better; tokens/s each of 16 watchers of one conversation; ${of}; baseline: the same stream to 1 watcher`,
+    ),
+  ];
+}
+
+/** Calls `start(0..n-1)` spread evenly over one second (conversations start at different moments). */
+function staggered(n: number, start: (i: number) => void): void {
+  for (let i = 0; i < n; i++) setTimeout(() => start(i), (i * 1000) / n);
+}
+
+/**
+ * Many conversations: 200 streams at 50 tokens/s, 2 watchers each (20 000 deliveries/s), on a daemon
+ * with the default slow-consumer cap; latency from the provider's stamp to receipt vs a bare relay of
+ * the same 200 streams to the same 400 clients; 4008 closes counted; CPU of both. The streams start
+ * over one second (a turn start every 5 ms), for the daemon and the relay alike.
+ */
+async function manyConversations(ctx: Ctx): Promise<BenchResult[]> {
+  const streams = 200;
+  const perStream = 2;
+  const tokens = ctx.quick ? 50 : 200;
+  const prompt = `tokens=${tokens} interval=20`;
+  log(`many conversations: ${streams} streams x ${perStream} watchers, ${tokens} tokens at 50/s`);
+  const daemon = await DaemonProcess.start({
+    toml: `[log]\nlevel = "warn"\n`,
+    env: {
+      DISPATCH_BASE_URL: ctx.provider.url,
+      DISPATCH_MODEL: STAMPED_MODEL,
+      DISPATCH_API_KEY: "bench-key",
+    },
+  });
+  try {
+    const conversations = Array.from({ length: streams }, () => crypto.randomUUID());
+    const dc = await openMany(streams * perStream, () => CountingClient.open(daemon.wsUrl, daemon.token));
+    const groups = conversations.map((_, i) => dc.slice(i * perStream, (i + 1) * perStream));
+    await Promise.all(groups.map((g, i) => subscribeDaemon(g, conversations[i]!)));
+    const dbgD: { idx: number; at: number; lat: number }[] = [];
+    const daemonLat = collectLatencies(dc, dbgD);
+    const daemonCpu = cpuShare(daemon.pid);
+    await deliveredPerSecond(
+      dc,
+      () =>
+        staggered(streams, (i) =>
+          groups[i]![0]!.send({ type: "chat.send", conversationId: conversations[i]!, message: prompt }),
+        ),
+      "many daemon streams",
+    );
+    const daemonBusy = daemonCpu();
+    const slow = dc.filter((c) => c.closeCode === 4008).length;
+    await closeAll(dc);
+    debugTail("many: daemon", dbgD);
+
+    const bc = await openMany(streams * perStream, () => baselineClient(ctx));
+    const bgroups = conversations.map((_, i) => bc.slice(i * perStream, (i + 1) * perStream));
+    await Promise.all(bgroups.map((g, i) => subscribeBaseline(g, `many-${conversations[i]}`)));
+    const baseLat = collectLatencies(bc);
+    const baseCpu = cpuShare(ctx.baseline.pid);
+    const body = { model: STAMPED_MODEL, stream: true, messages: [{ role: "user", content: prompt }] };
+    await deliveredPerSecond(
+      bc,
+      () =>
+        staggered(streams, (i) =>
+          bgroups[i]![0]!.send({
+            op: "relay",
+            topic: `many-${conversations[i]}`,
+            url: `${ctx.provider.url}/chat/completions`,
+            body,
+          }),
+        ),
+      "many bare relay streams",
+    );
+    const baseBusy = baseCpu();
+    await closeAll(bc);
+    const load = `${streams} streams x ${perStream} watchers x ${tokens} tokens at 50 tokens/s`;
+    const p99 = percentile(daemonLat, 99);
+    const baseP99 = percentile(baseLat, 99);
+    return [
+      result(
+        "200 conversations: token latency p99",
+        p99,
+        "ms",
+        baseP99,
+        `lower is better; added ${(p99 - baseP99).toFixed(2)} ms; ${load}, ${daemonLat.length} deltas; default slow-consumer cap; baseline: bare relay of the same streams`,
+      ),
+      result(
+        "200 conversations: token latency max",
+        Math.max(...daemonLat),
+        "ms",
+        Math.max(...baseLat),
+        `lower is better; ${load}; baseline: bare relay of the same streams`,
+      ),
+      result(
+        "200 conversations: CPU",
+        daemonBusy,
+        "% of a core",
+        baseBusy,
+        `lower is better; utime+stime / wall time; ${load}; baseline: the bare relay process during its run`,
+      ),
+      result(
+        "200 conversations: closed with 4008",
+        slow,
+        "connections",
+        streams * perStream,
+        `lower is better (0 expected); watchers closed as slow consumers, of all ${streams * perStream}`,
+      ),
+    ];
+  } finally {
+    await daemon.dispose();
+  }
+}
+
 async function replay(ctx: Ctx): Promise<BenchResult[]> {
   const buffered = 10_000;
   log(`late-join replay of ${buffered} buffered events`);
@@ -613,13 +816,13 @@ export async function benchDaemon(opts: BenchOptions): Promise<BenchResult[]> {
     toml: BENCH_TOML,
     env: { DISPATCH_BASE_URL: provider.url, DISPATCH_MODEL: STAMPED_MODEL, DISPATCH_API_KEY: "bench-key" },
     // DISPATCH_BENCH_PROFILE=<dir>: the streaming daemon writes a CPU profile (.md) there on exit.
-    ...(profile ? { bunArgs: ["--cpu-prof-md", `--cpu-prof-dir=${profile}`] } : {}),
+    ...(profile ? { bunArgs: ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profile}`] } : {}),
   });
   const ctx: Ctx = { quick: opts.quick, daemon, baseline, provider };
   // Quiet figures first, on a fresh daemon; the fan-out floods (and grows the heap) last.
   try {
-    for (const [name, stage] of Object.entries({ memory, idleCpu, latency, replay, cliOpen, fanout }))
-      if (wanted(name)) rows.push(...(await stage(ctx)));
+    const stages = { memory, idleCpu, latency, providerRate, manyConversations, replay, cliOpen, fanout };
+    for (const [name, stage] of Object.entries(stages)) if (wanted(name)) rows.push(...(await stage(ctx)));
   } catch (e) {
     throw new Error(`${e instanceof Error ? e.message : String(e)}\n${daemon.output()}`);
   } finally {

@@ -14,7 +14,11 @@
  * - `{op:"relay", topic, url, body}` → POSTs `body` to an OpenAI-format streaming `url` and publishes
  *   each content delta to the topic as a chat.delta frame, then a `turn-sealed` frame (a bare relay,
  *   for the latency baseline).
+ * - `{op:"sdk", baseUrl, model, prompt}` → streams the same kind of request through the AI SDK's own
+ *   `doStream` (the `@ai-sdk/openai-compatible` module the daemon uses), counting its text deltas, and
+ *   answers `{op:"sdk-done", tokens, ms}`: what the provider library alone costs per token.
  */
+import path from "node:path";
 import type { ServerWebSocket } from "bun";
 
 type Conn = ServerWebSocket<{ topics: Set<string> }>;
@@ -70,7 +74,38 @@ async function handle(ws: Conn, op: Record<string, unknown>): Promise<void> {
     }
     case "relay":
       return relay(topic, String(op.url), op.body);
+    case "sdk": {
+      const r = await sdkStream(String(op.baseUrl), String(op.model), String(op.prompt));
+      ws.send(JSON.stringify({ op: "sdk-done", ...r }));
+      return;
+    }
   }
+}
+
+/** The daemon's OpenAI-compatible provider module, resolved from the package that depends on it. */
+const SDK_FROM = path.join(import.meta.dir, "../../packages/provider-openai-compatible/src/index.ts");
+
+async function sdkStream(baseURL: string, modelId: string, prompt: string) {
+  const sdk = (await import(Bun.resolveSync("@ai-sdk/openai-compatible", SDK_FROM))) as {
+    createOpenAICompatible(o: { name: string; baseURL: string; includeUsage: boolean }): {
+      chatModel(id: string): {
+        doStream(o: { prompt: unknown[] }): Promise<{ stream: ReadableStream<{ type: string }> }>;
+      };
+    };
+  };
+  const model = sdk.createOpenAICompatible({ name: "bench", baseURL, includeUsage: true }).chatModel(modelId);
+  const started = performance.now();
+  const { stream } = await model.doStream({
+    prompt: [{ role: "user", content: [{ type: "text", text: prompt }] }],
+  });
+  let tokens = 0;
+  const reader = stream.getReader();
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (value.type === "text-delta") tokens++;
+  }
+  return { tokens, ms: performance.now() - started };
 }
 
 async function fanout(topic: string, frame: Record<string, unknown>, count: number, naive: boolean) {

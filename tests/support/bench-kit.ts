@@ -39,11 +39,16 @@ function settle<W extends { resolve: () => void }>(waiters: W[], ready: (w: W) =
 export class CountingClient {
   deltas = 0;
   sealed = 0;
+  /** The close code, once the connection closed (4008: closed as a slow consumer). */
+  closeCode: number | undefined;
   private markers: { text: string; resolve: () => void }[] = [];
   private sealWaiters: { count: number; resolve: () => void }[] = [];
   onDelta: ((text: string) => void) | undefined;
 
   private constructor(readonly ws: WebSocket) {
+    ws.onclose = (e) => {
+      this.closeCode = e.code;
+    };
     ws.onmessage = (e) => {
       const text = e.data as string;
       if (text.startsWith('{"type":"chat.delta"')) {
