@@ -1,5 +1,6 @@
 import { ConversationStoreConfigSchema } from "@dispatch/conversation-store";
 import { providersConfigSchema } from "@dispatch/providers";
+import { RelayPublishConfigSchema } from "@dispatch/relay-publish/contract";
 import { OrchestratorConfigSchema } from "@dispatch/session-orchestrator";
 import {
   EditFileLimits,
@@ -73,6 +74,8 @@ const extensionSections = {
   "tool-run-shell": RunShellLimits.partial().strict().optional(),
   /** `[mcp.servers.<name>]`: MCP tool servers (stdio or Streamable HTTP). */
   mcp: McpConfig.optional(),
+  /** `[relay]`: publish shared conversations to Redis for `dispatch relay` nodes. */
+  relay: RelayPublishConfigSchema.optional(),
 };
 
 /** Ids of the extension sections a config file may hold. */

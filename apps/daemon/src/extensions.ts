@@ -2,6 +2,7 @@ import { conversationStoreExtension } from "@dispatch/conversation-store";
 import type { Extension } from "@dispatch/kernel";
 import { metricsExtension } from "@dispatch/metrics";
 import { providersExtension } from "@dispatch/providers";
+import { relayPublishExtension } from "@dispatch/relay-publish/extension";
 import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { surfaceRegistryExtension } from "@dispatch/surface-registry";
 import { DEFAULT_SCRUBBED_ENV, toolsExtensions } from "@dispatch/tools";
@@ -27,6 +28,7 @@ export function daemonExtensions(opts: {
     sessionOrchestratorExtension(),
     transportWsExtension(),
     httpTransportExtension({ version: opts.version }),
+    relayPublishExtension(),
   ];
 }
 
