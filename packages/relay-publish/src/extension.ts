@@ -46,7 +46,7 @@ export function relayPublishExtension(): Extension {
           ...(config.bufferMax === undefined ? {} : { bufferMax: config.bufferMax }),
         },
         {
-          onConversationEvent: (l) => orchestrator.onConversationEvent(l),
+          subscribe: (id, l) => orchestrator.subscribe(id, l),
           replay: (id) => orchestrator.replay(id),
           status: (id) => orchestrator.status(id),
           workspaceOf: (id) => catalog?.getConversation(id)?.workspaceId,

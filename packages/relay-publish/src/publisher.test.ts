@@ -22,15 +22,19 @@ import { type PublishedShare, type PublisherSources, startPublisher } from "./pu
 
 /** A daemon's side as the publisher sees it: events, replay of the running turn, shares. */
 function world() {
-  const listeners = new Set<(c: string, e: AgentEvent, n: number | undefined) => void>();
+  const listeners = new Map<string, Set<(e: AgentEvent, n: number | undefined) => void>>();
   const running = new Map<string, { event: AgentEvent; n: number }[]>();
   const shareListeners = new Set<(s: PublishedShare) => void>();
   const shares: PublishedShare[] = [];
   const chunks: StoredChunk[] = [];
   const sources: PublisherSources = {
-    onConversationEvent: (l) => {
-      listeners.add(l);
-      return () => void listeners.delete(l);
+    // As the orchestrator's subscribe: the running turn first, synchronously, then live.
+    subscribe: (id, l) => {
+      for (const r of running.get(id) ?? []) l(r.event, r.n);
+      const set = listeners.get(id) ?? new Set();
+      set.add(l);
+      listeners.set(id, set);
+      return () => void set.delete(l);
     },
     replay: (id) => running.get(id) ?? [],
     status: () => ({ isActive: true, status: "active" }),
@@ -51,7 +55,7 @@ function world() {
       const list = running.get(conversationId) ?? [];
       list.push({ event: full, n });
       running.set(conversationId, list);
-      for (const l of listeners) l(conversationId, full, n);
+      for (const l of listeners.get(conversationId) ?? []) l(full, n);
     },
     share(s: PublishedShare) {
       const i = shares.findIndex((x) => x.shareId === s.shareId);

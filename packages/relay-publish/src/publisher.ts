@@ -52,9 +52,11 @@ export interface ShareSource {
 
 /** What the publisher asks of the daemon (the orchestrator and the log, by their contracts). */
 export interface PublisherSources {
-  onConversationEvent(
-    listener: (conversationId: string, event: AgentEvent, n: number | undefined) => void,
-  ): Disposer;
+  /**
+   * Watch one conversation (the orchestrator's `subscribe`): its running turn is replayed first,
+   * synchronously, then live events follow. Only conversations with a live share are watched.
+   */
+  subscribe(conversationId: string, listener: (event: AgentEvent, n: number | undefined) => void): Disposer;
   replay(conversationId: string): { event: AgentEvent; n?: number }[];
   status(conversationId: string): { isActive: boolean; status: ConversationStatus } | undefined;
   workspaceOf?(conversationId: string): string | undefined;
@@ -139,8 +141,10 @@ export function startPublisher(
     help: "1 while the relay publisher is connected to Redis",
   });
 
-  /** conversationId → number of live shares. */
+  /** conversationId → its live shares' ids. */
   const shared = new Map<string, Set<string>>();
+  /** conversationId → the orchestrator subscription of a shared conversation. */
+  const watching = new Map<string, Disposer>();
   const clocks = new Map<string, TurnClock>();
   const lastTurnMs = new Map<string, number>();
   const historySeq = new Map<string, number>();
@@ -180,9 +184,18 @@ export function startPublisher(
     else set.delete(s.shareId);
     if (set.size > 0) shared.set(s.conversationId, set);
     else shared.delete(s.conversationId);
-    if (!had && set.size > 0) dirty.add(s.conversationId);
+    if (!had && set.size > 0) {
+      dirty.add(s.conversationId);
+      watching.set(
+        s.conversationId,
+        src.subscribe(s.conversationId, (e, n) => onEvent(s.conversationId, e, n)),
+      );
+    }
+    if (had && set.size === 0) {
+      void watching.get(s.conversationId)?.();
+      watching.delete(s.conversationId);
+    }
   };
-  for (const s of src.shares.list()) track(s);
 
   const push = (op: Op) => {
     if (ops.length >= bufferMax) {
@@ -195,7 +208,7 @@ export function startPublisher(
     kick();
   };
 
-  const offEvents = src.onConversationEvent((conversationId, event, n) => {
+  function onEvent(conversationId: string, event: AgentEvent, n: number | undefined): void {
     if (!shared.has(conversationId)) return;
     if (n === undefined || !("turnId" in event)) {
       if (event.type === "status") push({ kind: "meta", conversationId });
@@ -205,7 +218,7 @@ export function startPublisher(
     push({ kind: "event", conversationId, turnId: event.turnId, n, event });
     if (event.type === "turn-start") push({ kind: "meta", conversationId });
     if (event.type === "turn-sealed") push({ kind: "sealed", conversationId });
-  });
+  }
   const offShares = src.shares.onChange((s) => {
     track(s);
     priority.push(s);
@@ -387,6 +400,8 @@ export function startPublisher(
     if (!stopped && link.up && (ops.length > 0 || priority.length > 0 || dirty.size > 0)) kick();
   }
   const drainWaiters: (() => void)[] = [];
+  // Last: watching a conversation replays its running turn at once, through everything above.
+  for (const s of src.shares.list()) track(s);
 
   return {
     async ready(timeoutMs = 5_000) {
@@ -416,8 +431,9 @@ export function startPublisher(
     },
     async stop() {
       if (stopped) return;
-      offEvents();
       offShares();
+      for (const off of watching.values()) void off();
+      watching.clear();
       clearInterval(heartbeat);
       // Say "owner offline" at once rather than when the heartbeat's TTL runs out.
       if (link.up) {
