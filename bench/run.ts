@@ -14,6 +14,7 @@ const suites: Suite[] = [
   { name: "store", file: "./store.bench.ts", fn: "benchStore" },
   { name: "ws", file: "./ws.bench.ts", fn: "benchWs" },
   { name: "daemon", file: "./daemon.bench.ts", fn: "benchDaemon" },
+  { name: "watch", file: "./watch.bench.ts", fn: "benchWatch" },
 ];
 
 function fmt(n: number): string {

@@ -11,6 +11,8 @@ export const DEFAULT_WS_HOST = "127.0.0.1";
 export const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 /** Unsent output per connection (bytes) before it is closed as a slow consumer (4008). */
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** See `compression` below; chosen from the measurements in BENCHMARKS.md. */
+export const DEFAULT_COMPRESSION = "remote";
 /** Seconds without traffic before Bun pings, then drops, a connection. */
 export const DEFAULT_IDLE_TIMEOUT_SEC = 120;
 
@@ -39,6 +41,11 @@ export const WsConfigSchema = z.strictObject({
   maxBufferedBytes: positiveInt.default(DEFAULT_MAX_BUFFERED_BYTES),
   /** 0 disables the idle timeout (and Bun's pings); Bun rounds 1–7 up to 8. */
   idleTimeoutSec: z.number().int().min(0).max(960).default(DEFAULT_IDLE_TIMEOUT_SEC),
+  /**
+   * permessage-deflate: `off`, `remote` (only for clients that are not on loopback: a LAN or tailnet
+   * browser; local clients do not pay for it) or `all`. See BENCHMARKS.md for what it costs and saves.
+   */
+  compression: z.enum(["off", "remote", "all"]).default(DEFAULT_COMPRESSION),
   rateLimit: z
     .strictObject({
       burst: positiveInt.default(DEFAULT_RATE_LIMIT.burst),

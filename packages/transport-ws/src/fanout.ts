@@ -69,8 +69,13 @@ export interface ConnData extends Omit<Caller, "conversations"> {
 export type Socket = ServerWebSocket<ConnData>;
 
 export interface FanoutDeps {
-  /** `server.publish(topic, text, false)`: Bun's status (bytes, -1 backpressure, 0 dropped or nobody). */
+  /** `server.publish(topic, text, compress)`: Bun's status (bytes, -1 backpressure, 0 dropped or nobody). */
   publish(topic: string, text: string): number;
+  /**
+   * Ask Bun to deflate what is sent (compression not "off"). Only connections that negotiated
+   * permessage-deflate at the upgrade get compressed frames; the others get them as they are.
+   */
+  compress?: boolean;
   /** Unsent bytes per connection before it is closed as a slow consumer. */
   cap: number;
   logger: Logger;
@@ -159,7 +164,7 @@ export class Fanout {
 
   private write(ws: Socket, text: string): boolean {
     if (!ws.data.open) return false;
-    const status = ws.send(text, false);
+    const status = ws.send(text, this.deps.compress === true);
     if (status === 0 || (status === -1 && ws.getBufferedAmount() > this.deps.cap)) {
       this.closeSlow(ws);
       return false;

@@ -67,8 +67,10 @@ export function startWsServer(deps: WsServerDeps): WsServer {
   const { config, registry, orchestrator, logger } = deps;
   const access = deps.access ?? browserAccess();
   let server: Server<ConnData> | undefined;
+  const compress = config.compression !== "off";
   const fanout = new Fanout({
-    publish: (topic, text) => server?.publish(topic, text, false) ?? 0,
+    publish: (topic, text) => server?.publish(topic, text, compress) ?? 0,
+    compress,
     cap: config.maxBufferedBytes,
     logger,
     orchestrator,
@@ -129,7 +131,8 @@ export function startWsServer(deps: WsServerDeps): WsServer {
         closeOnBackpressureLimit: true,
         idleTimeout: config.idleTimeoutSec,
         sendPings: true,
-        perMessageDeflate: false,
+        // Offered at all unless "off"; with "remote" the upgrade hides the offer of loopback clients.
+        perMessageDeflate: compress,
         publishToSelf: false,
         open(ws) {
           try {

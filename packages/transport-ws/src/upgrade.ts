@@ -4,7 +4,12 @@
  * itself: admission is `checkUpgrade` (pure, table-tested).
  */
 
-import { type ConnectionPolicy, checkUpgrade, createConnectionPolicy } from "@dispatch/connection-policy";
+import {
+  type ConnectionPolicy,
+  checkUpgrade,
+  createConnectionPolicy,
+  isLoopbackPeer,
+} from "@dispatch/connection-policy";
 import type { Logger } from "@dispatch/kernel";
 import { OWNER, type Role } from "@dispatch/operations";
 import { DEFAULT_PROTOCOL_LEVEL } from "@dispatch/protocol";
@@ -72,6 +77,11 @@ export function initialConnData(
   };
 }
 
+/** Pure: whether a client at `address` gets permessage-deflate under `mode` (see WsConfig.compression). */
+export function deflateFor(mode: WsConfig["compression"], address: string | undefined): boolean {
+  return mode === "all" || (mode === "remote" && !isLoopbackPeer(address));
+}
+
 /** Bun's `fetch` for the WS port. An exception answers 500 and is logged, never thrown into Bun. */
 export function upgradeHandler(deps: UpgradeDeps) {
   const { config, access, logger } = deps;
@@ -91,6 +101,9 @@ export function upgradeHandler(deps: UpgradeDeps) {
           headers,
         });
       }
+      // Hiding a client's deflate offer is how Bun is told not to negotiate it for this connection.
+      if (!deflateFor(config.compression, srv.requestIP(req)?.address))
+        req.headers.delete("sec-websocket-extensions");
       const data = initialConnData(nextId++, decision.authenticated, config, deps.now());
       const headers =
         decision.subprotocol === undefined ? undefined : { "Sec-WebSocket-Protocol": decision.subprotocol };
