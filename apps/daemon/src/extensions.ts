@@ -4,6 +4,7 @@ import { metricsExtension } from "@dispatch/metrics";
 import { providersExtension } from "@dispatch/providers";
 import { relayPublishExtension } from "@dispatch/relay-publish/extension";
 import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
+import { sharesExtension } from "@dispatch/shares";
 import { surfaceRegistryExtension } from "@dispatch/surface-registry";
 import { DEFAULT_SCRUBBED_ENV, toolsExtensions } from "@dispatch/tools";
 import { mcpExtension } from "@dispatch/tools-mcp";
@@ -22,6 +23,7 @@ export function daemonExtensions(opts: {
     metricsExtension(),
     surfaceRegistryExtension(),
     conversationStoreExtension({ path: opts.database }),
+    sharesExtension(),
     providersExtension({ env: opts.env, kinds: DAEMON_PROVIDER_KINDS }),
     ...toolsExtensions(),
     mcpExtension({ env: opts.env }),

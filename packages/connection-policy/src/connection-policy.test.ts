@@ -13,6 +13,8 @@ import {
   isLoopbackPeer,
   type PolicyDecision,
   type SessionState,
+  type ShareCheck,
+  shareCredential,
   tokenSubprotocol,
 } from "./index";
 
@@ -404,4 +406,61 @@ test("pure: loopback peers", () => {
     false,
     false,
   ]);
+});
+
+describe("share admission (PROTOCOL.md §8)", () => {
+  const policy = createConnectionPolicy({ bindHost: "127.0.0.1", token: "t0k3n" });
+  const h = (o: Record<string, string>) => new Headers({ host: "127.0.0.1:24203", ...o });
+  const viewerFacts = (check: ShareCheck | undefined) => ({
+    peerIsOwner: () => true as const,
+    session: () => "none" as const,
+    share: () => check,
+  });
+  const valid: ShareCheck = { ok: true, shareId: "s1", conversationId: "c1" };
+
+  test("a share secret makes a viewer, even where the local-browser path would make an owner", () => {
+    const d = checkConnection(
+      policy,
+      h({ origin: "http://localhost:24204", "sec-websocket-protocol": "dispatch.share.x" }),
+      viewerFacts(valid),
+    );
+    expect(d).toMatchObject({ ok: true, via: "share", share: { shareId: "s1", conversationId: "c1" } });
+    expect(d.ok && d.subprotocol).toBe("dispatch.share.x");
+  });
+
+  test("the token wins over a share; a bad share is 401, a limited one 429 with its wait", () => {
+    expect(checkConnection(policy, h({ authorization: "Bearer t0k3n" }), viewerFacts(valid))).toMatchObject({
+      ok: true,
+      via: "token",
+    });
+    expect(
+      checkConnection(policy, h({}), viewerFacts({ ok: false, rateLimited: false, message: "revoked" })),
+    ).toEqual({ ok: false, status: 401, code: "POLICY_BAD_SHARE", message: "revoked" });
+    expect(
+      checkConnection(
+        policy,
+        h({}),
+        viewerFacts({ ok: false, rateLimited: true, message: "slow down", retryAfterSec: 7 }),
+      ),
+    ).toEqual({
+      ok: false,
+      status: 429,
+      code: "POLICY_SHARE_RATE_LIMITED",
+      message: "slow down",
+      retryAfterSec: 7,
+    });
+    // Host is still checked first.
+    expect(checkConnection(policy, new Headers({ host: "evil.example" }), viewerFacts(valid))).toMatchObject({
+      ok: false,
+      code: "POLICY_BAD_HOST",
+    });
+  });
+
+  test("shareCredential: subprotocol, Authorization: Share, ?share= on a GET only", () => {
+    expect(shareCredential(h({ "sec-websocket-protocol": "x, dispatch.share.abc" }), "GET")).toBe("abc");
+    expect(shareCredential(h({ authorization: "Share abc" }), "POST")).toBe("abc");
+    expect(shareCredential(h({}), "GET", "http://h/x?share=abc&y=1")).toBe("abc");
+    expect(shareCredential(h({}), "POST", "http://h/x?share=abc")).toBeUndefined();
+    expect(shareCredential(h({ authorization: "Bearer abc" }), "GET", "http://h/x")).toBeUndefined();
+  });
 });

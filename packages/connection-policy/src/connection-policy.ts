@@ -24,6 +24,7 @@ import {
   isWebSocketUpgrade,
   isWildcard,
   normalizeOrigin,
+  shareSubprotocol,
   tokenSubprotocol,
 } from "./headers";
 
@@ -58,7 +59,7 @@ export function createConnectionPolicy(opts: ConnectionPolicyOptions): Connectio
 
 type Denial = Extract<PolicyDecision, { ok: false }>;
 
-function deny(status: 401 | 403 | 426, code: PolicyErrorCode, message: string): Denial {
+function deny(status: 401 | 403 | 426 | 429, code: PolicyErrorCode, message: string): Denial {
   return { ok: false, status, code, message };
 }
 
@@ -133,6 +134,26 @@ export function checkConnection(
   if (offered.length > 0 && !authenticated) return deny(401, "POLICY_BAD_TOKEN", "wrong token");
 
   let via: AdmittedVia | undefined = authenticated ? "token" : undefined;
+  // A share secret (and no token) makes a viewer, whatever else the request could pass as: an
+  // explicit credential wins over ambient ones (cookie, local browser).
+  const share = authenticated ? undefined : facts.share?.();
+  if (share !== undefined) {
+    if (!share.ok) {
+      if (!share.rateLimited) return deny(401, "POLICY_BAD_SHARE", share.message);
+      const limited: Denial = { ...deny(429, "POLICY_SHARE_RATE_LIMITED", share.message) };
+      return share.retryAfterSec === undefined ? limited : { ...limited, retryAfterSec: share.retryAfterSec };
+    }
+    const decision: PolicyDecision = {
+      ok: true,
+      authenticated: false,
+      via: "share",
+      share: { shareId: share.shareId, conversationId: share.conversationId },
+    };
+    if (base.rawOrigin !== undefined) decision.origin = base.rawOrigin;
+    const offered = shareSubprotocol(headers.get("sec-websocket-protocol"));
+    if (offered !== undefined) decision.subprotocol = offered.subprotocol;
+    return decision;
+  }
   if (via === undefined) {
     // A page served by the daemon sends no Origin on its same-origin GETs. The browser still says
     // where such a request comes from: `Sec-Fetch-Site: same-origin` (HTTPS and localhost) or a

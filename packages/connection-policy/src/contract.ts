@@ -14,6 +14,10 @@ export const DEFAULT_FRONTEND_ORIGINS: readonly string[] = [
 
 /** Prefix of the `Sec-WebSocket-Protocol` entry that carries the token for browser WebSockets. */
 export const TOKEN_SUBPROTOCOL_PREFIX = "dispatch.token.";
+/** Prefix of the `Sec-WebSocket-Protocol` entry that carries a share secret (PROTOCOL.md §8). */
+export const SHARE_SUBPROTOCOL_PREFIX = "dispatch.share.";
+/** The query parameter that may carry a share secret on a GET (and on the WebSocket upgrade). */
+export const SHARE_QUERY_PARAM = "share";
 
 export const PolicyErrorCodes = [
   "POLICY_BAD_HOST",
@@ -23,6 +27,10 @@ export const PolicyErrorCodes = [
   "POLICY_UPGRADE_REQUIRED",
   /** A session cookie was sent but is unknown, expired or revoked. */
   "POLICY_BAD_SESSION",
+  /** A share secret was presented but is malformed, forged, expired or revoked (the message says which). */
+  "POLICY_BAD_SHARE",
+  /** Too many wrong share secrets from this address lately. */
+  "POLICY_SHARE_RATE_LIMITED",
 ] as const;
 export type PolicyErrorCode = (typeof PolicyErrorCodes)[number];
 
@@ -44,7 +52,15 @@ export interface ConnectionPolicy {
 }
 
 /** What admitted a request. */
-export type AdmittedVia = "token" | "session" | "owner" | "trusted";
+export type AdmittedVia = "token" | "session" | "owner" | "trusted" | "share";
+
+/**
+ * What the shell found of a presented share secret (`Shares.verify`: I/O, the store and the
+ * per-address budget). The policy never sees the secret itself.
+ */
+export type ShareCheck =
+  | { ok: true; shareId: string; conversationId: string }
+  | { ok: false; rateLimited: boolean; message: string; retryAfterSec?: number };
 
 /** What a paired-browser session cookie on the request amounts to. */
 export type SessionState = "valid" | "invalid" | "none";
@@ -57,6 +73,8 @@ export interface BrowserFacts {
   /** Whether the peer's socket belongs to the daemon's own user. */
   peerIsOwner(): true | false | "unknown";
   session(): SessionState;
+  /** The verdict on the share secret the request presents; undefined when it presents none. */
+  share?(): ShareCheck | undefined;
 }
 
 export interface ConnectionPolicyOptions {
@@ -90,8 +108,17 @@ export type PolicyDecision =
       /** The request presented the right token. */
       authenticated: boolean;
       via: AdmittedVia;
+      /** Admitted through a share (`via: "share"`): a viewer of this conversation only. */
+      share?: { shareId: string; conversationId: string };
     }
-  | { ok: false; status: 401 | 403 | 426; code: PolicyErrorCode; message: string };
+  | {
+      ok: false;
+      status: 401 | 403 | 426 | 429;
+      code: PolicyErrorCode;
+      message: string;
+      /** For 429: seconds until the address may try again. */
+      retryAfterSec?: number;
+    };
 
 /** Whether a peer socket belongs to the daemon's own user; "unknown" counts as another user. */
 export type PeerOwner = true | false | "unknown";

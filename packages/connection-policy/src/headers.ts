@@ -2,7 +2,12 @@
  * Pure: the header and address spellings the policy compares — Host names, origins, tokens — each
  * normalized so that a comparison is exact. No I/O.
  */
-import { type HeaderSource, TOKEN_SUBPROTOCOL_PREFIX } from "./contract";
+import {
+  type HeaderSource,
+  SHARE_QUERY_PARAM,
+  SHARE_SUBPROTOCOL_PREFIX,
+  TOKEN_SUBPROTOCOL_PREFIX,
+} from "./contract";
 
 /** Pure: true for addresses that only the local machine can reach. */
 export function isLoopbackAddress(host: string): boolean {
@@ -54,6 +59,34 @@ export function tokenSubprotocol(header: string | null): { token: string; subpro
       return { token: p.slice(TOKEN_SUBPROTOCOL_PREFIX.length), subprotocol: p };
   }
   return undefined;
+}
+
+/** Pure: the share secret offered through `Sec-WebSocket-Protocol`, with the entry to echo back. */
+export function shareSubprotocol(header: string | null): { secret: string; subprotocol: string } | undefined {
+  if (header === null) return undefined;
+  for (const entry of header.split(",")) {
+    const p = entry.trim();
+    if (p.startsWith(SHARE_SUBPROTOCOL_PREFIX))
+      return { secret: p.slice(SHARE_SUBPROTOCOL_PREFIX.length), subprotocol: p };
+  }
+  return undefined;
+}
+
+/**
+ * Pure: the share secret a request presents (PROTOCOL.md §8): the `dispatch.share.<secret>`
+ * subprotocol, `Authorization: Share <secret>`, or `?share=<secret>` on a GET (the WebSocket upgrade
+ * is one). `url` is the request URL, for the query; undefined when it presents none.
+ */
+export function shareCredential(headers: HeaderSource, method: string, url?: string): string | undefined {
+  const viaProtocol = shareSubprotocol(headers.get("sec-websocket-protocol"));
+  if (viaProtocol !== undefined) return viaProtocol.secret;
+  const auth = /^\s*share\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
+  if (auth !== null) return auth[1];
+  if (url === undefined || method.toUpperCase() !== "GET") return undefined;
+  const q = url.indexOf("?");
+  if (q === -1) return undefined;
+  const value = new URLSearchParams(url.slice(q + 1).split("#")[0]).get(SHARE_QUERY_PARAM);
+  return value === null ? undefined : value;
 }
 
 /** Pure: the token of an `Authorization: Bearer <token>` header. */

@@ -42,7 +42,11 @@ export type StoreErrorCode =
   | "STORE_MESSAGE_EXISTS"
   | "STORE_WRITE_FAILED"
   /** SQLite could not read the rows (a damaged file: SQLITE_CORRUPT, an I/O error). */
-  | "STORE_READ_FAILED";
+  | "STORE_READ_FAILED"
+  /** revokeShare named a share that does not exist. */
+  | "STORE_UNKNOWN_SHARE"
+  /** createShare with a share id that is taken. */
+  | "STORE_SHARE_EXISTS";
 
 /**
  * Thrown only while opening: the database cannot be used by this build. The message starts with the
@@ -484,6 +488,32 @@ export interface WorkspaceStore {
   deleteWorkspace(id: string): Result<void>;
 }
 
+/** A share link's row (PROTOCOL.md §8): the secret's hash, never the secret. Times are epoch ms. */
+export interface ShareRecord {
+  shareId: string;
+  conversationId: string;
+  /** SHA-256 of the secret, lower-case hex (64 characters). */
+  secretHash: string;
+  label?: string;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt?: number;
+}
+
+/** The share links of conversations: durable, so a share survives a daemon restart. */
+export interface ShareStore {
+  /**
+   * Stores a new share of an existing conversation. Fails with STORE_UNKNOWN_CONVERSATION,
+   * STORE_SHARE_EXISTS or STORE_INVALID_INPUT (naming the field).
+   */
+  createShare(share: Omit<ShareRecord, "revokedAt">): Result<ShareRecord>;
+  getShare(shareId: string): ShareRecord | undefined;
+  /** A conversation's shares, revoked and expired ones included, oldest first. */
+  listShares(conversationId: string): ShareRecord[];
+  /** Marks a share revoked (idempotent: an earlier revocation time is kept). STORE_UNKNOWN_SHARE. */
+  revokeShare(shareId: string, revokedAt: number): Result<ShareRecord>;
+}
+
 /**
  * The whole store: what `openConversationStore` returns and the extension provides under every
  * handle below. No service handle names it: consumers depend on the narrow ones.
@@ -494,7 +524,8 @@ export interface ConversationStore
     TurnRecords,
     PermissionRequests,
     MessageQueueStore,
-    WorkspaceStore {
+    WorkspaceStore,
+    ShareStore {
   close(): void;
 }
 
@@ -504,3 +535,4 @@ export const TurnRecords = defineService<TurnRecords>("conversation-store/turns"
 export const PermissionRequests = defineService<PermissionRequests>("conversation-store/permissions");
 export const MessageQueueStore = defineService<MessageQueueStore>("conversation-store/queue");
 export const WorkspaceStore = defineService<WorkspaceStore>("conversation-store/workspaces");
+export const ShareStore = defineService<ShareStore>("conversation-store/shares");

@@ -42,6 +42,7 @@ import { type LogRow, reconcile } from "./reconcile";
 import { fail, ok, unknownConversation } from "./result";
 import { type ChunkRow, type ConversationRow, decodeChunk, toRecord } from "./rows";
 import { type OpenOptions, openDatabase } from "./schema";
+import { ShareTable } from "./share-table";
 import { SideTables } from "./side-tables";
 import { prepareStatements, type Statements } from "./statements";
 import { titleFromStep } from "./title";
@@ -115,6 +116,7 @@ export class SqliteConversationStore implements ConversationStore {
   readonly #tx: { immediate: (fn: () => unknown) => unknown };
   readonly #side: SideTables;
   readonly #queue: QueueTable;
+  readonly #shares: ShareTable;
   readonly #onAppend: ((ms: number) => void) | undefined;
   #closed = false;
 
@@ -127,6 +129,7 @@ export class SqliteConversationStore implements ConversationStore {
     this.#onAppend = options.onAppend;
     this.#side = new SideTables(this.#s, this.#now, (fn) => this.#write(fn));
     this.#queue = new QueueTable(this.#s, (fn) => this.#write(fn));
+    this.#shares = new ShareTable(db, (fn) => this.#write(fn));
   }
 
   /**
@@ -458,6 +461,13 @@ export class SqliteConversationStore implements ConversationStore {
   clearQueuedMessages: QueueTable["clearQueuedMessages"] = (c) => this.#queue.clearQueuedMessages(c);
   listQueuedMessages: QueueTable["listQueuedMessages"] = (c) => this.#queue.listQueuedMessages(c);
   listAllQueuedMessages: QueueTable["listAllQueuedMessages"] = () => this.#queue.listAllQueuedMessages();
+
+  // ── share links ──
+
+  createShare: ShareTable["createShare"] = (s) => this.#shares.createShare(s);
+  getShare: ShareTable["getShare"] = (id) => this.#shares.getShare(id);
+  listShares: ShareTable["listShares"] = (c) => this.#shares.listShares(c);
+  revokeShare: ShareTable["revokeShare"] = (id, at) => this.#shares.revokeShare(id, at);
   listWorkspaces: SideTables["listWorkspaces"] = () => this.#side.listWorkspaces();
   getWorkspace: SideTables["getWorkspace"] = (id) => this.#side.getWorkspace(id);
   createWorkspace: SideTables["createWorkspace"] = (w) => this.#side.createWorkspace(w);

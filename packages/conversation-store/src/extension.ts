@@ -6,6 +6,7 @@ import {
   ConversationLog,
   MessageQueueStore,
   PermissionRequests,
+  ShareStore,
   StoreOpenError,
   TurnRecords,
   WorkspaceStore,
@@ -52,6 +53,7 @@ export function conversationStoreExtension(opts: ConversationStoreExtensionOptio
         PermissionRequests,
         MessageQueueStore,
         WorkspaceStore,
+        ShareStore,
       ],
       optionalNeeds: [Metrics],
     },
@@ -92,6 +94,7 @@ export function conversationStoreExtension(opts: ConversationStoreExtensionOptio
       ctx.provide(PermissionRequests, store);
       ctx.provide(MessageQueueStore, store);
       ctx.provide(WorkspaceStore, store);
+      ctx.provide(ShareStore, store);
       ctx.logger.info("conversation store open", { path });
     },
   };

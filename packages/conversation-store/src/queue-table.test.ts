@@ -208,7 +208,7 @@ describe("migration v1 → v2", () => {
     const raw = new Database(tmp.file, { readonly: true });
     try {
       expect(userVersion(raw)).toBe(SCHEMA_VERSION);
-      expect(SCHEMA_VERSION).toBe(3);
+      expect(SCHEMA_VERSION).toBe(4);
       expect(raw.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
     } finally {
       raw.close();

@@ -37,6 +37,7 @@ describe("openDatabase", () => {
         "messages",
         "permission_requests",
         "queued_messages",
+        "shares",
         "turns",
         "workspaces",
       ]);

@@ -145,10 +145,29 @@ CREATE TABLE inflight_parts (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * v4: share links (PROTOCOL.md §8). A share lets whoever holds its secret watch one conversation
+ * read-only until `expires_at` or `revoked_at`. Only the secret's SHA-256 (hex) is stored; the secret
+ * itself is shown once, at creation. Rows are kept after revocation (the list shows live ones).
+ */
+const V4 = `
+CREATE TABLE shares (
+  share_id        TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations (id),
+  secret_hash     TEXT NOT NULL CHECK (length(secret_hash) = 64),
+  label           TEXT,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL CHECK (expires_at > created_at),
+  revoked_at      INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX shares_by_conversation ON shares (conversation_id, created_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 },
   { version: 2, up: V2 },
   { version: 3, up: V3 },
+  { version: 4, up: V4 },
 ];
 
 /** The schema version this build writes. */

@@ -36,7 +36,11 @@ export type ConversationCommand =
   | { type: "conversation.open"; conversationId: string; id?: string }
   /** Stops the running turn and closes; resolves once the turn is sealed. */
   | { type: "conversation.close"; conversationId: string; id?: string }
-  | { type: "conversation.compact"; conversationId: string; keepLastN?: number; id?: string };
+  | { type: "conversation.compact"; conversationId: string; keepLastN?: number; id?: string }
+  /** Share links (PROTOCOL.md §8; HTTP offers them). */
+  | { type: "share.create"; conversationId: string; expiresInSec?: number; label?: string; id?: string }
+  | { type: "share.list"; conversationId: string; id?: string }
+  | { type: "share.revoke"; shareId: string; id?: string };
 export type CommandType = Command["type"];
 
 /**
@@ -132,7 +136,14 @@ export type ReplyFamily = "chat" | "surface";
 /** What the caller is told. `replyTo` echoes the command's `id` when it had one. */
 export type Reply =
   | { kind: "pong" }
-  | { kind: "hello"; level: ProtocolLevel; server: { name: string; version: string }; features: string[] }
+  | {
+      kind: "hello";
+      level: ProtocolLevel;
+      server: { name: string; version: string };
+      features: string[];
+      /** To a share viewer: its share and the one conversation it may watch. */
+      share?: { shareId: string; conversationId: string };
+    }
   /** The operation succeeded; `value` is the service's answer (HTTP renders it, WS acks). */
   | { kind: "done"; op: CommandType; value?: unknown; replyTo?: string }
   /** The operation failed with a coded error. */
@@ -209,6 +220,10 @@ export type Effect =
       resume?: Readonly<Record<string, ResumePoint>>;
     }
   | { kind: "channel.unwatch"; key: string }
+  | { kind: "share.create"; conversationId: string; expiresInSec?: number; label?: string; replyTo?: string }
+  | { kind: "share.list"; conversationId: string; replyTo?: string }
+  /** Revokes and closes the share's live viewers with 4403. */
+  | { kind: "share.revoke"; shareId: string; replyTo?: string }
   /** Fetch, then reply what the core makes of the answer (`readReply`). */
   | { kind: "read"; read: Read; replyTo?: string };
 export type EffectKind = Effect["kind"];

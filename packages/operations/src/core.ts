@@ -209,6 +209,19 @@ export function decide(command: Command, caller: Caller, view: OperationsView): 
       return run(withReply(msg.keepLastN === undefined ? op : { ...op, keepLastN: msg.keepLastN }, msg.id));
     }
 
+    case "share.create": {
+      const op: Effect = { kind: "share.create", conversationId: msg.conversationId };
+      if (msg.expiresInSec !== undefined) op.expiresInSec = msg.expiresInSec;
+      if (msg.label !== undefined) op.label = msg.label;
+      return run(withReply(op, msg.id));
+    }
+
+    case "share.list":
+      return run(withReply({ kind: "share.list", conversationId: msg.conversationId }, msg.id));
+
+    case "share.revoke":
+      return run(withReply({ kind: "share.revoke", shareId: msg.shareId }, msg.id));
+
     case "read":
       return run(withReply({ kind: "read", read: msg.read }, msg.id));
 
@@ -353,7 +366,10 @@ function decideHello(
   if (batchMs !== undefined && level < 2)
     return helloRefused("LEVEL2_REQUIRED", "hello: batchMs needs protocol 2", id);
   const features = level >= 2 ? [...LEVEL2_FEATURES] : [];
-  const replies: Reply[] = [{ kind: "hello", level, server: { ...view.server }, features }];
+  const hello: Reply = { kind: "hello", level, server: { ...view.server }, features };
+  if (caller.role.kind === "viewer")
+    hello.share = { shareId: caller.role.shareId, conversationId: caller.role.conversationId };
+  const replies: Reply[] = [hello];
   if (id !== undefined) replies.push(done("hello", id));
   const effect: Effect =
     batchMs === undefined || batchMs === 0

@@ -27,4 +27,5 @@ export {
   NoConnectionError,
   type PermissionAnswers,
   runEffects,
+  type ShareHandles,
 } from "./run-effects";

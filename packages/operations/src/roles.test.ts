@@ -70,6 +70,9 @@ function everyCommand(cid: string): Command[] {
     { type: "conversation.open", conversationId: cid },
     { type: "conversation.close", conversationId: cid },
     { type: "conversation.compact", conversationId: cid },
+    { type: "share.create", conversationId: cid, expiresInSec: 60 },
+    { type: "share.list", conversationId: cid },
+    { type: "share.revoke", shareId: "s-1" },
   ];
   const allReads = Object.values(reads(cid)).map((read): Command => ({ type: "read", read, id: "q" }));
   return [...messages, ...lifecycle, ...allReads];

@@ -33,6 +33,9 @@ export const COMMAND_REQUIREMENTS: Readonly<Record<Exclude<CommandType, "read">,
   "conversation.open": "owner",
   "conversation.close": "owner",
   "conversation.compact": "owner",
+  "share.create": "owner",
+  "share.list": "owner",
+  "share.revoke": "owner",
 };
 
 /** Every read. A viewer reads its conversation's history and status, nothing else. */

@@ -12,7 +12,7 @@
  *   unexpected rejection rejects it (the transport logs it and answers a generic error).
  */
 import type { ProtocolLevel } from "@dispatch/protocol/levels";
-import type { PermissionDecision, ResumePoint, SurfaceSpec } from "@dispatch/protocol/types";
+import type { PermissionDecision, ResumePoint, ShareSummary, SurfaceSpec } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { SurfaceRegistry } from "@dispatch/surface-registry";
 import type { CommandType, Effect, OpResult, Reply, SurfaceTarget, WildcardChannel } from "./contract";
@@ -58,11 +58,28 @@ export interface EffectHandles {
   gate: PermissionAnswers | undefined;
   /** Absent where a transport offers no surfaces (its view knows none, so no invoke reaches here). */
   registry?: Pick<SurfaceRegistry, "invoke">;
+  /** Share links; absent where a transport offers none (every share command is then refused). */
+  shares?: ShareHandles;
   /** The read services; absent where a transport offers no reads (its commands never ask one). */
   reads?: ReadHandles;
   /** Absent for a request/response caller: the core never sends it connection effects. */
   connection?: ConnectionEffects;
 }
+
+/** The share service's side of the effects (`@dispatch/shares`' `Shares`, by shape). */
+export interface ShareHandles {
+  create(
+    conversationId: string,
+    opts: { expiresInSec?: number; label?: string },
+  ): OpResult<{ shareId: string; secret: string; expiresAt: number }>;
+  list(conversationId: string): ShareSummary[];
+  revoke(shareId: string): OpResult<{ shareId: string; revoked: true }>;
+}
+
+const NO_SHARES: OpResult<never> = {
+  ok: false,
+  error: { code: "SHARES_UNAVAILABLE", message: "share links are not enabled on this daemon" },
+};
 
 /**
  * Raised when the core sent a connection or surface effect to a caller whose transport has none (a
@@ -217,6 +234,26 @@ function runOne(e: Effect, h: EffectHandles, reply: (r: Reply) => void, pending:
           .compact(cid, opts)
           .then((r) => reply(chatResult("conversation.compact", cid, r, e.replyTo))),
       );
+      return;
+    }
+    case "share.create": {
+      const opts: { expiresInSec?: number; label?: string } = {};
+      if (e.expiresInSec !== undefined) opts.expiresInSec = e.expiresInSec;
+      if (e.label !== undefined) opts.label = e.label;
+      const r = h.shares === undefined ? NO_SHARES : h.shares.create(e.conversationId, opts);
+      reply(chatResult("share.create", e.conversationId, r, e.replyTo));
+      return;
+    }
+    case "share.list": {
+      const r: OpResult =
+        h.shares === undefined ? NO_SHARES : { ok: true, value: h.shares.list(e.conversationId) };
+      reply(chatResult("share.list", e.conversationId, r, e.replyTo));
+      return;
+    }
+    case "share.revoke": {
+      const r = h.shares === undefined ? NO_SHARES : h.shares.revoke(e.shareId);
+      if (r.ok) reply(at({ kind: "done", op: "share.revoke", value: r.value }, e.replyTo));
+      else reply(at({ kind: "failed", family: "chat", error: r.error }, e.replyTo));
       return;
     }
     case "read": {

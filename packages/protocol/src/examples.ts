@@ -252,9 +252,17 @@ export const exampleServerMessages: readonly ServerMessage[] = [
       { event: { type: "text-delta", conversationId: c, turnId: t, delta: "llo" }, n: 5 },
     ],
   },
+  { type: "conversation.presence", conversationId: c, watchers: 3, viewers: 2 },
   { type: "ack", replyTo: "r1" },
   { type: "pong" },
   { type: "hello", protocol: 2, server: { name: "dispatch", version: "0.1.0" }, features: ["ack", "resume"] },
+  {
+    type: "hello",
+    protocol: 2,
+    server: { name: "dispatch", version: "0.1.0" },
+    features: [],
+    share: { shareId: "s-1", conversationId: c },
+  },
 ];
 
 /** Every message and event type (a `Record` so the compiler proves the lists exhaustive). */

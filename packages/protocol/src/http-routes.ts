@@ -29,6 +29,10 @@ import {
   QueueResponseSchema,
   ReasoningEffortSettingBodySchema,
   ReasoningEffortSettingResponseSchema,
+  ShareCreateBodySchema,
+  ShareCreateResponseSchema,
+  ShareListResponseSchema,
+  ShareRevokeResponseSchema,
   StopResponseSchema,
   TitleSettingBodySchema,
   TitleSettingResponseSchema,
@@ -82,6 +86,7 @@ export const httpPathParams: Record<string, string> = {
   id: "Conversation id.",
   messageId: "Id of a queued message.",
   requestId: "Id of a pending permission request.",
+  shareId: "Id of a share link.",
 };
 
 const settingRoutes = (
@@ -269,6 +274,39 @@ export const httpRoutes: readonly HttpRoute[] = [
     body: PermissionAnswerBodySchema,
     response: PermissionAnswerResponseSchema,
     errors: [400, 404],
+  },
+  {
+    method: "post",
+    path: "/conversations/{id}/shares",
+    operationId: "createShare",
+    role: "owner",
+    summary:
+      "Create a read-only share link of the conversation. The secret is shown only in this answer; `url` opens the viewer page with the secret in its fragment.",
+    ext: true,
+    body: ShareCreateBodySchema,
+    bodyOptional: true,
+    response: ShareCreateResponseSchema,
+    errors: [400, 404],
+  },
+  {
+    method: "get",
+    path: "/conversations/{id}/shares",
+    operationId: "listShares",
+    role: "owner",
+    summary: "The conversation's live share links (neither revoked nor expired), with their viewer counts.",
+    ext: true,
+    response: ShareListResponseSchema,
+    errors: [404],
+  },
+  {
+    method: "delete",
+    path: "/shares/{shareId}",
+    operationId: "revokeShare",
+    role: "owner",
+    summary: "Revoke a share link: its viewers are closed with 4403 at once, further requests get 401.",
+    ext: true,
+    response: ShareRevokeResponseSchema,
+    errors: [404],
   },
   {
     method: "get",

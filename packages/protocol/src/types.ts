@@ -540,6 +540,8 @@ export interface ConversationPresenceMessage {
   type: "conversation.presence";
   conversationId: string;
   watchers: number;
+  /** (ext) How many of the watchers are share viewers; absent when none. */
+  viewers?: number;
 }
 /** (ext) */
 export interface AckMessage {
@@ -556,6 +558,8 @@ export interface HelloReplyMessage {
   protocol: number;
   server: { name: string; version: string };
   features: string[];
+  /** (ext) Only to a share viewer: the share it came through and the one conversation it may watch. */
+  share?: { shareId: string; conversationId: string };
 }
 
 export type ServerMessage =
@@ -788,6 +792,39 @@ export interface PermissionAnswerResponse {
   conversationId: string;
   requestId: string;
   decision: PermissionDecision;
+}
+
+/** (ext) `POST /conversations/:id/shares` */
+export interface ShareCreateBody {
+  /** Seconds until the share expires: 1 … 2 592 000 (30 days); default 86 400 (one day). */
+  expiresInSec?: number;
+  label?: string;
+}
+export interface ShareCreateResponse {
+  shareId: string;
+  /** Shown only here: the daemon keeps its SHA-256. */
+  secret: string;
+  /** The viewer page, the secret in its fragment (never sent to a server). */
+  url: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+/** (ext) A live share, in `GET /conversations/:id/shares`. */
+export interface ShareSummary {
+  shareId: string;
+  label?: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Open viewer connections. */
+  viewers: number;
+}
+export interface ShareListResponse {
+  shares: ShareSummary[];
+}
+/** (ext) `DELETE /shares/:shareId` */
+export interface ShareRevokeResponse {
+  shareId: string;
+  revoked: true;
 }
 
 // ───────────────────────────── protocol errors ─────────────────────────────

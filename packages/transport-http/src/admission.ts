@@ -14,7 +14,13 @@ import type { HttpFailure } from "./errors";
  * request that follows is checked in full.
  */
 export type Admission =
-  | { kind: "proceed"; via: AdmittedVia | "public"; origin?: string }
+  | {
+      kind: "proceed";
+      via: AdmittedVia | "public";
+      origin?: string;
+      /** Admitted through a share secret: a viewer of this conversation only. */
+      share?: { shareId: string; conversationId: string };
+    }
   | { kind: "preflight"; origin: string }
   | { kind: "deny"; failure: HttpFailure; origin?: string };
 
@@ -41,10 +47,10 @@ export function admit(
   const decision = checkConnection(policy, headers, facts);
   if (decision.ok) {
     if (isPreflight && decision.origin !== undefined) return { kind: "preflight", origin: decision.origin };
-    const via = decision.via;
-    return decision.origin === undefined
-      ? { kind: "proceed", via }
-      : { kind: "proceed", via, origin: decision.origin };
+    const proceed: Admission = { kind: "proceed", via: decision.via };
+    if (decision.origin !== undefined) proceed.origin = decision.origin;
+    if (decision.share !== undefined) proceed.share = decision.share;
+    return proceed;
   }
   // The policy checks Host and Origin before the token, so a missing token here means both passed.
   if (opts.tokenOptional && decision.code === "POLICY_TOKEN_REQUIRED") {
@@ -53,7 +59,8 @@ export function admit(
       : { kind: "proceed", via: "public", origin };
   }
   const failure: HttpFailure = { status: decision.status, code: decision.code, message: decision.message };
-  const tokenProblem = decision.status === 401;
+  if (decision.retryAfterSec !== undefined) failure.retryAfterSec = decision.retryAfterSec;
+  const tokenProblem = decision.status === 401 || decision.status === 429;
   if (isPreflight && (decision.code === "POLICY_TOKEN_REQUIRED" || decision.code === "POLICY_BAD_SESSION"))
     return { kind: "preflight", origin: origin as string };
   // Host and Origin refusals say nothing more; a token refusal to an allowed origin is readable by its page.

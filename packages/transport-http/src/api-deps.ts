@@ -2,6 +2,7 @@ import type { ConversationCatalog, ConversationLog } from "@dispatch/conversatio
 import type { Logger } from "@dispatch/kernel";
 import type { HealthResponse, McpServerStatus, ModelInfo } from "@dispatch/protocol/types";
 import type { ConversationSettingsService, Orchestrator } from "@dispatch/session-orchestrator/contract";
+import type { Shares } from "@dispatch/shares/contract";
 import type { PermissionGate } from "@dispatch/tools/contract";
 import type { TurnNotices } from "./follow";
 import type { StreamLimitsConfig } from "./stream-limits";
@@ -28,6 +29,8 @@ export interface ApiDeps {
   protocolJson(): string;
   /** `GET /health`'s live fields. */
   health(): Pick<HealthResponse, "uptimeSec" | "activeTurns" | "store">;
+  /** Share links; absent = every share route answers 503 SHARES_UNAVAILABLE. */
+  shares?: Pick<Shares, "create" | "list" | "revoke">;
   /** `GET /metrics` in the Prometheus text format; absent = 404 (no metrics extension). */
   metricsText?(): string;
   /** Limits of the SSE and long-poll streams. */

@@ -10,6 +10,7 @@ import { eventRoutes } from "./event-routes";
 import { operationRunner } from "./operations";
 import type { RouteTable } from "./request";
 import { settingsRoutes } from "./settings-routes";
+import { shareRoutes } from "./share-routes";
 import { systemRoutes } from "./system-routes";
 
 export type { ApiDeps } from "./api-deps";
@@ -20,6 +21,7 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
   const op = operationRunner({
     orchestrator,
     gate: deps.gate,
+    ...(deps.shares === undefined ? {} : { shares: deps.shares }),
     reads: {
       status: (id) => orchestrator.status(id),
       getSettings: (id) => settings.getSettings(id),
@@ -50,5 +52,6 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         workspaceOf: (id) => settings.getSettings(id)?.workspaceId,
       },
     }),
+    ...shareRoutes(deps, op),
   };
 }

@@ -6,6 +6,8 @@ export interface HttpFailure {
   status: number;
   code: string;
   message: string;
+  /** Sent as `Retry-After` (a 429). */
+  retryAfterSec?: number;
 }
 
 /** This package's own codes: the compiler keeps HttpErrorCode and this table in step. */
@@ -63,6 +65,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   STORE_INVALID_CURSOR: 400,
   STORE_UNKNOWN_WORKSPACE: 400,
   STORE_WRITE_FAILED: 500,
+  // shares
+  SHARE_UNKNOWN: 404,
+  SHARES_UNAVAILABLE: 503,
+  POLICY_SHARE_RATE_LIMITED: 429,
 };
 
 /**
@@ -89,7 +95,9 @@ export function failureFrom(error: { code: string; message: string }): HttpFailu
 /** Builds the JSON error response `{ error, code }`. Exceptions never get here with their text or stack. */
 export function errorResponse(f: HttpFailure, headers?: Record<string, string>): Response {
   const body: ErrorBody = { error: f.message, code: f.code };
-  return Response.json(body, { status: f.status, headers });
+  const all =
+    f.retryAfterSec === undefined ? headers : { ...headers, "Retry-After": String(f.retryAfterSec) };
+  return Response.json(body, { status: f.status, headers: all });
 }
 
 /** Pure: the failure reported for an unexpected exception; details go to the log under `requestId`. */

@@ -10,9 +10,10 @@ import {
   TurnSettled,
   TurnStarted,
 } from "@dispatch/session-orchestrator/contract";
+import { Shares } from "@dispatch/shares/contract";
 import { PermissionGate } from "@dispatch/tools/contract";
 import { McpServers } from "@dispatch/tools-mcp/contract";
-import { BrowserAccess } from "@dispatch/transport-ws/contract";
+import { BrowserAccess, WsTransport } from "@dispatch/transport-ws/contract";
 import packageJson from "../package.json";
 import { apiRoutes } from "./api";
 import { parseHttpTransportConfig } from "./config";
@@ -66,7 +67,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       provides: [HttpTransport],
       needs: [Orchestrator, ConversationSettingsService, ConversationCatalog, ConversationLog],
       // transport-ws shares its browser sessions (BrowserAccess); without it this port keeps a private set.
-      optionalNeeds: [ModelCatalog, PermissionGate, BrowserAccess, Metrics, McpServers],
+      optionalNeeds: [ModelCatalog, PermissionGate, BrowserAccess, Metrics, McpServers, Shares, WsTransport],
     },
     activate(ctx) {
       const parsed = parseHttpTransportConfig(ctx.config);
@@ -77,6 +78,8 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
       const catalog = ctx.tryGet(ModelCatalog);
       const mcp = ctx.tryGet(McpServers);
       const gate = ctx.tryGet(PermissionGate);
+      const shares = ctx.tryGet(Shares);
+      const wsTransport = ctx.tryGet(WsTransport);
       if (config.token === undefined) {
         ctx.logger.warn("no token configured; using a random one that no client knows");
       }
@@ -113,6 +116,7 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         orchestrator,
         settings: ctx.get(ConversationSettingsService),
         ...(gate ? { gate } : {}),
+        ...(shares ? { shares } : {}),
         conversations,
         log: ctx.get(ConversationLog),
         models: () => catalog?.list() ?? [],
@@ -149,6 +153,8 @@ export function httpTransportExtension(options: HttpTransportExtensionOptions = 
         routes,
         logger: ctx.logger,
         ...(metrics ? { metrics } : {}),
+        ...(shares ? { shares } : {}),
+        wsPort: () => wsTransport?.port,
       });
       // Shutdown cuts what is left (streams included); the daemon stops turns before that.
       ctx.scope.add(() => server.stop(true));

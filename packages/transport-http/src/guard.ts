@@ -8,7 +8,7 @@ import type { Logger } from "@dispatch/kernel";
 import type { BunRequest, Server } from "bun";
 import { admit, markTokenHolder, PREFLIGHT_MAX_AGE, PUBLIC_ROUTES } from "./admission";
 import { errorResponse, failureFrom, internalFailure } from "./errors";
-import { requestRole } from "./operations";
+import { requestRole, setRequestRole } from "./operations";
 import type { RouteHandler, RouteTable } from "./request";
 import type { RecordRequest } from "./request-log";
 import type { HttpMethod } from "./route-match";
@@ -61,6 +61,8 @@ export function guardRoutes(
     const decision = admit(d.policy(), req.method, req.headers, d.facts(req, server), { tokenOptional });
     if (decision.kind === "deny") return withCors(errorResponse(decision.failure), decision.origin);
     if (decision.kind === "proceed" && decision.via === "token") markTokenHolder(req);
+    if (decision.kind === "proceed" && decision.share !== undefined)
+      setRequestRole(req, { kind: "viewer", ...decision.share });
     const pathname = path ?? new URL(req.url).pathname;
     if (decision.kind === "preflight" || (handler === undefined && req.method === "OPTIONS"))
       return render(preflight(d.table, pathname), decision.origin);

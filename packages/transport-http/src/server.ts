@@ -10,6 +10,7 @@ import {
 import { type BrowserAccess, browserAccess } from "@dispatch/connection-policy/io";
 import type { Logger } from "@dispatch/kernel";
 import type { MetricsRegistry } from "@dispatch/metrics/contract";
+import type { Shares } from "@dispatch/shares/contract";
 import type { BunRequest, Server } from "bun";
 import { errorResponse, internalFailure } from "./errors";
 import { guardRoutes, nextRequestId } from "./guard";
@@ -42,6 +43,10 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Records `dispatch_http_requests_total` and durations; absent = nothing recorded. */
   metrics?: MetricsRegistry;
+  /** The WebSocket port the share viewer page connects to (absent: the page's own origin). */
+  wsPort?: () => number | undefined;
+  /** Admits share viewers (a share secret on the request); absent = no request is a viewer. */
+  shares?: Pick<Shares, "check">;
 }
 
 export interface RunningHttpServer {
@@ -65,12 +70,20 @@ export function startHttpServer(opts: HttpServerOptions): RunningHttpServer {
   const facts = (req: Request, server: Server<undefined>): BrowserFacts => ({
     session: () => access.sessions.check(req.headers.get("cookie")),
     peerIsOwner: () => access.peerOwner(server.requestIP(req), boundPort, opts.host),
+    share: () => opts.shares?.check(req, server.requestIP(req)?.address),
   });
   const table: MethodTable = {};
   for (const [path, methods] of Object.entries(opts.routes))
     table[path] = Object.keys(methods) as HttpMethod[];
   const currentPolicy = () => policy as ConnectionPolicy;
-  const special = specialRoutes({ policy: currentPolicy, facts, pairing, webRoot: opts.webRoot, table });
+  const special = specialRoutes({
+    policy: currentPolicy,
+    facts,
+    pairing,
+    webRoot: opts.webRoot,
+    table,
+    ...(opts.wsPort === undefined ? {} : { wsPort: opts.wsPort }),
+  });
   const { routes, fallback } = guardRoutes(opts.routes, {
     policy: currentPolicy,
     facts,

@@ -6,7 +6,7 @@ import type { RunOperation } from "./operations";
 import { handle, json, type RouteTable } from "./request";
 
 /** Pure: the base URL a client reached us at, from the Host header the policy already accepted. */
-function requestBaseUrl(req: Request): string {
+export function requestBaseUrl(req: Request): string {
   const host = req.headers.get("host");
   return host ? `http://${host}` : new URL(req.url).origin;
 }

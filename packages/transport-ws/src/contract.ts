@@ -15,6 +15,8 @@ export const CloseCodes = {
   tooBig: 1009,
   /** Unsent output passed the per-connection cap; the client may reconnect and `resume`. */
   slowConsumer: 4008,
+  /** A share viewer's share was revoked or expired (PROTOCOL.md §8). */
+  shareEnded: 4403,
 } as const;
 
 export const WsErrorCodes = [

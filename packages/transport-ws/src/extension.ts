@@ -16,6 +16,7 @@ import {
   TurnSettled,
   TurnStarted,
 } from "@dispatch/session-orchestrator/contract";
+import { Shares } from "@dispatch/shares/contract";
 import { SurfaceRegistry } from "@dispatch/surface-registry/contract";
 import { PermissionGate } from "@dispatch/tools/contract";
 import { parseWsConfig } from "./config";
@@ -67,7 +68,7 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
       version: "0.1.0",
       provides: [BrowserAccess, WsTransport],
       needs: [SurfaceRegistry, Orchestrator],
-      optionalNeeds: [PermissionGate, Metrics, ConversationSettingsService],
+      optionalNeeds: [PermissionGate, Metrics, ConversationSettingsService, Shares],
     },
     activate(ctx) {
       const parsed = parseWsConfig(ctx.config);
@@ -83,8 +84,10 @@ export function transportWsExtension(opts: TransportWsExtensionOptions = {}): Ex
       const metrics = ctx.tryGet(Metrics);
       const gate = ctx.tryGet(PermissionGate);
       const workspaces = workspaceCache(ctx.tryGet(ConversationSettingsService));
+      const shares = ctx.tryGet(Shares);
       const server = startWsServer({
         workspaceOf: workspaces.of,
+        ...(shares ? { shares } : {}),
         access,
         config,
         token: config.token ?? generateToken(),

@@ -53,6 +53,8 @@ export interface ConnData extends Omit<Caller, "conversations"> {
   id: number;
   /** Owner, or a share viewer of one conversation (fixed at the upgrade). */
   readonly role: Role;
+  /** A viewer's registration with the share service, undone when it closes. */
+  detach?: () => void;
   authenticated: boolean;
   /** False once closed (Bun runs `close` synchronously inside `ws.close`). */
   open: boolean;
@@ -115,6 +117,8 @@ export function errorText(err: unknown): string {
 /** A watched (or held) conversation: its direct watchers and the hub subscription. */
 interface WatchEntry {
   sockets: LeveledSet<Socket>;
+  /** How many of the sockets are share viewers (for presence). */
+  viewers: number;
   dispose: () => void;
   /** Held for the wildcard channels while its turn runs (see `turnStarted`). */
   held: boolean;
@@ -453,7 +457,7 @@ export class Fanout {
   private presence(conversationId: string): void {
     const w = this.watchers.get(conversationId);
     if (w === undefined) return;
-    const frame = presenceFrame(conversationId, w.sockets.size);
+    const frame = presenceFrame(conversationId, w.sockets.size, w.viewers);
     const text = JSON.stringify(frame);
     this.publish(convTopic(conversationId), frame, w.sockets, text);
     for (const [level, set] of [...w.sockets.levels()]) {
@@ -470,7 +474,12 @@ export class Fanout {
   private entry(conversationId: string, from?: ResumePoint): WatchEntry {
     const known = this.watchers.get(conversationId);
     if (known !== undefined) return known;
-    const entry: WatchEntry = { sockets: new LeveledSet<Socket>(), dispose: () => {}, held: false };
+    const entry: WatchEntry = {
+      sockets: new LeveledSet<Socket>(),
+      viewers: 0,
+      dispose: () => {},
+      held: false,
+    };
     this.watchers.set(conversationId, entry);
     let muted = from === undefined;
     entry.dispose = this.deps.orchestrator.subscribe(
@@ -522,6 +531,7 @@ export class Fanout {
     }
     mine.add(conversationId);
     w.sockets.add(ws);
+    if (ws.data.role.kind === "viewer") w.viewers++;
     this.presence(conversationId);
   }
 
@@ -532,7 +542,7 @@ export class Fanout {
     if (mine?.size === 0) this.watching.delete(ws);
     const w = this.watchers.get(conversationId);
     if (w === undefined) return;
-    w.sockets.delete(ws);
+    if (w.sockets.delete(ws) && ws.data.role.kind === "viewer") w.viewers--;
     if (w.sockets.size === 0) this.release(conversationId);
     else this.presence(conversationId);
   }

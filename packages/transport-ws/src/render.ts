@@ -12,7 +12,15 @@ export function replyFrames(r: Reply): ServerMessage[] {
     case "pong":
       return [{ type: "pong" }];
     case "hello":
-      return [{ type: "hello", protocol: r.level, server: { ...r.server }, features: [...r.features] }];
+      return [
+        {
+          type: "hello",
+          protocol: r.level,
+          server: { ...r.server },
+          features: [...r.features],
+          ...(r.share === undefined ? {} : { share: { ...r.share } }),
+        },
+      ];
     case "done":
       return ackFrames(r.replyTo);
     case "surface":

@@ -94,8 +94,14 @@ export function deltaFrame(event: AgentEvent, n: number | undefined): ChatDeltaM
   return n === undefined ? { type: "chat.delta", event } : { type: "chat.delta", event, n };
 }
 
-export function presenceFrame(conversationId: string, watchers: number): ConversationPresenceMessage {
-  return { type: "conversation.presence", conversationId, watchers };
+export function presenceFrame(
+  conversationId: string,
+  watchers: number,
+  viewers = 0,
+): ConversationPresenceMessage {
+  const frame: ConversationPresenceMessage = { type: "conversation.presence", conversationId, watchers };
+  if (viewers > 0) frame.viewers = viewers;
+  return frame;
 }
 
 /** What the shell can tell about a frame it will not handle: its `id`, and whether it is a chat op. */

@@ -11,6 +11,7 @@ import type { MetricsRegistry } from "@dispatch/metrics/contract";
 import type { OperationsView } from "@dispatch/operations";
 import type { ServerMessage, SurfaceScope } from "@dispatch/protocol/types";
 import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
+import type { Shares } from "@dispatch/shares/contract";
 import type { CatalogEntry, SurfaceRegistry } from "@dispatch/surface-registry/contract";
 import type { PermissionGate } from "@dispatch/tools/contract";
 import type { Server } from "bun";
@@ -50,6 +51,8 @@ export interface WsServerDeps {
   metrics?: MetricsRegistry;
   /** The workspace of a conversation, for `workspace:<id>:*` channels (absent: they match nothing). */
   workspaceOf?: (conversationId: string) => string | undefined;
+  /** Admits share viewers and closes them (4403) when their share ends; absent = no viewers. */
+  shares?: Pick<Shares, "check" | "attach">;
 }
 
 /** The running server: the service handle plus the global broadcast the extension wires events to. */
@@ -106,6 +109,7 @@ export function startWsServer(deps: WsServerDeps): WsServer {
   }
 
   function onClose(ws: Socket, code: number, reason: string): void {
+    ws.data.detach?.();
     fanout.drop(ws);
     connections.closed(ws.data, code, reason);
     logger.debug("connection closed", {
@@ -124,7 +128,14 @@ export function startWsServer(deps: WsServerDeps): WsServer {
       port: config.port,
       development: false,
       reusePort: false,
-      fetch: upgradeHandler({ config, token: deps.token, access, logger, now: deps.now }),
+      fetch: upgradeHandler({
+        config,
+        token: deps.token,
+        access,
+        logger,
+        now: deps.now,
+        ...(deps.shares === undefined ? {} : { shares: deps.shares }),
+      }),
       websocket: {
         maxPayloadLength: config.maxPayloadBytes,
         backpressureLimit: config.maxBufferedBytes * 2,
@@ -138,6 +149,12 @@ export function startWsServer(deps: WsServerDeps): WsServer {
           try {
             fanout.open(ws, catalogText);
             connections.opened(ws.data);
+            const role = ws.data.role;
+            // Revocation or expiry closes it with 4403 (at once when the share ended meanwhile).
+            if (role.kind === "viewer" && deps.shares !== undefined)
+              ws.data.detach = deps.shares.attach(role.shareId, {
+                close: (code, reason) => ws.close(code, reason),
+              });
             logger.debug("connection opened", {
               conn: ws.data.id,
               protocolLevel: connectionLevel(ws.data),

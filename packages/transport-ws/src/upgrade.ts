@@ -13,6 +13,7 @@ import {
 import type { Logger } from "@dispatch/kernel";
 import { OWNER, type Role } from "@dispatch/operations";
 import { DEFAULT_PROTOCOL_LEVEL } from "@dispatch/protocol";
+import type { Shares } from "@dispatch/shares/contract";
 import type { Server } from "bun";
 import { ownHttpOrigins, type WsConfig } from "./config";
 import type { BrowserAccess } from "./contract";
@@ -23,6 +24,8 @@ export interface UpgradeDeps {
   config: WsConfig;
   token: string;
   access: BrowserAccess;
+  /** Admits share viewers; absent = no connection is a viewer. */
+  shares?: Pick<Shares, "check">;
   logger: Logger;
   now(): number;
 }
@@ -92,10 +95,12 @@ export function upgradeHandler(deps: UpgradeDeps) {
       const decision = checkUpgrade(currentPolicy(), req.method, req.headers, {
         session: () => access.sessions.check(req.headers.get("cookie")),
         peerIsOwner: () => access.peerOwner(srv.requestIP(req), srv.port ?? config.port, config.host),
+        share: () => deps.shares?.check(req, srv.requestIP(req)?.address),
       });
       if (!decision.ok) {
         const headers: Record<string, string> = { "Content-Type": "application/json" };
         if (decision.status === 426) headers.Upgrade = "websocket";
+        if (decision.retryAfterSec !== undefined) headers["Retry-After"] = String(decision.retryAfterSec);
         return new Response(JSON.stringify({ error: decision.message, code: decision.code }), {
           status: decision.status,
           headers,
@@ -104,7 +109,8 @@ export function upgradeHandler(deps: UpgradeDeps) {
       // Hiding a client's deflate offer is how Bun is told not to negotiate it for this connection.
       if (!deflateFor(config.compression, srv.requestIP(req)?.address))
         req.headers.delete("sec-websocket-extensions");
-      const data = initialConnData(nextId++, decision.authenticated, config, deps.now());
+      const role: Role = decision.share === undefined ? OWNER : { kind: "viewer", ...decision.share };
+      const data = initialConnData(nextId++, decision.authenticated, config, deps.now(), role);
       const headers =
         decision.subprotocol === undefined ? undefined : { "Sec-WebSocket-Protocol": decision.subprotocol };
       if (srv.upgrade(req, headers === undefined ? { data } : { data, headers })) return undefined;

@@ -252,3 +252,55 @@ export const PermissionAnswerResponseSchema = named(
   z.object({ conversationId: z.string(), requestId: z.string(), decision: PermissionDecisionSchema }),
   "PermissionAnswerResponse",
 );
+
+// ── share links (ext, PROTOCOL.md §8) ──
+
+/** One day: a share's lifetime when the request names none. */
+export const DEFAULT_SHARE_EXPIRES_SEC = 24 * 60 * 60;
+/** Thirty days: the longest a share may live. */
+export const MAX_SHARE_EXPIRES_SEC = 30 * 24 * 60 * 60;
+/** Characters a share's label may have. */
+export const MAX_SHARE_LABEL_CHARS = 200;
+
+export const ShareCreateBodySchema = named(
+  z.object({
+    expiresInSec: z
+      .number()
+      .int()
+      .min(1, "must be at least 1")
+      .max(MAX_SHARE_EXPIRES_SEC, `must be at most ${MAX_SHARE_EXPIRES_SEC} (30 days)`)
+      .optional(),
+    label: boundedString(MAX_SHARE_LABEL_CHARS).optional(),
+  }),
+  "ShareCreateBody",
+  "(ext) A read-only share link of the conversation; expiresInSec defaults to one day (at most 30 days).",
+);
+export const ShareCreateResponseSchema = named(
+  z.object({
+    shareId: z.string(),
+    secret: z.string(),
+    url: z.string(),
+    expiresAt: NonNegativeInt,
+  }),
+  "ShareCreateResponse",
+  "(ext) The only time the secret is shown (it is stored hashed). url opens the viewer page; expiresAt is epoch milliseconds.",
+);
+export const ShareSummarySchema = named(
+  z.object({
+    shareId: z.string(),
+    label: z.string().optional(),
+    createdAt: NonNegativeInt,
+    expiresAt: NonNegativeInt,
+    viewers: NonNegativeInt,
+  }),
+  "ShareSummary",
+  "(ext) A live (neither revoked nor expired) share; viewers = its open viewer connections.",
+);
+export const ShareListResponseSchema = named(
+  z.object({ shares: z.array(ShareSummarySchema) }),
+  "ShareListResponse",
+);
+export const ShareRevokeResponseSchema = named(
+  z.object({ shareId: z.string(), revoked: z.literal(true) }),
+  "ShareRevokeResponse",
+);

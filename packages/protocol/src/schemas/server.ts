@@ -80,6 +80,7 @@ export const ConversationPresenceMessageSchema = named(
     type: z.literal("conversation.presence"),
     conversationId: z.string(),
     watchers: NonNegativeInt,
+    viewers: NonNegativeInt.optional(),
   }),
   "ConversationPresenceMessage",
 );
@@ -94,6 +95,7 @@ export const HelloReplyMessageSchema = named(
     protocol: PositiveInt,
     server: z.object({ name: z.string(), version: z.string() }),
     features: z.array(z.string()),
+    share: z.object({ shareId: z.string(), conversationId: z.string() }).optional(),
   }),
   "HelloReplyMessage",
   "(ext) The answer to hello: the protocol level the connection now speaks.",

@@ -127,4 +127,9 @@ export type SchemaTypeChecks = [
   Expect<Equal<z.output<typeof S.CompactResponseSchema>, T.CompactResponse>>,
   Expect<Equal<z.output<typeof S.PermissionAnswerBodySchema>, T.PermissionAnswerBody>>,
   Expect<Equal<z.output<typeof S.PermissionAnswerResponseSchema>, T.PermissionAnswerResponse>>,
+  Expect<Equal<z.output<typeof S.ShareCreateBodySchema>, T.ShareCreateBody>>,
+  Expect<Equal<z.output<typeof S.ShareCreateResponseSchema>, T.ShareCreateResponse>>,
+  Expect<Equal<z.output<typeof S.ShareSummarySchema>, T.ShareSummary>>,
+  Expect<Equal<z.output<typeof S.ShareListResponseSchema>, T.ShareListResponse>>,
+  Expect<Equal<z.output<typeof S.ShareRevokeResponseSchema>, T.ShareRevokeResponse>>,
 ];
