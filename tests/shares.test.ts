@@ -58,7 +58,11 @@ async function viewer(secret: string): Promise<{ c: WsClient; hello: Frame }> {
 const viewerGet = (path: string, secret: string, init: RequestInit = {}) =>
   fetch(`${daemon.base}${path}`, {
     ...init,
-    headers: { authorization: `Share ${secret}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Share ${secret}`,
+      "content-type": "application/json",
+      ...(init.headers as Record<string, string> | undefined),
+    },
   });
 
 async function turn(conversationId: string, message: string, model = "local/echo"): Promise<void> {
@@ -195,20 +199,30 @@ describe("share links", () => {
     } finally {
       c.ws.close();
     }
-    // Every HTTP route of the table, as the viewer.
+    // Every HTTP route of the table, as the viewer. The event streams name their conversation in the
+    // query (a channel); the core decides the viewer's right to it like any other.
+    const streams: Record<string, (cid: string) => string> = {
+      "/events": (cid) => `?channel=${encodeURIComponent(`conversation:${cid}`)}`,
+      "/conversations/{id}/events": () => "?waitMs=0",
+    };
     for (const r of httpRoutes) {
+      const stream = streams[r.path];
       for (const cid of [A, B, UNKNOWN]) {
-        const path = r.path
-          .replace("{id}", cid)
-          .replace("{messageId}", "m")
-          .replace("{requestId}", "p")
-          .replace("{shareId}", "s");
+        const path =
+          r.path
+            .replace("{id}", cid)
+            .replace("{messageId}", "m")
+            .replace("{requestId}", "p")
+            .replace("{shareId}", "s") + (stream?.(cid) ?? "");
         const method = r.method.toUpperCase();
         const res = await viewerGet(path, s.secret, {
           method,
           ...(method === "GET" || method === "DELETE" ? {} : { body: "{}" }),
+          ...(r.path === "/events" ? { headers: { accept: "text/event-stream" } } : {}),
         });
-        const allowed = r.role === "anyone" || (r.role === "conversation" && cid === A);
+        if (stream !== undefined && res.ok) await res.body?.cancel();
+        const allowed =
+          stream !== undefined ? cid === A : r.role === "anyone" || (r.role === "conversation" && cid === A);
         const label = `${method} ${r.path} (${cid === A ? "shared" : cid === B ? "other" : "unknown"})`;
         if (allowed) expect({ label, status: res.status }).toEqual({ label, status: 200 });
         else {
@@ -219,9 +233,11 @@ describe("share links", () => {
             code: "FORBIDDEN",
           });
         }
-        if (!r.path.includes("{id}")) break;
+        if (!r.path.includes("{id}") && stream === undefined) break;
       }
     }
+    const wildcard = await viewerGet(`/events?channel=${encodeURIComponent("conversation:*")}`, s.secret);
+    expect(wildcard.status).toBe(403);
     // Same answer for another conversation and an unknown one.
     const other = await (await viewerGet(`/conversations/${B}`, s.secret)).json();
     const none = await (await viewerGet(`/conversations/${UNKNOWN}`, s.secret)).json();
