@@ -442,6 +442,12 @@ export interface TurnRecords {
    */
   appendInflight(conversationId: string, step: InflightStep, parts: InflightPart[]): Result<void>;
   /**
+   * Runs `fn`, whose writes (appendInflight of many running steps, due at the same moment) then commit
+   * in one transaction instead of one each; a write that fails inside still rolls back alone. False
+   * when the commit itself failed (nothing of `fn`'s writes is durable).
+   */
+  writeTogether(fn: () => void): boolean;
+  /**
    * Boot recovery: active/queued conversations become idle, running turns become interrupted,
    * pending permission requests expire, in-flight steps are appended to the log (their streamed
    * content, results for their tool calls, and an error chunk STEP_INTERRUPTED_CODE). Queued messages

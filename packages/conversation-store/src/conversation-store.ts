@@ -293,6 +293,17 @@ export class SqliteConversationStore implements ConversationStore {
     });
   }
 
+  writeTogether(fn: () => void): boolean {
+    try {
+      this.#tx.immediate(fn);
+      return true;
+    } catch (err) {
+      if (!(err instanceof SQLiteError)) throw err;
+      this.#log.error("writes made together rolled back", { code: err.code, problem: err.message });
+      return false;
+    }
+  }
+
   appendInflight(conversationId: string, step: InflightStep, parts: InflightPart[]): Result<void> {
     const id = parseInput(IdSchema, conversationId, "appendInflight conversationId");
     if (!id.ok) return id;
