@@ -13,6 +13,7 @@ import { pair } from "./pair";
 import { read } from "./read";
 import { send } from "./send";
 import { serve } from "./serve";
+import { share } from "./share";
 import type { CommandSpec } from "./spec";
 import { status } from "./status";
 import { stopDaemon } from "./stop-daemon";
@@ -40,6 +41,7 @@ const COMMANDS: CommandSpec[] = [
   open,
   compact,
   pair,
+  share,
   completion(() => completionWords(COMMANDS, chatCommand)),
 ];
 
