@@ -9,21 +9,23 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const haveChromium = existsSync(CHROMIUM);
 
 /** Opens `url` in headless Chromium with `profile` as its user-data folder; `flags` are added. */
+/** The command line of one headless visit. */
+function chromiumArgs(url: string, profile: string, flags: string[]): string[] {
+  return [
+    CHROMIUM,
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    `--user-data-dir=${profile}`,
+    ...flags,
+    url,
+  ];
+}
+
 export function visit(url: string, profile: string, flags: string[] = []): { kill(): Promise<void> } {
-  const proc = Bun.spawn(
-    [
-      CHROMIUM,
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-      `--user-data-dir=${profile}`,
-      ...flags,
-      url,
-    ],
-    { stdout: "ignore", stderr: "ignore" },
-  );
+  const proc = Bun.spawn(chromiumArgs(url, profile, flags), { stdout: "ignore", stderr: "ignore" });
   return {
     async kill() {
       proc.kill("SIGKILL");
@@ -46,18 +48,7 @@ export interface DevtoolsPage {
  */
 export async function visitWithDevtools(url: string, profile: string): Promise<DevtoolsPage> {
   const proc = Bun.spawn(
-    [
-      CHROMIUM,
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-      "--remote-debugging-address=127.0.0.1",
-      "--remote-debugging-port=0",
-      `--user-data-dir=${profile}`,
-      url,
-    ],
+    chromiumArgs(url, profile, ["--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0"]),
     { stdout: "ignore", stderr: "pipe" },
   );
   const kill = async () => {
