@@ -516,6 +516,8 @@ export interface ShareStore {
   getShare(shareId: string): ShareRecord | undefined;
   /** A conversation's shares, revoked and expired ones included, oldest first. */
   listShares(conversationId: string): ShareRecord[];
+  /** Every share that expires after `now` (revoked ones included: relays learn of revocations), oldest first. */
+  listUnexpiredShares(now: number): ShareRecord[];
   /** Marks a share revoked (idempotent: an earlier revocation time is kept). STORE_UNKNOWN_SHARE. */
   revokeShare(shareId: string, revokedAt: number): Result<ShareRecord>;
 }

@@ -478,6 +478,7 @@ export class SqliteConversationStore implements ConversationStore {
   createShare: ShareTable["createShare"] = (s) => this.#shares.createShare(s);
   getShare: ShareTable["getShare"] = (id) => this.#shares.getShare(id);
   listShares: ShareTable["listShares"] = (c) => this.#shares.listShares(c);
+  listUnexpiredShares: ShareTable["listUnexpiredShares"] = (now) => this.#shares.listUnexpiredShares(now);
   revokeShare: ShareTable["revokeShare"] = (id, at) => this.#shares.revokeShare(id, at);
   listWorkspaces: SideTables["listWorkspaces"] = () => this.#side.listWorkspaces();
   getWorkspace: SideTables["getWorkspace"] = (id) => this.#side.getWorkspace(id);

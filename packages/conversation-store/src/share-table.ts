@@ -48,6 +48,7 @@ export class ShareTable {
   readonly #insert;
   readonly #revoke;
   readonly #conversationExists;
+  readonly #unexpired;
 
   constructor(
     db: Database,
@@ -63,6 +64,9 @@ export class ShareTable {
     );
     this.#revoke = db.prepare<ShareRow, [Record<string, string | number>]>(
       "UPDATE shares SET revoked_at = coalesce(revoked_at, :at) WHERE share_id = :id RETURNING *",
+    );
+    this.#unexpired = db.prepare<ShareRow, [number]>(
+      "SELECT * FROM shares WHERE expires_at > ? ORDER BY created_at, share_id",
     );
     this.#conversationExists = db.prepare<{ one: number }, [string]>(
       "SELECT 1 AS one FROM conversations WHERE id = ?",
@@ -101,6 +105,10 @@ export class ShareTable {
   listShares(conversationId: string): ShareRecord[] {
     if (typeof conversationId !== "string") return [];
     return this.#ofConversation.all(conversationId).map(toShare);
+  }
+
+  listUnexpiredShares(now: number): ShareRecord[] {
+    return this.#unexpired.all(now).map(toShare);
   }
 
   revokeShare(shareId: string, revokedAt: number): Result<ShareRecord> {

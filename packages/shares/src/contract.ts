@@ -4,6 +4,7 @@
  * conversation read-only until it expires or is revoked; the daemon keeps only the secret's SHA-256.
  */
 import type { HeaderSource, ShareCheck } from "@dispatch/connection-policy/contract";
+import type { ShareRecord } from "@dispatch/conversation-store/contract";
 import { defineService } from "@dispatch/kernel";
 
 /** The WebSocket close code of a viewer whose share was revoked or expired. */
@@ -94,6 +95,13 @@ export interface Shares {
   attach(shareId: string, viewer: LiveViewer): () => void;
   /** Open viewers of a share. */
   viewers(shareId: string): number;
+  /**
+   * Every share not yet expired, revoked ones included, as stored: the secret's SHA-256 (`secretHash`,
+   * hex), never the secret. For relays, which verify secrets the same way (`hashSecret`).
+   */
+  records(): ShareRecord[];
+  /** Called with the stored row after a share is created or revoked. Returns the unsubscribe. */
+  onChange(listener: (share: ShareRecord) => void): () => void;
 }
 export const Shares = defineService<Shares>("shares/shares");
 

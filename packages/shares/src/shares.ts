@@ -5,7 +5,7 @@
  * expiry among shares that have live viewers (a share nobody watches needs no timer: its next request
  * is refused by `verify`).
  */
-import type { ShareStore } from "@dispatch/conversation-store/contract";
+import type { ShareRecord, ShareStore } from "@dispatch/conversation-store/contract";
 import { DEFAULT_SHARE_EXPIRES_SEC, MAX_SHARE_EXPIRES_SEC } from "@dispatch/protocol";
 import { shareCheck } from "./admission";
 import {
@@ -21,7 +21,7 @@ import { DEFAULT_FAILURE_BUDGET, type FailureBudget, FailureCounter } from "./fa
 import { hashSecret, mintShare, secretShareId, verdict } from "./secret";
 
 export interface SharesOptions {
-  store: Pick<ShareStore, "createShare" | "getShare" | "listShares" | "revokeShare">;
+  store: Pick<ShareStore, "createShare" | "getShare" | "listShares" | "listUnexpiredShares" | "revokeShare">;
   /** Epoch milliseconds; default Date.now. */
   now?: () => number;
   budget?: FailureBudget;
@@ -45,6 +45,16 @@ export function createShares(opts: SharesOptions): SharesService {
   const now = opts.now ?? Date.now;
   const failures = new FailureCounter(opts.budget ?? DEFAULT_FAILURE_BUDGET);
   const live = new Map<string, Live>();
+  const listeners = new Set<(share: ShareRecord) => void>();
+  const changed = (share: ShareRecord) => {
+    for (const l of [...listeners]) {
+      try {
+        l(share);
+      } catch {
+        // A listener's failure is its own; the others still hear of the change.
+      }
+    }
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timerAt: number | undefined;
 
@@ -99,6 +109,7 @@ export function createShares(opts: SharesOptions): SharesService {
       const row = { shareId, conversationId, secretHash: hashSecret(secret), createdAt, expiresAt };
       const r = store.createShare(o.label === undefined ? row : { ...row, label: o.label });
       if (!r.ok) return r;
+      changed(r.value);
       return { ok: true, value: { shareId, conversationId, secret, createdAt, expiresAt } };
     },
 
@@ -132,6 +143,7 @@ export function createShares(opts: SharesOptions): SharesService {
         closeAll(entry, "share revoked");
         schedule();
       }
+      changed(r.value);
       return { ok: true, value: { shareId, revoked: true } };
     },
 
@@ -184,11 +196,21 @@ export function createShares(opts: SharesOptions): SharesService {
 
     viewers: (shareId) => live.get(shareId)?.viewers.size ?? 0,
 
+    records: () => store.listUnexpiredShares(now()),
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+
     dispose() {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       timerAt = undefined;
       live.clear();
+      listeners.clear();
     },
   };
   return service;
