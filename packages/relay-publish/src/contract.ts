@@ -1,10 +1,8 @@
 /**
- * The relay publisher's contract: its extension id (= its config section, `[relay]`), its config
- * schema, and the handle through which it learns the daemon's shares.
+ * The relay publisher's contract: its extension id (= its config section, `[relay]`) and its config
+ * schema. It learns the daemon's shares from the shares service (`Shares.unexpired`, `onChange`).
  */
-import { defineService } from "@dispatch/kernel";
 import { z } from "zod";
-import type { ShareSource } from "./publisher";
 
 export type { PublishedShare, ShareSource } from "./publisher";
 
@@ -34,9 +32,3 @@ export const RelayPublishConfigSchema = z
   })
   .strict();
 export type RelayPublishConfig = z.infer<typeof RelayPublishConfigSchema>;
-
-/**
- * The daemon's shares as the publisher needs them. Provided by the share store's side (the
- * composition root adapts it); without a provider nothing is shared, so nothing is published.
- */
-export const RelayShareSource = defineService<ShareSource>("relay/share-source");

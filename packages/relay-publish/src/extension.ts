@@ -8,9 +8,10 @@ import { ConversationCatalog, ConversationLog } from "@dispatch/conversation-sto
 import type { Extension } from "@dispatch/kernel";
 import { Metrics } from "@dispatch/metrics/contract";
 import { Orchestrator } from "@dispatch/session-orchestrator/contract";
+import { Shares } from "@dispatch/shares/contract";
 import { z } from "zod";
 import packageJson from "../package.json";
-import { RELAY_EXTENSION_ID, RelayPublishConfigSchema, RelayShareSource } from "./contract";
+import { RELAY_EXTENSION_ID, RelayPublishConfigSchema } from "./contract";
 import type { Publisher, ShareSource } from "./publisher";
 
 export function relayPublishExtension(): Extension {
@@ -20,7 +21,7 @@ export function relayPublishExtension(): Extension {
       id: RELAY_EXTENSION_ID,
       version: packageJson.version,
       needs: [Orchestrator, ConversationLog],
-      optionalNeeds: [Metrics, ConversationCatalog, RelayShareSource],
+      optionalNeeds: [Metrics, ConversationCatalog, Shares],
     },
     async activate(ctx) {
       const parsed = RelayPublishConfigSchema.safeParse(ctx.config ?? {});
@@ -28,10 +29,11 @@ export function relayPublishExtension(): Extension {
         throw new Error(`invalid config of extension "relay": ${z.prettifyError(parsed.error)}`);
       const config = parsed.data;
       if (config.redis === undefined || !config.publishShared) return;
-      const shares: ShareSource = ctx.tryGet(RelayShareSource) ?? {
-        list: () => [],
-        onChange: () => () => {},
-      };
+      const service = ctx.tryGet(Shares);
+      // Without the shares service nothing is shared, so nothing is published.
+      const shares: ShareSource = service
+        ? { list: () => service.unexpired(), onChange: (l) => service.onChange(l) }
+        : { list: () => [], onChange: () => () => {} };
       const orchestrator = ctx.get(Orchestrator);
       const log = ctx.get(ConversationLog);
       const catalog = ctx.tryGet(ConversationCatalog);

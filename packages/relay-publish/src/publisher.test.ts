@@ -69,7 +69,8 @@ function world() {
 const share = (conversationId: string, over: Partial<PublishedShare> = {}): PublishedShare => ({
   shareId: `s-${conversationId}`,
   conversationId,
-  secretDigest: `d-${conversationId}`,
+  secretHash: "ab".repeat(32),
+  createdAt: Date.now(),
   expiresAt: Date.now() + 3_600_000,
   ...over,
 });
@@ -111,7 +112,7 @@ describe.skipIf(!haveRedis)("the relay publisher against a real redis-server", (
     expect(got.map((e) => e.id)).toEqual([`${turnMs}-1`, `${turnMs}-2`, `${turnMs}-3`]);
     expect(await reader.send("HGET", [conversationKeys(prefix, "c1").turns, "t1"])).toBe(turnMs);
     expect(await events(prefix, "c2")).toEqual([]);
-    const rec = decodeShare(await reader.send("GET", [shareKey(prefix, "d-c1")]));
+    const rec = decodeShare(await reader.send("GET", [shareKey(prefix, "s-c1")]));
     expect(rec).toMatchObject({ shareId: "s-c1", conversationId: "c1" });
     expect(await reader.send("EXISTS", [conversationKeys(prefix, "c1").owner])).toBe(1);
     await p.stop();
@@ -153,7 +154,7 @@ describe.skipIf(!haveRedis)("the relay publisher against a real redis-server", (
       conversationId: "c3",
       revoked: true,
     });
-    expect(decodeShare(await reader.send("GET", [shareKey(prefix, "d-c3")]))?.revokedAt).toBeNumber();
+    expect(decodeShare(await reader.send("GET", [shareKey(prefix, "s-c3")]))?.revokedAt).toBeNumber();
     // No live share left: later events stay local.
     w.emit("c3", "t1", 4, { type: "text-delta", delta: "b" });
     await p.drained();
@@ -202,7 +203,7 @@ describe.skipIf(!haveRedis)("Redis down, slow or restarted", () => {
         (e) => e as AgentEvent,
       );
       expect(got.map((e) => e.n)).toEqual(Array.from({ length: 302 }, (_, i) => i + 1));
-      expect(decodeShare(await reader.send("GET", [shareKey(prefix, "d-c1")]))?.shareId).toBe("s-c1");
+      expect(decodeShare(await reader.send("GET", [shareKey(prefix, "s-c1")]))?.shareId).toBe("s-c1");
       await p.stop();
     } finally {
       reader.close();

@@ -36,11 +36,8 @@ import {
   sharesChannel,
 } from "@dispatch/relay-streams";
 
-/** A share as the daemon's share store knows it (never the secret: its digest). */
-export interface PublishedShare extends ShareRecord {
-  /** The digest of the secret as the share store keeps it (the key a relay looks it up by). */
-  secretDigest: string;
-}
+/** A share as the daemon's share store keeps it (never the secret: its SHA-256). */
+export type PublishedShare = ShareRecord;
 
 /** Where the publisher learns which conversations are shared. */
 export interface ShareSource {
@@ -259,10 +256,12 @@ export function startPublisher(
     const record: ShareRecord = {
       shareId: s.shareId,
       conversationId: s.conversationId,
+      secretHash: s.secretHash,
+      createdAt: s.createdAt,
       expiresAt: s.expiresAt,
       ...(s.revokedAt === undefined ? {} : { revokedAt: s.revokedAt }),
     };
-    const key = shareKey(prefix, s.secretDigest);
+    const key = shareKey(prefix, s.shareId);
     const out = [
       send("SET", [key, JSON.stringify(record), "PXAT", String(Math.max(s.expiresAt, now() + 1))]),
     ];

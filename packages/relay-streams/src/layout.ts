@@ -13,7 +13,7 @@
  *   P{c:<id>}:chunks   sorted set: score seq, member a StoredChunk's JSON (the history a viewer reads).
  *   P{c:<id>}:meta     hash: status, isActive, workspaceId (GET /conversations/:id/status).
  *   P{c:<id>}:owner    the owner's heartbeat: set with a TTL while the publishing daemon runs.
- *   P share:<digest>   a share record (JSON) by the digest of its secret; expires with the share.
+ *   P share:<shareId>  a share record (JSON: the secret's SHA-256, never the secret); expires with it.
  *   P shares           pub/sub channel: a share changed (revoked) — relays close its viewers at once.
  *
  * Guarantees: ids are explicit, so republishing an event (after a reconnect, after Redis lost its
@@ -48,9 +48,9 @@ export function conversationKeys(prefix: string, conversationId: string): Conver
   };
 }
 
-/** Pure: the key of a share record, by the digest of its secret. */
-export function shareKey(prefix: string, digest: string): string {
-  return `${prefix}share:${digest}`;
+/** Pure: the key of a share record (a secret `<shareId>.<verifier>` names its share). */
+export function shareKey(prefix: string, shareId: string): string {
+  return `${prefix}share:${shareId}`;
 }
 
 /** Pure: the pub/sub channel of share changes. */
@@ -98,6 +98,8 @@ export interface StreamEntry {
   turnId: string;
   n: number;
   event: AgentEvent;
+  /** The event's JSON as stored (`JSON.stringify(event)`): frames are built around it, never re-serialized. */
+  json: string;
 }
 
 /** Pure: the XADD field list of an event. */
@@ -138,7 +140,7 @@ export function decodeEntry(
   }
   const event = validate(parsed);
   if (!event) return { ok: false, reason: `entry ${id}: e is no valid AgentEvent` };
-  return { ok: true, value: { id, turnId, n, event } };
+  return { ok: true, value: { id, turnId, n, event, json } };
 }
 
 /** Pure: the entries of an XRANGE/XREVRANGE reply (malformed ones reported through `bad`). */
@@ -179,10 +181,17 @@ export function xreadStreams(raw: unknown): Map<string, unknown[]> {
 
 // ─────────────────────────────── shares ───────────────────────────────
 
-/** A share as a relay needs it: never the secret, only its digest (the key). */
+/**
+ * A share as a relay needs it — the daemon's share row (conversation-store's `ShareRecord`) without
+ * its label: never the secret, only its SHA-256 (`secretHash`), which the relay checks a presented
+ * secret against with the shares package's own `verdict`.
+ */
 export interface ShareRecord {
   shareId: string;
   conversationId: string;
+  /** SHA-256 of the secret, lower-case hex. */
+  secretHash: string;
+  createdAt: number;
   /** Epoch ms. */
   expiresAt: number;
   /** Epoch ms; set once revoked. */
@@ -202,11 +211,15 @@ export function decodeShare(raw: unknown): ShareRecord | undefined {
   const r = v as Record<string, unknown>;
   if (typeof r.shareId !== "string" || r.shareId === "") return undefined;
   if (typeof r.conversationId !== "string" || r.conversationId === "") return undefined;
+  if (typeof r.secretHash !== "string" || !/^[0-9a-f]{64}$/.test(r.secretHash)) return undefined;
+  if (typeof r.createdAt !== "number") return undefined;
   if (typeof r.expiresAt !== "number" || !Number.isFinite(r.expiresAt)) return undefined;
   if (r.revokedAt !== undefined && typeof r.revokedAt !== "number") return undefined;
   return {
     shareId: r.shareId,
     conversationId: r.conversationId,
+    secretHash: r.secretHash,
+    createdAt: r.createdAt,
     expiresAt: r.expiresAt,
     ...(typeof r.revokedAt === "number" ? { revokedAt: r.revokedAt } : {}),
   };

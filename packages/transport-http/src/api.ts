@@ -44,9 +44,6 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         return deps.streams;
       },
       logger: deps.logger,
-      get shares() {
-        return deps.shares;
-      },
       follow: {
         orchestrator,
         get turns() {

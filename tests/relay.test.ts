@@ -1,0 +1,253 @@
+/**
+ * Relays end to end (PROTOCOL.md §8 "Relays"): a real redis-server, one daemon publishing to it and
+ * two `dispatch relay` subprocesses. Viewers on both relays see the same live turn; a relay is
+ * SIGKILLed mid-turn and its viewer resumes on the other with no gap and no duplicate; a revoked
+ * share closes viewers on both relays with 4403; a relay refuses every owner operation; Redis going
+ * away mid-turn never breaks the local turn.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import {
+  type RunningTestDaemon,
+  reap,
+  startDaemon,
+  tempHome,
+  WsClient,
+  writeConfig,
+} from "@dispatch/daemon/test-support";
+import { httpRoutes } from "@dispatch/protocol";
+import { haveRedis, type RedisServer, startRedisServer, uniquePrefix, withTimeout } from "@dispatch/testkit";
+
+type Frame = Record<string, unknown>;
+const REPO = join(import.meta.dir, "..");
+
+interface RelayProc {
+  proc: ReturnType<typeof Bun.spawn>;
+  port: number;
+}
+
+async function startRelayProc(redisUrl: string, prefix: string): Promise<RelayProc> {
+  const proc = Bun.spawn(
+    [
+      "bun",
+      join(REPO, "apps/cli/src/main.ts"),
+      "relay",
+      "--redis",
+      redisUrl,
+      "--port",
+      "0",
+      "--prefix",
+      prefix,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  let text = "";
+  const port = await withTimeout(
+    (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`relay exited before listening: ${text}`);
+        text += new TextDecoder().decode(value);
+        const m = /relay listening on http:\/\/127\.0\.0\.1:(\d+)\n/.exec(text);
+        if (m) return Number(m[1]);
+      }
+    })(),
+    20_000,
+    "the relay's listening line",
+  );
+  reader.releaseLock();
+  return { proc, port };
+}
+
+describe.skipIf(!haveRedis)("two relays over one Redis", () => {
+  let redis: RedisServer;
+  let daemon: RunningTestDaemon;
+  let owner: WsClient;
+  const relays: RelayProc[] = [];
+  const prefix = uniquePrefix("relay");
+  const C = crypto.randomUUID();
+  let secret = "";
+  let shareId = "";
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    const home = await tempHome();
+    await writeConfig(
+      home,
+      `[providers.local]\ndelayMs = 40\n\n[relay]\nredis = "${redis.url}"\nprefix = "${prefix}"\n`,
+    );
+    daemon = await startDaemon(home);
+    owner = new WsClient(`ws://127.0.0.1:${daemon.info.wsPort}`, [`dispatch.token.${daemon.token}`]);
+    await owner.next((f) => f.type === "catalog", "the owner's catalog");
+    owner.ws.send(JSON.stringify({ type: "hello", protocol: 2 }));
+    await owner.next((f) => f.type === "hello", "the owner's hello");
+    // A first turn so the conversation exists, then a share of it.
+    await turnAndSeal("first");
+    const res = await daemon.api(`/conversations/${C}/shares`, { method: "POST", body: "{}" });
+    expect(res.status).toBe(201);
+    ({ secret, shareId } = (await res.json()) as { secret: string; shareId: string });
+    relays.push(await startRelayProc(redis.url, prefix), await startRelayProc(redis.url, prefix));
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of relays) r.proc.kill("SIGKILL");
+    owner?.ws.close();
+    reap(daemon);
+    await redis?.stop();
+  });
+
+  let sent = 0;
+  function send(message: string): void {
+    owner.ws.send(
+      JSON.stringify({
+        type: "chat.send",
+        conversationId: C,
+        model: "local/echo",
+        message,
+        id: `m${++sent}`,
+      }),
+    );
+  }
+  async function turnAndSeal(message: string): Promise<void> {
+    owner.ws.send(JSON.stringify({ type: "chat.subscribe", conversationId: C }));
+    const before = owner.frames.length;
+    send(message);
+    await owner.next(
+      (f) =>
+        owner.frames.indexOf(f) >= before &&
+        f.type === "chat.delta" &&
+        (f.event as Frame).type === "turn-sealed",
+      `the seal of turn "${message}"`,
+      30_000,
+    );
+  }
+
+  async function viewer(port: number, resume?: { turnId: string; n: number }): Promise<WsClient> {
+    const c = new WsClient(`ws://127.0.0.1:${port}`, [`dispatch.share.${secret}`]);
+    c.ws.onerror = () => {};
+    await c.next((f) => f.type === "catalog", "the relay's first frame");
+    c.ws.send(JSON.stringify({ type: "hello", protocol: 2, id: "h" }));
+    const hello = await c.next((f) => f.type === "hello", "the relay's hello");
+    expect(hello.share).toEqual({ shareId, conversationId: C });
+    c.ws.send(
+      JSON.stringify({ type: "chat.subscribe", conversationId: C, id: "sub", ...(resume ? { resume } : {}) }),
+    );
+    await c.next((f) => f.replyTo === "sub", "the subscribe ack");
+    return c;
+  }
+  const deltas = (c: WsClient) =>
+    c.frames
+      .filter((f) => f.type === "chat.delta")
+      .map((f) => ({
+        turnId: (f.event as Frame).turnId as string,
+        n: f.n as number,
+        type: (f.event as Frame).type,
+      }));
+
+  test("viewers on both relays see the same live turn; a SIGKILLed relay's viewer resumes on the other exactly", async () => {
+    const [a, b] = relays as [RelayProc, RelayProc];
+    const onA = await viewer(a.port);
+    const onB = await viewer(b.port);
+    const ownerStart = owner.frames.length;
+    send("a long answer ".repeat(30));
+    // Some of the turn reaches the viewer on A, then A dies.
+    await onA.next((f) => f.type === "chat.delta" && (f.n as number) >= 8, "eight events on relay A", 20_000);
+    a.proc.kill("SIGKILL");
+    await a.proc.exited;
+    const seen = deltas(onA);
+    const last = seen.at(-1) as { turnId: string; n: number };
+    const moved = await viewer(b.port, { turnId: last.turnId, n: last.n });
+    await moved.next(
+      (f) => f.type === "chat.delta" && (f.event as Frame).type === "turn-sealed",
+      "the seal on relay B (moved viewer)",
+      30_000,
+    );
+    await onB.next(
+      (f) => f.type === "chat.delta" && (f.event as Frame).type === "turn-sealed",
+      "the seal on relay B",
+      30_000,
+    );
+
+    const ownerTurn = owner.frames
+      .slice(ownerStart)
+      .filter((f) => f.type === "chat.delta" && (f.event as Frame).turnId === last.turnId)
+      .map((f) => f.n as number);
+    const onBTurn = deltas(onB)
+      .filter((d) => d.turnId === last.turnId)
+      .map((d) => d.n);
+    const stitched = [
+      ...seen.filter((d) => d.turnId === last.turnId).map((d) => d.n),
+      ...deltas(moved)
+        .filter((d) => d.turnId === last.turnId)
+        .map((d) => d.n),
+    ];
+    expect(onBTurn).toEqual(ownerTurn);
+    expect(stitched).toEqual(ownerTurn);
+    moved.ws.close();
+    onB.ws.close();
+    onA.ws.close();
+    relays[0] = await startRelayProc(redis.url, prefix);
+  }, 90_000);
+
+  test("a relay refuses every owner operation", async () => {
+    const r = relays[1] as RelayProc;
+    const c = await viewer(r.port);
+    c.ws.send(JSON.stringify({ type: "chat.send", conversationId: C, message: "hi", id: "x" }));
+    const refused = await c.next((f) => f.replyTo === "x", "the refusal of chat.send");
+    expect(refused.code).toBe("FORBIDDEN");
+    c.ws.close();
+    // Every route the daemon keeps for its owner (GET /metrics is the relay's own, about the relay).
+    for (const route of httpRoutes.filter((x) => x.role === "owner" && x.path !== "/metrics")) {
+      const path = route.path.replace(/\{[^}]+\}/g, (p) => (p === "{id}" ? C : "x"));
+      const init = {
+        method: route.method.toUpperCase(),
+        headers: { authorization: `Share ${secret}`, "content-type": "application/json" },
+      };
+      const res = await fetch(
+        `http://127.0.0.1:${r.port}${path}`,
+        route.method === "get" ? init : { ...init, body: "{}" },
+      );
+      expect([403, 404]).toContain(res.status);
+      if (res.status === 403) expect(((await res.json()) as Frame).code).toBe("FORBIDDEN");
+      const bare = await fetch(`http://127.0.0.1:${r.port}${path}`, { method: route.method.toUpperCase() });
+      expect([401, 404]).toContain(bare.status);
+    }
+    const history = await fetch(`http://127.0.0.1:${r.port}/conversations/${C}`, {
+      headers: { authorization: `Share ${secret}` },
+    });
+    expect(history.status).toBe(200);
+    expect(((await history.json()) as { chunks: unknown[] }).chunks.length).toBeGreaterThan(0);
+    const owned = await fetch(`http://127.0.0.1:${r.port}/conversations/${C}`, {
+      headers: { authorization: `Bearer ${daemon.token}` },
+    });
+    expect(owned.status).toBe(401);
+  }, 60_000);
+
+  test("revoking the share closes its viewers on both relays with 4403", async () => {
+    const [a, b] = relays as [RelayProc, RelayProc];
+    const onA = await viewer(a.port);
+    const onB = await viewer(b.port);
+    const res = await daemon.api(`/shares/${shareId}`, { method: "DELETE" });
+    expect(res.status).toBe(200);
+    const [ca, cb] = await withTimeout(
+      Promise.all([onA.closed, onB.closed]),
+      5_000,
+      "both relays to close the viewers",
+    );
+    expect(ca.code).toBe(4403);
+    expect(cb.code).toBe(4403);
+    const again = await fetch(`http://127.0.0.1:${a.port}/conversations/${C}`, {
+      headers: { authorization: `Share ${secret}` },
+    });
+    expect(again.status).toBe(401);
+  }, 30_000);
+
+  test("Redis going away mid-turn never breaks a local turn", async () => {
+    await redis.kill();
+    await turnAndSeal("while Redis is down");
+    const metrics = await (await daemon.api("/metrics")).text();
+    expect(metrics).toMatch(/dispatch_relay_redis_up 0/);
+    await redis.start();
+  }, 60_000);
+});
