@@ -394,6 +394,7 @@ async function manyConversations(ctx: Ctx): Promise<BenchResult[]> {
       DISPATCH_MODEL: STAMPED_MODEL,
       DISPATCH_API_KEY: "bench-key",
     },
+    ...profiled(),
   });
   try {
     const conversations = Array.from({ length: streams }, () => crypto.randomUUID());
@@ -733,11 +734,10 @@ async function historySteps(quick: boolean): Promise<BenchResult[]> {
   const cwd = join(home, "empty");
   await Bun.write(join(cwd, "a.txt"), "a");
   // A context window no history here reaches: no automatic compaction shortens the big one.
-  const profile = process.env.DISPATCH_BENCH_PROFILE;
   const d = await DaemonProcess.start({
     home,
     toml: localModelToml(0, "contextWindow = 1000000000000\n"),
-    ...(profile ? { bunArgs: ["--cpu-prof-md", `--cpu-prof-dir=${profile}`] } : {}),
+    ...profiled(),
   });
   try {
     const run = async (conversationId: string) => {
@@ -801,6 +801,15 @@ async function historySteps(quick: boolean): Promise<BenchResult[]> {
   }
 }
 
+/**
+ * DISPATCH_BENCH_PROFILE=<dir>: the daemons of the streaming stages write a CPU profile there on exit
+ * (`.cpuprofile` and the `.md` summary; count samples, not time deltas: idle gaps are not samples).
+ */
+function profiled(): { bunArgs?: string[] } {
+  const dir = process.env.DISPATCH_BENCH_PROFILE;
+  return dir ? { bunArgs: ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`] } : {};
+}
+
 /** DISPATCH_BENCH_STAGES=fanout,latency runs only those stages (default: all). */
 function wanted(stage: string): boolean {
   const only = process.env.DISPATCH_BENCH_STAGES?.split(",").map((s) => s.trim());
@@ -811,12 +820,10 @@ export async function benchDaemon(opts: BenchOptions): Promise<BenchResult[]> {
   const rows: BenchResult[] = [];
   const provider = startStampedProvider();
   const baseline = await BaselineServer.start();
-  const profile = process.env.DISPATCH_BENCH_PROFILE;
   const daemon = await DaemonProcess.start({
     toml: BENCH_TOML,
     env: { DISPATCH_BASE_URL: provider.url, DISPATCH_MODEL: STAMPED_MODEL, DISPATCH_API_KEY: "bench-key" },
-    // DISPATCH_BENCH_PROFILE=<dir>: the streaming daemon writes a CPU profile (.md) there on exit.
-    ...(profile ? { bunArgs: ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profile}`] } : {}),
+    ...profiled(),
   });
   const ctx: Ctx = { quick: opts.quick, daemon, baseline, provider };
   // Quiet figures first, on a fresh daemon; the fan-out floods (and grows the heap) last.

@@ -272,6 +272,38 @@ describe("share links", () => {
     expect(list.shares.map((x) => x.shareId)).not.toContain(s.shareId);
   });
 
+  test("revocation ends a viewer's SSE stream and its waiting long-poll at once", async () => {
+    const s = await share(A);
+    const sse = await viewerGet(`/events?channel=${encodeURIComponent(`conversation:${A}`)}`, s.secret, {
+      headers: { accept: "text/event-stream" },
+    });
+    expect(sse.status).toBe(200);
+    const poll = viewerGet(`/conversations/${A}/events?waitMs=30000`, s.secret);
+    const counted = async () => {
+      for (let i = 0; i < 100; i++) {
+        const list = (await (await daemon.api(`/conversations/${A}/shares`)).json()) as {
+          shares: { shareId: string; viewers: number }[];
+        };
+        if (list.shares.find((x) => x.shareId === s.shareId)?.viewers === 2) return;
+        await Bun.sleep(50);
+      }
+      throw new Error("the SSE stream and the long-poll never counted as two viewers");
+    };
+    await counted();
+    const ended = (async () => {
+      const reader = (sse.body as ReadableStream<Uint8Array>).getReader();
+      for (;;) if ((await reader.read()).done) return "ended";
+    })();
+    await daemon.api(`/shares/${s.shareId}`, { method: "DELETE" });
+    expect(await withTimeout(ended, 3000, "the SSE stream to end after revocation")).toBe("ended");
+    const answered = await withTimeout(poll, 3000, "the long-poll to answer after revocation");
+    expect(answered.status).toBe(200);
+    const again = await viewerGet(`/events?channel=${encodeURIComponent(`conversation:${A}`)}`, s.secret, {
+      headers: { accept: "text/event-stream" },
+    });
+    expect(again.status).toBe(401);
+  });
+
   test("expiry closes live viewers with 4403; an expired secret is a clear 401", async () => {
     const s = await share(A, { expiresInSec: 2 });
     const { c } = await viewer(s.secret);

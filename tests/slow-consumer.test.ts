@@ -128,3 +128,27 @@ test(`${SLOW} connections that stop reading are closed at the cap; memory stays 
   expect(daemon.alive).toBe(true);
   for (const r of readers) r.probe.close();
 }, 180_000);
+
+test("wildcard channel watchers that stop reading are closed at the cap too; a reader loses nothing", async () => {
+  const slow: WsProbe[] = [];
+  for (let i = 0; i < 4; i++) {
+    const p = await WsProbe.connect(daemon.wsUrl, daemon.token, { label: `slow-all${i}`, record: false });
+    expect((await p.request({ type: "channel.subscribe", channel: "conversation:*" })).type).toBe("ack");
+    expect(p.pause()).toBe(true);
+    slow.push(p);
+  }
+  const conversationId = crypto.randomUUID();
+  const readers = [await reader("all-sender", conversationId), await reader("all-watcher", conversationId)];
+  await streamTurn(conversationId, readers);
+  for (const p of slow) p.resume();
+  const closes = await Promise.all(
+    slow.map((p) =>
+      Promise.race([p.closed, Bun.sleep(WAIT_MS).then((): Closed => ({ code: -1, reason: "still open" }))]),
+    ),
+  );
+  const problems = readers.flatMap(readerProblems);
+  for (const [i, c] of closes.entries())
+    if (c.code !== 4008 && c.code !== 1006) problems.push(`slow-all${i}: closed with ${c.code} ${c.reason}`);
+  if (problems.length > 0) throw new Error(`${problems.slice(0, 20).join("\n")}\n${daemon.output()}`);
+  for (const r of readers) r.probe.close();
+}, 180_000);

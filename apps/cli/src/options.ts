@@ -66,6 +66,14 @@ export const OPTIONS = {
   since: { type: "string", arg: "<seq>", help: "only chunks after this sequence number" },
   follow: { type: "boolean", short: "f", help: "then follow a running turn to its end (like attach)" },
   keep: { type: "string", arg: "<n>", help: "keep the last n messages intact" },
+  expires: {
+    type: "string",
+    arg: "<time>",
+    help: "share: lifetime like 30m, 2h, 7d (default 1d, at most 30d)",
+  },
+  label: { type: "string", arg: "<text>", help: "share: a label to tell shares apart" },
+  list: { type: "boolean", help: "share: list live shares (of one conversation, or of all)" },
+  revoke: { type: "string", arg: "<shareId>", help: "share: revoke this share (its viewers are closed)" },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

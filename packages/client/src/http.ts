@@ -22,6 +22,10 @@ import type {
   QueueResponse,
   ReasoningEffort,
   ReasoningEffortSettingResponse,
+  ShareCreateBody,
+  ShareCreateResponse,
+  ShareListResponse,
+  ShareRevokeResponse,
   StopResponse,
   TitleSettingResponse,
 } from "@dispatch/protocol/types";
@@ -126,6 +130,18 @@ export class DispatchHttpClient {
   }
   compact(id: string, body: CompactRequest = {}): Promise<CompactResponse> {
     return this.json("POST", `/conversations/${enc(id)}/compact`, body);
+  }
+  /** (ext) A read-only share link; the answer is the only time its secret is shown. */
+  createShare(id: string, body: ShareCreateBody = {}): Promise<ShareCreateResponse> {
+    return this.json("POST", `/conversations/${enc(id)}/shares`, body);
+  }
+  /** (ext) The conversation's live shares with their viewer counts. */
+  listShares(id: string): Promise<ShareListResponse> {
+    return this.json("GET", `/conversations/${enc(id)}/shares`);
+  }
+  /** (ext) Revokes a share: its viewers are closed at once. */
+  revokeShare(shareId: string): Promise<ShareRevokeResponse> {
+    return this.json("DELETE", `/shares/${enc(shareId)}`);
   }
   answerPermission(
     id: string,

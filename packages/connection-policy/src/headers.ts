@@ -50,26 +50,25 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** Pure: the token offered through `Sec-WebSocket-Protocol`, with the exact entry to echo back. */
-export function tokenSubprotocol(header: string | null): { token: string; subprotocol: string } | undefined {
-  if (header === null) return undefined;
-  for (const entry of header.split(",")) {
+/** Pure: the `Sec-WebSocket-Protocol` entry that starts with `prefix`: the rest, and the entry itself. */
+function prefixedEntry(header: string | null, prefix: string): [rest: string, entry: string] | undefined {
+  for (const entry of (header ?? "").split(",")) {
     const p = entry.trim();
-    if (p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))
-      return { token: p.slice(TOKEN_SUBPROTOCOL_PREFIX.length), subprotocol: p };
+    if (p.startsWith(prefix)) return [p.slice(prefix.length), p];
   }
   return undefined;
 }
 
+/** Pure: the token offered through `Sec-WebSocket-Protocol`, with the exact entry to echo back. */
+export function tokenSubprotocol(header: string | null): { token: string; subprotocol: string } | undefined {
+  const e = prefixedEntry(header, TOKEN_SUBPROTOCOL_PREFIX);
+  return e === undefined ? undefined : { token: e[0], subprotocol: e[1] };
+}
+
 /** Pure: the share secret offered through `Sec-WebSocket-Protocol`, with the entry to echo back. */
 export function shareSubprotocol(header: string | null): { secret: string; subprotocol: string } | undefined {
-  if (header === null) return undefined;
-  for (const entry of header.split(",")) {
-    const p = entry.trim();
-    if (p.startsWith(SHARE_SUBPROTOCOL_PREFIX))
-      return { secret: p.slice(SHARE_SUBPROTOCOL_PREFIX.length), subprotocol: p };
-  }
-  return undefined;
+  const e = prefixedEntry(header, SHARE_SUBPROTOCOL_PREFIX);
+  return e === undefined ? undefined : { secret: e[0], subprotocol: e[1] };
 }
 
 /**

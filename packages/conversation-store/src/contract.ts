@@ -442,6 +442,12 @@ export interface TurnRecords {
    */
   appendInflight(conversationId: string, step: InflightStep, parts: InflightPart[]): Result<void>;
   /**
+   * Runs `fn`, whose writes (appendInflight of many running steps, due at the same moment) then commit
+   * in one transaction instead of one each; a write that fails inside still rolls back alone. False
+   * when the commit itself failed (nothing of `fn`'s writes is durable).
+   */
+  writeTogether(fn: () => void): boolean;
+  /**
    * Boot recovery: active/queued conversations become idle, running turns become interrupted,
    * pending permission requests expire, in-flight steps are appended to the log (their streamed
    * content, results for their tool calls, and an error chunk STEP_INTERRUPTED_CODE). Queued messages
@@ -510,7 +516,7 @@ export interface ShareStore {
   getShare(shareId: string): ShareRecord | undefined;
   /** A conversation's shares, revoked and expired ones included, oldest first. */
   listShares(conversationId: string): ShareRecord[];
-  /** Every share not expired at `now`, revoked ones included (a relay publisher's resync). */
+  /** Every share that expires after `now` (revoked ones included: relays learn of revocations), oldest first. */
   listUnexpiredShares(now: number): ShareRecord[];
   /** Marks a share revoked (idempotent: an earlier revocation time is kept). STORE_UNKNOWN_SHARE. */
   revokeShare(shareId: string, revokedAt: number): Result<ShareRecord>;

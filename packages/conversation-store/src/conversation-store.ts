@@ -293,6 +293,17 @@ export class SqliteConversationStore implements ConversationStore {
     });
   }
 
+  writeTogether(fn: () => void): boolean {
+    try {
+      this.#tx.immediate(fn);
+      return true;
+    } catch (err) {
+      if (!(err instanceof SQLiteError)) throw err;
+      this.#log.error("writes made together rolled back", { code: err.code, problem: err.message });
+      return false;
+    }
+  }
+
   appendInflight(conversationId: string, step: InflightStep, parts: InflightPart[]): Result<void> {
     const id = parseInput(IdSchema, conversationId, "appendInflight conversationId");
     if (!id.ok) return id;
@@ -467,7 +478,7 @@ export class SqliteConversationStore implements ConversationStore {
   createShare: ShareTable["createShare"] = (s) => this.#shares.createShare(s);
   getShare: ShareTable["getShare"] = (id) => this.#shares.getShare(id);
   listShares: ShareTable["listShares"] = (c) => this.#shares.listShares(c);
-  listUnexpiredShares: ShareTable["listUnexpiredShares"] = (t) => this.#shares.listUnexpiredShares(t);
+  listUnexpiredShares: ShareTable["listUnexpiredShares"] = (now) => this.#shares.listUnexpiredShares(now);
   revokeShare: ShareTable["revokeShare"] = (id, at) => this.#shares.revokeShare(id, at);
   listWorkspaces: SideTables["listWorkspaces"] = () => this.#side.listWorkspaces();
   getWorkspace: SideTables["getWorkspace"] = (id) => this.#side.getWorkspace(id);

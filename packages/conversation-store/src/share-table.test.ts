@@ -23,6 +23,11 @@ describe("shares table", () => {
       expect(store.listShares("c").map((s) => s.shareId)).toEqual(["s1", "s2"]);
       expect(unwrap(store.revokeShare("s1", 1500)).revokedAt).toBe(1500);
       expect(unwrap(store.revokeShare("s1", 1700)).revokedAt).toBe(1500);
+      expect(store.listUnexpiredShares(1999).map((s) => [s.shareId, s.revokedAt])).toEqual([
+        ["s1", 1500],
+        ["s2", undefined],
+      ]);
+      expect(store.listUnexpiredShares(2000)).toEqual([]);
     }
     using again = openTestStore(db.file);
     expect(again.getShare("s1")).toEqual({ ...share("s1"), revokedAt: 1500 });

@@ -45,10 +45,10 @@ function toShare(row: ShareRow): ShareRecord {
 export class ShareTable {
   readonly #byId;
   readonly #ofConversation;
-  readonly #unexpired;
   readonly #insert;
   readonly #revoke;
   readonly #conversationExists;
+  readonly #unexpired;
 
   constructor(
     db: Database,
@@ -58,15 +58,15 @@ export class ShareTable {
     this.#ofConversation = db.prepare<ShareRow, [string]>(
       "SELECT * FROM shares WHERE conversation_id = ? ORDER BY created_at, share_id",
     );
-    this.#unexpired = db.prepare<ShareRow, [number]>(
-      "SELECT * FROM shares WHERE expires_at > ? ORDER BY created_at, share_id",
-    );
     this.#insert = db.prepare<ShareRow, [Record<string, string | number | null>]>(
       `INSERT INTO shares (share_id, conversation_id, secret_hash, label, created_at, expires_at)
        VALUES (:id, :conversation, :hash, :label, :createdAt, :expiresAt) RETURNING *`,
     );
     this.#revoke = db.prepare<ShareRow, [Record<string, string | number>]>(
       "UPDATE shares SET revoked_at = coalesce(revoked_at, :at) WHERE share_id = :id RETURNING *",
+    );
+    this.#unexpired = db.prepare<ShareRow, [number]>(
+      "SELECT * FROM shares WHERE expires_at > ? ORDER BY created_at, share_id",
     );
     this.#conversationExists = db.prepare<{ one: number }, [string]>(
       "SELECT 1 AS one FROM conversations WHERE id = ?",

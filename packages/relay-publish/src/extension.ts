@@ -32,7 +32,7 @@ export function relayPublishExtension(): Extension {
       const service = ctx.tryGet(Shares);
       // Without the shares service nothing is shared, so nothing is published.
       const shares: ShareSource = service
-        ? { list: () => service.unexpired(), onChange: (l) => service.onChange(l) }
+        ? { list: () => service.records(), onChange: (l) => service.onChange(l) }
         : { list: () => [], onChange: () => () => {} };
       const orchestrator = ctx.get(Orchestrator);
       const log = ctx.get(ConversationLog);

@@ -2,8 +2,59 @@ import type { InflightStep, TurnRecords } from "@dispatch/conversation-store/con
 import type { Logger } from "@dispatch/kernel";
 import type { ContentSink, StepContent } from "./step-content";
 
+/**
+ * The flush timer shared by every running step: writers due in the same window are flushed by one
+ * timer in one transaction (`writeTogether`), so 200 streaming conversations cost one commit per
+ * window instead of 200, each a stall of every stream. A writer's content is still durable within
+ * `flushMs` of its first unflushed delta: it joins the window already open, or opens one.
+ */
+export class InflightFlushes {
+  private readonly due = new Set<InflightWriter>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly store: Pick<TurnRecords, "writeTogether">,
+    private readonly flushMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  schedule(writer: InflightWriter): void {
+    this.due.add(writer);
+    this.timer ??= setTimeout(() => this.run(), this.flushMs);
+  }
+
+  cancel(writer: InflightWriter): void {
+    this.due.delete(writer);
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    const due = [...this.due];
+    this.due.clear();
+    if (due.length === 0) return;
+    if (due.length === 1) {
+      due[0]!.flush();
+      return;
+    }
+    let committed = false;
+    try {
+      committed = this.store.writeTogether(() => {
+        for (const w of due) w.flush();
+      });
+    } catch (e) {
+      // A closed store (shutdown past its deadline) throws; a timer must never throw.
+      this.logger.error("in-flight step content not persisted", {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+    if (!committed) for (const w of due) w.lost();
+  }
+}
+
 export interface InflightWriterOptions {
   store: Pick<TurnRecords, "appendInflight">;
+  /** The shared flush timer; absent: the writer arms its own. */
+  flushes?: InflightFlushes;
   conversationId: string;
   step: InflightStep;
   /** Longest delay between a delta and its flush. */
@@ -26,6 +77,7 @@ export class InflightWriter implements ContentSink {
   private content: StepContent | undefined;
   private waiting = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private scheduled = false;
   private failed = false;
   private closed = false;
 
@@ -40,13 +92,15 @@ export class InflightWriter implements ContentSink {
     if (this.closed) return;
     this.waiting += chars;
     if (this.waiting >= this.opts.flushChars) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+    else if (this.opts.flushes) {
+      if (!this.scheduled) this.opts.flushes.schedule(this);
+      this.scheduled = true;
+    } else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs);
   }
 
   /** Writes everything not yet written (synchronously; before a tool runs, and by the timer). */
   flush(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.unschedule();
     this.waiting = 0;
     if (this.closed || !this.content) return;
     const parts = this.content.takeUnflushed();
@@ -62,9 +116,20 @@ export class InflightWriter implements ContentSink {
 
   /** Stops flushing (the step is being written whole, or it failed). */
   close(): void {
+    this.unschedule();
+    this.closed = true;
+  }
+
+  /** The transaction this writer's flush was part of did not commit (see InflightFlushes). */
+  lost(): void {
+    this.report("the transaction it was written in did not commit");
+  }
+
+  private unschedule(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.closed = true;
+    if (this.scheduled) this.opts.flushes?.cancel(this);
+    this.scheduled = false;
   }
 
   private write(parts: Parameters<TurnRecords["appendInflight"]>[2]): void {
@@ -76,7 +141,11 @@ export class InflightWriter implements ContentSink {
       // A closed store (shutdown past its deadline) throws; a timer must never throw.
       error = e instanceof Error ? e.message : String(e);
     }
-    if (error === undefined || this.failed) return;
+    if (error !== undefined) this.report(error);
+  }
+
+  private report(error: string): void {
+    if (this.failed) return;
     this.failed = true;
     this.opts.logger.error("in-flight step content not persisted", {
       conversationId: this.opts.conversationId,

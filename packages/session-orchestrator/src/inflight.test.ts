@@ -153,3 +153,61 @@ describe("the in-flight step", () => {
     expect(rec.of("error").map((e) => e.code)).toEqual(["ORCH_STEP_TOO_LARGE"]);
   });
 });
+
+describe("the in-flight flush timer", () => {
+  test("steps due in the same window are flushed by one timer in one transaction, within flushMs", async () => {
+    const together = { calls: 0 };
+    using h = harness({
+      config: { inflightFlushChars: 1_000_000, inflightFlushMs: 500 },
+      storeView: (store) =>
+        new Proxy(store, {
+          get(target, key) {
+            const value = Reflect.get(target, key, target);
+            if (key === "writeTogether") together.calls++;
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        }),
+    });
+    let release = () => {};
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const held = (text: string) => (req: { signal: AbortSignal }) =>
+      (async function* (): AsyncGenerator<ProviderPart> {
+        yield { type: "text-delta", delta: text };
+        await Promise.race([released, aborted(req.signal)]);
+        yield* say("!");
+      })();
+    h.model.script(held("first "), held("second "));
+    const ids = [crypto.randomUUID(), crypto.randomUUID()];
+    const recs = ids.map((id) => {
+      const rec = new Recorder();
+      h.orch.subscribe(id, rec.listener);
+      return { rec, turnId: ok(h.orch.startTurn({ message: "hi", conversationId: id })).turnId };
+    });
+    await Promise.all(recs.map((r) => r.rec.waitFor((e) => e.type === "text-delta", "the first delta")));
+
+    // Both steps are still running: their text is durable only through the in-flight rows.
+    const { Database } = await import("bun:sqlite");
+    const raw = new Database(`${h.dir}/store.db`, { readonly: true });
+    try {
+      const flushed = () =>
+        raw.query<{ n: number }, []>("SELECT count(DISTINCT conversation_id) AS n FROM inflight_parts").get()
+          ?.n ?? 0;
+      await withTimeout(
+        (async () => {
+          while (flushed() < 2) await Bun.sleep(5);
+        })(),
+        WAIT_MS,
+        "both running steps flushed by the timer",
+      );
+      expect(together.calls).toBe(1);
+    } finally {
+      raw.close();
+    }
+    release();
+    await Promise.all(recs.map((r) => r.rec.sealed(r.turnId)));
+    for (const id of ids)
+      expect(ok(h.store.loadHistory(id)).messages.map((m) => m.role)).toEqual(["user", "assistant"]);
+  });
+});

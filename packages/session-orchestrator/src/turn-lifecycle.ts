@@ -18,6 +18,7 @@ import { DEFAULT_SYSTEM_PROMPT, type OrchestratorConfig } from "./config";
 import { type Result, type StartedTurn, type StartTurnRequest, TurnSettled, TurnStarted } from "./contract";
 import type { ConversationState, ConversationStates, RunningTurn } from "./conversation-states";
 import { HistoryCache } from "./history-cache";
+import { InflightFlushes } from "./inflight-writer";
 import { joinQueued, steeringMessages } from "./queue";
 import { fail, modelRefusal } from "./result";
 import { messageOf } from "./run-tool";
@@ -63,9 +64,12 @@ export interface TurnLifecycleDeps {
 
 export class TurnLifecycle {
   private readonly log: Logger;
+  /** One in-flight flush timer and transaction for every running step. */
+  private readonly flushes: InflightFlushes;
 
   constructor(private readonly deps: TurnLifecycleDeps) {
     this.log = deps.logger;
+    this.flushes = new InflightFlushes(deps.store.turns, deps.config.inflightFlushMs, deps.logger);
   }
 
   /**
@@ -182,6 +186,7 @@ export class TurnLifecycle {
         {
           store: this.deps.store,
           history: state.history,
+          flushes: this.flushes,
           model,
           tools: () => this.deps.tools?.list() ?? [],
           gate: this.deps.gate,

@@ -5,7 +5,7 @@ import type { FinishReason, LanguageModel } from "@dispatch/providers/contract";
 import type { PermissionGate, Tool } from "@dispatch/tools/contract";
 import type { OrchestratorConfig } from "./config";
 import type { HistoryCache } from "./history-cache";
-import { InflightWriter } from "./inflight-writer";
+import { type InflightFlushes, InflightWriter } from "./inflight-writer";
 import { steeringMessages } from "./queue";
 import { runToolCall, type ToolRunResult } from "./run-tool";
 import { type PendingToolCall, resultChunk, resultImageChunks, StepContent } from "./step-content";
@@ -18,6 +18,8 @@ export interface TurnEnv {
   store: Pick<OrchestratorStores, "log" | "turns">;
   /** The conversation's model-facing history, held across steps; each step's write extends it. */
   history: Pick<HistoryCache, "read" | "appended">;
+  /** The in-flight flush timer shared by all running steps (absent: one timer per step). */
+  flushes?: InflightFlushes;
   model: LanguageModel;
   /** The tools offered to the model, read at the start of every step. */
   tools(): Tool[];
@@ -117,6 +119,7 @@ async function runStep(
   const messageId = crypto.randomUUID();
   const inflight = new InflightWriter({
     store: env.store.turns,
+    ...(env.flushes ? { flushes: env.flushes } : {}),
     conversationId,
     step: { turnId, stepId, messageId },
     flushMs: env.config.inflightFlushMs,

@@ -95,9 +95,12 @@ export interface Shares {
   attach(shareId: string, viewer: LiveViewer): () => void;
   /** Open viewers of a share. */
   viewers(shareId: string): number;
-  /** Every share not expired yet, revoked ones included (what a relay publisher mirrors to Redis). */
-  unexpired(): ShareRecord[];
-  /** Called with the stored row after every create and revoke; the returned function stops it. */
+  /**
+   * Every share not yet expired, revoked ones included, as stored: the secret's SHA-256 (`secretHash`,
+   * hex), never the secret. For relays, which verify secrets the same way (`hashSecret`).
+   */
+  records(): ShareRecord[];
+  /** Called with the stored row after a share is created or revoked. Returns the unsubscribe. */
   onChange(listener: (share: ShareRecord) => void): () => void;
 }
 export const Shares = defineService<Shares>("shares/shares");

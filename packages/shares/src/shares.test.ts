@@ -120,6 +120,24 @@ describe("shares", () => {
     expect(s.shares.verify(a.secret, "1.2.3.4").ok).toBe(true);
   });
 
+  test("records and onChange tell relays of creations and revocations, never the secret", () => {
+    using s = setup();
+    const heard: [string, number | undefined][] = [];
+    const off = s.shares.onChange((r) => heard.push([r.shareId, r.revokedAt]));
+    const a = unwrap(s.shares.create("c", {}));
+    unwrap(s.shares.revoke(a.shareId));
+    off();
+    unwrap(s.shares.create("c", {}));
+    expect(heard.map(([id, at]) => [id, at === undefined])).toEqual([
+      [a.shareId, true],
+      [a.shareId, false],
+    ]);
+    const records = s.shares.records();
+    expect(records).toHaveLength(2);
+    expect(records.find((r) => r.shareId === a.shareId)?.secretHash).toBe(hashSecret(a.secret));
+    expect(JSON.stringify(records)).not.toContain(a.secret);
+  });
+
   test("revocation closes live viewers with 4403 at once; counts follow attach and detach", () => {
     using s = setup();
     const a = unwrap(s.shares.create("c", {}));

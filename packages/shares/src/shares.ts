@@ -45,13 +45,13 @@ export function createShares(opts: SharesOptions): SharesService {
   const now = opts.now ?? Date.now;
   const failures = new FailureCounter(opts.budget ?? DEFAULT_FAILURE_BUDGET);
   const live = new Map<string, Live>();
-  const changeListeners = new Set<(share: ShareRecord) => void>();
+  const listeners = new Set<(share: ShareRecord) => void>();
   const changed = (share: ShareRecord) => {
-    for (const l of [...changeListeners]) {
+    for (const l of [...listeners]) {
       try {
         l(share);
       } catch {
-        // A listener's failure is its own (the publisher logs its own); creating and revoking go on.
+        // A listener's failure is its own; the others still hear of the change.
       }
     }
   };
@@ -137,13 +137,13 @@ export function createShares(opts: SharesOptions): SharesService {
           return { ok: false, error: { code: "SHARE_UNKNOWN", message: `unknown share "${shareId}"` } };
         return r;
       }
-      changed(r.value);
       const entry = live.get(shareId);
       if (entry !== undefined) {
         live.delete(shareId);
         closeAll(entry, "share revoked");
         schedule();
       }
+      changed(r.value);
       return { ok: true, value: { shareId, revoked: true } };
     },
 
@@ -196,13 +196,13 @@ export function createShares(opts: SharesOptions): SharesService {
 
     viewers: (shareId) => live.get(shareId)?.viewers.size ?? 0,
 
-    unexpired() {
-      return store.listUnexpiredShares(now());
-    },
+    records: () => store.listUnexpiredShares(now()),
 
     onChange(listener) {
-      changeListeners.add(listener);
-      return () => void changeListeners.delete(listener);
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
 
     dispose() {
@@ -210,6 +210,7 @@ export function createShares(opts: SharesOptions): SharesService {
       timer = undefined;
       timerAt = undefined;
       live.clear();
+      listeners.clear();
     },
   };
   return service;

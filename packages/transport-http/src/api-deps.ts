@@ -30,7 +30,7 @@ export interface ApiDeps {
   /** `GET /health`'s live fields. */
   health(): Pick<HealthResponse, "uptimeSec" | "activeTurns" | "store">;
   /** Share links; absent = every share route answers 503 SHARES_UNAVAILABLE. */
-  shares?: Pick<Shares, "create" | "list" | "revoke">;
+  shares?: Pick<Shares, "create" | "list" | "revoke" | "attach">;
   /** `GET /metrics` in the Prometheus text format; absent = 404 (no metrics extension). */
   metricsText?(): string;
   /** Limits of the SSE and long-poll streams. */

@@ -44,6 +44,9 @@ export function apiRoutes(deps: ApiDeps): RouteTable {
         return deps.streams;
       },
       logger: deps.logger,
+      get shares() {
+        return deps.shares;
+      },
       follow: {
         orchestrator,
         get turns() {

@@ -25,12 +25,22 @@ import type { AgentEvent, LongPollResponse, ResumePoint } from "@dispatch/protoc
 import type { BunRequest, Server } from "bun";
 import type { ApiDeps } from "./api-deps";
 import { type FollowDeps, Follower } from "./follow";
-import { httpCaller, httpOperationsView, outcomeOf } from "./operations";
+import { httpCaller, httpOperationsView, outcomeOf, requestRole } from "./operations";
 import { Failure, handle, json, need, param, type RouteTable, streamLevel } from "./request";
 import { StreamSlots } from "./stream-limits";
 
 /** What the event routes need. */
-export type EventRouteDeps = Pick<ApiDeps, "streams" | "logger"> & { follow: FollowDeps };
+export type EventRouteDeps = Pick<ApiDeps, "streams" | "logger" | "shares"> & { follow: FollowDeps };
+
+/**
+ * A share viewer's stream registers with its share, so revocation and expiry end it at once (a
+ * WebSocket gets 4403; a stream just ends, and its reconnect gets 401). Its count shows in the list.
+ */
+function attachViewer(deps: EventRouteDeps, req: Request, end: () => void): () => void {
+  const role = requestRole(req);
+  if (role.kind !== "viewer" || deps.shares === undefined) return () => {};
+  return deps.shares.attach(role.shareId, { close: end });
+}
 
 const fail = (status: number, code: string, message: string) => new Failure({ status, code, message });
 
@@ -147,9 +157,11 @@ function sseResponse(
   let done = false;
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   const follower = new Follower(deps.follow, (cid, s, event) => write(sseEvent(cid, s, event, level)));
+  let detach = () => {};
   const end = () => {
     if (done) return;
     done = true;
+    detach();
     follower.close();
     if (keepAlive !== undefined) clearInterval(keepAlive);
     release();
@@ -185,6 +197,11 @@ function sseResponse(
     end();
     throw e;
   }
+  detach = attachViewer(deps, req, () => {
+    if (done) return;
+    end();
+    controller.close();
+  });
   // The stream may stay quiet for long: Bun's idle timeout must not cut it; comments keep proxies open.
   server.timeout(req, 0);
   keepAlive = setInterval(() => write(sseComment("keep-alive")), deps.streams.keepAliveSec * 1000);
@@ -239,13 +256,19 @@ function longPoll(
     return Promise.resolve(answer());
   }
   return new Promise((resolve) => {
+    let detach = () => {};
+    let finished = false;
     const finish = () => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
+      detach();
       follower.close();
       resolve(answer());
     };
     const timer = setTimeout(finish, waitMs);
     wake = finish;
     req.signal.addEventListener("abort", finish, { once: true });
+    detach = attachViewer(deps, req, finish);
   });
 }

@@ -39,14 +39,16 @@ function lazyJson(make: () => unknown): () => string {
 
 /**
  * The OpenAPI document with `servers` naming the URL the client used (the daemon's port is often
- * chosen at start). The document is built once; the per-base-URL text is cached (a handful of hosts).
+ * chosen at start). The document is built on the first request for it (building it from the schemas
+ * took ~20–35 ms of every start), then once; the per-base-URL text is cached (a handful of hosts).
  */
 function openApiFor(version: string): (baseUrl: string) => string {
-  const doc = openApiDocument({ version });
+  let doc: ReturnType<typeof openApiDocument> | undefined;
   const byBase = new Map<string, string>();
   return (baseUrl) => {
     let text = byBase.get(baseUrl);
     if (text === undefined) {
+      doc ??= openApiDocument({ version });
       text = JSON.stringify({ ...doc, servers: [{ url: baseUrl }] });
       if (byBase.size < 16) byBase.set(baseUrl, text);
     }

@@ -14,6 +14,7 @@ import { read } from "./read";
 import { relay } from "./relay";
 import { send } from "./send";
 import { serve } from "./serve";
+import { share } from "./share";
 import type { CommandSpec } from "./spec";
 import { status } from "./status";
 import { stopDaemon } from "./stop-daemon";
@@ -41,6 +42,7 @@ const COMMANDS: CommandSpec[] = [
   open,
   compact,
   pair,
+  share,
   relay,
   completion(() => completionWords(COMMANDS, chatCommand)),
 ];
