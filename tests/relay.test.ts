@@ -69,19 +69,24 @@ describe.skipIf(!haveRedis)("two relays over one Redis", () => {
   const C = crypto.randomUUID();
   let secret = "";
   let shareId = "";
+  let home = "";
+
+  async function connectOwner(): Promise<void> {
+    owner = new WsClient(`ws://127.0.0.1:${daemon.info.wsPort}`, [`dispatch.token.${daemon.token}`]);
+    await owner.next((f) => f.type === "catalog", "the owner's catalog");
+    owner.ws.send(JSON.stringify({ type: "hello", protocol: 2 }));
+    await owner.next((f) => f.type === "hello", "the owner's hello");
+  }
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    const home = await tempHome();
+    home = await tempHome();
     await writeConfig(
       home,
       `[providers.local]\ndelayMs = 40\n\n[relay]\nredis = "${redis.url}"\nprefix = "${prefix}"\n`,
     );
     daemon = await startDaemon(home);
-    owner = new WsClient(`ws://127.0.0.1:${daemon.info.wsPort}`, [`dispatch.token.${daemon.token}`]);
-    await owner.next((f) => f.type === "catalog", "the owner's catalog");
-    owner.ws.send(JSON.stringify({ type: "hello", protocol: 2 }));
-    await owner.next((f) => f.type === "hello", "the owner's hello");
+    await connectOwner();
     // A first turn so the conversation exists, then a share of it.
     await turnAndSeal("first");
     const res = await daemon.api(`/conversations/${C}/shares`, { method: "POST", body: "{}" });
@@ -223,6 +228,40 @@ describe.skipIf(!haveRedis)("two relays over one Redis", () => {
     });
     expect(owned.status).toBe(401);
   }, 60_000);
+
+  test("owner offline: viewers are told, keep the history, and continue live when it is back", async () => {
+    const r = relays[1] as RelayProc;
+    const c = await viewer(r.port);
+    const presence = (owner: string, after: number, what: string) =>
+      c.next(
+        (f) => c.frames.indexOf(f) >= after && f.type === "conversation.presence" && f.owner === owner,
+        what,
+        15_000,
+      );
+    await presence("online", 0, "presence: owner online");
+    const mark = c.frames.length;
+    owner.ws.close();
+    await daemon.stop();
+    await presence("offline", mark, "presence: owner offline after the daemon stopped");
+    const history = await fetch(`http://127.0.0.1:${r.port}/conversations/${C}`, {
+      headers: { authorization: `Share ${secret}` },
+    });
+    expect(history.status).toBe(200);
+    expect(((await history.json()) as { chunks: unknown[] }).chunks.length).toBeGreaterThan(0);
+
+    daemon = await startDaemon(home);
+    await connectOwner();
+    const back = c.frames.length;
+    await presence("online", back, "presence: owner online again");
+    await turnAndSeal("back again");
+    await c.next(
+      (f) =>
+        c.frames.indexOf(f) >= back && f.type === "chat.delta" && (f.event as Frame).type === "turn-sealed",
+      "the new turn live on the relay",
+      30_000,
+    );
+    c.ws.close();
+  }, 90_000);
 
   test("revoking the share closes its viewers on both relays with 4403", async () => {
     const [a, b] = relays as [RelayProc, RelayProc];

@@ -542,6 +542,11 @@ export interface ConversationPresenceMessage {
   watchers: number;
   /** (ext) How many of the watchers are share viewers; absent when none. */
   viewers?: number;
+  /**
+   * (ext) Sent by relays: whether the daemon that publishes the conversation is online (its
+   * heartbeat in Redis). Offline: the history stays readable; live events resume when it is back.
+   */
+  owner?: "online" | "offline";
 }
 /** (ext) */
 export interface AckMessage {

@@ -207,7 +207,9 @@
       } else if (msg.type === "chat.batch") {
         for (const b of msg.events) onEvent(b.event, b.n);
       } else if (msg.type === "conversation.presence") {
-        $("presence").textContent = `· ${msg.watchers} watching`;
+        // A relay also says whether the owner's daemon is online (the history stays either way).
+        const owner = msg.owner === "offline" ? " · owner offline" : "";
+        $("presence").textContent = `· ${msg.watchers} watching${owner}`;
       }
     };
     ws.onclose = (e) => {

@@ -81,6 +81,7 @@ export const ConversationPresenceMessageSchema = named(
     conversationId: z.string(),
     watchers: NonNegativeInt,
     viewers: NonNegativeInt.optional(),
+    owner: z.enum(["online", "offline"]).optional(),
   }),
   "ConversationPresenceMessage",
 );
