@@ -263,6 +263,39 @@ describe.skipIf(!haveRedis)("two relays over one Redis", () => {
     c.ws.close();
   }, 90_000);
 
+  test("Redis restarted mid-turn: the relay's viewer still gets the whole turn, each event once", async () => {
+    const r = relays[1] as RelayProc;
+    const c = await viewer(r.port);
+    const ownerStart = owner.frames.length;
+    const mark = c.frames.length;
+    send("an answer across a Redis restart ".repeat(20));
+    await c.next(
+      (f) => c.frames.indexOf(f) >= mark && f.type === "chat.delta" && (f.n as number) >= 5,
+      "five events before the restart",
+      20_000,
+    );
+    await redis.kill();
+    await Bun.sleep(300); // Redis stays away for a moment while the turn goes on
+    await redis.start();
+    const sealed = await c.next(
+      (f) =>
+        c.frames.indexOf(f) >= mark && f.type === "chat.delta" && (f.event as Frame).type === "turn-sealed",
+      "the seal after the restart",
+      30_000,
+    );
+    const turnId = (sealed.event as Frame).turnId;
+    const ownerTurn = owner.frames
+      .slice(ownerStart)
+      .filter((f) => f.type === "chat.delta" && (f.event as Frame).turnId === turnId)
+      .map((f) => f.n);
+    const viewerTurn = c.frames
+      .slice(mark)
+      .filter((f) => f.type === "chat.delta" && (f.event as Frame).turnId === turnId)
+      .map((f) => f.n);
+    expect(viewerTurn).toEqual(ownerTurn);
+    c.ws.close();
+  }, 60_000);
+
   test("revoking the share closes its viewers on both relays with 4403", async () => {
     const [a, b] = relays as [RelayProc, RelayProc];
     const onA = await viewer(a.port);
