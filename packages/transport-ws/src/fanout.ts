@@ -122,6 +122,8 @@ interface WatchEntry {
   dispose: () => void;
   /** Held for the wildcard channels while its turn runs (see `turnStarted`). */
   held: boolean;
+  /** The batching sockets among `sockets` (all level 2): they are on no topic, `event` feeds them. */
+  batched: Set<Socket>;
 }
 
 /** Pure: the batch group of an event: its turn (events without a turn are not batched). */
@@ -304,15 +306,15 @@ export class Fanout {
     if (w === undefined) return;
     let c: ReturnType<Fanout["serialized"]> | undefined;
     const group = turnGroup(conversationId, event);
+    // Batching sockets (few, level 2) one by one; everyone else with one publish per level.
+    if (w.batched.size > 0 && eventVisibleAt(2, event.type)) {
+      c = this.serialized(event, n);
+      for (const ws of [...w.batched]) this.deliver(ws, c, group);
+    }
     for (const [level, set] of [...w.sockets.levels()]) {
       if (!eventVisibleAt(level, event.type)) continue;
+      if (level >= 2 && set.size === w.batched.size) continue;
       c ??= this.serialized(event, n);
-      let plain = false;
-      for (const ws of set) {
-        if (ws.data.batch === undefined) plain = true;
-        else this.deliver(ws, c, group);
-      }
-      if (!plain) continue;
       c.delta ??= deltaText(c.s);
       if (this.deps.publish(levelTopic(convTopic(conversationId), level), c.delta) > 0) continue;
       for (const ws of [...set]) {
@@ -460,10 +462,8 @@ export class Fanout {
     const frame = presenceFrame(conversationId, w.sockets.size, w.viewers);
     const text = JSON.stringify(frame);
     this.publish(convTopic(conversationId), frame, w.sockets, text);
-    for (const [level, set] of [...w.sockets.levels()]) {
-      if (!visibleAt(level, frame)) continue;
-      for (const ws of [...set]) if (ws.data.batch !== undefined) this.sendText(ws, text);
-    }
+    // Batching sockets are level 2 (which sees presence) and on no topic.
+    for (const ws of [...w.batched]) this.sendText(ws, text);
   }
 
   /**
@@ -479,6 +479,7 @@ export class Fanout {
       viewers: 0,
       dispose: () => {},
       held: false,
+      batched: new Set(),
     };
     this.watchers.set(conversationId, entry);
     let muted = from === undefined;
@@ -524,6 +525,7 @@ export class Fanout {
     }
     // A batching socket gets the conversation's frames from `event` and `presence`, not the topic.
     if (ws.data.batch === undefined) ws.subscribe(levelTopic(convTopic(conversationId), ws.data.level));
+    else w.batched.add(ws);
     let mine = this.watching.get(ws);
     if (mine === undefined) {
       mine = new Set();
@@ -543,6 +545,7 @@ export class Fanout {
     const w = this.watchers.get(conversationId);
     if (w === undefined) return;
     if (w.sockets.delete(ws) && ws.data.role.kind === "viewer") w.viewers--;
+    w.batched.delete(ws);
     if (w.sockets.size === 0) this.release(conversationId);
     else this.presence(conversationId);
   }
