@@ -10,6 +10,7 @@
 import type { Channel } from "@dispatch/event-streams";
 import type { ProtocolLevel } from "@dispatch/protocol/levels";
 import type {
+  AccessRequirement,
   ChatRequestBody,
   ClientMessage,
   PermissionDecision,
@@ -54,7 +55,7 @@ export const OWNER: Role = { kind: "owner" };
  * What an operation asks of its caller: `anyone` (a viewer too: greeting, liveness, documents),
  * `conversation` (an owner, or a viewer of the conversation the operation is about), `owner`.
  */
-export type Requirement = "anyone" | "conversation" | "owner";
+export type Requirement = AccessRequirement;
 
 /** Who sends a command: identity and rights, plus what its connection already holds. */
 export interface Caller {
@@ -64,7 +65,8 @@ export interface Caller {
    * The seam for every transport (WebSocket, HTTP, SSE, long-poll, relays): build `role` from the
    * admission (connection-policy's decision: admitted through a share secret → `viewer` of that
    * share's conversation; anything else → `OWNER`), hand every operation to `decide` (reads
-   * included), and declare each new command in roles.ts's `COMMAND_REQUIREMENTS` (the compiler asks).
+   * included), and declare each new command's requirement (a client message's beside its schema in the protocol's
+   * `clientMessageRequirements`, an HTTP-only command's in roles.ts; the compiler asks).
    * A stream that is no command (SSE `GET /events`, long-poll) asks `authorize(requirement, role,
    * operation, conversationId)` with `conversationOf` its channel before it streams.
    */

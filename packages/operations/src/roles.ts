@@ -11,25 +11,16 @@
  *   conversation exists: it is the same FORBIDDEN, decided before any service is asked.
  * - An owner is never refused here (its rights are checked where they are finer: `grant`).
  */
+import { clientMessageRequirements } from "@dispatch/protocol";
 import type { Command, CommandType, OpError, Requirement, Role } from "./contract";
 import type { ReadName } from "./read-contract";
 
-/** Every command type but `read`, whose requirement is per read (below). */
+/**
+ * Every command type but `read`, whose requirement is per read (below): a client message's is
+ * declared beside its schema in the protocol; the commands only HTTP routes make are listed here.
+ */
 export const COMMAND_REQUIREMENTS: Readonly<Record<Exclude<CommandType, "read">, Requirement>> = {
-  hello: "anyone",
-  ping: "anyone",
-  "chat.subscribe": "conversation",
-  "chat.unsubscribe": "conversation",
-  "channel.subscribe": "conversation",
-  "channel.unsubscribe": "conversation",
-  subscribe: "owner",
-  unsubscribe: "owner",
-  invoke: "owner",
-  "chat.send": "owner",
-  "chat.queue": "owner",
-  "chat.queue.cancel": "owner",
-  "chat.stop": "owner",
-  "chat.permission": "owner",
+  ...clientMessageRequirements,
   "conversation.open": "owner",
   "conversation.close": "owner",
   "conversation.compact": "owner",

@@ -37,6 +37,7 @@ import {
   TitleSettingBodySchema,
   TitleSettingResponseSchema,
 } from "./schemas/http";
+import type { AccessRequirement } from "./types";
 
 export type HttpMethod = "get" | "post" | "put" | "delete";
 
@@ -46,12 +47,8 @@ export type HttpMethod = "get" | "post" | "put" | "delete";
  */
 export type HttpErrorStatus = 400 | 404 | 406 | 409 | 413 | 415 | 429 | 502 | 503;
 
-/**
- * Who may call a route (PROTOCOL.md §8; the operations core's `Requirement`): `anyone` admitted (a
- * share viewer too: liveness and the API documents), `conversation` (an owner, or a share viewer of
- * the `{id}` conversation), `owner`.
- */
-export type HttpRouteRole = "anyone" | "conversation" | "owner";
+/** Who may call a route (PROTOCOL.md §8): `conversation` means the route's `{id}` conversation. */
+export type HttpRouteRole = AccessRequirement;
 
 export interface HttpRoute {
   method: HttpMethod;

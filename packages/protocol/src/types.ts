@@ -474,6 +474,13 @@ export type ClientMessage =
 export type ClientMessageType = ClientMessage["type"];
 export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage, { type: T }>;
 
+/**
+ * Who may send a message or call a route (PROTOCOL.md §8): `anyone` (a share viewer too: greeting,
+ * liveness, documents), `conversation` (an owner, or a share viewer of the conversation it is about),
+ * `owner`. The operations core refuses a caller below it with `FORBIDDEN` before anything else.
+ */
+export type AccessRequirement = "anyone" | "conversation" | "owner";
+
 // ───────────────────────────── §3 server → client ─────────────────────────────
 
 /** (compat) First frame on every connection and again when the set of surfaces changes. */

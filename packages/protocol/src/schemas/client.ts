@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MAX_BATCH_MS, MAX_ID_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS } from "../limits";
-import type { ClientMessageOf, ClientMessageType } from "../types";
+import type { AccessRequirement, ClientMessageOf, ClientMessageType } from "../types";
 import {
   absolutePath,
   boundedString,
@@ -176,6 +176,27 @@ export const clientMessageSchemas = {
   "channel.subscribe": ChannelSubscribeMessageSchema,
   "channel.unsubscribe": ChannelUnsubscribeMessageSchema,
 } as const satisfies { [K in ClientMessageType]: z.ZodType<ClientMessageOf<K>> };
+
+/**
+ * Who may send each message (PROTOCOL.md §8), beside its schema so a new message is declared in one
+ * place (the compiler asks for its entry). A share viewer greets, pings and watches its conversation.
+ */
+export const clientMessageRequirements = {
+  hello: "anyone",
+  ping: "anyone",
+  "chat.subscribe": "conversation",
+  "chat.unsubscribe": "conversation",
+  "channel.subscribe": "conversation",
+  "channel.unsubscribe": "conversation",
+  subscribe: "owner",
+  unsubscribe: "owner",
+  invoke: "owner",
+  "chat.send": "owner",
+  "chat.queue": "owner",
+  "chat.queue.cancel": "owner",
+  "chat.stop": "owner",
+  "chat.permission": "owner",
+} as const satisfies { [K in ClientMessageType]: AccessRequirement };
 
 export const ClientMessageSchema = named(
   z.discriminatedUnion("type", [
