@@ -29,6 +29,27 @@ export const validateEvent = (e: unknown): AgentEvent | undefined => {
   return r.ok ? r.value : undefined;
 };
 
+/**
+ * Pure: what a new watcher is handed once its catch-up (`caught`, read with `XRANGE` after `after`)
+ * is in, given the live entries the reader buffered for it meanwhile (which may repeat the tail of
+ * the catch-up, or come before it when the reader lags): each entry after `after` once, in stream
+ * order, and the id the watcher is at then.
+ */
+export function catchUp(
+  after: string,
+  caught: readonly StreamEntry[],
+  buffered: readonly StreamEntry[],
+): { deliver: StreamEntry[]; lastId: string } {
+  const deliver: StreamEntry[] = [];
+  let lastId = after;
+  for (const e of [...caught, ...buffered]) {
+    if (compareStreamIds(e.id, lastId) <= 0) continue;
+    deliver.push(e);
+    lastId = e.id;
+  }
+  return { deliver, lastId };
+}
+
 /** One watcher of one conversation (a WebSocket subscription, an SSE stream, a long-poll). */
 export interface Watcher {
   /** Entries in stream order, each once. */
@@ -121,21 +142,21 @@ export class Feeds {
         this.#feeds.delete(conversationId);
     };
     try {
-      const { start, top } = await this.#startId(feed.key, conversationId, resume);
+      const { after, top } = await this.#startId(feed.key, conversationId, resume);
       const caught =
-        start === undefined
+        after === undefined
           ? []
           : decodeEntries(
-              await this.cmd.send("XRANGE", [feed.key, start, "+", "COUNT", String(CATCH_UP_COUNT)]),
+              await this.cmd.send("XRANGE", [feed.key, `(${after}`, "+", "COUNT", String(CATCH_UP_COUNT)]),
               validateEvent,
               this.#opts.onBadEntry,
             );
       // Nothing to replay: live entries are those after the top seen now (any buffered ones included).
-      if (start === undefined) state.lastId = top;
-      this.#offer(state, caught);
-      const waiting = state.buffer ?? [];
+      const buffered = state.buffer ?? [];
       state.buffer = undefined;
-      this.#offer(state, waiting);
+      const next = catchUp(after ?? top, caught, buffered);
+      state.lastId = next.lastId;
+      if (next.deliver.length > 0) watcher.deliver(next.deliver);
       if (feed.owner !== undefined) watcher.presence?.(feed.owner);
       else void this.#pollPresence();
     } catch (e) {
@@ -146,24 +167,25 @@ export class Feeds {
   }
 
   /**
-   * Where a catch-up starts (an XRANGE start), or undefined for nothing to replay; `top` is the
-   * stream's last id now.
+   * Where a catch-up starts: the id it replays after (exclusive), or undefined for nothing to replay;
+   * `top` is the stream's last id now.
    */
   async #startId(
     key: string,
     conversationId: string,
     resume?: ResumePoint,
-  ): Promise<{ start: string | undefined; top: string }> {
+  ): Promise<{ after: string | undefined; top: string }> {
     const rawTop = (await this.cmd.send("XREVRANGE", [key, "+", "-", "COUNT", "1"])) as unknown[] | null;
     const topId = Array.isArray(rawTop) && Array.isArray(rawTop[0]) ? String(rawTop[0][0]) : STREAM_START;
     if (resume) {
       const ms = await this.cmd.send("HGET", [this.keys(conversationId).turns, resume.turnId]);
-      if (typeof ms === "string" && /^\d+$/.test(ms)) return { start: `(${ms}-${resume.n}`, top: topId };
+      if (typeof ms === "string" && /^\d+$/.test(ms)) return { after: `${ms}-${resume.n}`, top: topId };
     }
     const last = decodeEntries(rawTop, validateEvent)[0];
-    if (!last || last.event.type === "turn-sealed") return { start: undefined, top: topId };
+    if (!last || last.event.type === "turn-sealed") return { after: undefined, top: topId };
     const id = parseStreamId(last.id);
-    return { start: id ? `${id.ms}-0` : undefined, top: topId };
+    // A turn's events are numbered from 1, so `<turnMs>-0` is before all of them.
+    return { after: id ? `${id.ms}-0` : undefined, top: topId };
   }
 
   /** Hands entries after the watcher's position to it (or to its buffer while it catches up). */
@@ -215,6 +237,10 @@ export class Feeds {
       try {
         await this.#reader.ready(60_000);
         if (this.#readerId === undefined) this.#readerId = String(await this.#reader.send("CLIENT", ["ID"]));
+        // The feeds as they are now, in the same tick as `#blocked`: one added during the awaits above
+        // is read at once instead of after a whole BLOCK_MS.
+        feeds.splice(0, feeds.length, ...this.#feeds.values());
+        if (feeds.length === 0) continue;
         this.#blocked = true;
         const raw = await this.#reader.send("XREAD", [
           "COUNT",
