@@ -1,7 +1,8 @@
 /**
  * Relays end to end (PROTOCOL.md §8 "Relays"): a real redis-server, one daemon publishing to it and
  * two `dispatch relay` subprocesses. Viewers on both relays see the same live turn; a relay is
- * SIGKILLed mid-turn and its viewer resumes on the other with no gap and no duplicate; a revoked
+ * SIGKILLed mid-turn and its viewer resumes on the other with no gap and no duplicate; an SSE viewer
+ * moves between the relays (Last-Event-ID) and on to long-polls (`after`) losing nothing; a revoked
  * share closes viewers on both relays with 4403; a relay refuses every owner operation; Redis going
  * away mid-turn never breaks the local turn.
  */
@@ -17,6 +18,7 @@ import {
 } from "@dispatch/daemon/test-support";
 import { httpRoutes } from "@dispatch/protocol";
 import { haveRedis, type RedisServer, startRedisServer, uniquePrefix, withTimeout } from "@dispatch/testkit";
+import { type SseEvent, SseParser } from "./support/deps";
 
 type Frame = Record<string, unknown>;
 const REPO = join(import.meta.dir, "..");
@@ -237,6 +239,88 @@ describe.skipIf(!haveRedis)("two relays over one Redis", () => {
     });
     expect(owned.status).toBe(401);
   }, 60_000);
+
+  /** SSE of C from a relay, from `lastId` on, until `enough` numbered events came (or the seal); then cut. */
+  async function sseFrom(port: number, lastId: string | undefined, enough: number) {
+    const ac = new AbortController();
+    const res = await fetch(
+      `http://127.0.0.1:${port}/events?channel=${encodeURIComponent(`conversation:${C}`)}`,
+      {
+        headers: {
+          authorization: `Share ${secret}`,
+          accept: "text/event-stream",
+          "dispatch-protocol": "2",
+          ...(lastId === undefined ? {} : { "last-event-id": lastId }),
+        },
+        signal: ac.signal,
+      },
+    );
+    expect(res.status).toBe(200);
+    const parser = new SseParser();
+    const got: { n: number; type: string; turnId: string }[] = [];
+    let last = lastId;
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const timer = setTimeout(() => ac.abort(), 20_000);
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        for (const e of parser.push(decoder.decode(value, { stream: true })) as SseEvent[]) {
+          const f = JSON.parse(e.data) as { type: string; n?: number; event?: Frame };
+          if (f.type !== "chat.delta" || f.n === undefined || e.id === undefined) continue;
+          last = e.id;
+          got.push({ n: f.n, type: String(f.event?.type), turnId: String(f.event?.turnId) });
+        }
+        if (got.length >= enough || got.some((x) => x.type === "turn-sealed")) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      ac.abort();
+    }
+    return { got, last };
+  }
+
+  test("SSE and long-poll: a viewer moving between the relays mid-turn gets every event once", async () => {
+    const [a, b] = relays as [RelayProc, RelayProc];
+    const ownerStart = owner.frames.length;
+    send("an answer followed over plain HTTP ".repeat(25));
+    // The turn's first event reaches the owner; viewers then pick it up through the relays.
+    const first = await owner.next(
+      (f) => owner.frames.indexOf(f) >= ownerStart && f.type === "chat.delta",
+      "the new turn's first event on the daemon",
+    );
+    const turnId = (first.event as Frame).turnId as string;
+    const seen: number[] = [];
+    const one = await sseFrom(a.port, undefined, 4);
+    const two = await sseFrom(b.port, one.last, 4);
+    for (const x of [...one.got, ...two.got]) if (x.turnId === turnId) seen.push(x.n);
+    // Then long-polls, alternating between the relays, from the SSE stream's last position.
+    let cursor = (two.last as string).slice(C.length + 1);
+    let sealed = [...one.got, ...two.got].some((x) => x.type === "turn-sealed" && x.turnId === turnId);
+    for (let round = 0; !sealed; round++) {
+      expect(round).toBeLessThan(500);
+      const port = round % 2 === 0 ? a.port : b.port;
+      const res = await fetch(
+        `http://127.0.0.1:${port}/conversations/${C}/events?after=${encodeURIComponent(cursor)}&waitMs=5000&protocol=2`,
+        { headers: { authorization: `Share ${secret}` } },
+      );
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { events: { event: Frame; n?: number }[]; cursor: string | null };
+      for (const e of body.events) {
+        if (e.n === undefined || e.event.turnId !== turnId) continue;
+        seen.push(e.n);
+        if (e.event.type === "turn-sealed") sealed = true;
+      }
+      if (body.cursor !== null) cursor = body.cursor;
+    }
+    const ownerTurn = owner.frames
+      .slice(ownerStart)
+      .filter((f) => f.type === "chat.delta" && (f.event as Frame).turnId === turnId)
+      .map((f) => f.n as number);
+    expect(seen.length).toBeGreaterThan(8);
+    expect(seen).toEqual(ownerTurn);
+  }, 90_000);
 
   test("owner offline: viewers are told, keep the history, and continue live when it is back", async () => {
     const r = relays[1] as RelayProc;
