@@ -173,6 +173,48 @@ describe("SSE", () => {
     }
   }, 30_000);
 
+  test("conversation:* across forced reconnects: every conversation's events once, turns sealed meanwhile too", async () => {
+    const ids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const turns = await Promise.all([
+      startTurn(ids[0] as string, slow(10, 30, "the first of three")),
+      startTurn(ids[1] as string, slow(25, 20, "the second of three")),
+      startTurn(ids[2] as string, slow(5, 12, "the third of three")),
+    ]);
+    const url = `${d.httpUrl}/events?channel=${encodeURIComponent("conversation:*")}`;
+    const mine = new Set<string>(ids);
+    const seen: Delta[] = [];
+    const sealed = new Set<string>();
+    let lastId: string | undefined;
+    let cuts = 0;
+    while (sealed.size < ids.length) {
+      expect(cuts).toBeLessThan(200);
+      const before = seen.length;
+      const r = await readSse(
+        url,
+        { "Dispatch-Protocol": "2", ...(lastId === undefined ? {} : { "Last-Event-ID": lastId }) },
+        (got) => numbered(deltas(got)).length >= 7, // cut after every seven events, whoever's
+      );
+      for (const x of deltas(r.events)) {
+        if (!mine.has(x.event.conversationId)) continue;
+        seen.push(x);
+        if (x.event.type === "turn-sealed") sealed.add(x.event.conversationId);
+      }
+      lastId = r.lastId ?? lastId;
+      cuts++;
+      // Away for a moment: the turns go on (and may end) while nobody listens.
+      if (seen.length > before) await Bun.sleep(40);
+    }
+    expect(cuts).toBeGreaterThan(3);
+    // Ids of a wildcard stream carry the place on the daemon's event clock.
+    expect(lastId).toMatch(/:\d+@[0-9a-f]+\.\d+$/);
+    for (const [i, cid] of ids.entries()) {
+      const all = (await (turns[i] as { all: Promise<AgentEvent[]> }).all).filter((e) => e.type !== "status");
+      const got = numbered(seen.filter((x) => x.event.conversationId === cid));
+      expect(got.map((x) => x.n)).toEqual(all.map((_, k) => k + 1));
+      expect(got.map((x) => x.event)).toEqual(all);
+    }
+  }, 60_000);
+
   test("a quiet stream gets keep-alive comments", async () => {
     const res = await fetch(`${d.httpUrl}/events?channel=conversation:quiet`, {
       headers: { ...auth(), Accept: "text/event-stream" },

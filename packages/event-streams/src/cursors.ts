@@ -1,6 +1,7 @@
 /**
  * Stream positions (PROTOCOL.md §8) — pure. An SSE event id is `<conversationId>:<turnId>:<n>` (the
- * browser sends the last one back as `Last-Event-ID`); a long-poll cursor is `<turnId>:<n>`. Turn ids
+ * browser sends the last one back as `Last-Event-ID`), followed on wildcard channels by the place on
+ * the daemon's event clock, `@<clock>.<at>`; a long-poll cursor is `<turnId>:<n>`. Turn ids
  * are minted by the server (UUIDs) and hold no colon, so an id is split at its last two colons and a
  * conversation id may contain colons.
  *
@@ -51,15 +52,32 @@ function goodId(s: string, colonFree: boolean): boolean {
   return s !== "" && s.length <= MAX_ID_CHARS && !(colonFree && s.includes(":"));
 }
 
+/** A place on the daemon's event clock (the orchestrator's `eventClock` and an event's `at`). */
+export interface ClockPlace {
+  clock: string;
+  at: number;
+}
+
 /** An SSE position: the conversation and where in its turns the client stands. */
 export interface EventPosition {
   conversationId: string;
   resume: ResumePoint;
+  /**
+   * Where on the event clock the stream stood (ids of wildcard channels carry it): a reconnect is
+   * given every event of every conversation after it, not only the named one's.
+   */
+  place?: ClockPlace;
 }
 
-/** Pure: the SSE `id:` of event `n` of `turnId` in `conversationId`. */
-export function formatEventId(conversationId: string, turnId: string, n: number): string {
-  return `${conversationId}:${turnId}:${n}`;
+const PLACE = /@([0-9a-f]{1,32})\.(\d{1,15})$/;
+
+/**
+ * Pure: the SSE `id:` of event `n` of `turnId` in `conversationId`; with `place` (wildcard channels)
+ * `<conversationId>:<turnId>:<n>@<clock>.<at>`.
+ */
+export function formatEventId(conversationId: string, turnId: string, n: number, place?: ClockPlace): string {
+  const id = `${conversationId}:${turnId}:${n}`;
+  return place === undefined ? id : `${id}@${place.clock}.${place.at}`;
 }
 
 /** Pure: a `Last-Event-ID` value. */
@@ -69,15 +87,20 @@ export function parseEventId(raw: string): Parsed<EventPosition> {
       "STREAM_INVALID_EVENT_ID",
       `Last-Event-ID ${shown(raw)}: expected <conversationId>:<turnId>:<n> as sent in the stream's id: lines`,
     );
-  const last = raw.lastIndexOf(":");
+  // An n is digits only, so a trailing `@<hex>.<digits>` is always a clock place.
+  const m = PLACE.exec(raw);
+  const place = m ? { clock: m[1] as string, at: Number(m[2]) } : undefined;
+  const plain = m ? raw.slice(0, m.index) : raw;
+  const last = plain.lastIndexOf(":");
   if (last <= 0) return bad();
-  const mid = raw.lastIndexOf(":", last - 1);
+  const mid = plain.lastIndexOf(":", last - 1);
   if (mid <= 0) return bad();
-  const conversationId = raw.slice(0, mid);
-  const turnId = raw.slice(mid + 1, last);
-  const n = eventNumber(raw.slice(last + 1));
+  const conversationId = plain.slice(0, mid);
+  const turnId = plain.slice(mid + 1, last);
+  const n = eventNumber(plain.slice(last + 1));
   if (n === undefined || !goodId(conversationId, false) || !goodId(turnId, true)) return bad();
-  return { ok: true, value: { conversationId, resume: { turnId, n } } };
+  const resume = { turnId, n };
+  return { ok: true, value: place ? { conversationId, resume, place } : { conversationId, resume } };
 }
 
 /** Pure: a long-poll cursor. */

@@ -94,6 +94,25 @@ describe("positions", () => {
     });
   });
 
+  test("a wildcard stream's ids carry a place on the event clock, and round-trip", () => {
+    const place = { clock: "0a1b2c3d4e5f6071", at: 1234 };
+    const id = formatEventId("conv:with:colons", "t-1", 7, place);
+    expect(id).toBe("conv:with:colons:t-1:7@0a1b2c3d4e5f6071.1234");
+    expect(parseEventId(id)).toEqual({
+      ok: true,
+      value: { conversationId: "conv:with:colons", resume: { turnId: "t-1", n: 7 }, place },
+    });
+    // A conversation id holding an @ is still a plain id when nothing place-like ends it.
+    expect(parseEventId("a@b:t:3")).toEqual({
+      ok: true,
+      value: { conversationId: "a@b", resume: { turnId: "t", n: 3 } },
+    });
+    for (const raw of ["a:t:1@", "a:t:1@zz.1", "a:t:1@ab.", "@ab.1", "a:t:x@ab.1"]) {
+      const r = parseEventId(raw);
+      expect({ raw, ok: r.ok }).toEqual({ raw, ok: false });
+    }
+  });
+
   test("garbage is refused with a clear code", () => {
     for (const raw of [
       "",

@@ -125,12 +125,24 @@ export interface SettingsPatch {
   reasoningEffort?: ReasoningEffort | null;
 }
 
-/** One event of a conversation; `n` = its 1-based index in its turn (undefined for `status`). */
-export type ConversationListener = (event: AgentEvent, n: number | undefined) => void;
+/**
+ * One event of a conversation; `n` = its 1-based index in its turn (undefined for `status`), `at` its
+ * place on the orchestrator's event clock (numbered events only; see `eventsSince`).
+ */
+export type ConversationListener = (event: AgentEvent, n: number | undefined, at?: number) => void;
 
 export interface ReplayEntry {
   event: AgentEvent;
   n?: number;
+  at?: number;
+}
+
+/** A numbered event of any conversation, with its place on the event clock. */
+export interface ClockedEvent {
+  conversationId: string;
+  event: AgentEvent;
+  n: number;
+  at: number;
 }
 
 export interface Orchestrator {
@@ -176,6 +188,18 @@ export interface Orchestrator {
   subscribe(conversationId: string, listener: ConversationListener, resume?: ResumePoint): Disposer;
   /** What `subscribe` would replay now (for transports that fan out with their own pub/sub). */
   replay(conversationId: string, resume?: ResumePoint): ReplayEntry[];
+  /**
+   * The event clock's identity. Every numbered event of every conversation is stamped with the next
+   * place on it (`at`, passed to listeners) as it is published, so places order events across
+   * conversations as they were delivered; a place means nothing to another process (a restart).
+   */
+  readonly eventClock: string;
+  /**
+   * Every numbered event of every conversation stamped after `at` on clock `clock`, in clock order —
+   * or undefined when they are not all known (another clock, or older than the recent events kept).
+   * What a stream of a wildcard channel missed while it reconnected.
+   */
+  eventsSince(clock: string, at: number): ClockedEvent[] | undefined;
   /** Resolves when the turn (default: the running one) is sealed; undefined when there is no such turn. */
   whenSettled(conversationId: string, turnId?: string): Promise<TurnSettled | undefined>;
   /**

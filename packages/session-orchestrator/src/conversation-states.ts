@@ -5,6 +5,7 @@ import { type CompactResult, ConversationStatusChanged, type Result, type TurnSe
 import type { HistoryCache } from "./history-cache";
 import { ConversationHub } from "./hub";
 import { MessageQueue } from "./queue";
+import { RecentEvents } from "./recent-events";
 import { messageOf } from "./run-tool";
 import { deriveStatus } from "./status";
 import type { OrchestratorStores } from "./stores";
@@ -42,6 +43,8 @@ export interface ConversationStatesDeps {
    * turn observer. There is no listener set: the hubs are the one source of conversation events.
    */
   onLive?: LiveTap;
+  /** Numbered events kept across conversations for wildcard streams' resume (default RECENT_EVENTS). */
+  recentEvents?: number;
 }
 
 /** Every live event of every conversation, with its conversation and `n`. */
@@ -58,8 +61,12 @@ const RETAINED_IDLE = 256;
 export class ConversationStates {
   private readonly states = new Map<string, ConversationState>();
   private readonly queueListeners = new Set<(conversationId: string) => void>();
+  /** The hubs' shared clock and the recent numbered events of all of them. */
+  readonly recent: RecentEvents;
 
-  constructor(private readonly deps: ConversationStatesDeps) {}
+  constructor(private readonly deps: ConversationStatesDeps) {
+    this.recent = new RecentEvents(deps.recentEvents);
+  }
 
   get(conversationId: string): ConversationState | undefined {
     return this.states.get(conversationId);
@@ -70,6 +77,7 @@ export class ConversationStates {
     if (!s) {
       this.prune();
       const tap = this.deps.onLive;
+      const recent = this.recent;
       s = {
         id: conversationId,
         hub: new ConversationHub(conversationId, {
@@ -78,9 +86,11 @@ export class ConversationStates {
             ? { replayBufferChars: this.deps.replayBufferChars }
             : {}),
           logger: this.deps.logger,
-          ...(tap
-            ? { onLive: (event: AgentEvent, n: number | undefined) => tap(conversationId, event, n) }
-            : {}),
+          clock: recent,
+          onLive: (event: AgentEvent, n: number | undefined, at?: number) => {
+            if (n !== undefined && at !== undefined) recent.record({ conversationId, event, n, at });
+            tap?.(conversationId, event, n);
+          },
         }),
         queue: new MessageQueue(),
         closing: false,

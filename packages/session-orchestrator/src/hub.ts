@@ -21,12 +21,26 @@ function eventChars(event: AgentEvent): number {
   }
 }
 
-/** Receives one event; `n` is its 1-based index within its turn (undefined for `status` events). */
-export type HubListener = (event: AgentEvent, n: number | undefined) => void;
+/**
+ * Receives one event; `n` is its 1-based index within its turn (undefined for `status` events), `at`
+ * its place on the hubs' shared clock (numbered events only, see `EventClock`).
+ */
+export type HubListener = (event: AgentEvent, n: number | undefined, at?: number) => void;
 
 export interface HubEntry {
   event: AgentEvent;
   n?: number;
+  /** Its place on the shared clock (numbered events). */
+  at?: number;
+}
+
+/**
+ * One count shared by the hubs of an orchestrator: every numbered event of every conversation gets
+ * the next value when it is published, so `at` orders events across conversations exactly as they
+ * were delivered (an SSE stream of a wildcard channel resumes from one such place).
+ */
+export interface EventClock {
+  next(): number;
 }
 
 export interface ConversationHubOptions {
@@ -38,8 +52,10 @@ export interface ConversationHubOptions {
    */
   replayBufferChars?: number;
   logger: Logger;
-  /** Called after every listener with each live event (the live tap: the turn observer). */
-  onLive?: (event: AgentEvent, n: number | undefined) => void;
+  /** Called after every listener with each live event (the live taps: the turn observer, the log). */
+  onLive?: (event: AgentEvent, n: number | undefined, at?: number) => void;
+  /** The clock numbered events are stamped with (default: this hub's own). */
+  clock?: EventClock;
 }
 
 /**
@@ -75,11 +91,15 @@ export class ConversationHub {
   private turnId: string | undefined;
   private nextN = 1;
   private running = false;
+  private readonly clock: EventClock;
 
   constructor(
     readonly conversationId: string,
     private readonly opts: ConversationHubOptions,
-  ) {}
+  ) {
+    let count = 0;
+    this.clock = opts.clock ?? { next: () => ++count };
+  }
 
   /** The turn whose events are buffered (running, or the last sealed one). */
   get currentTurnId(): string | undefined {
@@ -120,12 +140,14 @@ export class ConversationHub {
    */
   publish(event: AgentEvent): number | undefined {
     let n: number | undefined;
+    let at: number | undefined;
     if (event.type !== "status" && event.turnId === this.turnId) {
       n = this.nextN++;
-      this.push({ event, n }, eventChars(event));
+      at = this.clock.next();
+      this.push({ event, n, at }, eventChars(event));
     }
-    for (const listener of this.listeners) this.deliver(listener, event, n);
-    if (this.opts.onLive) this.deliver(this.opts.onLive, event, n);
+    for (const listener of this.listeners) this.deliver(listener, event, n, at);
+    if (this.opts.onLive) this.deliver(this.opts.onLive, event, n, at);
     return n;
   }
 
@@ -177,7 +199,7 @@ export class ConversationHub {
   ): () => void {
     const replayed = this.replay(resume);
     const entries = extra ? [...replayed, ...extra(replayed)] : replayed;
-    for (const e of entries) this.deliver(listener, e.event, e.n);
+    for (const e of entries) this.deliver(listener, e.event, e.n, e.at);
     // A listener subscribed twice is kept once (as a Set would).
     if (!this.listeners.includes(listener)) this.listeners = [...this.listeners, listener];
     return () => {
@@ -185,9 +207,9 @@ export class ConversationHub {
     };
   }
 
-  private deliver(listener: HubListener, event: AgentEvent, n: number | undefined): void {
+  private deliver(listener: HubListener, event: AgentEvent, n: number | undefined, at?: number): void {
     try {
-      const out: unknown = listener(event, n);
+      const out: unknown = listener(event, n, at);
       if (out instanceof Promise) out.catch((err: unknown) => this.logFailure(err, event));
     } catch (err) {
       this.logFailure(err, event);

@@ -7,6 +7,7 @@ import { CompactionRuns } from "./compaction-runs";
 import type { OrchestratorConfig } from "./config";
 import {
   type CancelQueuedResult,
+  type ClockedEvent,
   type CompactOptions,
   type CompactResult,
   type ConversationListener,
@@ -281,6 +282,14 @@ export class OrchestratorService implements Orchestrator {
       off();
       this.states.prune();
     };
+  }
+
+  get eventClock(): string {
+    return this.states.recent.id;
+  }
+
+  eventsSince(clock: string, at: number): ClockedEvent[] | undefined {
+    return this.states.recent.since(clock, at);
   }
 
   replay(conversationId: string, resume?: ResumePoint): ReplayEntry[] {

@@ -26,6 +26,8 @@ const routes = eventRoutes({
       replay: () => [],
       runningConversations: () => ["shared", "other"],
       runningTurn: () => undefined,
+      eventClock: "stub",
+      eventsSince: () => undefined,
     },
     turns: { onStarted: () => () => {}, onSettled: () => () => {} },
     workspaceOf: () => "default",

@@ -1,12 +1,15 @@
 /**
  * Watching without WebSockets (PROTOCOL.md §8): `GET /events?channel=` streams chat.delta frames as
- * server-sent events (`id: <conversationId>:<turnId>:<n>`, resumable with `Last-Event-ID`), and
+ * server-sent events (`id: <conversationId>:<turnId>:<n>`, resumable with `Last-Event-ID`; on a
+ * wildcard channel followed by `@<clock>.<at>`, the event's place on the daemon's event clock, so a
+ * reconnect is given what it missed of every conversation), and
  * `GET /conversations/:id/events?after=&waitMs=` long-polls. Both are a `channel.subscribe` decided
  * by the operations core for a stream caller (roles and channel patterns decided there, once), run
  * against a `Follower`; they honour the level asked for, the per-address stream limit and (SSE) the
  * per-stream buffer cap.
  */
 import {
+  type ClockPlace,
   deltaText,
   formatCursor,
   formatEventId,
@@ -105,12 +108,14 @@ export function eventRoutes(deps: EventRouteDeps): RouteTable {
           );
         const last = req.headers.get("last-event-id");
         const resume: Record<string, ResumePoint> = {};
+        let since: ClockPlace | undefined;
         if (last !== null && last !== "") {
           const at = need(parseEventId(last));
           resume[at.conversationId] = at.resume;
+          since = at.place;
         }
         const release = open(req, server);
-        return sseResponse(deps, req, server, level, raw, resume, release);
+        return sseResponse(deps, req, server, level, raw, { resume, since }, release);
       }),
     },
     "/conversations/:id/events": {
@@ -133,15 +138,27 @@ export function eventRoutes(deps: EventRouteDeps): RouteTable {
   };
 }
 
-/** The SSE text of one event (undefined when its level may not see it). */
-function sseEvent(conversationId: string, s: SerializedEvent, event: AgentEvent, level: ProtocolLevel) {
+/**
+ * The SSE text of one event (undefined when its level may not see it). On a wildcard channel its id
+ * carries the event's place on the clock, so a reconnect resumes every conversation, not one.
+ */
+function sseEvent(
+  conversationId: string,
+  s: SerializedEvent,
+  event: AgentEvent,
+  level: ProtocolLevel,
+  place: ClockPlace | undefined,
+) {
   if (!eventVisibleAt(level, event.type)) return undefined;
   const id =
     s.n === undefined || event.type === "status"
       ? undefined
-      : formatEventId(conversationId, event.turnId, s.n);
+      : formatEventId(conversationId, event.turnId, s.n, place);
   return sseFrame(deltaText(s), id);
 }
+
+/** Pure: whether a channel names many conversations (`conversation:*`, `workspace:<id>:*`). */
+const isWildcard = (channel: string) => channel.endsWith(":*");
 
 function sseResponse(
   deps: EventRouteDeps,
@@ -149,14 +166,23 @@ function sseResponse(
   server: Server<undefined>,
   level: ProtocolLevel,
   channel: string,
-  resume: Record<string, ResumePoint>,
+  from: { resume: Record<string, ResumePoint>; since: ClockPlace | undefined },
   release: () => void,
 ): Response {
+  const { resume } = from;
   const encoder = new TextEncoder();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let done = false;
   let keepAlive: ReturnType<typeof setInterval> | undefined;
-  const follower = new Follower(deps.follow, (cid, s, event) => write(sseEvent(cid, s, event, level)));
+  const clock = isWildcard(channel) ? deps.follow.orchestrator.eventClock : undefined;
+  const follower = new Follower(
+    deps.follow,
+    (cid, s, event, at) =>
+      write(
+        sseEvent(cid, s, event, level, clock === undefined || at === undefined ? undefined : { clock, at }),
+      ),
+    from.since && clock !== undefined ? { since: from.since } : {},
+  );
   let detach = () => {};
   const end = () => {
     if (done) return;

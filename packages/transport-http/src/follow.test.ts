@@ -25,9 +25,11 @@ function source() {
           set.delete(l);
         };
       },
-      replay: () => [],
+      replay: (cid, resume?: ResumePoint) => (buffered.get(cid) ?? []).filter((e) => e.n > (resume?.n ?? 0)),
       runningConversations: () => running,
       runningTurn: (cid) => (running.includes(cid) ? "t" : undefined),
+      eventClock: "stub",
+      eventsSince: () => undefined,
     },
     turns: {
       onStarted: (l) => {

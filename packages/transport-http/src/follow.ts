@@ -5,11 +5,11 @@
  * (TurnStarted), letting go when it is settled. The one event source is the hub; every event is
  * serialized once for all streams (`eventJson`).
  */
-import { type Channel, channelMatches, type SerializedEvent } from "@dispatch/event-streams";
+import { type Channel, type ClockPlace, channelMatches, type SerializedEvent } from "@dispatch/event-streams";
 import type { Disposer } from "@dispatch/kernel";
 import type { ConnectionEffects, WildcardChannel } from "@dispatch/operations";
 import type { AgentEvent, ResumePoint } from "@dispatch/protocol/types";
-import type { Orchestrator } from "@dispatch/session-orchestrator/contract";
+import type { ClockedEvent, Orchestrator } from "@dispatch/session-orchestrator/contract";
 
 const texts = new WeakMap<AgentEvent, string>();
 
@@ -30,13 +30,30 @@ export interface TurnNotices {
 }
 
 export interface FollowDeps {
-  orchestrator: Pick<Orchestrator, "subscribe" | "replay" | "runningConversations" | "runningTurn">;
+  orchestrator: Pick<
+    Orchestrator,
+    "subscribe" | "replay" | "runningConversations" | "runningTurn" | "eventsSince" | "eventClock"
+  >;
   turns: TurnNotices;
   workspaceOf(conversationId: string): string | undefined;
 }
 
-/** Receives each event of what a stream follows, with its conversation. */
-export type FollowSink = (conversationId: string, e: SerializedEvent, event: AgentEvent) => void;
+/** Receives each event of what a stream follows, with its conversation and its place on the clock. */
+export type FollowSink = (
+  conversationId: string,
+  e: SerializedEvent,
+  event: AgentEvent,
+  at: number | undefined,
+) => void;
+
+export interface FollowOptions {
+  /**
+   * Where on the event clock a reconnecting stream stood (its Last-Event-ID): a wildcard channel is
+   * then given every matching event after it, of every conversation, and continues live — instead of
+   * the running turns from their start. Ignored when the orchestrator no longer knows that place.
+   */
+  since?: ClockPlace;
+}
 
 export class Follower {
   private readonly direct = new Map<string, Disposer>();
@@ -46,14 +63,19 @@ export class Follower {
   private stopNotices: (() => void)[] = [];
   private closed = false;
 
+  private since: ClockPlace | undefined;
+
   constructor(
     private readonly deps: FollowDeps,
     private readonly sink: FollowSink,
-  ) {}
+    opts: FollowOptions = {},
+  ) {
+    this.since = opts.since;
+  }
 
   private listener(conversationId: string) {
-    return (event: AgentEvent, n: number | undefined) => {
-      if (!this.closed) this.sink(conversationId, { json: eventJson(event), n }, event);
+    return (event: AgentEvent, n: number | undefined, at?: number) => {
+      if (!this.closed) this.sink(conversationId, { json: eventJson(event), n }, event, at);
     };
   }
 
@@ -121,12 +143,37 @@ export class Follower {
       ];
     }
     const running = new Set(this.deps.orchestrator.runningConversations());
-    for (const cid of running) if (this.matches(cid)) this.tap(cid, resume?.[cid]);
-    // A conversation named in `resume` whose turn was just sealed: its tail, without holding it.
-    for (const [cid, at] of Object.entries(resume ?? {})) {
-      if (running.has(cid) || this.direct.has(cid) || !this.matches(cid)) continue;
-      const sink = this.listener(cid);
-      for (const e of this.deps.orchestrator.replay(cid, at)) sink(e.event, e.n);
+    const since = this.since;
+    this.since = undefined;
+    const missed = since && this.deps.orchestrator.eventsSince(since.clock, since.at);
+    const first: ClockedEvent[] = [];
+    if (missed) {
+      // A reconnect whose place the orchestrator still knows: everything after it, of every matching
+      // conversation (turns sealed meanwhile included), in the order it was delivered.
+      for (const e of missed)
+        if (!this.direct.has(e.conversationId) && this.matches(e.conversationId)) first.push(e);
+    } else {
+      // The running turns (after `resume` where it names them), and the tail of a turn named in
+      // `resume` that was just sealed — merged in clock order, so that a stream cut anywhere in this
+      // replay resumes from its last id without a gap.
+      const named = Object.entries(resume ?? {}).filter(([cid]) => !running.has(cid));
+      const replays: [string, ResumePoint | undefined][] = [
+        ...[...running].map((c) => [c, resume?.[c]] as [string, ResumePoint | undefined]),
+        ...named,
+      ];
+      for (const [cid, at] of replays) {
+        if (this.direct.has(cid) || !this.matches(cid)) continue;
+        for (const e of this.deps.orchestrator.replay(cid, at))
+          if (e.n !== undefined) first.push({ conversationId: cid, event: e.event, n: e.n, at: e.at ?? 0 });
+      }
+      first.sort((a, b) => a.at - b.at);
+    }
+    for (const e of first) this.sink(e.conversationId, { json: eventJson(e.event), n: e.n }, e.event, e.at);
+    // Then the running turns live only: their earlier events were just given (or seen before). The
+    // hub re-sends pending permission requests (unnumbered) as every subscription gets them.
+    for (const cid of running) {
+      const turnId = this.deps.orchestrator.runningTurn(cid);
+      if (turnId !== undefined && this.matches(cid)) this.tap(cid, { turnId, n: Number.MAX_SAFE_INTEGER });
     }
   }
 

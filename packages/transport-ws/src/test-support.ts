@@ -130,6 +130,9 @@ export class StubOrchestrator implements Orchestrator {
     };
   };
   replay = (conversationId: string, resume?: ResumePoint) => this.replayed(conversationId, resume);
+  /** A stand-in keeps no recent events: every place is unknown to it. */
+  readonly eventClock = "stub";
+  eventsSince = () => undefined;
   whenSettled = () => this.fail();
   compact = () => this.fail();
   shutdown = () => this.fail();
