@@ -1,7 +1,8 @@
 /**
  * The share viewer page in a real browser (headless Chromium) against a real daemon: opened at a
  * share's url, it shows the history and a live turn as it streams, and says "revoked" once the share
- * is revoked (the daemon closes its socket with 4403).
+ * is revoked (the daemon closes its socket with 4403); a socket lost mid-turn is reconnected and the
+ * turn resumed with every word once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type RunningTestDaemon, reap, startDaemon, tempHome, WsClient } from "@dispatch/daemon/test-support";
@@ -99,4 +100,44 @@ describe.skipIf(!haveChromium)("the viewer page", () => {
       await page.kill();
     }
   });
+
+  test("a socket lost mid-turn: the page reconnects and resumes the turn, every word once", async () => {
+    const res = await daemon.api(`/conversations/${A}/shares`, { method: "POST", body: "{}" });
+    const share = (await res.json()) as { shareId: string; url: string };
+    const page = await visitWithDevtools(share.url, await tempHome());
+    try {
+      // Keep a handle on the page's sockets (its own script holds them in a closure), then reload.
+      await page.send("Page.enable");
+      await page.send("Page.addScriptToEvaluateOnNewDocument", {
+        source: `(() => { const W = window.WebSocket; window.__sockets = [];
+          window.WebSocket = class extends W { constructor(...a) { super(...a); window.__sockets.push(this); } }; })()`,
+      });
+      await page.send("Page.reload");
+      await until(
+        page,
+        `window.__sockets?.length >= 1 && document.getElementById("status").dataset.state === "live"`,
+        "the reloaded page to go live",
+      );
+      const words = Array.from({ length: 150 }, (_, i) => `word${i}`).join(" ");
+      const from = owner.frames.length;
+      await send(`resumed question ${words}`, "local/slow");
+      const answer = `(document.querySelector('#live [data-kind="assistant"] .body')?.textContent ?? "")`;
+      await until(page, `${answer}.includes("word20 ")`, "twenty words of the answer");
+      await page.evaluate("window.__sockets[0].close()");
+      await until(
+        page,
+        `window.__sockets.length >= 2 && document.getElementById("status").dataset.state === "live"`,
+        "the page to reconnect",
+      );
+      const text = String(
+        await until(page, `${answer}.includes("word120 ") && ${answer}`, "the answer after the reconnect"),
+      );
+      // Still the live turn (not the history's copy of it), and each word once, in order.
+      const seen = [...text.matchAll(/word(\d+)/g)].map((m) => Number(m[1]));
+      expect(seen.slice(0, 121)).toEqual(Array.from({ length: 121 }, (_, i) => i));
+      await sealedAfter(from);
+    } finally {
+      await page.kill();
+    }
+  }, 90_000);
 });

@@ -39,6 +39,8 @@ export function visit(url: string, profile: string, flags: string[] = []): { kil
 export interface DevtoolsPage {
   /** Evaluates `expression` in the page; its value (JSON-able). */
   evaluate(expression: string): Promise<unknown>;
+  /** Any DevTools protocol command to the page (e.g. `Page.reload`); its answer. */
+  send(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
   kill(): Promise<void>;
 }
 
@@ -77,14 +79,16 @@ export async function visitWithDevtools(url: string, profile: string): Promise<D
       const msg = JSON.parse(String(e.data)) as { id?: number } & Record<string, unknown>;
       if (msg.id !== undefined) pending.get(msg.id)?.(msg);
     };
+    const send = (method: string, params: Record<string, unknown> = {}) => {
+      const id = nextId++;
+      const answer = new Promise<Record<string, unknown>>((resolve) => pending.set(id, resolve));
+      sock.send(JSON.stringify({ id, method, params }));
+      return answer;
+    };
     return {
+      send,
       evaluate(expression) {
-        const id = nextId++;
-        const answer = new Promise<Record<string, unknown>>((resolve) => pending.set(id, resolve));
-        sock.send(
-          JSON.stringify({ id, method: "Runtime.evaluate", params: { expression, returnByValue: true } }),
-        );
-        return answer.then(
+        return send("Runtime.evaluate", { expression, returnByValue: true }).then(
           (m) => ((m.result as { result?: { value?: unknown } })?.result?.value ?? null) as unknown,
         );
       },
