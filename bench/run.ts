@@ -15,6 +15,7 @@ const suites: Suite[] = [
   { name: "ws", file: "./ws.bench.ts", fn: "benchWs" },
   { name: "daemon", file: "./daemon.bench.ts", fn: "benchDaemon" },
   { name: "watch", file: "./watch.bench.ts", fn: "benchWatch" },
+  { name: "relay", file: "./relay.bench.ts", fn: "benchRelay" },
 ];
 
 function fmt(n: number): string {

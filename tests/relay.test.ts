@@ -7,7 +7,6 @@
  * away mid-turn never breaks the local turn.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import {
   type RunningTestDaemon,
   reap,
@@ -19,48 +18,9 @@ import {
 import { httpRoutes } from "@dispatch/protocol";
 import { haveRedis, type RedisServer, startRedisServer, uniquePrefix, withTimeout } from "@dispatch/testkit";
 import { type SseEvent, SseParser } from "./support/deps";
+import { type RelayProc, startRelayProc } from "./support/relay";
 
 type Frame = Record<string, unknown>;
-const REPO = join(import.meta.dir, "..");
-
-interface RelayProc {
-  proc: ReturnType<typeof Bun.spawn>;
-  port: number;
-}
-
-async function startRelayProc(redisUrl: string, prefix: string): Promise<RelayProc> {
-  const proc = Bun.spawn(
-    [
-      "bun",
-      join(REPO, "apps/cli/src/main.ts"),
-      "relay",
-      "--redis",
-      redisUrl,
-      "--port",
-      "0",
-      "--prefix",
-      prefix,
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  const port = await withTimeout(
-    (async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) throw new Error(`relay exited before listening: ${text}`);
-        text += new TextDecoder().decode(value);
-        const m = /relay listening on http:\/\/127\.0\.0\.1:(\d+)\n/.exec(text);
-        if (m) return Number(m[1]);
-      }
-    })(),
-    20_000,
-    "the relay's listening line",
-  );
-  reader.releaseLock();
-  return { proc, port };
-}
 
 describe.skipIf(!haveRedis)("two relays over one Redis", () => {
   let redis: RedisServer;

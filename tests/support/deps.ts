@@ -11,9 +11,12 @@ export { exampleClientMessages } from "@dispatch/protocol/examples";
 export type { AgentEvent, ServerMessage, StoredChunk } from "@dispatch/protocol/types";
 export { LOCAL_INTRO } from "@dispatch/provider-local";
 export {
+  haveRedis,
   type OpenAIResponse,
   type OpenAIServer,
   openaiError,
   openaiText,
   startOpenAIServer,
+  testRedis,
+  uniquePrefix,
 } from "@dispatch/testkit";
