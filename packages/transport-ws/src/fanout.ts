@@ -124,6 +124,8 @@ interface WatchEntry {
   held: boolean;
   /** The batching sockets among `sockets` (all level 2): they are on no topic, `event` feeds them. */
   batched: Set<Socket>;
+  /** The conversation's topic per level (built once, not per event). */
+  topics: Record<ProtocolLevel, string>;
 }
 
 /** Pure: the batch group of an event: its turn (events without a turn are not batched). */
@@ -305,18 +307,19 @@ export class Fanout {
     const w = this.watchers.get(conversationId);
     if (w === undefined) return;
     let c: ReturnType<Fanout["serialized"]> | undefined;
-    const group = turnGroup(conversationId, event);
     // Batching sockets (few, level 2) one by one; everyone else with one publish per level.
     if (w.batched.size > 0 && eventVisibleAt(2, event.type)) {
+      const group = turnGroup(conversationId, event);
       c = this.serialized(event, n);
       for (const ws of [...w.batched]) this.deliver(ws, c, group);
     }
-    for (const [level, set] of [...w.sockets.levels()]) {
+    // No copy per event: a socket closed below leaves its bucket, which a Map's iteration tolerates.
+    for (const [level, set] of w.sockets.levels()) {
       if (!eventVisibleAt(level, event.type)) continue;
       if (level >= 2 && set.size === w.batched.size) continue;
       c ??= this.serialized(event, n);
       c.delta ??= deltaText(c.s);
-      if (this.deps.publish(levelTopic(convTopic(conversationId), level), c.delta) > 0) continue;
+      if (this.deps.publish(w.topics[level], c.delta) > 0) continue;
       for (const ws of [...set]) {
         if (ws.data.open && ws.getBufferedAmount() > this.deps.cap) this.closeSlow(ws);
       }
@@ -480,6 +483,7 @@ export class Fanout {
       dispose: () => {},
       held: false,
       batched: new Set(),
+      topics: { 1: levelTopic(convTopic(conversationId), 1), 2: levelTopic(convTopic(conversationId), 2) },
     };
     this.watchers.set(conversationId, entry);
     let muted = from === undefined;
