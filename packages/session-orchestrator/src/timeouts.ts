@@ -158,30 +158,37 @@ export function withStreamTimeouts<T>(
       return Promise.reject(err);
     }
     waiting = true;
-    return new Promise<IteratorResult<T>>((resolve, reject) => {
+    const wait = new Promise<IteratorResult<T>>((resolve, reject) => {
       fail = reject;
-      pending.then(
-        (r) => {
-          if (finished) return;
-          waiting = false;
-          fail = undefined;
-          if (r.done) {
-            finished = true;
-            close();
-          } else first = false;
-          resolve(r);
-        },
-        (err: unknown) => {
-          if (finished) return;
-          waiting = false;
-          fail = undefined;
-          finished = true;
-          close();
-          closeSource();
-          reject(err);
-        },
-      );
+      succeed = resolve;
     });
+    pending.then(onPart, onFailure);
+    return wait;
+  };
+  // Made once, not per part: the settlement of the wait in progress.
+  let succeed: ((r: IteratorResult<T>) => void) | undefined;
+  const onPart = (r: IteratorResult<T>) => {
+    if (finished) return;
+    const resolve = succeed;
+    waiting = false;
+    fail = undefined;
+    succeed = undefined;
+    if (r.done) {
+      finished = true;
+      close();
+    } else first = false;
+    resolve?.(r);
+  };
+  const onFailure = (err: unknown) => {
+    if (finished) return;
+    const reject = fail;
+    waiting = false;
+    fail = undefined;
+    succeed = undefined;
+    finished = true;
+    close();
+    closeSource();
+    reject?.(err as Error);
   };
 
   const iterator: AsyncIterableIterator<T> = {
