@@ -137,6 +137,14 @@ async function* streamSdk(
       }
       if (next.done) break;
       const part = next.value;
+      // The common part first, without the mapping's array.
+      if (part.type === "text-delta") {
+        if (part.delta) {
+          ctx.yielded = true;
+          yield { type: "text-delta", delta: part.delta };
+        }
+        continue;
+      }
       if (part.type === "stream-start" && part.warnings.length > 0) {
         options.logger.debug("provider warnings", { model: options.name, warnings: part.warnings });
       }
