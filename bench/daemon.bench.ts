@@ -291,8 +291,9 @@ function answer<T>(c: CountingClient, marker: string, what: string): Promise<T> 
 /**
  * Per-token cost: the loopback provider streams as fast as it can (interval 0) to one watcher, vs the
  * AI SDK's own `doStream` parsing the same stream (in the baseline process) and vs a bare relay of it
- * (raw fetch, hand split, one publish per delta). Then 16 watchers: tokens/s each vs one watcher.
- * Interleaved, median of 3 (1 quick).
+ * (raw fetch, hand split, one publish per delta). Then 16 watchers: tokens/s each vs one watcher, and
+ * vs the bare relay to 16 clients (the ceiling of the bench's clients, which share the bench process
+ * with the provider). Interleaved, median of 3 (1 quick).
  */
 async function providerRate(ctx: Ctx): Promise<BenchResult[]> {
   const tokens = ctx.quick ? 4000 : 20_000;
@@ -321,28 +322,30 @@ async function providerRate(ctx: Ctx): Promise<BenchResult[]> {
     await c!.close();
     return r.tokens / (r.ms / 1000);
   };
-  const relayRate = async () => {
-    const [c] = await openMany(1, () => baselineClient(ctx));
+  const relayRate = async (watchers: number) => {
+    const bc = await openMany(watchers, () => baselineClient(ctx));
     const topic = `rate-${crypto.randomUUID()}`;
-    await subscribeBaseline([c!], topic);
+    await subscribeBaseline(bc, topic);
     const body = { model: STAMPED_MODEL, stream: true, messages: [{ role: "user", content: prompt }] };
     const r = await deliveredPerSecond(
-      [c!],
-      () => c!.send({ op: "relay", topic, url: `${ctx.provider.url}/chat/completions`, body }),
-      "bare relay at full speed",
+      bc,
+      () => bc[0]!.send({ op: "relay", topic, url: `${ctx.provider.url}/chat/completions`, body }),
+      `bare relay at full speed to ${watchers} watcher(s)`,
     );
-    await c!.close();
-    return r.rate;
+    await closeAll(bc);
+    return r.rate / watchers;
   };
   const one: number[] = [];
   const sixteen: number[] = [];
   const sdk: number[] = [];
   const relay: number[] = [];
+  const relay16: number[] = [];
   for (let i = 0; i < reps; i++) {
     sdk.push(await sdkRate());
     one.push(await daemonRate(1));
-    relay.push(await relayRate());
+    relay.push(await relayRate(1));
     sixteen.push(await daemonRate(16));
+    relay16.push(await relayRate(16));
   }
   const of = `${tokens} tokens, median of ${reps}`;
   return [
@@ -366,6 +369,13 @@ async function providerRate(ctx: Ctx): Promise<BenchResult[]> {
       "tokens/s",
       median(one),
       `higher is better; tokens/s each of 16 watchers of one conversation; ${of}; baseline: the same stream to 1 watcher`,
+    ),
+    result(
+      "provider stream, 16 watchers vs bare relay to 16",
+      median(sixteen),
+      "tokens/s",
+      median(relay16),
+      `higher is better; ${of}; baseline: the bare relay to 16 clients, i.e. what the bench's 16 clients can take (the relay process is mostly idle)`,
     ),
   ];
 }
