@@ -10,6 +10,7 @@ import {
   channelKey,
   channelMatches,
   DEFAULT_WAIT_MS,
+  deltaFrame,
   deltaText,
   formatCursor,
   formatEventId,
@@ -164,6 +165,12 @@ describe("frames from one serialization", () => {
         ],
       }),
     );
+  });
+
+  test("a delta frame made in one stringify is the same text as from the serialization", () => {
+    const status: AgentEvent = { type: "status", conversationId: "c", status: "idle" };
+    for (const e of [event, status])
+      for (const n of [undefined, 0, 7]) expect(deltaFrame(e, n)).toBe(deltaText(serializeEvent(e, n)));
   });
 
   test("SSE frames parse back, comments are skipped, chunks may split anywhere", () => {

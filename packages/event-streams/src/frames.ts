@@ -25,6 +25,14 @@ export function deltaText(e: SerializedEvent): string {
     : `{"type":"chat.delta","event":${e.json},"n":${e.n}}`;
 }
 
+/**
+ * Pure: the `chat.delta` frame text straight from the event, in one `JSON.stringify` (about half the
+ * cost of `deltaText(serializeEvent(…))` per event); the same text. For a frame nothing else reuses.
+ */
+export function deltaFrame(event: AgentEvent, n: number | undefined): string {
+  return JSON.stringify(n === undefined ? { type: "chat.delta", event } : { type: "chat.delta", event, n });
+}
+
 /** Pure: the `chat.batch` frame text of several events: `{"type":"chat.batch","events":[{event,n}…]}`. */
 export function batchText(events: readonly SerializedEvent[]): string {
   const items = events.map((e) =>

@@ -30,6 +30,7 @@ import {
   Batcher,
   batchText,
   channelMatches,
+  deltaFrame,
   deltaText,
   type SerializedEvent,
   serializeEvent,
@@ -128,6 +129,27 @@ interface WatchEntry {
   topics: Record<ProtocolLevel, string>;
 }
 
+/**
+ * One event being delivered, serialized at most once per form: `s` (its JSON, for batches) and
+ * `delta` (its chat.delta frame) are made on first use; a delta-only delivery stringifies once.
+ */
+interface OneEvent {
+  event: AgentEvent;
+  n: number | undefined;
+  s?: SerializedEvent;
+  delta?: string;
+}
+
+function serializedOf(c: OneEvent): SerializedEvent {
+  c.s ??= serializeEvent(c.event, c.n);
+  return c.s;
+}
+
+function deltaOf(c: OneEvent): string {
+  c.delta ??= c.s === undefined ? deltaFrame(c.event, c.n) : deltaText(c.s);
+  return c.delta;
+}
+
 /** Pure: the batch group of an event: its turn (events without a turn are not batched). */
 function turnGroup(conversationId: string, event: AgentEvent): string | undefined {
   return event.type === "status" ? undefined : `${conversationId}\u0000${event.turnId}`;
@@ -146,9 +168,7 @@ export class Fanout {
   /** Wildcard channel key → its pattern and watchers; the global listener is held while any exist. */
   private readonly channels = new Map<string, { channel: WildcardChannel; sockets: Set<Socket> }>();
   /** The event being delivered, serialized once for every kind of subscriber. */
-  private current:
-    | { event: AgentEvent; n: number | undefined; s: SerializedEvent; delta?: string }
-    | undefined;
+  private current: OneEvent | undefined;
 
   constructor(private readonly deps: FanoutDeps) {}
 
@@ -277,26 +297,21 @@ export class Fanout {
   }
 
   /** The one serialization of `event` (cached while it is being delivered). */
-  private serialized(event: AgentEvent, n: number | undefined) {
+  private serialized(event: AgentEvent, n: number | undefined): OneEvent {
     const c = this.current;
     if (c !== undefined && c.event === event && c.n === n) return c;
-    const next: { event: AgentEvent; n: number | undefined; s: SerializedEvent; delta?: string } = {
-      event,
-      n,
-      s: serializeEvent(event, n),
-    };
+    const next: OneEvent = { event, n };
     this.current = next;
     return next;
   }
 
   /** One event to one socket: into its batch (a turn event of a batching socket) or as chat.delta. */
-  private deliver(ws: Socket, c: { s: SerializedEvent; delta?: string }, group: string | undefined): boolean {
-    if (ws.data.batch !== undefined && group !== undefined && c.s.n !== undefined) {
-      ws.data.batch.push(group, c.s);
+  private deliver(ws: Socket, c: OneEvent, group: string | undefined): boolean {
+    if (ws.data.batch !== undefined && group !== undefined && c.n !== undefined) {
+      ws.data.batch.push(group, serializedOf(c));
       return ws.data.open;
     }
-    c.delta ??= deltaText(c.s);
-    return this.sendText(ws, c.delta);
+    return this.sendText(ws, deltaOf(c));
   }
 
   /**
@@ -318,8 +333,7 @@ export class Fanout {
       if (!eventVisibleAt(level, event.type)) continue;
       if (level >= 2 && set.size === w.batched.size) continue;
       c ??= this.serialized(event, n);
-      c.delta ??= deltaText(c.s);
-      if (this.deps.publish(w.topics[level], c.delta) > 0) continue;
+      if (this.deps.publish(w.topics[level], deltaOf(c)) > 0) continue;
       for (const ws of [...set]) {
         if (ws.data.open && ws.getBufferedAmount() > this.deps.cap) this.closeSlow(ws);
       }
@@ -371,7 +385,7 @@ export class Fanout {
   private replayTo(ws: Socket, conversationId: string, resume?: ResumePoint): boolean {
     for (const e of this.deps.orchestrator.replay(conversationId, resume)) {
       if (!eventVisibleAt(ws.data.level, e.event.type)) continue;
-      const c = { s: serializeEvent(e.event, e.n) };
+      const c: OneEvent = { event: e.event, n: e.n };
       if (!this.deliver(ws, c, turnGroup(conversationId, e.event))) return false;
     }
     return true;
