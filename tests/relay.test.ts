@@ -349,6 +349,34 @@ describe.skipIf(!haveRedis)("two relays over one Redis", () => {
     c.ws.close();
   }, 60_000);
 
+  test("--connections-per-address caps one address's open connections", async () => {
+    const capped = await startRelayProc(redis.url, prefix, ["--connections-per-address", "1"]);
+    relays.push(capped);
+    const poll = () =>
+      fetch(`http://127.0.0.1:${capped.port}/conversations/${C}/events?waitMs=0&protocol=2`, {
+        headers: { authorization: `Share ${secret}` },
+      });
+    const held = await viewer(capped.port);
+    const refused = await poll();
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { code: string }).code).toBe("RELAY_TOO_MANY_CONNECTIONS");
+    held.ws.close();
+    await held.closed;
+    // The slot is released when the relay sees the close: poll until it admits again.
+    const admitted = await withTimeout(
+      (async () => {
+        for (;;) {
+          const res = await poll();
+          if (res.status !== 429) return res.status;
+          await Bun.sleep(20);
+        }
+      })(),
+      5_000,
+      "the capped relay to admit a connection again after the viewer closed",
+    );
+    expect(admitted).toBe(200);
+  }, 30_000);
+
   test("revoking the share closes its viewers on both relays with 4403", async () => {
     const [a, b] = relays as [RelayProc, RelayProc];
     const onA = await viewer(a.port);

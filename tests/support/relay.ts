@@ -12,9 +12,13 @@ export interface RelayProc {
 /**
  * Starts a relay on a free loopback port reading `redisUrl` under `prefix`; resolves once it printed
  * its listening line. Its later output is drained (a full pipe never blocks it); its stderr is
- * discarded. The caller kills it.
+ * discarded. `extraArgs` go after the others (e.g. `--connections-per-address`). The caller kills it.
  */
-export async function startRelayProc(redisUrl: string, prefix: string): Promise<RelayProc> {
+export async function startRelayProc(
+  redisUrl: string,
+  prefix: string,
+  extraArgs: readonly string[] = [],
+): Promise<RelayProc> {
   const proc = Bun.spawn(
     [
       "bun",
@@ -26,6 +30,7 @@ export async function startRelayProc(redisUrl: string, prefix: string): Promise<
       "0",
       "--prefix",
       prefix,
+      ...extraArgs,
     ],
     { stdout: "pipe", stderr: "ignore" },
   );
