@@ -14,9 +14,9 @@
  */
 import { log, percentile, withDeadline } from "../tests/support/bench-kit";
 import { DaemonProcess } from "../tests/support/daemon";
-import { haveRedis, testRedis, uniquePrefix } from "../tests/support/deps";
+import { haveRedis, TEST_REDIS_ENV, testRedis, uniquePrefix } from "../tests/support/deps";
 import { cpuMs, rssBytes } from "../tests/support/proc";
-import { type RelayProc, startRelayProc } from "../tests/support/relay";
+import { startRelayProc } from "../tests/support/relay";
 import { STAMPED_MODEL, stampNow, stampOf, startStampedProvider } from "../tests/support/stamped-provider";
 import { type BenchOptions, type BenchResult, result } from "./types";
 
@@ -27,6 +27,8 @@ class Viewer {
   closeCode: number | undefined;
   /** Provider stamp → arrival here, per text delta (sampled viewers only). */
   readonly latencies: number[] = [];
+  /** Arrival here of every event, by `turnId:n` (sampled viewers only). */
+  readonly arrivals = new Map<string, number>();
   private onSealed: (() => void) | undefined;
   private constructor(
     readonly ws: WebSocket,
@@ -61,9 +63,12 @@ class Viewer {
   private frame(text: string): void {
     if (!text.startsWith('{"type":"chat.delta"')) return;
     this.deltas++;
-    if (this.sampled && text.includes('"text-delta"')) {
+    if (this.sampled) {
       const at = stampNow();
-      const stamp = stampOf((JSON.parse(text) as { event: { delta?: string } }).event.delta ?? "");
+      const f = JSON.parse(text) as { n?: number; event: { turnId?: string; type?: string; delta?: string } };
+      if (f.n !== undefined && !this.arrivals.has(`${f.event.turnId}:${f.n}`))
+        this.arrivals.set(`${f.event.turnId}:${f.n}`, at);
+      const stamp = f.event.type === "text-delta" ? stampOf(f.event.delta ?? "") : undefined;
       if (stamp !== undefined) this.latencies.push(at - stamp);
     }
     if (text.includes('"turn-sealed"')) {
@@ -124,9 +129,28 @@ class Owner {
   }
 }
 
+/**
+ * Pure: per event matched by `turnId:n`, arrival at `a` minus arrival at `b`, for each pair of
+ * sampled viewers (a[k], b[k]); `abs` takes the magnitude (two viewers of the same path: the skew).
+ */
+function pairedDelays(a: Viewer[], b: Viewer[], abs = false): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < Math.min(a.length, b.length); k++) {
+    const y = (b[k] as Viewer).arrivals;
+    for (const [key, at] of (a[k] as Viewer).arrivals) {
+      const other = y.get(key);
+      if (other === undefined) continue;
+      out.push(abs ? Math.abs(at - other) : at - other);
+    }
+  }
+  return out;
+}
+
 export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
-  if (!haveRedis) {
-    log("relay: skipped (no redis-server on PATH)");
+  if (!haveRedis && process.env[TEST_REDIS_ENV] === undefined) {
+    log(
+      "relay: skipped (no redis-server on PATH and no DISPATCH_TEST_REDIS_URL; apt-get install redis-server)",
+    );
     return [];
   }
   const viewers = opts.quick ? 100 : 1000;
@@ -134,19 +158,22 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
   // tokens/s. 2 × 1 000 viewers at 50/s are 100 000 deliveries/s through this one 2-core machine (the
   // viewers' own process included): near what it can take, so the latency stays meaningful.
   const rate = opts.quick ? 100 : 50;
-  const redis = await testRedis();
-  const prefix = uniquePrefix("bench-relay");
-  const provider = startStampedProvider();
-  const daemon = await DaemonProcess.start({
-    toml: `[log]\nlevel = "warn"\n\n[relay]\nredis = "${redis.url}"\nprefix = "${prefix}"\n`,
-    env: { DISPATCH_BASE_URL: provider.url, DISPATCH_MODEL: STAMPED_MODEL, DISPATCH_API_KEY: "bench-key" },
-  });
-  let relay: RelayProc | undefined;
+  const cleanup: (() => Promise<unknown> | unknown)[] = [];
   const all: Viewer[] = [];
-  let owner: Owner | undefined;
   try {
+    const redis = await testRedis();
+    cleanup.push(() => redis.stop());
+    const prefix = uniquePrefix("bench-relay");
+    const provider = startStampedProvider();
+    cleanup.push(() => provider.close());
+    const daemon = await DaemonProcess.start({
+      toml: `[log]\nlevel = "warn"\n\n[relay]\nredis = "${redis.url}"\nprefix = "${prefix}"\n`,
+      env: { DISPATCH_BASE_URL: provider.url, DISPATCH_MODEL: STAMPED_MODEL, DISPATCH_API_KEY: "bench-key" },
+    });
+    cleanup.push(() => daemon.dispose());
     const C = crypto.randomUUID();
-    owner = await Owner.open(daemon.wsUrl, daemon.token);
+    const owner = await Owner.open(daemon.wsUrl, daemon.token);
+    cleanup.push(() => owner.ws.close());
     owner.ws.send(JSON.stringify({ type: "chat.subscribe", conversationId: C }));
     await owner.turn(C, "tokens=5 interval=0");
     const res = await fetch(`${daemon.httpUrl}/conversations/${C}/shares`, {
@@ -156,15 +183,24 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
     });
     if (res.status !== 201) throw new Error(`share: HTTP ${res.status} ${await res.text()}`);
     const { secret } = (await res.json()) as { secret: string };
-    relay = await startRelayProc(redis.url, prefix);
+    // Every viewer comes from 127.0.0.1: the relay's per-address cap must hold them all.
+    const relay = await startRelayProc(redis.url, prefix, [
+      "--connections-per-address",
+      String(viewers + 100),
+    ]);
+    cleanup.push(async () => {
+      relay.proc.kill("SIGKILL");
+      await relay.proc.exited;
+    });
     const relayUrl = `ws://127.0.0.1:${relay.port}`;
     const relayRssBefore = rssBytes(relay.proc.pid) ?? 0;
     const daemonRssBefore = rssBytes(daemon.pid) ?? 0;
     const sampleEvery = Math.max(1, Math.floor(viewers / 20));
     log(`relay: ${viewers} viewers on the relay, ${viewers} on the daemon`);
     const onRelay = await openAll(viewers, (i) => Viewer.open(relayUrl, secret, C, i % sampleEvery === 0));
+    all.push(...onRelay);
     const direct = await openAll(viewers, (i) => Viewer.open(daemon.wsUrl, secret, C, i % sampleEvery === 0));
-    all.push(...onRelay, ...direct);
+    all.push(...direct);
     await Bun.sleep(300);
     const relayRss = rssBytes(relay.proc.pid) ?? 0;
     const daemonRss = rssBytes(daemon.pid) ?? 0;
@@ -181,6 +217,8 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
     );
     const relayCpu = (cpuMs(relay.proc.pid) ?? 0) - relayCpu0;
     const daemonCpu = (cpuMs(daemon.pid) ?? 0) - daemonCpu0;
+    const relayRssAfter = rssBytes(relay.proc.pid) ?? 0;
+    const daemonRssAfter = rssBytes(daemon.pid) ?? 0;
     const first = Math.min(...owner.arrivals.values());
     const events = owner.arrivals.size;
     const closed = all.filter((v) => v.closeCode !== undefined).length;
@@ -190,7 +228,12 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
     const spanDirect = tDirect - first;
     const latRelay = onRelay.flatMap((v) => v.latencies);
     const latDirect = direct.flatMap((v) => v.latencies);
+    const sRelay = onRelay.filter((v) => v.sampled);
+    const sDirect = direct.filter((v) => v.sampled);
+    const added = pairedDelays(sRelay, sDirect);
+    const skew = pairedDelays(sDirect, [...sDirect.slice(1), ...sDirect.slice(0, 1)], true);
     const note = `${viewers} share viewers a side, one turn of ${events} events at ${rate} tokens/s; baseline: the daemon's own viewers of the same turn`;
+    const pairedNote = `every event of the turn, matched by (turnId, n), arrival at relay viewer k − at direct viewer k (${sRelay.length} pairs, ${added.length} matched events); baseline: the same between two direct viewers (|skew|, the harness's floor)`;
     return [
       result(
         `${viewers} viewers: first event to the last viewer's seal`,
@@ -220,12 +263,21 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
         percentile(latDirect, 99),
         "provider token → sampled viewer: provider → daemon → Redis → relay → viewer vs provider → daemon → viewer",
       ),
+      result("added latency per event, p50", percentile(added, 50), "ms", percentile(skew, 50), pairedNote),
+      result("added latency per event, p99", percentile(added, 99), "ms", percentile(skew, 99), pairedNote),
+      result(
+        `RSS with ${viewers} viewers, after the turn`,
+        relayRssAfter / 2 ** 20,
+        "MiB",
+        daemonRssAfter / 2 ** 20,
+        `the relay process vs the daemon process (which also holds the store and ran the turn); before the viewers: ${(relayRssBefore / 2 ** 20).toFixed(1)} vs ${(daemonRssBefore / 2 ** 20).toFixed(1)} MiB`,
+      ),
       result(
         "memory per viewer",
         (relayRss - relayRssBefore) / viewers / 1024,
         "KiB",
         (daemonRss - daemonRssBefore) / viewers / 1024,
-        "RSS growth with the viewers connected: the relay vs the daemon",
+        "RSS growth with the viewers connected (before the turn): the relay vs the daemon",
       ),
       result(
         "CPU per 1 000 deliveries",
@@ -237,11 +289,12 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
     ];
   } finally {
     for (const v of all) v.ws.close();
-    owner?.ws.close();
-    relay?.proc.kill("SIGKILL");
-    await relay?.proc.exited;
-    await daemon.dispose();
-    await provider.close();
-    await redis.stop();
+    for (const step of cleanup.reverse()) {
+      try {
+        await step();
+      } catch (e) {
+        log(`relay: cleanup: ${String(e)}`);
+      }
+    }
   }
 }

@@ -17,6 +17,7 @@ export {
   openaiError,
   openaiText,
   startOpenAIServer,
+  TEST_REDIS_ENV,
   testRedis,
   uniquePrefix,
 } from "@dispatch/testkit";
