@@ -8,9 +8,11 @@
  * The model is a loopback OpenAI-compatible server that stamps each token with the moment it wrote it.
  * Figures: time from the turn's first event (at the owner) to the last viewer's `turn-sealed`, and
  * deliveries/s, relay vs direct; token latency provider → viewer through the relay against the same
- * for a direct viewer (p50/p99 over sampled viewers and tokens: the difference is what the relay
- * path adds); the relay's
- * CPU and memory per viewer. Full: 1 000 viewers a side; quick: 100.
+ * for a direct viewer (p50/p99 over sampled viewers and tokens); the added latency per event, every
+ * event stamped at receive and matched by (turnId, n) between relay viewer k and direct viewer k,
+ * against the skew between two direct viewers (the harness's floor); both processes' RSS, the relay's
+ * CPU and memory per viewer; the bench process's own CPU per frame (is the harness the bottleneck?).
+ * Full: 1 000 viewers a side; quick: 100.
  */
 import { log, percentile, withDeadline } from "../tests/support/bench-kit";
 import { DaemonProcess } from "../tests/support/daemon";
@@ -207,6 +209,7 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
 
     const relayCpu0 = cpuMs(relay.proc.pid) ?? 0;
     const daemonCpu0 = cpuMs(daemon.pid) ?? 0;
+    const benchCpu0 = process.cpuUsage();
     const sealedRelay = Promise.all(onRelay.map((v) => v.whenSealed())).then(() => performance.now());
     const sealedDirect = Promise.all(direct.map((v) => v.whenSealed())).then(() => performance.now());
     await owner.turn(C, `tokens=${tokens} interval=${1000 / rate}`);
@@ -217,6 +220,8 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
     );
     const relayCpu = (cpuMs(relay.proc.pid) ?? 0) - relayCpu0;
     const daemonCpu = (cpuMs(daemon.pid) ?? 0) - daemonCpu0;
+    const benchCpuUs = process.cpuUsage(benchCpu0);
+    const benchCpu = (benchCpuUs.user + benchCpuUs.system) / 1000;
     const relayRssAfter = rssBytes(relay.proc.pid) ?? 0;
     const daemonRssAfter = rssBytes(daemon.pid) ?? 0;
     const first = Math.min(...owner.arrivals.values());
@@ -285,6 +290,13 @@ export async function benchRelay(opts: BenchOptions): Promise<BenchResult[]> {
         "ms",
         (daemonCpu * 1000) / Math.max(1, deliveries(direct)),
         "relay process vs daemon process during the turn (the daemon's also runs the turn, persists and publishes to Redis)",
+      ),
+      result(
+        "harness: viewers' CPU per 1 000 frames received",
+        (benchCpu * 1000) / Math.max(1, deliveries(onRelay) + deliveries(direct)),
+        "ms",
+        (relayCpu * 1000) / Math.max(1, deliveries(onRelay)),
+        "the bench process (all viewers of both sides, the owner, the model) vs the relay's CPU per delivery: how much of the 2 cores the harness itself takes",
       ),
     ];
   } finally {
