@@ -4,6 +4,9 @@
  * must end with every event exactly once, in order; bad input gets clear coded errors; limits hold.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DaemonProcess, localModelToml } from "./support/daemon";
 import { type AgentEvent, type SseEvent, SseParser } from "./support/deps";
 import { WAIT_MS } from "./support/wait";
@@ -214,6 +217,42 @@ describe("SSE", () => {
       expect(got.map((x) => x.event)).toEqual(all);
     }
   }, 60_000);
+
+  test("conversation:* while a permission request is pending: it arrives once", async () => {
+    const cid = crypto.randomUUID();
+    const cwd = await mkdtemp(join(tmpdir(), "dispatch-sse-perm-"));
+    const turn = fetch(`${d.httpUrl}/chat`, {
+      method: "POST",
+      headers: { ...auth(), "Content-Type": "application/json", "Dispatch-Protocol": "2" },
+      body: JSON.stringify({
+        conversationId: cid,
+        cwd,
+        message: `/tool run_shell ${JSON.stringify({ command: "true" })}`,
+      }),
+    });
+    const url = `${d.httpUrl}/events?channel=${encodeURIComponent("conversation:*")}`;
+    const requestsIn = (events: SseEvent[]) =>
+      deltas(events).filter((x) => x.event.type === "permission-request" && x.event.conversationId === cid);
+    // A fresh stream: the running turn's replay holds the request; the hub's re-send of it is dropped.
+    // It is read on for a while after the request (keep-alive comments wake the reader every second).
+    let seenAt = 0;
+    const fresh = await readSse(url, { "Dispatch-Protocol": "2" }, (got) => {
+      if (seenAt === 0 && requestsIn(got).length > 0) seenAt = Date.now();
+      return seenAt > 0 && Date.now() - seenAt > 1_200;
+    });
+    expect(requestsIn(fresh.events).length).toBe(1);
+    const requestId =
+      (requestsIn(fresh.events)[0] as Delta).event.type === "permission-request"
+        ? ((requestsIn(fresh.events)[0] as Delta).event as { requestId: string }).requestId
+        : "";
+    const answer = await fetch(`${d.httpUrl}/conversations/${cid}/permissions/${requestId}`, {
+      method: "POST",
+      headers: { ...auth(), "Content-Type": "application/json" },
+      body: JSON.stringify({ decision: "deny" }),
+    });
+    expect(answer.status).toBeLessThan(300);
+    await (await turn).text();
+  }, 30_000);
 
   test("a quiet stream gets keep-alive comments", async () => {
     const res = await fetch(`${d.httpUrl}/events?channel=conversation:quiet`, {

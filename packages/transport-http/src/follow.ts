@@ -73,9 +73,18 @@ export class Follower {
     this.since = opts.since;
   }
 
-  private listener(conversationId: string) {
+  /** `sent`: permission requests this stream was just given; the hub's unnumbered re-send is dropped. */
+  private listener(conversationId: string, sent?: ReadonlySet<string>) {
     return (event: AgentEvent, n: number | undefined, at?: number) => {
-      if (!this.closed) this.sink(conversationId, { json: eventJson(event), n }, event, at);
+      if (this.closed) return;
+      if (
+        sent !== undefined &&
+        n === undefined &&
+        event.type === "permission-request" &&
+        sent.has(event.requestId)
+      )
+        return;
+      this.sink(conversationId, { json: eventJson(event), n }, event, at);
     };
   }
 
@@ -88,11 +97,11 @@ export class Follower {
     return false;
   }
 
-  private tap(conversationId: string, resume: ResumePoint | undefined): void {
+  private tap(conversationId: string, resume: ResumePoint | undefined, sent?: ReadonlySet<string>): void {
     if (this.direct.has(conversationId) || this.tapped.has(conversationId)) return;
     this.tapped.set(
       conversationId,
-      this.deps.orchestrator.subscribe(conversationId, this.listener(conversationId), resume),
+      this.deps.orchestrator.subscribe(conversationId, this.listener(conversationId, sent), resume),
     );
   }
 
@@ -146,7 +155,11 @@ export class Follower {
     const since = this.since;
     this.since = undefined;
     const missed = since && this.deps.orchestrator.eventsSince(since.clock, since.at);
-    const first: ClockedEvent[] = [];
+    // What this stream is given first. `at` is the event's place on the clock, given (in its SSE id)
+    // only when everything before it on the clock that the stream should have is known to be given:
+    // true of a reconnect's `missed`, not of a first replay, which holds the running turns only — a
+    // stream cut inside that replay resumes as before (the named conversation exactly).
+    const first: { conversationId: string; event: AgentEvent; n: number; at: number | undefined }[] = [];
     if (missed) {
       // A reconnect whose place the orchestrator still knows: everything after it, of every matching
       // conversation (turns sealed meanwhile included), in the order it was delivered.
@@ -154,26 +167,37 @@ export class Follower {
         if (!this.direct.has(e.conversationId) && this.matches(e.conversationId)) first.push(e);
     } else {
       // The running turns (after `resume` where it names them), and the tail of a turn named in
-      // `resume` that was just sealed — merged in clock order, so that a stream cut anywhere in this
-      // replay resumes from its last id without a gap.
+      // `resume` that was just sealed, in clock order.
       const named = Object.entries(resume ?? {}).filter(([cid]) => !running.has(cid));
       const replays: [string, ResumePoint | undefined][] = [
         ...[...running].map((c) => [c, resume?.[c]] as [string, ResumePoint | undefined]),
         ...named,
       ];
+      const merged: ClockedEvent[] = [];
       for (const [cid, at] of replays) {
         if (this.direct.has(cid) || !this.matches(cid)) continue;
         for (const e of this.deps.orchestrator.replay(cid, at))
-          if (e.n !== undefined) first.push({ conversationId: cid, event: e.event, n: e.n, at: e.at ?? 0 });
+          if (e.n !== undefined) merged.push({ conversationId: cid, event: e.event, n: e.n, at: e.at ?? 0 });
       }
-      first.sort((a, b) => a.at - b.at);
+      merged.sort((a, b) => a.at - b.at);
+      for (const e of merged) first.push({ ...e, at: undefined });
     }
-    for (const e of first) this.sink(e.conversationId, { json: eventJson(e.event), n: e.n }, e.event, e.at);
+    const sent = new Map<string, Set<string>>();
+    for (const e of first) {
+      this.sink(e.conversationId, { json: eventJson(e.event), n: e.n }, e.event, e.at);
+      if (e.event.type === "permission-request") {
+        const ids = sent.get(e.conversationId) ?? new Set<string>();
+        ids.add(e.event.requestId);
+        sent.set(e.conversationId, ids);
+      }
+    }
     // Then the running turns live only: their earlier events were just given (or seen before). The
-    // hub re-sends pending permission requests (unnumbered) as every subscription gets them.
+    // hub re-sends the pending permission requests unnumbered, as to every subscription; those just
+    // given are dropped, those seen before the place come again (as after any resume).
     for (const cid of running) {
       const turnId = this.deps.orchestrator.runningTurn(cid);
-      if (turnId !== undefined && this.matches(cid)) this.tap(cid, { turnId, n: Number.MAX_SAFE_INTEGER });
+      if (turnId !== undefined && this.matches(cid))
+        this.tap(cid, { turnId, n: Number.MAX_SAFE_INTEGER }, sent.get(cid));
     }
   }
 
