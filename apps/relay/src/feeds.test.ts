@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import type { StreamEntry } from "@dispatch/relay-streams";
-import { catchUp } from "./feeds";
+import { conversationKeys, entryFields, type StreamEntry } from "@dispatch/relay-streams";
+import { haveRedis, testRedis, uniquePrefix } from "@dispatch/testkit";
+import { RedisClient } from "bun";
+import { catchUp, Feeds } from "./feeds";
 
 const entry = (ms: number, n: number): StreamEntry => ({
   id: `${ms}-${n}`,
@@ -37,4 +39,44 @@ describe("catchUp: a new watcher's catch-up merged with what the reader buffered
     const buffered = [entry(4, 9), entry(5, 2), entry(9, 1)];
     expect(ids(catchUp("5-0", caught, buffered).deliver)).toEqual(["5-1", "5-2", "9-1"]);
   });
+});
+
+describe.skipIf(!haveRedis)("Feeds against a real redis-server", () => {
+  test("a catch-up longer than one XRANGE page is delivered whole, each entry once", async () => {
+    const redis = await testRedis();
+    const prefix = uniquePrefix("feeds");
+    const feeds = new Feeds({ redis: redis.url, prefix });
+    const client = new RedisClient(redis.url);
+    try {
+      const C = "c-long";
+      const { events, turns } = conversationKeys(prefix, C);
+      const turnMs = 1_000;
+      const total = 10_250; // more than one page of 10 000
+      for (let at = 1; at <= total; at += 500) {
+        const batch: Promise<unknown>[] = [];
+        for (let n = at; n < Math.min(total + 1, at + 500); n++) {
+          const event = { type: "text-delta", conversationId: C, turnId: "t", delta: `${n} ` };
+          batch.push(client.send("XADD", [events, `${turnMs}-${n}`, ...entryFields("t", n, event as never)]));
+        }
+        await Promise.all(batch);
+      }
+      await client.send("HSET", [turns, "t", String(turnMs)]);
+      await feeds.ready();
+      const got: number[] = [];
+      const stop = await feeds.watch(
+        C,
+        { deliver: (es) => got.push(...es.map((e) => e.n)) },
+        { turnId: "t", n: 100 },
+      );
+      stop();
+      expect(got.length).toBe(total - 100);
+      expect(got[0]).toBe(101);
+      expect(got.at(-1)).toBe(total);
+      expect(new Set(got).size).toBe(got.length);
+    } finally {
+      client.close();
+      feeds.stop();
+      await redis.stop();
+    }
+  }, 30_000);
 });

@@ -143,14 +143,7 @@ export class Feeds {
     };
     try {
       const { after, top } = await this.#startId(feed.key, conversationId, resume);
-      const caught =
-        after === undefined
-          ? []
-          : decodeEntries(
-              await this.cmd.send("XRANGE", [feed.key, `(${after}`, "+", "COUNT", String(CATCH_UP_COUNT)]),
-              validateEvent,
-              this.#opts.onBadEntry,
-            );
+      const caught = after === undefined ? [] : await this.#range(feed.key, after, top);
       // Nothing to replay: live entries are those after the top seen now (any buffered ones included).
       const buffered = state.buffer ?? [];
       state.buffer = undefined;
@@ -164,6 +157,26 @@ export class Feeds {
       throw e;
     }
     return stop;
+  }
+
+  /**
+   * Every entry after `after` up to `top` (the stream's last id when the watch began), page by page:
+   * a catch-up longer than one page (a big `streamMaxLen`, a resume far back) is read whole, never
+   * cut at the page size. Entries after `top` arrive through the reader's buffer.
+   */
+  async #range(key: string, after: string, top: string): Promise<StreamEntry[]> {
+    const out: StreamEntry[] = [];
+    let from = after;
+    for (;;) {
+      const raw = (await this.cmd.send("XRANGE", [key, `(${from}`, top, "COUNT", String(CATCH_UP_COUNT)])) as
+        | unknown[]
+        | null;
+      const list = Array.isArray(raw) ? raw : [];
+      out.push(...decodeEntries(list, validateEvent, this.#opts.onBadEntry));
+      const last = list.at(-1);
+      if (list.length < CATCH_UP_COUNT || !Array.isArray(last) || typeof last[0] !== "string") return out;
+      from = last[0];
+    }
   }
 
   /**
