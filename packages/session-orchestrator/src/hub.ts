@@ -2,7 +2,7 @@ import type { Logger } from "@dispatch/kernel";
 import type { AgentEvent, ResumePoint } from "@dispatch/protocol/types";
 
 /** Pure: the characters an event holds for the replay buffer's cap (its variable-size text). */
-function eventChars(event: AgentEvent): number {
+export function eventChars(event: AgentEvent): number {
   switch (event.type) {
     case "text-delta":
     case "reasoning-delta":

@@ -35,6 +35,23 @@ describe("RecentEvents: the hubs' clock and what a wildcard stream missed", () =
     expect(log.since(log.id, 2)?.map((e) => e.n)).toEqual([3, 4, 5]);
   });
 
+  test("bounded by characters too: a few big tool results push the oldest out", () => {
+    const log = new RecentEvents(100, 1_000);
+    const big = () =>
+      ({
+        type: "tool-output",
+        conversationId: "a",
+        turnId: "t",
+        toolCallId: "x",
+        stream: "stdout",
+        data: "x".repeat(400),
+      }) as unknown as AgentEvent;
+    for (let n = 1; n <= 5; n++) log.record({ conversationId: "a", event: big(), n, at: log.next() });
+    // 400 characters each, at most 1 000: the last two are kept.
+    expect(log.since(log.id, 3)?.map((e) => e.at)).toEqual([4, 5]);
+    expect(log.since(log.id, 2)).toBeUndefined();
+  });
+
   test("recorded out of order (a publish inside a publish): answered in clock order", () => {
     const log = new RecentEvents(10);
     const outer = log.next();

@@ -1,5 +1,5 @@
 import type { AgentEvent } from "@dispatch/protocol/types";
-import type { EventClock } from "./hub";
+import { type EventClock, eventChars } from "./hub";
 
 /** One numbered event as the log of recent events holds it. */
 export interface RecentEvent {
@@ -12,6 +12,8 @@ export interface RecentEvent {
 
 /** The default number of events kept. */
 export const RECENT_EVENTS = 10_000;
+/** The default characters they may hold (deltas, tool output, results: see the hub's `eventChars`). */
+export const RECENT_EVENT_CHARS = 4_000_000;
 
 /**
  * The hubs' shared clock, and the last `capacity` numbered events of every conversation stamped
@@ -21,7 +23,8 @@ export const RECENT_EVENTS = 10_000;
  * - `since(id, at)` answers every event stamped after `at`, in clock order, each once — or undefined
  *   when it cannot: another clock (a daemon restarted since), a place not issued yet, or events after
  *   `at` already dropped. It never answers a partial list.
- * - Memory is bounded by `capacity` events (the oldest go first); nothing is allocated before use.
+ * - Memory is bounded by `capacity` events and `maxChars` characters of their text (the oldest go
+ *   first; the newest is always kept); nothing is allocated before use.
  */
 export class RecentEvents implements EventClock {
   /** This clock's identity: a place on it means nothing to another process. */
@@ -31,10 +34,15 @@ export class RecentEvents implements EventClock {
   private issued = 0;
   /** The highest `at` dropped: events after it are all here. */
   private droppedTo = 0;
-  private readonly ring: RecentEvent[] = [];
-  private start = 0;
+  /** Oldest first: a queue as an array and a head index, compacted when half is dead. */
+  private entries: { e: RecentEvent; chars: number }[] = [];
+  private head = 0;
+  private chars = 0;
 
-  constructor(private readonly capacity = RECENT_EVENTS) {}
+  constructor(
+    private readonly capacity = RECENT_EVENTS,
+    private readonly maxChars = RECENT_EVENT_CHARS,
+  ) {}
 
   next(): number {
     return ++this.issued;
@@ -45,21 +53,31 @@ export class RecentEvents implements EventClock {
       this.droppedTo = Math.max(this.droppedTo, entry.at);
       return;
     }
-    if (this.ring.length < this.capacity) {
-      this.ring.push(entry);
-      return;
+    const chars = eventChars(entry.event);
+    this.entries.push({ e: entry, chars });
+    this.chars += chars;
+    while (
+      this.entries.length - this.head > 1 &&
+      (this.entries.length - this.head > this.capacity || this.chars > this.maxChars)
+    ) {
+      const old = this.entries[this.head++] as { e: RecentEvent; chars: number };
+      this.chars -= old.chars;
+      this.droppedTo = Math.max(this.droppedTo, old.e.at);
     }
-    const old = this.ring[this.start] as RecentEvent;
-    this.droppedTo = Math.max(this.droppedTo, old.at);
-    this.ring[this.start] = entry;
-    this.start = (this.start + 1) % this.capacity;
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
   }
 
   since(id: string, at: number): RecentEvent[] | undefined {
     if (id !== this.id || !Number.isSafeInteger(at) || at < 0 || at > this.issued || at < this.droppedTo)
       return undefined;
     const out: RecentEvent[] = [];
-    for (const e of this.ring) if (e.at > at) out.push(e);
+    for (let i = this.head; i < this.entries.length; i++) {
+      const e = (this.entries[i] as { e: RecentEvent }).e;
+      if (e.at > at) out.push(e);
+    }
     // A listener may publish into another hub from inside a publish: stamped in order, recorded not.
     return out.sort((a, b) => a.at - b.at);
   }
