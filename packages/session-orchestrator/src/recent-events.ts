@@ -35,7 +35,7 @@ export class RecentEvents implements EventClock {
   /** The highest `at` dropped: events after it are all here. */
   private droppedTo = 0;
   /** Oldest first: a queue as an array and a head index, compacted when half is dead. */
-  private entries: { e: RecentEvent; chars: number }[] = [];
+  private entries: RecentEvent[] = [];
   private head = 0;
   private chars = 0;
 
@@ -53,16 +53,15 @@ export class RecentEvents implements EventClock {
       this.droppedTo = Math.max(this.droppedTo, entry.at);
       return;
     }
-    const chars = eventChars(entry.event);
-    this.entries.push({ e: entry, chars });
-    this.chars += chars;
+    this.entries.push(entry);
+    this.chars += eventChars(entry.event);
     while (
       this.entries.length - this.head > 1 &&
       (this.entries.length - this.head > this.capacity || this.chars > this.maxChars)
     ) {
-      const old = this.entries[this.head++] as { e: RecentEvent; chars: number };
-      this.chars -= old.chars;
-      this.droppedTo = Math.max(this.droppedTo, old.e.at);
+      const old = this.entries[this.head++] as RecentEvent;
+      this.chars -= eventChars(old.event);
+      this.droppedTo = Math.max(this.droppedTo, old.at);
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
@@ -75,7 +74,7 @@ export class RecentEvents implements EventClock {
       return undefined;
     const out: RecentEvent[] = [];
     for (let i = this.head; i < this.entries.length; i++) {
-      const e = (this.entries[i] as { e: RecentEvent }).e;
+      const e = this.entries[i] as RecentEvent;
       if (e.at > at) out.push(e);
     }
     // A listener may publish into another hub from inside a publish: stamped in order, recorded not.
