@@ -13,6 +13,7 @@ import {
   deltaText,
   formatCursor,
   formatEventId,
+  parseChannel,
   parseCursor,
   parseEventId,
   parseWaitMs,
@@ -158,7 +159,10 @@ function sseEvent(
 }
 
 /** Pure: whether a channel names many conversations (`conversation:*`, `workspace:<id>:*`). */
-const isWildcard = (channel: string) => channel.endsWith(":*");
+function isWildcard(channel: string): boolean {
+  const parsed = parseChannel(channel);
+  return parsed.ok && parsed.channel.kind !== "conversation";
+}
 
 function sseResponse(
   deps: EventRouteDeps,
